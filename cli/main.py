@@ -1,0 +1,63 @@
+"""Entry point: the `mlinfra` click group. Subcommands are imported lazily so `decide` never pays for Pulumi."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from mlinfra import __version__
+
+# name -> "module:function"; one module per command in mlinfra.cli.commands
+COMMANDS: dict[str, str] = {
+    "validate": "mlinfra.cli.commands.validate:validate",
+    "schema": "mlinfra.cli.commands.schema:schema",
+    "decide": "mlinfra.cli.commands.decide:decide",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand runs (or help lists it)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="mlinfra")
+def cli() -> None:
+    """Decide where ML models should run, deploy them with Pulumi, and monitor them.
+
+    \b
+    Typical flow:
+      mlinfra validate profile.yaml        check the requirements profile
+      mlinfra decide profile.yaml          SageMaker, EKS or on-prem Kubernetes? with reasons and costs
+      mlinfra render profile.yaml --env prod --out out/
+                                           manifests, alert rules, dashboards (no Pulumi needed)
+    """
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: click handles usage and domain errors; anything else is reported, not dumped."""
+    try:
+        cli.main(args=argv, prog_name="mlinfra", standalone_mode=True)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback reaches a user
+        if os.environ.get("MLINFRA_DEBUG"):
+            raise
+        click.echo(
+            f"mlinfra: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in mlinfra; re-run with MLINFRA_DEBUG=1 for the traceback and report it.",
+            err=True,
+        )
+        sys.exit(70)

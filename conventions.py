@@ -1,0 +1,120 @@
+"""The one place that owns names: type tokens, child and Kubernetes names, labels, metric and alert names.
+
+Pure module (no Pulumi import). Everything that names something - components, manifests, rules,
+dashboards, renders - takes its names from here so that a rename happens in exactly one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+PACKAGE = "mlinfra"
+
+# --- Pulumi type tokens and child names ---------------------------------------------------------------
+
+
+def type_token(module: str, cls: str) -> str:
+    """Pulumi component type token `<pkg>:<module>:<Class>`."""
+    return f"{PACKAGE}:{module}:{cls}"
+
+
+def child_name(name: str, role: str) -> str:
+    """Name of a component's child resource: unique per component instance by construction."""
+    return f"{name}-{role}"
+
+
+# --- Kubernetes names -----------------------------------------------------------------------------------
+
+K8S_LABEL_MAX = 63
+_RFC1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+RFC1123_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+def is_rfc1123_label(value: str) -> bool:
+    """True when `value` is a valid RFC 1123 DNS label (Kubernetes object and namespace names)."""
+    return len(value) <= K8S_LABEL_MAX and bool(_RFC1123_LABEL.match(value))
+
+
+def k8s_name(*parts: str, max_len: int = K8S_LABEL_MAX) -> str:
+    """Join parts into an RFC 1123 label; overlong names keep a stable hash suffix so they stay unique."""
+    raw = "-".join(p for p in parts if p)
+    name = re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-")
+    name = re.sub(r"-{2,}", "-", name)
+    if len(name) <= max_len:
+        return name
+    digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
+    return f"{name[: max_len - 9].rstrip('-')}-{digest}"
+
+
+def namespace_name(profile_name: str, environment: str) -> str:
+    """Namespace that holds one profile's models in one environment."""
+    return k8s_name(profile_name, environment)
+
+
+def monitoring_namespace() -> str:
+    """Namespace of the kube-prometheus-stack release."""
+    return "monitoring"
+
+
+# --- Standard labels -------------------------------------------------------------------------------------
+
+LABEL_NAME = "app.kubernetes.io/name"
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+LABEL_COMPONENT = "app.kubernetes.io/component"
+LABEL_PART_OF = "app.kubernetes.io/part-of"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_VERSION = "app.kubernetes.io/version"
+LABEL_ENVIRONMENT = "mlinfra.io/environment"
+LABEL_MODEL = "mlinfra.io/model"
+
+
+def standard_labels(*, profile: str, environment: str, component: str, model: str | None = None) -> dict[str, str]:
+    """`app.kubernetes.io/*` labels plus mlinfra's own, identical wherever an object is built."""
+    labels = {
+        LABEL_NAME: model or component,
+        LABEL_INSTANCE: k8s_name(profile, environment, model or component),
+        LABEL_COMPONENT: component,
+        LABEL_PART_OF: profile,
+        LABEL_MANAGED_BY: PACKAGE,
+        LABEL_ENVIRONMENT: environment,
+    }
+    if model:
+        labels[LABEL_MODEL] = model
+    return labels
+
+
+def selector_labels(*, profile: str, environment: str, model: str) -> dict[str, str]:
+    """The immutable subset of labels used in Deployment/Service/PDB selectors."""
+    return {LABEL_INSTANCE: k8s_name(profile, environment, model), LABEL_MODEL: model}
+
+
+# --- Metric, recording-rule and alert names --------------------------------------------------------------
+# Runtime metrics (MLServer, Triton, vLLM) are normalised by recording rules into this one schema, so alerts
+# and dashboards are runtime-independent. Every normalised series carries the labels `model` and `environment`.
+
+RECORD_PREFIX = "mlinfra:model"
+
+
+def recorded(metric: str, window: str) -> str:
+    """Name of a normalised recording rule, e.g. `mlinfra:model_error_ratio:rate5m`."""
+    return f"{RECORD_PREFIX}_{metric}:rate{window}"
+
+
+ALERT_LATENCY_HIGH = "MLModelLatencyHigh"
+ALERT_ERROR_BUDGET_FAST_BURN = "MLModelErrorBudgetFastBurn"
+ALERT_ERROR_BUDGET_SLOW_BURN = "MLModelErrorBudgetSlowBurn"
+ALERT_NO_TRAFFIC = "MLModelNoTraffic"
+ALERT_SATURATED = "MLModelReplicasAtMax"
+ALERT_CRASH_LOOPING = "MLModelPodCrashLooping"
+ALERT_NOT_READY = "MLModelPodsNotReady"
+ALERT_DRIFT_HIGH = "MLModelDriftHigh"
+
+SEVERITY_PAGE = "critical"
+SEVERITY_TICKET = "warning"
+
+# Drift score gauge, exported by the drift monitor (one series per model, 0..1).
+DRIFT_SCORE_METRIC = "mlinfra_model_drift_score"
+
+# Config keys (Pulumi stack config, namespace `mlinfra`)
+CONFIG_PROFILE_KEY = "profile"

@@ -1,0 +1,1 @@
+"""Per-environment plans: the pure specs every builder (manifests, rules, dashboards, costs) works from."""

@@ -1,0 +1,81 @@
+"""Sizing: how many replicas a model needs, from its traffic, latency SLO and per-replica resources.
+
+Throughput figures are planning assumptions (requests/s one unit sustains), not measurements; they are
+visible here and in the decision output, and a profile can override replica bounds per environment.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from mlinfra.profiles.environments import EnvironmentSettings
+from mlinfra.profiles.model import Model
+
+# requests/s per CPU core (CPU models) or per GPU (GPU models) at 100 % utilisation
+RPS_PER_CORE = {
+    "sklearn": 40.0,
+    "xgboost": 40.0,
+    "lightgbm": 40.0,
+    "onnx": 60.0,
+    "pytorch": 10.0,
+    "tensorflow": 10.0,
+    "huggingface": 4.0,
+    "llm": 0.5,
+    "custom": 20.0,
+}
+RPS_PER_GPU = {
+    "onnx": 400.0,
+    "pytorch": 200.0,
+    "tensorflow": 200.0,
+    "huggingface": 40.0,
+    "llm": 4.0,
+    "custom": 100.0,
+    "sklearn": 40.0,
+    "xgboost": 150.0,
+    "lightgbm": 40.0,
+}
+TARGET_UTILISATION = 0.6  # headroom so p95 latency holds while the autoscaler reacts
+TIGHT_LATENCY_MS = 100  # below this SLO, plan for lower utilisation (queueing dominates)
+DEV_MAX_REPLICAS = 2
+
+
+@dataclass(frozen=True)
+class Sizing:
+    capacity_rps_per_replica: float
+    replicas_for_average: int
+    replicas_for_peak: int
+    min_replicas: int
+    max_replicas: int
+    capped: bool  # the environment's max_replicas is below what peak traffic needs
+
+
+def capacity_rps(model: Model) -> float:
+    """Sustainable requests/s of one replica at the target utilisation."""
+    r = model.resources
+    raw = RPS_PER_GPU[model.framework] * r.gpus if r.gpus > 0 else RPS_PER_CORE[model.framework] * r.cpu
+    utilisation = TARGET_UTILISATION * (0.75 if model.slo.latency_p95_ms < TIGHT_LATENCY_MS else 1.0)
+    return round(raw * utilisation, 4)
+
+
+def size_model(model: Model, env: EnvironmentSettings) -> Sizing:
+    """Replica bounds of `model` in `env`: floor from the environment, ceiling from peak traffic (+20 %)."""
+    cap = capacity_rps(model)
+    for_average = max(1, math.ceil(model.traffic.average_rps / cap)) if model.traffic.average_rps else 1
+    for_peak = max(1, math.ceil(model.traffic.peak_rps * 1.2 / cap)) if model.traffic.peak_rps else 1
+    min_replicas = max(env.min_replicas, for_average)
+    if env.max_replicas is not None:
+        max_replicas = env.max_replicas
+        min_replicas = min(min_replicas, max_replicas)
+    elif env.tier == "dev":
+        max_replicas = max(min_replicas, min(for_peak, DEV_MAX_REPLICAS))
+    else:
+        max_replicas = max(min_replicas, for_peak)
+    return Sizing(
+        capacity_rps_per_replica=cap,
+        replicas_for_average=for_average,
+        replicas_for_peak=for_peak,
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+        capped=max_replicas < for_peak,
+    )

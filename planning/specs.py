@@ -1,0 +1,98 @@
+"""Plain, frozen specs for one environment of a profile. Builders and components take these, never the profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ArtifactKind = Literal["s3", "pvc", "oci", "https"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    """One model as deployed in one environment."""
+
+    name: str  # model name from the profile (also the `model` label on metrics)
+    k8s_name: str  # RFC 1123 object name (Deployment, Service, ...)
+    framework: str
+    runtime: str  # key into mlinfra.runtimes.catalog.RUNTIMES
+    image: str  # pinned image reference
+    artifact: str
+    artifact_kind: ArtifactKind
+    cpu: float
+    memory_gib: float
+    gpus: int
+    gpu_type: str | None
+    min_replicas: int
+    max_replicas: int
+    capacity_rps_per_replica: float  # sized throughput of one replica at the target utilisation
+    average_rps: float
+    peak_rps: float
+    latency_p95_ms: float
+    availability: float
+
+    @property
+    def expects_traffic(self) -> bool:
+        """Whether silence is a fault (no-traffic alert)."""
+        return self.average_rps > 0
+
+    @property
+    def error_budget(self) -> float:
+        """Allowed error ratio, 1 - availability."""
+        return round(1 - self.availability, 10)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiverSpec:
+    """One alert receiver; secrets are named by Pulumi config key, never by value."""
+
+    type: Literal["email", "slack", "msteams", "webhook", "pagerduty"]
+    name: str  # receiver name in Alertmanager, unique per plan
+    to: str | None = None  # email
+    secret_key: str | None = None  # Pulumi secret config key (slack/msteams webhook, webhook url, pagerduty key)
+    channel: str | None = None  # slack
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmtpSpec:
+    smarthost: str
+    from_address: str
+    auth_username: str | None
+    auth_password_secret: str | None
+    require_tls: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitoringSpec:
+    namespace: str
+    retention_days: int
+    storage_gib: int
+    storage_class: str | None  # None = the cluster's default StorageClass
+    receivers: tuple[ReceiverSpec, ...]
+    smtp: SmtpSpec
+    alerts_page: bool  # critical alerts go to paging receivers (false in dev)
+    drift: bool
+    drift_threshold: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentPlan:
+    """Everything needed to build one environment's objects for one target."""
+
+    profile_name: str
+    environment: str
+    tier: Literal["dev", "staging", "prod"]
+    target: str
+    namespace: str
+    high_availability: bool
+    protect: bool  # protect=True on stateful resources (prod)
+    exposure: Literal["private", "internal", "public"]
+    authentication: Literal["none", "api_key", "oidc"]
+    classification: str
+    domain: str  # DNS suffix of ingress hosts
+    tls_secret: str
+    ingress_class: str | None
+    ingress_namespace: str | None
+    models: tuple[ModelSpec, ...]
+    monitoring: MonitoringSpec
+    kube_context: str | None = None  # onprem-k8s: the explicit kubeconfig context

@@ -1,0 +1,262 @@
+"""Load a profile file: YAML syntax, types, unknown keys and cross-field rules reported together, never a traceback."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from mlinfra.conventions import RFC1123_LABEL_PATTERN
+from mlinfra.profiles.model import Profile
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a profile: where (dotted path or line), what, and what was found."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ProfileError(Exception):
+    """A profile could not be loaded; `str()` is the user-facing report `file: N problem(s)` + one line each."""
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = problems
+        super().__init__(self.report())
+
+    def report(self) -> str:
+        n = len(self.problems)
+        head = f"{self.source}: {n} problem{'s' if n != 1 else ''}"
+        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# YAML with duplicate-key detection
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that records duplicate mapping keys instead of silently keeping the last one."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int, Any, Any]] = []
+
+    def construct_mapping(self, node, deep=False):  # noqa: D401 - PyYAML hook
+        seen: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (list, dict)):
+                continue
+            if key in seen:
+                self.duplicates.append(
+                    (key, key_node.start_mark.line + 1, seen[key], self.construct_object(value_node, deep=True))
+                )
+            seen[key] = value_node
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text; syntax errors and duplicate keys become a ProfileError naming line and column."""
+    loader = _StrictLoader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ProfileError(source, [Problem(where, f"YAML syntax error: {exc.problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise ProfileError(source, [Problem("", f"YAML error: {exc}")]) from None
+    finally:
+        loader.dispose()
+    problems = []
+    for key, line, _first, _second in loader.duplicates:
+        if key == "team" and isinstance(data, dict):
+            continue  # handled by _merge_team below: `team: <name>` and `team: {skills}` are both allowed
+        problems.append(Problem(f"line {line}", f"duplicate key '{key}'; each key may appear once per mapping"))
+    if problems:
+        raise ProfileError(source, problems)
+    if isinstance(data, dict):
+        data = _merge_team(text, data)
+    return data
+
+
+def _merge_team(text: str, data: dict) -> dict:
+    """`team: name` and `team: {kubernetes_skills, ops_fte}` may both be given (the v1 contract shows both)."""
+    try:
+        nodes = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return data
+    if not isinstance(nodes, yaml.MappingNode):
+        return data
+    values = [v for k, v in nodes.value if isinstance(k, yaml.ScalarNode) and k.value == "team"]
+    if len(values) < 2:
+        return data
+    scalars = [v.value for v in values if isinstance(v, yaml.ScalarNode)]
+    mappings = [v for v in values if isinstance(v, yaml.MappingNode)]
+    if len(scalars) == 1 and len(mappings) == 1:
+        team = yaml.safe_load(yaml.serialize(mappings[0]))
+        if isinstance(team, dict) and "name" not in team:
+            return {**data, "team": {"name": scalars[0], **team}}
+    raise ProfileError("", [Problem("team", "given more than once; give one name and at most one skills mapping")])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Validation errors -> problems
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _clean_loc(loc: tuple, data: Any) -> tuple:
+    """Keep only the parts of a pydantic location that exist in the user's data (drops union/tag markers)."""
+    keep: list = []
+    current = data
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(current, dict) and part in current:
+            keep.append(part)
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            keep.append(part)
+            current = current[part]
+        elif last and isinstance(part, str) and not _is_marker(part):
+            keep.append(part)  # a missing or unknown field: named although absent from the data
+    return tuple(keep)
+
+
+def _is_marker(part: str) -> bool:
+    return part[:1].isupper() or part.startswith(("function-", "list[", "dict[", "union[", "tagged-union[")) or part in {
+        "str", "int", "float", "bool", "none"
+    }
+
+
+def _model_at(raw_loc: tuple) -> type[BaseModel] | None:
+    """The model class owning the field at a raw pydantic location (union tags such as 'slack' pick the member)."""
+    candidates: list[type[BaseModel]] = [Profile]
+    for part in raw_loc:
+        if isinstance(part, int):
+            continue
+        owners = [m for m in candidates if part in m.model_fields]
+        if owners:
+            candidates = _models_in(owners[0].model_fields[part].annotation)
+            continue
+        tagged = [m for m in candidates if _tag_of(m) == part or m.__name__ == part]
+        if tagged:
+            candidates = tagged
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+def _tag_of(model: type[BaseModel]) -> str | None:
+    import typing
+
+    field = model.model_fields.get("type")
+    args = typing.get_args(field.annotation) if field else ()
+    return args[0] if len(args) == 1 else None
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    text = text.removesuffix("\n...").strip()
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+_RFC1123_HINT = "must be an RFC 1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit"
+
+
+def problems_from(exc: ValidationError, data: Any) -> list[Problem]:
+    """Turn pydantic errors into `path: message (got X)` problems, with 'did you mean' for unknown keys."""
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    for err in exc.errors(include_url=False):
+        loc = _clean_loc(err["loc"], data)
+        path = _dotted(loc)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            owner = _model_at(err["loc"][:-1])
+            allowed = sorted(owner.model_fields) if owner else []
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            message = f"unknown field{hint}" + (f" (allowed: {', '.join(allowed)})" if allowed and not close else "")
+        elif kind == "union_tag_invalid":
+            ctx = err.get("ctx", {})
+            message = f"{ctx.get('discriminator', 'type').strip(chr(39))} {_show(ctx.get('tag'))} is not known; allowed: {ctx.get('expected_tags')}"
+        elif kind == "union_tag_not_found":
+            message = f"needs a '{err.get('ctx', {}).get('discriminator', 'type').strip(chr(39))}' field (got {_show(err['input'])})"
+        elif kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == RFC1123_LABEL_PATTERN:
+            message = f"{_RFC1123_HINT} (got {_show(err['input'])})"
+        elif kind == "missing":
+            message = "required field is missing"
+        elif kind in ("value_error", "assertion_error"):
+            message = str(err.get("ctx", {}).get("error", err["msg"]))
+            message += f" (got {_show(err['input'])})" if loc and not isinstance(err["input"], dict) else ""
+        else:
+            message = f"{err['msg'][0].lower()}{err['msg'][1:]} (got {_show(err['input'])})"
+        key = (path, message)
+        if key not in seen:
+            seen.add(key)
+            problems.append(Problem(path, message))
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Entry points
+
+
+def profile_from_data(data: Any, source: str = "<profile>") -> Profile:
+    """Validate already-parsed data; raises ProfileError listing every problem."""
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        raise ProfileError(source, [Problem("", f"a profile is a YAML mapping of fields (got {kind})")])
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError(source, problems_from(exc, data)) from None
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read and validate a profile file; raises ProfileError (with the file name) on any problem."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProfileError(source, [Problem("", "file not found; pass the path of a profile YAML file")]) from None
+    except IsADirectoryError:
+        raise ProfileError(source, [Problem("", "is a directory; pass the path of a profile YAML file")]) from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(source, [Problem("", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    except OSError as exc:
+        raise ProfileError(source, [Problem("", f"cannot be read: {exc.strerror}")]) from None
+    try:
+        data = parse_yaml(text, source)
+    except ProfileError as exc:
+        raise ProfileError(source, exc.problems) from None
+    return profile_from_data(data, source)

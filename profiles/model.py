@@ -1,0 +1,423 @@
+"""The requirements profile (contract v1): what a team states about its models and constraints.
+
+pydantic v2, strict: unknown keys are errors, every field is documented, enumerations are Literals so a
+typo lists the allowed values. Cross-field rules name the fields, the values found and the fix.
+Validators never touch the network.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mlinfra.conventions import RFC1123_LABEL_PATTERN
+
+# ---------------------------------------------------------------------------------------------------------
+# Shared types
+
+Rfc1123Label = Annotated[
+    str,
+    Field(
+        pattern=RFC1123_LABEL_PATTERN,
+        min_length=1,
+        max_length=40,
+        description="RFC 1123 label: lower-case letters, digits and '-', starting and ending alphanumeric.",
+    ),
+]
+SecretKey = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
+        description=(
+            "Name of a Pulumi secret config key (set with `pulumi config set --secret KEY VALUE`), "
+            "never the secret value itself."
+        ),
+    ),
+]
+
+Framework = Literal[
+    "sklearn", "xgboost", "lightgbm", "onnx", "pytorch", "tensorflow", "huggingface", "llm", "custom"
+]
+Sovereignty = Literal["none", "eu", "on_premise"]
+Classification = Literal["public", "internal", "confidential", "personal"]
+Exposure = Literal["private", "internal", "public"]
+Authentication = Literal["none", "api_key", "oidc"]
+Skills = Literal["none", "basic", "advanced"]
+Tier = Literal["dev", "staging", "prod"]
+TargetName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="A target name, e.g. aws-eks.")]
+
+# AWS regions whose data stays inside the European Union. eu-west-2 (London) and eu-central-2 (Zurich) are in
+# Europe but not in the EU, so they do not satisfy `sovereignty: eu`.
+EU_REGIONS = (
+    "eu-central-1",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-3",
+    "eusc-de-east-1",
+)
+NON_EU_EUROPEAN_REGIONS = ("eu-central-2", "eu-west-2")
+DEFAULT_REGION = "eu-central-1"
+
+_ARTIFACT = re.compile(r"^(s3|pvc|oci|https)://[^\s]+$")
+_PVC = re.compile(r"^pvc://(?P<claim>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(/(?P<path>[^\s]*))?$")
+
+
+class Strict(BaseModel):
+    """Base for every profile section: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Models
+
+
+class Resources(Strict):
+    cpu: float = Field(1.0, gt=0, le=192, description="CPU cores requested per replica (fractions allowed).")
+    memory_gib: float = Field(2.0, gt=0, le=2048, description="Memory per replica in GiB.")
+    gpus: int = Field(0, ge=0, le=16, description="GPUs per replica; 0 for CPU-only models.")
+    gpu_type: str | None = Field(
+        None, description="GPU model wanted, e.g. l4, a10g, t4 (lower case). Ignored when gpus is 0."
+    )
+
+
+class Traffic(Strict):
+    average_rps: float = Field(..., ge=0, description="Average requests per second over a day.")
+    peak_rps: float = Field(..., ge=0, description="Peak requests per second the service must absorb.")
+
+    @model_validator(mode="after")
+    def _peak_not_below_average(self) -> Traffic:
+        if self.peak_rps < self.average_rps:
+            raise ValueError(
+                f"peak_rps ({_num(self.peak_rps)}) is below average_rps ({_num(self.average_rps)}); "
+                "peak_rps must be at least average_rps"
+            )
+        return self
+
+
+class Slo(Strict):
+    latency_p95_ms: float = Field(
+        ..., gt=0, le=600_000, description="95th-percentile request latency objective in milliseconds."
+    )
+    availability: float = Field(
+        ..., gt=0.9, lt=1, description="Availability objective as a ratio of successful requests, e.g. 0.995."
+    )
+
+
+class Model(Strict):
+    name: Rfc1123Label = Field(..., description="Model name, unique in the profile (RFC 1123 label).")
+    framework: Framework = Field(..., description="Model framework; decides the serving runtime.")
+    artifact: str = Field(
+        ...,
+        description="Where the model lives: s3://bucket/prefix, pvc://<claim>/<path>, oci://image, https://url.",
+    )
+    image: str | None = Field(
+        None, description="Container image; required for framework custom, optional override otherwise."
+    )
+    resources: Resources = Field(default_factory=Resources, description="Per-replica resources.")
+    traffic: Traffic = Field(..., description="Expected request load.")
+    slo: Slo = Field(..., description="Service level objectives that alerts are derived from.")
+
+    @field_validator("artifact")
+    @classmethod
+    def _artifact_scheme(cls, value: str) -> str:
+        if not _ARTIFACT.match(value):
+            raise ValueError("artifact must start with s3://, pvc://, oci:// or https:// and contain no spaces")
+        if value.startswith("pvc://") and not _PVC.match(value):
+            raise ValueError("a pvc:// artifact is pvc://<claim>/<path> with an RFC 1123 claim name")
+        return value
+
+    @model_validator(mode="after")
+    def _custom_needs_image(self) -> Model:
+        if self.framework == "custom" and not self.image:
+            raise ValueError(
+                f"model '{self.name}': framework 'custom' needs an image; set models[].image to the serving image"
+            )
+        return self
+
+    @property
+    def pvc_claim(self) -> str | None:
+        match = _PVC.match(self.artifact)
+        return match.group("claim") if match else None
+
+    @property
+    def pvc_path(self) -> str:
+        match = _PVC.match(self.artifact)
+        return (match.group("path") or "") if match else ""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Data, security, budget, team
+
+
+class Data(Strict):
+    sovereignty: Sovereignty = Field("none", description="Where data may be processed: none, eu or on_premise.")
+    classification: Classification = Field("internal", description="Most sensitive data the models see.")
+
+
+class Security(Strict):
+    exposure: Exposure = Field(
+        "internal", description="Who can reach the endpoints: private (cluster only), internal, public."
+    )
+    authentication: Authentication = Field("oidc", description="How callers authenticate.")
+    domain: str | None = Field(
+        None,
+        pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$",
+        description="DNS suffix for ingress hosts; a model's host is <model>.<env>.<domain>. Default <name>.internal.",
+    )
+    tls_secret: str | None = Field(
+        None,
+        pattern=RFC1123_LABEL_PATTERN,
+        description="Existing TLS Secret for the ingress hosts; default: one per namespace named <namespace>-tls.",
+    )
+
+
+class Budget(Strict):
+    monthly_eur: float | None = Field(None, gt=0, description="Monthly spending cap in EUR; over-budget options are flagged.")
+
+
+class Team(Strict):
+    name: str | None = Field(None, description="Owning team's name (may also be given as `team: <name>`).")
+    kubernetes_skills: Skills = Field("basic", description="The team's Kubernetes experience.")
+    ops_fte: float = Field(0.5, ge=0, le=100, description="People-time available for operations, in full-time equivalents.")
+
+
+class Onprem(Strict):
+    kube_context: str = Field(..., min_length=1, description="kubeconfig context of the existing cluster.")
+    gpu_nodes: int = Field(0, ge=0, description="Number of GPU nodes available to ML serving.")
+    gpus_per_node: int = Field(1, ge=1, le=16, description="GPUs per GPU node.")
+    gpu_type: str | None = Field(None, description="GPU model in the GPU nodes, e.g. l4, a10g.")
+    cpu_nodes: int = Field(3, ge=1, description="CPU worker nodes available to ML serving.")
+    storage_class: str = Field("standard", min_length=1, description="StorageClass for Prometheus and Grafana volumes.")
+    ingress_class: str = Field("nginx", min_length=1, description="IngressClass of the cluster's ingress controller.")
+    ingress_namespace: Rfc1123Label = Field(
+        "ingress-nginx", description="Namespace of the ingress controller (allowed through the NetworkPolicy)."
+    )
+
+
+class Cloud(Strict):
+    provider: Literal["aws"] = Field("aws", description="Cloud provider; only aws today.")
+    region: str = Field(
+        DEFAULT_REGION, pattern=r"^[a-z]{2,4}(-[a-z]+)+-\d$", description="AWS region, e.g. eu-central-1."
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Monitoring
+
+
+class EmailNotify(Strict):
+    type: Literal["email"]
+    to: str = Field(..., pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="Recipient address.")
+
+
+class SlackNotify(Strict):
+    type: Literal["slack"]
+    webhook_secret: SecretKey = Field(..., description="Secret config key holding the Slack incoming-webhook URL.")
+    channel: str | None = Field(None, description="Channel override, e.g. #ml-alerts.")
+
+
+class MsTeamsNotify(Strict):
+    type: Literal["msteams"]
+    webhook_secret: SecretKey = Field(..., description="Secret config key holding the Teams webhook URL.")
+
+
+class WebhookNotify(Strict):
+    type: Literal["webhook"]
+    url_secret: SecretKey = Field(..., description="Secret config key holding the webhook URL.")
+
+
+class PagerDutyNotify(Strict):
+    type: Literal["pagerduty"]
+    routing_key_secret: SecretKey = Field(
+        ..., description="Secret config key holding the PagerDuty Events API v2 routing key."
+    )
+
+
+Notify = Annotated[
+    Union[EmailNotify, SlackNotify, MsTeamsNotify, WebhookNotify, PagerDutyNotify],
+    Field(discriminator="type"),
+]
+
+
+class Smtp(Strict):
+    smarthost: str = Field(
+        "localhost:25", pattern=r"^[^\s:]+:\d+$", description="SMTP relay as host:port for email notifications."
+    )
+    from_address: str = Field(
+        "alertmanager@localhost", pattern=r"^[^@\s]+@[^@\s]+$", description="Sender address of alert emails."
+    )
+    auth_username: str | None = Field(None, description="SMTP user, when the relay needs authentication.")
+    auth_password_secret: SecretKey | None = Field(None, description="Secret config key of the SMTP password.")
+    require_tls: bool = Field(True, description="Require STARTTLS to the relay.")
+
+
+class Monitoring(Strict):
+    retention_days: int = Field(15, ge=1, le=3650, description="Prometheus retention in days.")
+    storage_gib: int = Field(50, ge=1, le=100_000, description="Prometheus volume size in GiB.")
+    notify: list[Notify] = Field(default_factory=list, description="Who is told when an alert fires.")
+    smtp: Smtp = Field(default_factory=Smtp, description="SMTP relay used by email notifications.")
+    drift: bool = Field(False, description="Alert on model-quality drift (needs the drift monitor's score metric).")
+    drift_threshold: float = Field(0.3, gt=0, lt=1, description="Drift score (0..1) above which the drift alert fires.")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Environments
+
+
+class EnvironmentOverrides(Strict):
+    tier: Tier | None = Field(
+        None,
+        description="dev (minimal), staging or prod (highly available, pages). Default: from the name "
+        "(prod/production -> prod, staging/stage/qa/uat/test/preprod -> staging, otherwise dev).",
+    )
+    min_replicas: int | None = Field(None, ge=1, le=1000, description="Minimum replicas per model.")
+    max_replicas: int | None = Field(None, ge=1, le=1000, description="Maximum replicas per model (HPA).")
+    alerts_page: bool | None = Field(None, description="Whether critical alerts page someone (prod default: true).")
+    retention_days: int | None = Field(None, ge=1, le=3650, description="Prometheus retention for this environment.")
+
+    @model_validator(mode="after")
+    def _min_le_max(self) -> EnvironmentOverrides:
+        if self.min_replicas is not None and self.max_replicas is not None and self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas ({self.min_replicas}) is above max_replicas ({self.max_replicas}); "
+                "set min_replicas <= max_replicas"
+            )
+        return self
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Decision weights and cost assumptions
+
+
+class Weights(Strict):
+    cost: float = Field(0.30, ge=0, description="Weight of the estimated monthly cost.")
+    scalability: float = Field(0.20, ge=0, description="Weight of how well the target absorbs bursts and load.")
+    sovereignty: float = Field(0.15, ge=0, description="Weight of keeping data close (on premise > EU cloud).")
+    security: float = Field(0.15, ge=0, description="Weight of isolation and attack surface for the data class.")
+    operations: float = Field(0.20, ge=0, description="Weight of operating effort against the team's skills.")
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> Weights:
+        if sum(self.model_dump().values()) <= 0:
+            raise ValueError("all weights are 0; give at least one criterion a positive weight")
+        return self
+
+
+class DecisionSettings(Strict):
+    weights: Weights = Field(default_factory=Weights, description="Ranking weights; normalised to sum to 1.")
+    targets: list[TargetName] | None = Field(
+        None, description="Restrict the decision to these targets (default: every installed target)."
+    )
+
+
+class OnpremCosts(Strict):
+    server_price_usd: float = Field(12_000, ge=0, description="Purchase price of one CPU node.")
+    gpu_server_price_usd: float = Field(30_000, ge=0, description="Purchase price of one GPU node.")
+    amortisation_years: float = Field(4, gt=0, le=10, description="Economic life of the hardware.")
+    server_power_w: float = Field(450, ge=0, description="Average draw of one node incl. cooling, in watts.")
+    gpu_power_w: float = Field(350, ge=0, description="Additional draw per GPU, in watts.")
+    electricity_eur_per_kwh: float = Field(0.1677, ge=0, description="Electricity price (DE industrial 2024 average).")
+    ops_hours_per_node_month: float = Field(4, ge=0, description="Operations time per node and month.")
+    ops_hourly_rate_eur: float = Field(85, ge=0, description="Loaded cost of one hour of operations work.")
+    colocation_eur_per_kw_month: float = Field(0, ge=0, description="Rack/colocation cost per kW and month (0 = own DC).")
+
+
+class Costs(Strict):
+    usd_to_eur: float | None = Field(None, gt=0, description="Exchange rate override (default: the price table's dated rate).")
+    prices: dict[str, float] = Field(
+        default_factory=dict, description="Overrides of price-table entries by key, in USD (see `mlinfra prices`)."
+    )
+    onprem: OnpremCosts = Field(default_factory=OnpremCosts, description="On-premise TCO assumptions.")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The profile
+
+
+class Profile(Strict):
+    version: Literal[1] = Field(..., description="Profile format version; 1.")
+    name: Rfc1123Label = Field(..., description="Name of the ML service (RFC 1123 label).")
+    environments: list[Rfc1123Label] | dict[Rfc1123Label, EnvironmentOverrides | None] = Field(
+        default_factory=lambda: ["dev", "staging", "prod"],
+        description="Environment names, or a mapping name -> overrides.",
+    )
+    models: list[Model] = Field(..., min_length=1, description="The models to serve (at least one).")
+    data: Data = Field(default_factory=Data, description="Data sovereignty and classification.")
+    security: Security = Field(default_factory=Security, description="Exposure and authentication.")
+    budget: Budget = Field(default_factory=Budget, description="Spending cap.")
+    team: Team = Field(
+        default_factory=Team,
+        description="Owning team: a name (`team: data-platform`) or {name, kubernetes_skills, ops_fte}.",
+    )
+    onprem: Onprem | None = Field(None, description="An existing on-premise Kubernetes cluster, if any.")
+    cloud: Cloud | None = Field(None, description="An AWS account, if any.")
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="Metrics retention, alert receivers, drift.")
+    decision: DecisionSettings = Field(default_factory=DecisionSettings, description="Ranking weights and target filter.")
+    costs: Costs = Field(default_factory=Costs, description="Exchange rate, price overrides and on-premise assumptions.")
+
+    # -- cross-field rules -------------------------------------------------------------------------------
+
+    @field_validator("team", mode="before")
+    @classmethod
+    def _team_name_shorthand(cls, value):
+        return {"name": value} if isinstance(value, str) else value
+
+    @field_validator("environments")
+    @classmethod
+    def _environments_not_empty(cls, value):
+        if len(value) == 0:
+            raise ValueError("at least one environment is needed, e.g. [dev, prod]")
+        if isinstance(value, list) and len(set(value)) != len(value):
+            dupes = sorted({v for v in value if value.count(v) > 1})
+            raise ValueError(f"environment names must be unique; repeated: {', '.join(dupes)}")
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _unique_model_names(cls, value: list[Model]) -> list[Model]:
+        names = [m.name for m in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"model names must be unique; repeated: {', '.join(dupes)}")
+        return value
+
+    @model_validator(mode="after")
+    def _sovereignty_matches_region(self) -> Profile:
+        if self.data.sovereignty == "eu" and self.cloud is not None and self.cloud.region not in EU_REGIONS:
+            hint = " (in Europe but outside the EU)" if self.cloud.region in NON_EU_EUROPEAN_REGIONS else ""
+            raise ValueError(
+                f"data.sovereignty is 'eu' but cloud.region is '{self.cloud.region}'{hint}; "
+                f"use an EU region ({', '.join(EU_REGIONS)}) or change data.sovereignty"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _public_sensitive_needs_auth(self) -> Profile:
+        s, d = self.security, self.data
+        if s.exposure == "public" and d.classification in ("personal", "confidential") and s.authentication == "none":
+            raise ValueError(
+                f"security.exposure is 'public' and data.classification is '{d.classification}' but "
+                "security.authentication is 'none'; set security.authentication to api_key or oidc, "
+                "or lower the exposure to internal/private"
+            )
+        return self
+
+    # -- conveniences --------------------------------------------------------------------------------------
+
+    @property
+    def environment_names(self) -> list[str]:
+        return list(self.environments)
+
+    @property
+    def region(self) -> str:
+        """AWS region used by cloud targets (default eu-central-1 when no cloud block is given)."""
+        return self.cloud.region if self.cloud else DEFAULT_REGION
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
