@@ -118,3 +118,13 @@ DRIFT_SCORE_METRIC = "mlinfra_model_drift_score"
 
 # Config keys (Pulumi stack config, namespace `mlinfra`)
 CONFIG_PROFILE_KEY = "profile"
+
+# --- Ports (named container/Service ports; ServiceMonitors and NetworkPolicies refer to these names) -----
+
+PORT_HTTP = "http"
+PORT_GRPC = "grpc"
+PORT_METRICS = "metrics"
+
+# --- Alertmanager secrets (mounted files; configs reference paths, never values) -------------------------
+
+ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets"  # the operator mounts alertmanagerSpec.secrets here
