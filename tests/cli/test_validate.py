@@ -1,0 +1,158 @@
+"""`mlinfra validate` and `mlinfra schema`: exit codes, messages, and no traceback for any malformed profile."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mlinfra.cli.main import cli
+
+ENV = {"NO_COLOR": "1", "COLUMNS": "120"}
+BASE = yaml.safe_load((Path(__file__).resolve().parents[2] / "stacks" / "profile.yaml").read_text())
+
+
+def run(*args: str):
+    return CliRunner(env=ENV).invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_valid_profile(repo_root: Path):
+    result = run("validate", str(repo_root / "stacks" / "profile.yaml"))
+    assert result.exit_code == 0
+    assert "valid - churn-scoring, 1 model (churn), environments dev, staging, prod" in result.output
+
+
+def test_valid_profile_json(repo_root: Path):
+    result = run("validate", str(repo_root / "docs" / "examples" / "gpu-onprem.yaml"), "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.output) == {
+        "environments": ["dev", "prod"],
+        "models": ["damage-detector", "claims-assistant"],
+        "name": "claims-vision",
+        "profile": str(repo_root / "docs" / "examples" / "gpu-onprem.yaml"),
+        "valid": True,
+    }
+
+
+def test_invalid_profile_exit_1_and_lists_problems(tmp_path: Path):
+    bad = copy.deepcopy(BASE)
+    bad["models"][0]["framework"] = "scikit"
+    bad["security"]["exposur"] = "public"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    result = run("validate", str(path))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == f"Error: {path}: 2 problems"
+    assert "  models[0].framework: input should be 'sklearn'," in result.output
+    assert "  security.exposur: unknown field; did you mean 'exposure'?" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_exit_1(tmp_path: Path):
+    result = run("validate", str(tmp_path / "gone.yaml"))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'gone.yaml'}: 1 problem" in result.output
+
+
+def test_bad_option_is_usage_error(repo_root: Path):
+    result = run("validate", str(repo_root / "stacks" / "profile.yaml"), "--format", "xml")
+    assert result.exit_code == 2
+    assert "'xml' is not one of 'table', 'json'" in result.output
+
+
+def test_schema_is_json_schema():
+    result = run("schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["title"] == "mlinfra requirements profile v1"
+    assert "models" in schema["required"]
+
+
+# --- malformed profiles never produce a traceback -------------------------------------------------------
+
+_leaf_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-10**6, max_value=10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(min_size=1, max_size=6), st.integers(), max_size=2),
+)
+
+
+def _paths(node, prefix=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield prefix + (key,)
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield prefix + (i,)
+            yield from _paths(value, prefix + (i,))
+
+
+ALL_PATHS = list(_paths(BASE))
+
+
+@st.composite
+def mutated_profiles(draw):
+    data = copy.deepcopy(BASE)
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        path = draw(st.sampled_from(ALL_PATHS))
+        node = data
+        try:
+            for part in path[:-1]:
+                node = node[part]
+            action = draw(st.sampled_from(["replace", "delete", "add-unknown"]))
+            if action == "replace":
+                node[path[-1]] = draw(_leaf_values)
+            elif action == "delete" and isinstance(node, dict):
+                node.pop(path[-1], None)
+            elif isinstance(node, dict):
+                node[draw(st.text(alphabet="abcdefghijklmnop_", min_size=1, max_size=10))] = draw(_leaf_values)
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation removed or replaced a parent
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+LINE = re.compile(r"^  \S.*$")
+
+
+def _assert_clean_report(output: str, path: Path):
+    lines = output.rstrip("\n").splitlines()
+    head = re.fullmatch(rf"Error: {re.escape(str(path))}: (\d+) problems?", lines[0])
+    assert head, output
+    body = lines[1:]
+    # every problem is one line `  path: message`; a message may not span lines
+    assert int(head.group(1)) == len(body), output
+    assert all(LINE.match(line) for line in body), output
+    assert "Traceback" not in output
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=mutated_profiles())
+def test_mutated_profiles_give_a_clean_report(tmp_path: Path, text: str):
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    result = run("validate", str(path))
+    assert result.exit_code in (0, 1), result.output
+    if result.exit_code == 1:
+        _assert_clean_report(result.output, path)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=st.sampled_from(list("abc:-[]{}'\"\n #&*!|>%@`\t,?1.")), max_size=60))
+def test_random_yaml_gives_a_clean_report(tmp_path: Path, text: str):
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    result = run("validate", str(path))
+    assert result.exit_code == 1, result.output
+    _assert_clean_report(result.output, path)
