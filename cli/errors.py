@@ -9,6 +9,7 @@ import click
 
 from mlinfra.profiles.environments import UnknownEnvironment
 from mlinfra.profiles.load import ProfileError
+from mlinfra.targets.registry import TargetLoadError
 
 
 class DomainError(click.ClickException):
@@ -26,3 +27,5 @@ def user_errors() -> Iterator[None]:
         raise DomainError(exc.report()) from None
     except UnknownEnvironment as exc:
         raise click.BadParameter(str(exc), param_hint="'--env'") from None
+    except TargetLoadError as exc:  # a broken plugin is named, with its distribution and the fix
+        raise DomainError(str(exc)) from None
