@@ -128,3 +128,17 @@ PORT_METRICS = "metrics"
 # --- Alertmanager secrets (mounted files; configs reference paths, never values) -------------------------
 
 ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets"  # the operator mounts alertmanagerSpec.secrets here
+
+# --- Model serving objects (manifests; ServiceMonitors, dashboards and components refer to these) ---------
+
+COMPONENT_MODEL_SERVER = "model-server"  # app.kubernetes.io/component of every per-model serving object
+COMPONENT_SERVING = "serving"  # component of the shared per-environment objects (Namespace, default deny)
+CONTAINER_SERVER = "server"  # the serving container; dashboards filter container_* metrics on it
+RESOURCE_GPU = "nvidia.com/gpu"  # extended resource and taint key of NVIDIA GPU nodes
+LABEL_GPU_PRODUCT = "nvidia.com/gpu.product"  # node label set by NVIDIA GPU feature discovery
+DEFAULT_DENY_POLICY = "default-deny"  # NetworkPolicy name denying everything not explicitly allowed
+
+
+def artifact_secret_name(model_k8s_name: str) -> str:
+    """Optional Secret of a model's artifact credentials (S3 shared files, registry config.json, netrc)."""
+    return k8s_name(model_k8s_name, "artifact")
