@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 .PHONY: help install tools system demo test unit e2e bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ test: install tools ## install everything and run the whole suite
 
 unit: install ## only the fast tests (no external tools)
 	$(PY) -m pytest tests/unit tests/cli $(PYTEST_ARGS)
+
+e2e: install tools ## only the end-to-end alert test (real MLServer, Prometheus, Alertmanager; about 3 minutes)
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 bench: install ## time the CLI as whole processes (see bench/README.md)
 	$(PY) bench/run.py

@@ -1,0 +1,141 @@
+"""Start the three real servers of the e2e test on 127.0.0.1: MLServer, Prometheus and Alertmanager."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from .processes import ManagedProcess, free_port
+
+MODEL_DIR = Path(__file__).resolve().parents[1] / "model"  # train.py and faulty_runtime.py
+
+
+class FaultSwitch:
+    """Writes the fault file the MLServer runtime reads on every request (atomically, so no torn reads)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.set()
+
+    def set(self, *, latency_s: float = 0.0, error_every: int = 0) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"latency_s": latency_s, "error_every": error_every}))
+        os.replace(tmp, self.path)
+
+
+class ModelServer:
+    """MLServer serving a scikit-learn model trained now, with the fault-injecting runtime, on free ports."""
+
+    def __init__(self, mlserver_venv: Path, workdir: Path, model_name: str):
+        repo = workdir / "mlserver"
+        model_dir = repo / model_name
+        model_dir.mkdir(parents=True)
+        subprocess.run(  # noqa: S603 - train with the serving venv so the pickle matches its scikit-learn
+            [str(mlserver_venv / "bin" / "python"), str(MODEL_DIR / "train.py"), str(model_dir)],
+            check=True, capture_output=True, timeout=120,
+        )
+        shutil.copy(MODEL_DIR / "faulty_runtime.py", model_dir / "faulty_runtime.py")
+        self.fault = FaultSwitch(workdir / "fault.json")
+        self.http_port, self.grpc_port, self.metrics_port = free_port(), free_port(), free_port()
+        settings = {
+            "parallel_workers": 0,  # one process: the runtime class and its fault switch live in the server
+            "host": "127.0.0.1",
+            "http_port": self.http_port,
+            "grpc_port": self.grpc_port,
+            "metrics_port": self.metrics_port,
+            "metrics_dir": str(workdir / "mlserver-metrics"),
+        }
+        model_settings = {
+            "name": model_name,
+            "implementation": "faulty_runtime.FaultInjectingSKLearnModel",
+            "parameters": {"uri": "./model.joblib", "extra": {"fault_file": str(self.fault.path)}},
+        }
+        (repo / "settings.json").write_text(json.dumps(settings, indent=2))
+        (model_dir / "model-settings.json").write_text(json.dumps(model_settings, indent=2))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLSERVER")}
+        self.process = ManagedProcess(
+            "mlserver", [str(mlserver_venv / "bin" / "mlserver"), "start", str(repo)], workdir / "mlserver.log",
+            cwd=repo, env=env,
+        )
+        self.infer_url = f"http://127.0.0.1:{self.http_port}/v2/models/{model_name}/infer"
+        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        self.process.wait_ready(f"http://127.0.0.1:{self.http_port}/v2/models/{self._name()}/ready", timeout)
+        self.process.wait_ready(self.metrics_url, timeout)
+
+    def _name(self) -> str:
+        return self.infer_url.rsplit("/", 2)[-2]
+
+
+class Prometheus:
+    def __init__(self, binary: str, workdir: Path, *, scrape_interval_s: int, targets: list[dict],
+                 rule_file: Path, alertmanager_port: int):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = {
+            "global": {
+                "scrape_interval": f"{scrape_interval_s}s",
+                "scrape_timeout": f"{scrape_interval_s}s",
+                "evaluation_interval": f"{scrape_interval_s}s",  # rule groups set their own interval
+            },
+            "rule_files": [str(rule_file)],
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]},
+            "scrape_configs": [{"job_name": "mlserver", "static_configs": targets}],
+        }
+        self.config_path = workdir / "prometheus.yml"
+        self.config_path.write_text(yaml.safe_dump(config, sort_keys=True))
+        self.process = ManagedProcess(
+            "prometheus",
+            [
+                binary,
+                f"--config.file={self.config_path}",
+                f"--storage.tsdb.path={workdir / 'prometheus-data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--rules.alert.resend-delay=1s",  # default 1m would hide resolutions and re-fires from the test
+                "--storage.tsdb.retention.time=1d",
+            ],
+            workdir / "prometheus.log",
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        self.process.wait_ready(f"{self.url}/-/ready", timeout)
+
+    def query(self, expr: str) -> list[dict]:
+        """Instant query; the result vector (for diagnostics in assertion messages)."""
+        url = f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - 127.0.0.1 only
+            return json.loads(response.read())["data"]["result"]
+
+    def describe(self, expr: str) -> str:
+        try:
+            return "; ".join(f"{r['metric']} = {r['value'][1]}" for r in self.query(expr)) or "(empty)"
+        except OSError as err:
+            return f"(query failed: {err})"
+
+
+class Alertmanager:
+    def __init__(self, binary: str, workdir: Path, config_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = ManagedProcess(
+            "alertmanager",
+            [
+                binary,
+                f"--config.file={config_path}",
+                f"--storage.path={workdir / 'alertmanager-data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--cluster.listen-address=",  # no HA gossip: a single instance on 127.0.0.1 only
+            ],
+            workdir / "alertmanager.log",
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        self.process.wait_ready(f"{self.url}/-/ready", timeout)
