@@ -142,3 +142,30 @@ DEFAULT_DENY_POLICY = "default-deny"  # NetworkPolicy name denying everything no
 def artifact_secret_name(model_k8s_name: str) -> str:
     """Optional Secret of a model's artifact credentials (S3 shared files, registry config.json, netrc)."""
     return k8s_name(model_k8s_name, "artifact")
+
+
+# --- Monitoring objects (alert routing, notification secrets, dashboards, runbooks) ------------------------
+
+COMPONENT_MONITORING = "monitoring"  # app.kubernetes.io/component of ServiceMonitors, rules, dashboards
+ALERTMANAGER_SECRET_NAME = "mlinfra-alertmanager-notify"  # one Secret, one key per Pulumi secret config key
+RECEIVER_PAGE = "mlinfra-page"  # Alertmanager receivers: paging (critical), tickets (warning), nothing
+RECEIVER_TICKET = "mlinfra-ticket"
+RECEIVER_NULL = "null"
+GRAFANA_DASHBOARD_LABEL = "grafana_dashboard"  # the chart's Grafana sidecar loads ConfigMaps labelled so
+GRAFANA_DASHBOARD_LABEL_VALUE = "1"
+RUNBOOK_URL = "https://github.com/mlinfra/mlinfra/blob/main/docs/runbooks.md"  # alerts link <this>#<alert>
+
+
+def runbook_url(alert: str) -> str:
+    """Where an alert's runbook is: the heading named after the alert in docs/runbooks.md."""
+    return f"{RUNBOOK_URL}#{alert.lower()}"
+
+
+def dashboard_uid(profile: str, environment: str, model: str) -> str:
+    """Grafana dashboard uid (at most 40 characters), stable across renders."""
+    return k8s_name("mlinfra", profile, environment, model, max_len=40)
+
+
+def secret_file(secret_key: str, secrets_dir: str = ALERTMANAGER_SECRETS_DIR) -> str:
+    """Path of a notification secret inside the Alertmanager pod (the operator mounts the Secret there)."""
+    return f"{secrets_dir}/{ALERTMANAGER_SECRET_NAME}/{secret_key}"
