@@ -24,6 +24,13 @@ def child_name(name: str, role: str) -> str:
     return f"{name}-{role}"
 
 
+# --- Component type tokens (components/, preview and guardrails find resources by these) ----------------
+
+TYPE_ENVIRONMENT = type_token("environment", "Environment")  # parent of one environment; inputs = guardrail context
+TYPE_MODEL_SERVER = type_token("serving", "KubernetesModelServer")
+TYPE_MONITORING_STACK = type_token("monitoring", "MonitoringStack")
+
+
 # --- Kubernetes names -----------------------------------------------------------------------------------
 
 K8S_LABEL_MAX = 63

@@ -1,0 +1,145 @@
+"""The registered resource graph as plain data: what `preview`, the tests and the policy pack check.
+
+One resource is a dict:
+    {"type", "name", "urn", "parent" (URN or None), "custom" (bool), "provider" (provider URN or None),
+     "inputs" (dict, secrets replaced by SECRET_MARK, integral floats as ints), "options": {"protect", "depends_on"}}
+Pure module: the Pulumi side (components/offline.py, guardrails/policypack) converts its objects into this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+SECRET_MARK = "[secret]"  # a Pulumi secret input, value withheld
+
+Resource = dict[str, Any]
+
+
+def normalise(value: Any) -> Any:
+    """Mock outputs carry numbers as floats: integral floats become ints, recursively (bools untouched)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [normalise(v) for v in value]
+    return value
+
+
+def resource(
+    *,
+    type: str,  # noqa: A002 - the graph's own field name
+    name: str,
+    urn: str,
+    parent: str | None = None,
+    custom: bool = True,
+    provider: str | None = None,
+    inputs: dict[str, Any] | None = None,
+    protect: bool = False,
+    depends_on: Iterable[str] = (),
+) -> Resource:
+    """Build one graph entry (tests and adapters use this so the shape lives in one place)."""
+    return {
+        "type": type,
+        "name": name,
+        "urn": urn,
+        "parent": parent or None,
+        "custom": custom,
+        "provider": provider or None,
+        "inputs": normalise(inputs or {}),
+        "options": {"protect": bool(protect), "depends_on": sorted(set(depends_on))},
+    }
+
+
+def kube_type_token(api_version: str, kind: str) -> str:
+    """Pulumi type token of a Kubernetes object: `kubernetes:apps/v1:Deployment`, `kubernetes:core/v1:Secret`."""
+    group, _, version = api_version.rpartition("/")
+    return f"kubernetes:{group or 'core'}/{version}:{kind}"
+
+
+def provider_urn(reference: str | None) -> str | None:
+    """A provider reference is `<urn>::<id>`; keep the URN."""
+    if not reference:
+        return None
+    urn, sep, _id = reference.rpartition("::")
+    return urn if sep and urn.startswith("urn:") else reference
+
+
+def label(res: Resource) -> str:
+    """How a resource is named in messages: `<type> <name>`."""
+    return f"{res['type']} {res['name']}"
+
+
+def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every leaf of a nested input value with its dotted path (list items as [i])."""
+    if isinstance(value, dict):
+        for key in sorted(value, key=str):
+            yield from walk(value[key], f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from walk(item, f"{path}[{i}]")
+    else:
+        yield path, value
+
+
+def kube_kind(res: Resource) -> str | None:
+    """`Deployment` for `kubernetes:apps/v1:Deployment`; None for anything not a Kubernetes object."""
+    t = res["type"]
+    if not t.startswith("kubernetes:") or t.startswith("kubernetes:helm.sh/"):
+        return None
+    return t.rsplit(":", 1)[-1]
+
+
+def kube_object_key(res: Resource) -> tuple[str, str, str] | None:
+    """(group/kind, namespace, name) of a Kubernetes object, None when it is auto-named or not Kubernetes."""
+    if kube_kind(res) is None:
+        return None
+    meta = res["inputs"].get("metadata") or {}
+    name = meta.get("name")
+    if not isinstance(name, str):
+        return None
+    group_kind = res["type"].split(":", 1)[1].rsplit(":", 1)
+    group = group_kind[0].rsplit("/", 1)[0]
+    return f"{group}/{group_kind[1]}", str(meta.get("namespace") or ""), name
+
+
+def from_policy_resources(resources: Iterable[Any]) -> list[Resource]:
+    """Convert pulumi_policy PolicyResource objects (duck-typed: no import here) into graph entries."""
+    graph = []
+    for r in resources:
+        opts = getattr(r, "opts", None)
+        parent = getattr(r, "parent", None)
+        provider = getattr(r, "provider", None)
+        graph.append(
+            resource(
+                type=r.resource_type,
+                name=r.name,
+                urn=r.urn,
+                parent=getattr(parent, "urn", None),
+                custom=provider is not None or r.resource_type.startswith("pulumi:providers:"),
+                provider=getattr(provider, "urn", None),
+                inputs=dict(r.props or {}),
+                protect=bool(getattr(opts, "protect", False)),
+                depends_on=[d.urn for d in (getattr(r, "dependencies", None) or [])],
+            )
+        )
+    return graph
+
+
+def from_resource_args(args: Any) -> Resource:
+    """Convert pulumi_policy ResourceValidationArgs (one resource being validated) into a graph entry."""
+    opts = getattr(args, "opts", None)
+    provider = getattr(args, "provider", None)
+    return resource(
+        type=args.resource_type,
+        name=args.name,
+        urn=args.urn,
+        parent=getattr(opts, "parent", None),  # a URN string in pulumi_policy
+        custom=provider is not None,
+        provider=getattr(provider, "urn", None),
+        inputs=dict(args.props or {}),
+        protect=bool(getattr(opts, "protect", False)),
+    )
