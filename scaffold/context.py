@@ -1,0 +1,149 @@
+"""What the scaffold templates need from a profile, as plain data (no Pulumi, no file system)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, requires
+
+from mlinfra import __version__
+from mlinfra.profiles.environments import all_environments
+from mlinfra.profiles.model import Profile
+
+CONFIG_NAMESPACE = "mlinfra"  # stack config keys: mlinfra:profile, mlinfra:<secret key>
+PROFILE_FILE = "profile.yaml"  # where the scaffold keeps the team's profile
+PULUMI_EXTRA = "pulumi"
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A secret the profile names by key: set once per stack with `pulumi config set --secret`."""
+
+    key: str
+    what: str
+    paths: tuple[str, ...]  # profile fields that reference it
+
+    @property
+    def config_key(self) -> str:
+        return f"{CONFIG_NAMESPACE}:{self.key}"
+
+
+@dataclass(frozen=True)
+class EnvironmentView:
+    name: str
+    tier: str
+    protect: bool
+    alerts_page: bool
+
+    @property
+    def job_id(self) -> str:
+        """GitHub job ids start with a letter or '_'; environment names may start with a digit."""
+        return f"deploy-{self.name}"
+
+
+@dataclass(frozen=True)
+class ScaffoldContext:
+    project: str
+    version: str
+    profile_file: str
+    environments: tuple[EnvironmentView, ...]
+    secrets: tuple[SecretRef, ...]
+    requirements: tuple[str, ...]
+    pulumi_cli: str  # version range for pulumi/actions' pulumi-version input
+    aws_region: str | None  # the profile has an AWS account: CI assumes a role in this region
+    kube_context: str | None  # the profile has an on-premise cluster: CI writes a kubeconfig
+    python_version: str = "3.11"
+
+    def as_template_vars(self) -> dict[str, object]:
+        return {
+            "project": self.project,
+            "version": self.version,
+            "profile_file": self.profile_file,
+            "environments": self.environments,
+            "secrets": self.secrets,
+            "requirements": self.requirements,
+            "pulumi_cli": self.pulumi_cli,
+            "aws_region": self.aws_region,
+            "kube_context": self.kube_context,
+            "python_version": self.python_version,
+            "config_namespace": CONFIG_NAMESPACE,
+        }
+
+
+_NOTIFY_SECRET_FIELDS = {
+    "slack": ("webhook_secret", "Slack incoming-webhook URL"),
+    "msteams": ("webhook_secret", "Microsoft Teams webhook URL"),
+    "webhook": ("url_secret", "webhook URL"),
+    "pagerduty": ("routing_key_secret", "PagerDuty Events API v2 routing key"),
+}
+
+
+def secret_refs(profile: Profile) -> tuple[SecretRef, ...]:
+    """Every secret key monitoring.notify and monitoring.smtp reference, in profile order, merged by key."""
+    found: dict[str, tuple[str, list[str]]] = {}
+    for i, notify in enumerate(profile.monitoring.notify):
+        spec = _NOTIFY_SECRET_FIELDS.get(notify.type)
+        if spec is None:
+            continue
+        field, what = spec
+        key = getattr(notify, field)
+        found.setdefault(key, (what, []))[1].append(f"monitoring.notify[{i}].{field}")
+    smtp_key = profile.monitoring.smtp.auth_password_secret
+    if smtp_key:
+        found.setdefault(smtp_key, ("SMTP password", []))[1].append("monitoring.smtp.auth_password_secret")
+    return tuple(SecretRef(key=k, what=w, paths=tuple(p)) for k, (w, p) in found.items())
+
+
+def release_requirements() -> tuple[str, ...]:
+    """requirements.txt lines pinning this release: mlinfra[pulumi]==X plus the Pulumi SDK ranges it declares."""
+    try:
+        declared = requires("mlinfra") or []
+    except PackageNotFoundError:  # pragma: no cover - mlinfra always runs installed
+        declared = []
+    pulumi_pins = []
+    for req in declared:
+        spec, _, marker = req.partition(";")
+        if f'extra == "{PULUMI_EXTRA}"' in marker.replace("'", '"'):
+            pulumi_pins.append(_normalise(spec.strip()))
+    return (f"mlinfra[{PULUMI_EXTRA}]=={__version__}", *sorted(pulumi_pins, key=_name_of))
+
+
+def _name_of(spec: str) -> str:
+    return spec[: next((i for i, ch in enumerate(spec) if ch in "<>=!~ ("), len(spec))]
+
+
+def pulumi_cli_range(requirements: tuple[str, ...]) -> str:
+    """Pulumi CLI the workflows install: the SDK's lower bound or newer within the major ('^3.272.0')."""
+    for line in requirements:
+        if _name_of(line) == "pulumi":
+            for part in line[len("pulumi"):].split(","):
+                if part.startswith(">="):
+                    numbers = (part[2:].split(".") + ["0", "0"])[:3]
+                    return "^" + ".".join(numbers)
+    return "^3"
+
+
+def _normalise(spec: str) -> str:
+    """'pulumi<4,>=3.272' -> 'pulumi>=3.272,<4' (lower bound first, as people write it)."""
+    name = _name_of(spec)
+    rest = spec[len(name) :].strip().strip("()")
+    parts = sorted((p.strip() for p in rest.split(",") if p.strip()), key=lambda p: (not p.startswith(">"), p))
+    return name + ",".join(parts)
+
+
+def build_context(profile: Profile) -> ScaffoldContext:
+    envs = tuple(
+        EnvironmentView(name=e.name, tier=e.tier, protect=e.protect, alerts_page=e.alerts_page)
+        for e in all_environments(profile)
+    )
+    requirements = release_requirements()
+    return ScaffoldContext(
+        project=profile.name,
+        version=__version__,
+        profile_file=PROFILE_FILE,
+        environments=envs,
+        secrets=secret_refs(profile),
+        requirements=requirements,
+        pulumi_cli=pulumi_cli_range(requirements),
+        aws_region=profile.cloud.region if profile.cloud else None,
+        kube_context=profile.onprem.kube_context if profile.onprem else None,
+    )
