@@ -1,0 +1,147 @@
+"""Plan one environment of a profile for one target: the EnvironmentPlan every builder and component works from.
+
+Target-specific choices, in one place:
+- onprem-k8s: storage class, ingress class and ingress-controller namespace, kube context and the GPU type of
+  the GPU nodes come from the profile's `onprem` block (required).
+- aws-eks: the cluster's default StorageClass (gp3 on EKS Auto Mode / the EBS CSI default), ingress through
+  the AWS Load Balancer Controller (class `alb`). ALB targets are pod IPs reached from the VPC, not from an
+  in-cluster controller, so there is no ingress-controller namespace to allow in NetworkPolicies
+  (`ingress_namespace` None; the ALB's security group is the gate). No kube context: the EKS component builds
+  its provider from the cluster it creates.
+- any other target (e.g. aws-sagemaker) gets no ingress or storage settings; it uses the sizing and model specs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from mlinfra.conventions import k8s_name, monitoring_namespace, namespace_name
+from mlinfra.planning.sizing import size_model
+from mlinfra.planning.specs import EnvironmentPlan, ModelSpec, MonitoringSpec, ReceiverSpec, SmtpSpec
+from mlinfra.profiles.environments import EnvironmentSettings, resolve_environment
+from mlinfra.profiles.model import Model, Onprem, Profile
+from mlinfra.runtimes.catalog import RUNTIMES, runtime_for
+
+ONPREM_K8S = "onprem-k8s"
+AWS_EKS = "aws-eks"
+EKS_INGRESS_CLASS = "alb"
+
+
+class PlanError(ValueError):
+    """The profile lacks something the target needs; the message names the field and the fix."""
+
+
+def plan_environment(profile: Profile, env: str, target: str) -> EnvironmentPlan:
+    """The plan of `env` (raises profiles.environments.UnknownEnvironment) for `target`."""
+    settings = resolve_environment(profile, env)
+    onprem = _onprem(profile, target)
+    namespace = namespace_name(profile.name, env)
+    ingress_class, ingress_namespace = _ingress(target, onprem)
+    return EnvironmentPlan(
+        profile_name=profile.name,
+        environment=env,
+        tier=settings.tier,
+        target=target,
+        namespace=namespace,
+        high_availability=settings.high_availability,
+        protect=settings.protect,
+        exposure=profile.security.exposure,
+        authentication=profile.security.authentication,
+        classification=profile.data.classification,
+        domain=profile.security.domain or f"{profile.name}.internal",
+        tls_secret=profile.security.tls_secret or k8s_name(namespace, "tls"),
+        ingress_class=ingress_class,
+        ingress_namespace=ingress_namespace,
+        models=tuple(_model_spec(m, settings, onprem) for m in profile.models),
+        monitoring=_monitoring(profile, settings, onprem),
+        kube_context=onprem.kube_context if onprem else None,
+    )
+
+
+def _onprem(profile: Profile, target: str) -> Onprem | None:
+    if target != ONPREM_K8S:
+        return None
+    if profile.onprem is None:
+        raise PlanError(
+            f"target '{ONPREM_K8S}' needs the profile's `onprem` block (kube_context, storage_class, ingress_class); "
+            f"profile '{profile.name}' has none - add `onprem:` or choose another target"
+        )
+    return profile.onprem
+
+
+def _ingress(target: str, onprem: Onprem | None) -> tuple[str | None, str | None]:
+    if onprem is not None:
+        return onprem.ingress_class, onprem.ingress_namespace
+    if target == AWS_EKS:
+        return EKS_INGRESS_CLASS, None
+    return None, None
+
+
+def _model_spec(model: Model, settings: EnvironmentSettings, onprem: Onprem | None) -> ModelSpec:
+    sizing = size_model(model, settings)
+    runtime = runtime_for(model.framework)
+    r = model.resources
+    gpu_type = (r.gpu_type or (onprem.gpu_type if onprem else None)) if r.gpus > 0 else None
+    return ModelSpec(
+        name=model.name,
+        k8s_name=k8s_name(model.name),
+        framework=model.framework,
+        runtime=runtime,
+        image=model.image or RUNTIMES[runtime].image,  # framework custom always has an image (profile rule)
+        artifact=model.artifact,
+        artifact_kind=model.artifact.split("://", 1)[0],
+        cpu=r.cpu,
+        memory_gib=r.memory_gib,
+        gpus=r.gpus,
+        gpu_type=gpu_type,
+        min_replicas=sizing.min_replicas,
+        max_replicas=sizing.max_replicas,
+        capacity_rps_per_replica=sizing.capacity_rps_per_replica,
+        average_rps=model.traffic.average_rps,
+        peak_rps=model.traffic.peak_rps,
+        latency_p95_ms=model.slo.latency_p95_ms,
+        availability=model.slo.availability,
+    )
+
+
+def _monitoring(profile: Profile, settings: EnvironmentSettings, onprem: Onprem | None) -> MonitoringSpec:
+    m = profile.monitoring
+    return MonitoringSpec(
+        namespace=monitoring_namespace(),
+        retention_days=settings.retention_days,
+        storage_gib=m.storage_gib,
+        storage_class=onprem.storage_class if onprem else None,
+        receivers=_receivers(profile),
+        smtp=SmtpSpec(
+            smarthost=m.smtp.smarthost,
+            from_address=m.smtp.from_address,
+            auth_username=m.smtp.auth_username,
+            auth_password_secret=m.smtp.auth_password_secret,
+            require_tls=m.smtp.require_tls,
+        ),
+        alerts_page=settings.alerts_page,
+        drift=m.drift,
+        drift_threshold=m.drift_threshold,
+    )
+
+
+def _receivers(profile: Profile) -> tuple[ReceiverSpec, ...]:
+    """One receiver per notify entry, named by its type (`slack`), numbered when a type repeats (`email-2`)."""
+    notify = profile.monitoring.notify
+    counts = Counter(n.type for n in notify)
+    seen: Counter[str] = Counter()
+    receivers = []
+    for n in notify:
+        seen[n.type] += 1
+        name = n.type if counts[n.type] == 1 else f"{n.type}-{seen[n.type]}"
+        if n.type == "email":
+            receivers.append(ReceiverSpec(type="email", name=name, to=n.to))
+        elif n.type == "slack":
+            receivers.append(ReceiverSpec(type="slack", name=name, secret_key=n.webhook_secret, channel=n.channel))
+        elif n.type == "msteams":
+            receivers.append(ReceiverSpec(type="msteams", name=name, secret_key=n.webhook_secret))
+        elif n.type == "webhook":
+            receivers.append(ReceiverSpec(type="webhook", name=name, secret_key=n.url_secret))
+        else:
+            receivers.append(ReceiverSpec(type="pagerduty", name=name, secret_key=n.routing_key_secret))
+    return tuple(receivers)
