@@ -1,0 +1,135 @@
+"""Every Kubernetes object that serves one environment's models, as plain dicts (deterministic, no None values).
+
+Per environment: the Namespace (Pod Security Standard `restricted` enforced) and a default-deny NetworkPolicy.
+Per model: ServiceAccount, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget (>= 2 replicas),
+NetworkPolicy, and an Ingress when the profile exposes models (internal/public).
+
+The Deployment leaves `spec.replicas` unset: the HPA owns the replica count (min/max from sizing), and a
+re-applied fixed count would fight it - the Kubernetes documentation's advice for HPA-managed Deployments.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlinfra.conventions import COMPONENT_SERVING, selector_labels, standard_labels
+from mlinfra.manifests import network
+from mlinfra.manifests.common import fresh, model_metadata
+from mlinfra.manifests.pod import pod_template, runtime_of
+from mlinfra.planning.sizing import TARGET_UTILISATION, TIGHT_LATENCY_MS
+from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
+
+PSS_LEVEL = "restricted"
+PSS_ENFORCE_VERSION = "v1.30"  # pinned: the oldest Kubernetes release mlinfra validates against
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+def build_namespace_objects(plan: EnvironmentPlan) -> list[dict[str, Any]]:
+    """The environment's Namespace (PSS restricted: enforce pinned, warn/audit at latest) and default deny."""
+    labels = standard_labels(profile=plan.profile_name, environment=plan.environment, component=COMPONENT_SERVING)
+    pss = {
+        "pod-security.kubernetes.io/enforce": PSS_LEVEL,
+        "pod-security.kubernetes.io/enforce-version": PSS_ENFORCE_VERSION,
+        "pod-security.kubernetes.io/warn": PSS_LEVEL,
+        "pod-security.kubernetes.io/warn-version": "latest",
+        "pod-security.kubernetes.io/audit": PSS_LEVEL,
+        "pod-security.kubernetes.io/audit-version": "latest",
+    }
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": plan.namespace, "labels": {**labels, **pss}}}
+    return [fresh(namespace), fresh(network.default_deny(plan, labels))]
+
+
+def build_model_objects(
+    plan: EnvironmentPlan, model: ModelSpec, *, artifact_role_arn: Any = None
+) -> list[dict[str, Any]]:
+    """The serving objects of one model. `artifact_role_arn` (EKS): IAM role for IRSA, e.g. a Pulumi Output."""
+    runtime = runtime_of(model)
+    objects = [
+        service_account(plan, model, artifact_role_arn),
+        deployment(plan, model),
+        network.service(plan, model, runtime),
+        autoscaler(plan, model),
+    ]
+    if model.min_replicas >= 2:
+        objects.append(disruption_budget(plan, model))
+    objects.append(network.network_policy(plan, model, runtime))
+    if plan.exposure in ("internal", "public"):
+        objects.append(network.ingress(plan, model, runtime))
+    return [fresh(o) for o in objects]
+
+
+def build_serving_objects(plan: EnvironmentPlan) -> list[dict[str, Any]]:
+    """Namespace objects followed by every model's objects (what `render` writes for serving)."""
+    objects = build_namespace_objects(plan)
+    for model in plan.models:
+        objects += build_model_objects(plan, model)
+    return objects
+
+
+def _selector(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, str]:
+    return selector_labels(profile=plan.profile_name, environment=plan.environment, model=model.name)
+
+
+def service_account(plan: EnvironmentPlan, model: ModelSpec, role_arn: Any = None) -> dict[str, Any]:
+    annotations = {IRSA_ANNOTATION: role_arn} if role_arn is not None else None
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": model_metadata(plan, model, annotations=annotations),
+        "automountServiceAccountToken": False,
+    }
+
+
+def deployment(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
+    runtime = runtime_of(model)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": model_metadata(plan, model),
+        "spec": {
+            "selector": {"matchLabels": _selector(plan, model)},
+            "revisionHistoryLimit": 5,
+            # Surge one replica before taking one away: capacity never drops during a rollout.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "progressDeadlineSeconds": max(600, runtime.startup_seconds + 300),
+            "template": pod_template(plan, model),
+        },
+    }
+
+
+def cpu_target_percent(model: ModelSpec) -> int:
+    """HPA CPU target: the utilisation sizing planned for (lower for tight latency SLOs, as capacity_rps does)."""
+    factor = 0.75 if model.latency_p95_ms < TIGHT_LATENCY_MS else 1.0
+    return round(TARGET_UTILISATION * factor * 100)
+
+
+def autoscaler(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": model_metadata(plan, model),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": model.k8s_name},
+            "minReplicas": model.min_replicas,
+            "maxReplicas": model.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": cpu_target_percent(model)},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def disruption_budget(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
+    """At most one replica down for voluntary disruptions (drains, upgrades)."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": model_metadata(plan, model),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _selector(plan, model)}},
+    }
