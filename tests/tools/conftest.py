@@ -1,0 +1,149 @@
+"""Fixtures that run the real validators on built objects; reused for the whole render (serving + monitoring).
+
+- k8s_validate(objects, versions) -> problems: `kubernetes-validate --strict` (the CLI from .venv/bin), all
+  objects in one file and one process; custom resources (API groups outside *.k8s.io) are left out - they
+  are validated against ../shared/schemas/crds/ instead.
+- checkov_scan(objects) -> CheckovReport: checkov --framework kubernetes on the objects; `unexpected` are the
+  failed checks not in tests/tools/checkov-skips.yaml, `stale_skips` the listed checks that no longer fire.
+- dump_yaml(objects) -> multi-document YAML, sorted keys, no anchors (what render writes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+TOOL_TIMEOUT_S = 300
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:  # noqa: D401 - PyYAML hook
+        return True
+
+
+def dump_yaml(objects: Iterable[dict[str, Any]]) -> str:
+    return yaml.dump_all(list(objects), Dumper=_NoAliasDumper, sort_keys=True, default_flow_style=False)
+
+
+def is_builtin(obj: dict[str, Any]) -> bool:
+    """Core Kubernetes kinds: apiVersion `v1`, `apps/v1`, or a group ending in .k8s.io (no CRDs)."""
+    api_version = obj["apiVersion"]
+    if "/" not in api_version:
+        return True
+    group = api_version.split("/", 1)[0]
+    return "." not in group or group.endswith(".k8s.io")
+
+
+def _venv_bin(name: str) -> Path:
+    return Path(sys.executable).parent / name
+
+
+@pytest.fixture(scope="session")
+def dump_objects() -> Callable[[Iterable[dict[str, Any]]], str]:
+    return dump_yaml
+
+
+@pytest.fixture(scope="session")
+def k8s_validate(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., list[str]]:
+    tool = _venv_bin("kubernetes-validate")
+    if not tool.exists():
+        pytest.fail(f"{tool} is missing: `make install` installs kubernetes-validate into .venv")
+
+    def run(objects: Iterable[dict[str, Any]], versions: Iterable[str] = ("1.37", "1.30")) -> list[str]:
+        """Every ERROR/WARN/FATAL line for built-in objects (empty list = all valid, strict)."""
+        builtin = [o for o in objects if is_builtin(o)]
+        assert builtin, "nothing to validate"
+        path = tmp_path_factory.mktemp("k8s-validate") / "objects.yaml"
+        path.write_text(dump_yaml(builtin))
+        args = [str(tool), "--strict", "--quiet"]
+        for version in versions:
+            args += ["-k", version]
+        proc = subprocess.run(
+            [*args, str(path)], capture_output=True, text=True, timeout=TOOL_TIMEOUT_S, check=False
+        )
+        problems = [line for line in proc.stdout.splitlines() if line.split(" ", 1)[0] in ("ERROR", "WARN", "FATAL")]
+        if proc.returncode != 0 and not problems:
+            problems = [f"kubernetes-validate exited {proc.returncode}: {proc.stdout}{proc.stderr}"]
+        return problems
+
+    return run
+
+
+@dataclass(frozen=True)
+class Failure:
+    check_id: str
+    check_name: str
+    resource: str
+    file: str
+
+
+@dataclass(frozen=True)
+class CheckovReport:
+    failures: list[Failure]
+    skips: dict[str, str]  # check id -> reason, from checkov-skips.yaml
+    passed: int
+
+    @property
+    def unexpected(self) -> list[Failure]:
+        return [f for f in self.failures if f.check_id not in self.skips]
+
+    @property
+    def stale_skips(self) -> list[str]:
+        fired = {f.check_id for f in self.failures}
+        return sorted(set(self.skips) - fired)
+
+
+def load_checkov_skips() -> dict[str, str]:
+    path = Path(__file__).with_name("checkov-skips.yaml")
+    skips = yaml.safe_load(path.read_text()) or {}
+    assert isinstance(skips, dict), f"{path}: expected a mapping check id -> reason"
+    for check, reason in skips.items():
+        assert isinstance(reason, str) and reason.strip(), f"{path}: {check} needs a one-line reason"
+    return skips
+
+
+@pytest.fixture(scope="session")
+def checkov_scan(tools_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., CheckovReport]:
+    tool = tools_dir / "checkov" / "bin" / "checkov"
+    if not tool.exists():
+        pytest.fail(f"{tool} is missing: `make tools` installs checkov into its own venv")
+
+    def run(files: dict[str, Iterable[dict[str, Any]]]) -> CheckovReport:
+        """Scan {file name: objects}; failed checks are reported, skips are applied here, not by checkov."""
+        directory = tmp_path_factory.mktemp("checkov")
+        for name, objects in files.items():
+            (directory / f"{name}.yaml").write_text(dump_yaml(objects))
+        env = {**os.environ, "LOG_LEVEL": "WARNING", "BC_SKIP_MAPPING": "TRUE"}
+        proc = subprocess.run(
+            [str(tool), "--skip-download", "--framework", "kubernetes", "-d", str(directory), "--compact", "-o", "json"],
+            capture_output=True,
+            text=True,
+            timeout=TOOL_TIMEOUT_S,
+            env=env,
+            check=False,
+        )
+        try:
+            reports = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            pytest.fail(f"checkov gave no JSON (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        reports = reports if isinstance(reports, list) else [reports]
+        failures, passed = [], 0
+        for report in reports:
+            summary = report.get("summary", {})
+            assert summary.get("parsing_errors", 0) == 0, f"checkov could not parse: {summary}"
+            passed += summary.get("passed", 0)
+            for check in report.get("results", {}).get("failed_checks", []):
+                failures.append(Failure(check["check_id"], check["check_name"], check["resource"], check["file_path"]))
+        assert passed > 0, f"checkov ran no checks (exit {proc.returncode}): {proc.stderr[-2000:]}"
+        return CheckovReport(failures=failures, skips=load_checkov_skips(), passed=passed)
+
+    return run
