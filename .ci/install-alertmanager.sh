@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Alertmanager + amtool >= 0.26 into TOOLS/alertmanager/bin (idempotent).
+# Debian 12 ships 0.25, which rejects what the chart's Alertmanager (0.34) accepts and mlinfra renders:
+# msteams_configs and webhook url_file. Debian 13's package (0.28) runs on Debian 12 (it needs libc >= 2.34
+# only), so fetch that .deb with apt in a private state directory - the system's apt sources and package
+# lists stay untouched - and unpack its two binaries; nothing is installed system-wide.
+set -euo pipefail
+tools=${1:-.tools}
+version=0.28.1+ds-1
+dest="$tools/alertmanager"
+if [ -x "$dest/bin/amtool" ] && [ "$(cat "$dest/.installed" 2>/dev/null)" = "$version" ]; then exit 0; fi
+echo "installing Alertmanager/amtool $version (Debian 13 package, unpacked into $dest)"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/parts" "$work/lists/partial" "$work/cache/archives/partial"
+cat > "$work/parts/trixie.sources" <<EOF
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+apt_opts=(
+  -o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$work/parts"
+  -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o "APT::Sandbox::User=root"
+)
+apt-get "${apt_opts[@]}" update -qq
+(cd "$work" && apt-get "${apt_opts[@]}" download -qq "prometheus-alertmanager=$version")
+dpkg-deb -x "$work"/prometheus-alertmanager_*.deb "$work/root"
+rm -rf "$dest"
+mkdir -p "$dest/bin"
+cp "$work/root/usr/bin/amtool" "$work/root/usr/bin/prometheus-alertmanager" "$dest/bin/"
+"$dest/bin/amtool" --version >/dev/null
+echo "$version" > "$dest/.installed"
