@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "validate": "mlinfra.cli.commands.validate:validate",
     "schema": "mlinfra.cli.commands.schema:schema",
     "decide": "mlinfra.cli.commands.decide:decide",
+    "prices": "mlinfra.cli.commands.prices:prices",
     "init": "mlinfra.cli.commands.init:init",
     "targets": "mlinfra.cli.commands.targets:targets",
 }

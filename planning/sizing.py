@@ -38,6 +38,12 @@ RPS_PER_GPU = {
 TARGET_UTILISATION = 0.6  # headroom so p95 latency holds while the autoscaler reacts
 TIGHT_LATENCY_MS = 100  # below this SLO, plan for lower utilisation (queueing dominates)
 DEV_MAX_REPLICAS = 2
+PEAK_HEADROOM = 1.2  # peak replicas absorb 20 % more than the stated peak
+# Cost planning: the share of the month a service runs at its peak replica count (autoscaled targets pay the
+# peak only then; fixed hardware must hold it all month), and the share of the profile's traffic an
+# environment sees (the profile states production traffic; usage-priced items scale with it).
+PEAK_SHARE_OF_MONTH = 0.15
+TRAFFIC_SHARE = {"dev": 0.05, "staging": 0.2, "prod": 1.0}
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,12 @@ class Sizing:
     min_replicas: int
     max_replicas: int
     capped: bool  # the environment's max_replicas is below what peak traffic needs
+    peak_replicas: int = 1  # replicas running at peak: what peak traffic needs, within [min, max]
+
+    @property
+    def billed_replicas(self) -> float:
+        """Time-weighted replicas of an autoscaled target: the floor all month, the peak for PEAK_SHARE_OF_MONTH."""
+        return self.min_replicas + (self.peak_replicas - self.min_replicas) * PEAK_SHARE_OF_MONTH
 
 
 def capacity_rps(model: Model) -> float:
@@ -62,7 +74,7 @@ def size_model(model: Model, env: EnvironmentSettings) -> Sizing:
     """Replica bounds of `model` in `env`: floor from the environment, ceiling from peak traffic (+20 %)."""
     cap = capacity_rps(model)
     for_average = max(1, math.ceil(model.traffic.average_rps / cap)) if model.traffic.average_rps else 1
-    for_peak = max(1, math.ceil(model.traffic.peak_rps * 1.2 / cap)) if model.traffic.peak_rps else 1
+    for_peak = max(1, math.ceil(model.traffic.peak_rps * PEAK_HEADROOM / cap)) if model.traffic.peak_rps else 1
     min_replicas = max(env.min_replicas, for_average)
     if env.max_replicas is not None:
         max_replicas = env.max_replicas
@@ -78,4 +90,17 @@ def size_model(model: Model, env: EnvironmentSettings) -> Sizing:
         min_replicas=min_replicas,
         max_replicas=max_replicas,
         capped=max_replicas < for_peak,
+        peak_replicas=min(max_replicas, max(min_replicas, for_peak)),
     )
+
+
+def service_seconds(model: Model) -> float:
+    """Compute time one request takes on one core (CPU models) or one GPU, from the same throughput figures."""
+    if model.resources.gpus > 0:
+        return round(1.0 / RPS_PER_GPU[model.framework], 6)
+    return round(1.0 / RPS_PER_CORE[model.framework], 6)
+
+
+def traffic_share(env: EnvironmentSettings) -> float:
+    """Share of the profile's (production) traffic that `env` sees."""
+    return TRAFFIC_SHARE[env.tier]

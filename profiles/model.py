@@ -325,6 +325,8 @@ class OnpremCosts(Strict):
     ops_hours_per_node_month: float = Field(4, ge=0, description="Operations time per node and month.")
     ops_hourly_rate_eur: float = Field(85, ge=0, description="Loaded cost of one hour of operations work.")
     colocation_eur_per_kw_month: float = Field(0, ge=0, description="Rack/colocation cost per kW and month (0 = own DC).")
+    node_cpu: float = Field(32, gt=0, description="CPU cores of one on-premise node (sizes the share of the cluster used).")
+    node_memory_gib: float = Field(128, gt=0, description="Memory of one on-premise node in GiB.")
 
 
 class Costs(Strict):
@@ -333,6 +335,12 @@ class Costs(Strict):
         default_factory=dict, description="Overrides of price-table entries by key, in USD (see `mlinfra prices`)."
     )
     onprem: OnpremCosts = Field(default_factory=OnpremCosts, description="On-premise TCO assumptions.")
+    eks_ops_hours_per_cluster_month: float = Field(
+        4, ge=0, description="Operations time per EKS cluster and month (upgrades, add-ons, IAM), at onprem.ops_hourly_rate_eur."
+    )
+    eks_ops_hours_per_node_month: float = Field(
+        1, ge=0, description="Operations time per EKS worker node and month (AMI updates, node groups)."
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
