@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "prices": "mlinfra.cli.commands.prices:prices",
     "init": "mlinfra.cli.commands.init:init",
     "targets": "mlinfra.cli.commands.targets:targets",
+    "render": "mlinfra.cli.commands.render:render",
 }
 
 

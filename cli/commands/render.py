@@ -1,0 +1,108 @@
+"""`mlinfra render PROFILE --env ENV --out DIR`: manifests, alert rules, Alertmanager config, dashboards, values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlinfra.cli.errors import DomainError, user_errors
+from mlinfra.cli.output import console, emit_json, format_option
+from mlinfra.monitoring.timing import TIMINGS
+from mlinfra.profiles import load_profile
+
+
+@click.command()
+@click.argument("profile", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--env", "env", required=True, help="Environment to render (one of the profile's environments).")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output directory."
+)
+@click.option("--target", "target", default=None, help="Deployment target; default: the one `mlinfra decide` picks.")
+@click.option(
+    "--timing",
+    type=click.Choice(sorted(TIMINGS)),
+    default="production",
+    show_default=True,
+    help="Alert clocks: production, or fast (windows and for: durations /60, 1 s scrape) for tests.",
+)
+@click.option(
+    "--alertmanager-secrets-dir",
+    "secrets_dir",
+    default=None,
+    help="Directory alertmanager/alertmanager.yaml reads credential files from "
+    "(default: the in-cluster mount /etc/alertmanager/secrets); for running Alertmanager locally.",
+)
+@click.option("--force", is_flag=True, help="Write into a directory render did not create, or over edited files.")
+@format_option()
+def render(
+    profile: str, env: str, out: Path, target: str | None, timing: str, secrets_dir: str | None, force: bool, fmt: str
+) -> None:
+    """Write what an environment deploys, without Pulumi and deterministically (byte-identical on rerun).
+
+    \b
+    DIR/kubernetes/*.yaml                 every Kubernetes object (multi-document YAML)
+    DIR/prometheus/rules.yaml             recording and alert rules (plain Prometheus rule file)
+    DIR/alertmanager/alertmanager.yaml    routing and receivers (credentials are file paths)
+    DIR/grafana/<model>.json              one dashboard per model
+    DIR/helm/kube-prometheus-stack.values.yaml
+    DIR/render.json                       what was written (path, bytes, sha256)
+    """
+    from mlinfra.rendering.kubernetes import OPTION_SECRETS_DIR, OPTION_TIMING
+    from mlinfra.rendering.output import RenderRefused, write_render
+
+    with user_errors():
+        loaded = load_profile(profile)
+        if env not in loaded.environment_names:
+            raise click.BadParameter(
+                f"environment '{env}' is not in the profile; declared: {', '.join(loaded.environment_names)}",
+                param_hint="'--env'",
+            )
+        target_obj = _target(loaded, target)
+        options = {OPTION_TIMING: timing, OPTION_SECRETS_DIR: secrets_dir}
+        try:
+            files = target_obj.render(loaded, env, options)
+        except NotImplementedError:
+            chosen = "" if target else " (the target `mlinfra decide` chose)"
+            raise DomainError(
+                f"target '{target_obj.name}'{chosen} cannot be rendered yet; the Kubernetes targets can "
+                "(onprem-k8s, aws-eks): pass --target with one of them"
+            ) from None
+        except ValueError as exc:  # planning errors name the profile field and the fix
+            raise DomainError(f"{profile}: {exc}") from None
+        meta = {"profile": loaded.name, "environment": env, "target": target_obj.name, "timing": timing}
+        try:
+            written = write_render(out, files, meta, force=force)
+        except RenderRefused as exc:
+            raise DomainError(str(exc)) from None
+    summary = {**meta, "out": str(out), "files": [w.to_dict() for w in written]}
+    if fmt == "json":
+        emit_json(summary)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{loaded.name} / {env} on {target_obj.name} ({timing} timing) -> {out}")
+    for column in ("file", "bytes", "sha256", "status"):
+        table.add_column(column, justify="right" if column == "bytes" else "left")
+    for w in written:
+        table.add_row(w.path, str(w.bytes), w.sha256[:12], w.status)
+    console().print(table)
+
+
+def _target(profile, name: str | None):
+    """The named target, or the decision's choice."""
+    from mlinfra.targets.registry import get_target
+
+    if name is None:
+        from mlinfra.decision.decide import decide
+
+        decision = decide(profile)
+        if decision.target is None:
+            raise DomainError(
+                f"no target is feasible for profile '{profile.name}' (see `mlinfra decide`); pass --target to render anyway"
+            )
+        name = decision.target
+    try:
+        return get_target(name)
+    except KeyError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="'--target'") from None

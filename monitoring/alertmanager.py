@@ -1,0 +1,146 @@
+"""Alertmanager configuration from the plan's receivers: routing by severity, inhibition, no secret values.
+
+Routing (the decision "does this page?" lives here, not in the rules - rules carry the same severity in every
+environment, so the e2e test and production evaluate identical rules):
+- critical -> `mlinfra-page`: PagerDuty, Slack and Teams receivers; when the environment does not page
+  (`alerts_page` false, dev by default) critical goes to `mlinfra-ticket` instead and PagerDuty is never used.
+- warning -> `mlinfra-ticket`: email, webhook, Slack and Teams receivers. With no ticket receiver at all,
+  warnings go to the paging receivers (PagerDuty gets severity "warning", which its event rules can map to low
+  urgency) rather than nowhere.
+- anything else (kube-prometheus-stack's Watchdog/InfoInhibitor, severity info/none) -> `null`.
+- inhibition: a critical alert mutes the warning of the same alert and model; the fast error-budget burn mutes
+  the slow burn of the same model.
+
+Secrets: every credential is a `*_file` path under conventions.ALERTMANAGER_SECRETS_DIR/<Secret>/<key>; the
+Secret's keys are the Pulumi secret config keys (`alertmanager_secret_keys`). Needs Alertmanager >= 0.26
+(msteams_configs, webhook url_file); the chart pins 0.34.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlinfra.conventions import (
+    ALERT_ERROR_BUDGET_FAST_BURN,
+    ALERT_ERROR_BUDGET_SLOW_BURN,
+    ALERTMANAGER_SECRETS_DIR,
+    RECEIVER_NULL,
+    RECEIVER_PAGE,
+    RECEIVER_TICKET,
+    SEVERITY_PAGE,
+    SEVERITY_TICKET,
+    secret_file,
+)
+from mlinfra.monitoring.timing import PRODUCTION, AlertTiming, format_duration
+from mlinfra.planning.specs import EnvironmentPlan, ReceiverSpec
+
+PAGING_TYPES = ("pagerduty", "slack", "msteams")
+TICKET_TYPES = ("email", "webhook", "slack", "msteams")
+GROUP_BY = ["alertname", "namespace", "model", "environment"]
+MUTED_ALERTS = ("Watchdog", "InfoInhibitor")  # kube-prometheus-stack's heartbeat and helper alerts
+
+_CHAT_TITLE = '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.model }} ({{ .CommonLabels.environment }})'
+_CHAT_TEXT = "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}"
+
+
+def build_alertmanager_config(
+    plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION, *, secrets_dir: str = ALERTMANAGER_SECRETS_DIR
+) -> dict[str, Any]:
+    """The alertmanager.yaml of one environment. `secrets_dir` differs from the operator's mount only in tests."""
+    receivers = plan.monitoring.receivers
+    paging = [r for r in receivers if r.type in PAGING_TYPES] if plan.monitoring.alerts_page else []
+    tickets = [r for r in receivers if r.type in TICKET_TYPES]
+    fallback = RECEIVER_TICKET if tickets else RECEIVER_NULL
+    critical = RECEIVER_PAGE if paging else fallback
+    warning = RECEIVER_TICKET if tickets else (RECEIVER_PAGE if paging else RECEIVER_NULL)
+
+    config: dict[str, Any] = {
+        "global": {"resolve_timeout": "5m"},
+        "route": {
+            "receiver": RECEIVER_NULL,
+            "group_by": GROUP_BY,
+            "group_wait": format_duration(timing.group_wait),
+            "group_interval": format_duration(timing.group_interval),
+            "repeat_interval": format_duration(timing.repeat_interval),
+            "routes": [
+                {"matchers": [f'alertname=~"{"|".join(MUTED_ALERTS)}"'], "receiver": RECEIVER_NULL},
+                {"matchers": [f'severity="{SEVERITY_PAGE}"'], "receiver": critical},
+                {"matchers": [f'severity="{SEVERITY_TICKET}"'], "receiver": warning},
+            ],
+        },
+        "inhibit_rules": [
+            {
+                "source_matchers": [f'severity="{SEVERITY_PAGE}"'],
+                "target_matchers": [f'severity="{SEVERITY_TICKET}"'],
+                "equal": GROUP_BY,
+            },
+            {
+                "source_matchers": [f'alertname="{ALERT_ERROR_BUDGET_FAST_BURN}"'],
+                "target_matchers": [f'alertname="{ALERT_ERROR_BUDGET_SLOW_BURN}"'],
+                "equal": ["namespace", "model", "environment"],
+            },
+        ],
+        "receivers": [{"name": RECEIVER_NULL}],
+    }
+    if paging and RECEIVER_PAGE in (critical, warning):
+        config["receivers"].append(_receiver(RECEIVER_PAGE, paging, secrets_dir))
+    if tickets:
+        config["receivers"].append(_receiver(RECEIVER_TICKET, tickets, secrets_dir))
+    if any(r.type == "email" for r in tickets):
+        config["global"].update(_smtp(plan, secrets_dir))
+    return config
+
+
+def alertmanager_secret_keys(plan: EnvironmentPlan) -> dict[str, str]:
+    """Secret data key -> Pulumi secret config key, for every credential the config reads from a file."""
+    keys = [r.secret_key for r in plan.monitoring.receivers if r.secret_key]
+    uses_email = any(r.type == "email" for r in plan.monitoring.receivers)
+    if uses_email and plan.monitoring.smtp.auth_password_secret:
+        keys.append(plan.monitoring.smtp.auth_password_secret)
+    return {key: key for key in sorted(set(keys))}
+
+
+def _receiver(name: str, receivers: list[ReceiverSpec], secrets_dir: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": name}
+    for spec in receivers:
+        kind, config = _integration(spec, secrets_dir)
+        out.setdefault(kind, []).append(config)
+    return out
+
+
+def _integration(spec: ReceiverSpec, secrets_dir: str) -> tuple[str, dict[str, Any]]:
+    def path() -> str:
+        if not spec.secret_key:
+            raise ValueError(f"receiver '{spec.name}' ({spec.type}) has no secret_key naming its credential")
+        return secret_file(spec.secret_key, secrets_dir)
+
+    if spec.type == "email":
+        if not spec.to:
+            raise ValueError(f"receiver '{spec.name}' (email) has no recipient")
+        return "email_configs", {"to": spec.to, "send_resolved": True}
+    if spec.type == "slack":
+        config = {"api_url_file": path(), "send_resolved": True, "title": _CHAT_TITLE, "text": _CHAT_TEXT}
+        if spec.channel:
+            config["channel"] = spec.channel
+        return "slack_configs", config
+    if spec.type == "msteams":
+        return "msteams_configs", {"webhook_url_file": path(), "send_resolved": True, "title": _CHAT_TITLE, "text": _CHAT_TEXT}
+    if spec.type == "webhook":
+        return "webhook_configs", {"url_file": path(), "send_resolved": True}
+    if spec.type == "pagerduty":
+        return "pagerduty_configs", {"routing_key_file": path(), "send_resolved": True}
+    raise ValueError(f"receiver '{spec.name}': unknown type '{spec.type}'; allowed: email, slack, msteams, webhook, pagerduty")
+
+
+def _smtp(plan: EnvironmentPlan, secrets_dir: str) -> dict[str, Any]:
+    smtp = plan.monitoring.smtp
+    out: dict[str, Any] = {
+        "smtp_smarthost": smtp.smarthost,
+        "smtp_from": smtp.from_address,
+        "smtp_require_tls": smtp.require_tls,
+    }
+    if smtp.auth_username:
+        out["smtp_auth_username"] = smtp.auth_username
+    if smtp.auth_password_secret:
+        out["smtp_auth_password_file"] = secret_file(smtp.auth_password_secret, secrets_dir)
+    return out

@@ -1,0 +1,72 @@
+"""kube-prometheus-stack values for one environment, as data.
+
+Every key path set here exists in the pinned chart's values.yaml or lies inside a free-form map the chart
+passes through (FREE_FORM); tests/unit/test_helm_values.py checks that against ../shared/charts/.
+The Alertmanager config goes in through `alertmanager.config` (the chart writes it to the Alertmanager's
+config Secret); it holds file paths only. The credentials come from the Secret named in
+`alertmanager.alertmanagerSpec.secrets`, which the operator mounts under /etc/alertmanager/secrets/<name>/.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from mlinfra.conventions import ALERTMANAGER_SECRET_NAME, GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE
+from mlinfra.monitoring.alertmanager import alertmanager_secret_keys, build_alertmanager_config
+from mlinfra.monitoring.timing import PRODUCTION, AlertTiming, format_duration
+from mlinfra.planning.specs import EnvironmentPlan
+
+CHART = "kube-prometheus-stack"
+CHART_VERSION = "88.5.3"
+CHART_REPO = "https://prometheus-community.github.io/helm-charts"
+
+# Maps whose content the chart hands to the operator/Alertmanager unchecked (documented as free-form there)
+FREE_FORM = (
+    "alertmanager.config",
+    "prometheus.prometheusSpec.storageSpec",
+)
+RETENTION_SIZE_SHARE = 0.85  # stop at 85 % of the volume (room to compact); "GB" is 2^30 to Prometheus
+
+
+def build_helm_values(plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION) -> dict[str, Any]:
+    """Values for the environment's kube-prometheus-stack release."""
+    mon = plan.monitoring
+    volume: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": f"{mon.storage_gib}Gi"}},
+    }
+    if mon.storage_class:
+        volume["storageClassName"] = mon.storage_class
+    interval = format_duration(timing.scrape_interval)
+    return {
+        "alertmanager": {
+            "config": build_alertmanager_config(plan, timing),
+            "alertmanagerSpec": {"secrets": [ALERTMANAGER_SECRET_NAME] if alertmanager_secret_keys(plan) else []},
+        },
+        "grafana": {
+            "sidecar": {
+                "dashboards": {
+                    "enabled": True,
+                    "label": GRAFANA_DASHBOARD_LABEL,
+                    "labelValue": GRAFANA_DASHBOARD_LABEL_VALUE,
+                    "searchNamespace": "ALL",
+                }
+            }
+        },
+        "prometheus": {
+            "prometheusSpec": {
+                "retention": f"{mon.retention_days}d",
+                "retentionSize": f"{max(1, math.floor(mon.storage_gib * RETENTION_SIZE_SHARE))}GB",
+                "scrapeInterval": interval,
+                "evaluationInterval": format_duration(timing.evaluation_interval),
+                # Select every rule/monitor in every namespace, not only those labelled for this release.
+                "ruleSelectorNilUsesHelmValues": False,
+                "serviceMonitorSelectorNilUsesHelmValues": False,
+                "podMonitorSelectorNilUsesHelmValues": False,
+                "probeSelectorNilUsesHelmValues": False,
+                "scrapeConfigSelectorNilUsesHelmValues": False,
+                "storageSpec": {"volumeClaimTemplate": {"spec": volume}},
+            }
+        },
+    }

@@ -1,0 +1,146 @@
+"""Kubernetes objects of the monitoring stack for one environment: rules, scrape config, dashboards, the secret.
+
+The chart's Prometheus selects every PrometheusRule and ServiceMonitor in every namespace (helm_values sets the
+*SelectorNilUsesHelmValues flags false), so these live next to the models, in the plan's namespace. They are
+custom resources: the MonitoringStack component must make them depend on the Helm release (its CRDs).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlinfra.conventions import (
+    ALERTMANAGER_SECRET_NAME,
+    COMPONENT_MONITORING,
+    GRAFANA_DASHBOARD_LABEL,
+    GRAFANA_DASHBOARD_LABEL_VALUE,
+    LABEL_ENVIRONMENT,
+    LABEL_MODEL,
+    PORT_METRICS,
+    k8s_name,
+    selector_labels,
+    standard_labels,
+)
+from mlinfra.monitoring.alertmanager import alertmanager_secret_keys
+from mlinfra.monitoring.dashboards import build_dashboard
+from mlinfra.monitoring.rules import build_rule_groups
+from mlinfra.monitoring.timing import PRODUCTION, AlertTiming, format_duration
+from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
+from mlinfra.runtimes.catalog import RUNTIMES
+
+MONITORING_API = "monitoring.coreos.com/v1"
+PLACEHOLDER = "<pulumi secret: {key}>"  # what a rendered Secret holds instead of a value
+
+
+def scrape_labels(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, str]:
+    """The target labels every scraped series of a model carries (ServiceMonitor relabelings + Prometheus'
+    own `namespace`); a static scrape config (the e2e test) must set exactly these."""
+    return {"namespace": plan.namespace, "model": model.name, "environment": plan.environment}
+
+
+def _meta_label(label: str) -> str:
+    """Prometheus' name of a Service label in service discovery: mlinfra.io/model -> ..._mlinfra_io_model."""
+    return "__meta_kubernetes_service_label_" + "".join(c if c.isalnum() else "_" for c in label)
+
+
+def _labels(plan: EnvironmentPlan, model: ModelSpec | None = None) -> dict[str, str]:
+    return standard_labels(
+        profile=plan.profile_name,
+        environment=plan.environment,
+        component=COMPONENT_MONITORING,
+        model=model.name if model else None,
+    )
+
+
+def build_prometheus_rule(plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION) -> dict[str, Any]:
+    """PrometheusRule holding exactly the groups of prometheus/rules.yaml."""
+    return {
+        "apiVersion": MONITORING_API,
+        "kind": "PrometheusRule",
+        "metadata": {"name": k8s_name(plan.namespace, "rules"), "namespace": plan.namespace, "labels": _labels(plan)},
+        "spec": {"groups": build_rule_groups(plan, timing)},
+    }
+
+
+def build_service_monitor(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming = PRODUCTION) -> dict[str, Any]:
+    """Scrape the model's Service on its `metrics` port; label every series with model and environment."""
+    runtime = RUNTIMES[model.runtime]
+    relabel = [
+        {"action": "replace", "sourceLabels": [_meta_label(LABEL_MODEL)], "targetLabel": "model"},
+        {"action": "replace", "sourceLabels": [_meta_label(LABEL_ENVIRONMENT)], "targetLabel": "environment"},
+    ]
+    return {
+        "apiVersion": MONITORING_API,
+        "kind": "ServiceMonitor",
+        "metadata": {"name": model.k8s_name, "namespace": plan.namespace, "labels": _labels(plan, model)},
+        "spec": {
+            "selector": {
+                "matchLabels": selector_labels(profile=plan.profile_name, environment=plan.environment, model=model.name)
+            },
+            "namespaceSelector": {"matchNames": [plan.namespace]},
+            "endpoints": [
+                {
+                    "port": PORT_METRICS,
+                    "path": runtime.metrics_path,
+                    "scheme": "http",
+                    "interval": format_duration(timing.scrape_interval),
+                    "relabelings": relabel,
+                }
+            ],
+        },
+    }
+
+
+def build_dashboard_configmap(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
+    """The model's dashboard as a ConfigMap the chart's Grafana sidecar picks up (label grafana_dashboard=1)."""
+    labels = {**_labels(plan, model), GRAFANA_DASHBOARD_LABEL: GRAFANA_DASHBOARD_LABEL_VALUE}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": k8s_name(model.k8s_name, "dashboard"), "namespace": plan.namespace, "labels": labels},
+        "data": {f"{model.k8s_name}.json": dashboard_json(plan, model)},
+    }
+
+
+def dashboard_json(plan: EnvironmentPlan, model: ModelSpec) -> str:
+    """The dashboard as the exact text of grafana/<model>.json and of the ConfigMap."""
+    return json.dumps(build_dashboard(plan, model), indent=2, sort_keys=True) + "\n"
+
+
+def build_alertmanager_secret(plan: EnvironmentPlan, string_data: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The notification Secret mounted into Alertmanager; None when no receiver needs a credential.
+
+    `string_data` maps each key of alertmanager_secret_keys(plan) to its value (the component passes Pulumi
+    secret Outputs); without it every value is the placeholder `<pulumi secret: KEY>` - what render writes.
+    """
+    keys = alertmanager_secret_keys(plan)
+    if not keys:
+        return None
+    if string_data is None:
+        string_data = {key: PLACEHOLDER.format(key=config_key) for key, config_key in keys.items()}
+    elif set(string_data) != set(keys):
+        raise ValueError(f"secret values for {sorted(string_data)}, expected exactly {sorted(keys)}")
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": ALERTMANAGER_SECRET_NAME,
+            "namespace": plan.monitoring.namespace,
+            "labels": _labels(plan),
+        },
+        "stringData": dict(string_data),
+    }
+
+
+def build_monitoring_objects(plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION) -> list[dict[str, Any]]:
+    """Every monitoring object of the environment, in a stable order (render writes these)."""
+    objects: list[dict[str, Any]] = [build_prometheus_rule(plan, timing)]
+    for model in plan.models:
+        objects.append(build_service_monitor(plan, model, timing))
+        objects.append(build_dashboard_configmap(plan, model))
+    secret = build_alertmanager_secret(plan)
+    if secret is not None:
+        objects.append(secret)
+    return objects

@@ -1,0 +1,187 @@
+"""Each serving runtime's real metrics, and the PromQL that normalises them into mlinfra's one schema per model.
+
+The schema (names from conventions.recorded): request rate, server-error ratio over the SLO windows and latency
+quantiles p50/p95/p99, every series labelled `namespace`, `model`, `environment`. The runtimes do not know
+which mlinfra model they serve: those three labels come from the scrape - the ServiceMonitor copies the
+Service's `mlinfra.io/model` and `mlinfra.io/environment` labels and Prometheus adds `namespace`; the e2e test
+sets them as static scrape labels (`scrape_labels`). A runtime's own `model` label (Triton, MLServer's
+model_infer_*) is kept by Prometheus as `exported_model`.
+
+Errors for the error budget are server-side only: 4xx client errors never burn the budget.
+
+MLServer 1.7.1, checked by running it (parallel_workers 0, a sklearn model, good and bad requests):
+- `rest_server_requests_total{app_name, method, path, status_code}` and
+  `rest_server_request_duration_seconds_bucket{..., le}` (buckets 5 ms .. 10 s). `path` is the route
+  template (`/v2/models/{model_name}/infer`, `.../versions/{model_version}/infer`), so the model is not in it;
+  /v2/health/* is not counted, but /v2/models/{model_name}/ready is: only `.+/infer` paths count as traffic.
+- `model_infer_request_success_total` / `model_infer_request_failure_total{model, version}` are not used:
+  a request for an unknown model (404) counts as a failure of that name, a malformed body (422) not at all,
+  and a predict exception (500) as a failure - client and server errors cannot be told apart.
+- gRPC: `grpc_server_handled_total` counts only OK calls (NOT_FOUND/INTERNAL were missing), so gRPC traffic
+  is not part of the schema; serve through REST or watch `grpc_server_started_total` by hand.
+The other runtimes follow their documentation (see `source`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlinfra.conventions import recorded
+from mlinfra.monitoring.timing import format_duration
+
+# Labels every normalised series carries (see the module docstring for where they come from).
+SCHEMA_LABELS = ("namespace", "model", "environment")
+BY = ", ".join(SCHEMA_LABELS)
+
+QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
+LATENCY_WINDOW = 300  # seconds: the production window of the latency quantiles
+REQUEST_WINDOWS = (300, 3600)  # request rate: 5m for dashboards/alerts, 1h for low-traffic no-traffic checks
+# SRE workbook multi-window multi-burn-rate: (long window, short window, burn factor), seconds
+FAST_BURN = ((3600, 300, 14.4), (21600, 1800, 6.0))  # pages
+SLOW_BURN = ((86400, 7200, 3.0), (259200, 21600, 1.0))  # tickets
+ERROR_WINDOWS = tuple(sorted({w for rule in FAST_BURN + SLOW_BURN for w in rule[:2]}))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Series:
+    """A metric (or a `__name__` regex) with the runtime's own matchers."""
+
+    metric: str
+    matchers: tuple[str, ...] = ()
+
+    def select(self, scope: tuple[str, ...]) -> str:
+        """Selector with the model scope (namespace/model matchers) first."""
+        if self.metric.startswith("{"):  # a __name__ regex
+            inner = self.metric[1:-1]
+            return "{" + ", ".join((inner, *scope, *self.matchers)) + "}"
+        return f"{self.metric}{{{', '.join((*scope, *self.matchers))}}}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuntimeMetrics:
+    """Where one runtime's requests, server errors and latencies are, and how to read them."""
+
+    runtime: str
+    requests: Series  # counter of every inference request
+    errors: Series  # counter of inference requests that failed on the server side (5xx-like)
+    latency: Series  # histogram `_bucket` series, or a summary with a `quantile` label
+    latency_kind: str  # "histogram" | "summary"
+    latency_unit: float = 1.0  # multiply to get seconds
+    source: str = ""
+
+    def request_rate(self, scope: tuple[str, ...], window: str) -> str:
+        return f"sum by ({BY}) (rate({self.requests.select(scope)}[{window}]))"
+
+    def error_ratio(self, scope: tuple[str, ...], window: str) -> str:
+        """Server errors / requests; 0 (not absent) while a runtime has not exported an error series yet."""
+        errors = f"sum by ({BY}) (rate({self.errors.select(scope)}[{window}]))"
+        requests = self.request_rate(scope, window)
+        return f"({errors} or 0 * {requests}) / {requests}"
+
+    def latency_quantile(self, scope: tuple[str, ...], quantile: float, window: str) -> str:
+        unit = "" if self.latency_unit == 1.0 else f" * {self.latency_unit:g}"
+        if self.latency_kind == "histogram":
+            return (
+                f"histogram_quantile({quantile:g}, sum by ({BY}, le) "
+                f"(rate({self.latency.select(scope)}[{window}]))){unit}"
+            )
+        # A summary's quantiles cannot be merged across pods: the slowest pod is the honest upper bound.
+        selector = Series(metric=self.latency.metric, matchers=(*self.latency.matchers, f'quantile="{quantile:g}"'))
+        return f"max by ({BY}) ({selector.select(scope)}){unit}"
+
+
+_INFER = 'path=~".+/infer"'
+
+RUNTIME_METRICS: dict[str, RuntimeMetrics] = {
+    m.runtime: m
+    for m in (
+        RuntimeMetrics(
+            runtime="mlserver",
+            requests=Series(metric="rest_server_requests_total", matchers=(_INFER,)),
+            errors=Series(metric="rest_server_requests_total", matchers=(_INFER, 'status_code=~"5.."')),
+            latency=Series(metric="rest_server_request_duration_seconds_bucket", matchers=(_INFER,)),
+            latency_kind="histogram",
+            source="run: MLServer 1.7.1 /metrics on the metrics port (see module docstring)",
+        ),
+        RuntimeMetrics(
+            runtime="triton",
+            requests=Series(metric='{__name__=~"nv_inference_request_success|nv_inference_request_failure"}'),
+            # `reason` (REJECTED, CANCELED, BACKEND, OTHER) exists since 24.x; a cancelled request is the client's.
+            errors=Series(metric="nv_inference_request_failure", matchers=('reason!="CANCELED"',)),
+            # Needs `--metrics-config=summary_latencies=true` (the default quantiles include .5/.95/.99).
+            latency=Series(metric="nv_inference_request_summary_us"),
+            latency_kind="summary",
+            latency_unit=1e-6,
+            source="Triton docs: user_guide/metrics.md (counts, summaries)",
+        ),
+        RuntimeMetrics(
+            runtime="vllm",
+            # HTTP metrics of prometheus-fastapi-instrumentator (status grouped as 2xx/4xx/5xx).
+            requests=Series(metric="http_requests_total", matchers=('handler=~"/v1/(chat/)?completions"',)),
+            errors=Series(
+                metric="http_requests_total", matchers=('handler=~"/v1/(chat/)?completions"', 'status=~"5.."')
+            ),
+            latency=Series(metric="vllm:e2e_request_latency_seconds_bucket"),
+            latency_kind="histogram",
+            source="vLLM docs: design/metrics (vllm:e2e_request_latency_seconds), api_server instrumentator",
+        ),
+        RuntimeMetrics(
+            runtime="tgi",
+            requests=Series(metric="tgi_request_count"),
+            # validation = 422 (the caller's fault); dropped = the caller went away
+            errors=Series(metric="tgi_request_failure", matchers=('err!~"validation|dropped"',)),
+            latency=Series(metric="tgi_request_duration_bucket"),
+            latency_kind="histogram",
+            source="TGI docs: reference/metrics; router err labels (validation, overloaded, generation, dropped)",
+        ),
+        RuntimeMetrics(
+            runtime="custom",
+            # mlinfra's custom-image contract: prometheus-fastapi-instrumentator-style HTTP metrics
+            requests=Series(metric="http_requests_total"),
+            errors=Series(metric="http_requests_total", matchers=('status=~"5.."',)),
+            latency=Series(metric="http_request_duration_seconds_bucket"),
+            latency_kind="histogram",
+            source="mlinfra custom-image contract (docs/runbooks.md#metric-schema)",
+        ),
+    )
+}
+
+
+def metrics_for(runtime: str) -> RuntimeMetrics:
+    try:
+        return RUNTIME_METRICS[runtime]
+    except KeyError:
+        raise ValueError(f"no metric mapping for runtime '{runtime}'; known: {', '.join(sorted(RUNTIME_METRICS))}") from None
+
+
+def pods_regex(k8s_name: str) -> str:
+    """Pods of a model's Deployment (<deployment>-<replicaset hash>-<suffix>); a model named with the same
+    prefix (`churn-v2` next to `churn`) has one more dash-separated part and never matches."""
+    return f"{k8s_name}-[a-z0-9]+-[a-z0-9]+"
+
+
+def model_scope(namespace: str, models: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Matchers that limit a runtime's series to one plan's models (model names are RFC 1123: regex-safe)."""
+    names = sorted(models)
+    model = f'model="{names[0]}"' if len(names) == 1 else f'model=~"{"|".join(names)}"'
+    return (f'namespace="{namespace}"', model)
+
+
+# --- names of the normalised series --------------------------------------------------------------------------
+
+
+def requests_record(window_s: int) -> str:
+    return recorded("requests", _label(window_s))
+
+
+def error_ratio_record(window_s: int) -> str:
+    return recorded("error_ratio", _label(window_s))
+
+
+def latency_record(quantile: str) -> str:
+    return recorded(f"latency_{quantile}_seconds", _label(LATENCY_WINDOW))
+
+
+def _label(window_s: int) -> str:
+    """The production window in a record name: 300 -> '5m' (kept under the fast timing, see timing.py)."""
+    return format_duration(window_s)

@@ -1,0 +1,1 @@
+"""`mlinfra render`: the files a target deploys, written deterministically and without Pulumi."""
