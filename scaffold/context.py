@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, requires
 
 from mlinfra import __version__
+from mlinfra.planning.plan import ONPREM_K8S  # the target that deploys with the cluster's kubeconfig
 from mlinfra.profiles.environments import all_environments
 from mlinfra.profiles.model import Profile
 
@@ -49,8 +50,9 @@ class ScaffoldContext:
     secrets: tuple[SecretRef, ...]
     requirements: tuple[str, ...]
     pulumi_cli: str  # version range for pulumi/actions' pulumi-version input
-    aws_region: str | None  # the profile has an AWS account: CI assumes a role in this region
-    kube_context: str | None  # the profile has an on-premise cluster: CI writes a kubeconfig
+    target: str | None  # the decided target (None: nothing feasible)
+    aws_region: str | None  # the profile has an AWS account (cloud targets, S3 state): CI assumes a role here
+    kube_context: str | None  # the target deploys to the on-premise cluster: CI writes its kubeconfig
     python_version: str = "3.11"
 
     def as_template_vars(self) -> dict[str, object]:
@@ -62,6 +64,7 @@ class ScaffoldContext:
             "secrets": self.secrets,
             "requirements": self.requirements,
             "pulumi_cli": self.pulumi_cli,
+            "target": self.target,
             "aws_region": self.aws_region,
             "kube_context": self.kube_context,
             "python_version": self.python_version,
@@ -130,7 +133,8 @@ def _normalise(spec: str) -> str:
     return name + ",".join(parts)
 
 
-def build_context(profile: Profile) -> ScaffoldContext:
+def build_context(profile: Profile, target: str | None) -> ScaffoldContext:
+    """Template data for `profile` whose decided target is `target`."""
     envs = tuple(
         EnvironmentView(name=e.name, tier=e.tier, protect=e.protect, alerts_page=e.alerts_page)
         for e in all_environments(profile)
@@ -144,6 +148,7 @@ def build_context(profile: Profile) -> ScaffoldContext:
         secrets=secret_refs(profile),
         requirements=requirements,
         pulumi_cli=pulumi_cli_range(requirements),
+        target=target,
         aws_region=profile.cloud.region if profile.cloud else None,
-        kube_context=profile.onprem.kube_context if profile.onprem else None,
+        kube_context=profile.onprem.kube_context if profile.onprem and target in (ONPREM_K8S, None) else None,
     )

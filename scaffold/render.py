@@ -54,17 +54,13 @@ def render_template(name: str, context: ScaffoldContext, **extra: object) -> str
     return environment().get_template(name).render(**context.as_template_vars(), **extra)
 
 
-def decision_record(profile: Profile) -> str:
-    """The target decision as an ADR (Markdown), from the same decision code `mlinfra decide` runs."""
+def generate(profile_path: Path, profile: Profile) -> list[GeneratedFile]:
+    """Every file `mlinfra init` writes, in a fixed order; the profile is copied byte for byte."""
     from mlinfra.decision.adr import render_adr
     from mlinfra.decision.decide import decide
 
-    return render_adr(decide(profile), profile)
-
-
-def generate(profile_path: Path, profile: Profile) -> list[GeneratedFile]:
-    """Every file `mlinfra init` writes, in a fixed order; the profile is copied byte for byte."""
-    ctx = build_context(profile)
+    decision = decide(profile)  # the same decision code `mlinfra decide` runs
+    ctx = build_context(profile, target=decision.target)
     files = [
         GeneratedFile(ctx.profile_file, Path(profile_path).read_bytes(), "requirements profile (copied)"),
         _text("Pulumi.yaml", render_template("Pulumi.yaml.j2", ctx), "Pulumi project"),
@@ -82,7 +78,7 @@ def generate(profile_path: Path, profile: Profile) -> list[GeneratedFile]:
     files += [
         _text(".github/workflows/preview.yml", render_template("preview.yml.j2", ctx), "PR previews and decision"),
         _text(".github/workflows/deploy.yml", render_template("deploy.yml.j2", ctx), "deployments per environment"),
-        _text(ADR_PATH, decision_record(profile), "decision record"),
+        _text(ADR_PATH, render_adr(decision, profile), "decision record"),
         _text("README.md", render_template("README.md.j2", ctx), "how to deploy"),
         _text(".gitignore", render_template("gitignore.j2", ctx), "ignored files"),
     ]

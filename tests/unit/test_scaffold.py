@@ -1,0 +1,380 @@
+"""scaffold: what `mlinfra init` generates (secret keys, pins, stack files, workflows, Pulumi.yaml) and the
+manifest rules that protect edited files. Generated YAML goes through yamllint and the Pulumi project schema."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from yamllint import linter
+from yamllint.config import YamlLintConfig
+
+from mlinfra import __version__
+from mlinfra.decision.adr import render_adr
+from mlinfra.decision.decide import decide
+from mlinfra.profiles import load_profile, profile_from_data
+from mlinfra.scaffold import MANIFEST, ScaffoldError, apply, generate, plan
+from mlinfra.scaffold.context import build_context, pulumi_cli_range, release_requirements, secret_refs
+from mlinfra.scaffold.manifest import digest, read_manifest
+from mlinfra.scaffold.render import ADR_PATH, GeneratedFile
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = {
+    "churn-scoring": REPO / "stacks" / "profile.yaml",
+    "claims-vision": REPO / "docs" / "examples" / "gpu-onprem.yaml",
+    "reco-api": REPO / "docs" / "examples" / "bursty-cloud.yaml",
+}
+YAMLLINT = YamlLintConfig("extends: relaxed\nrules:\n  line-length: {max: 120}\n")
+
+
+@pytest.fixture(scope="module")
+def generated() -> dict[str, dict[str, bytes]]:
+    """Example name -> {path: bytes} of the scaffold (decide runs once per example)."""
+    out = {}
+    for name, path in EXAMPLES.items():
+        out[name] = {f.path: f.content for f in generate(path, load_profile(str(path)))}
+    return out
+
+
+def _base(**changes) -> dict:
+    data = yaml.safe_load(EXAMPLES["churn-scoring"].read_text())
+    data.update(changes)
+    return data
+
+
+# --- secret keys ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("example", "expected"),
+    [
+        pytest.param("churn-scoring", [("slackWebhookUrl", ("monitoring.notify[1].webhook_secret",))], id="slack"),
+        pytest.param(
+            "reco-api",
+            [
+                ("slackWebhookUrl", ("monitoring.notify[1].webhook_secret",)),
+                ("smtpPassword", ("monitoring.smtp.auth_password_secret",)),
+            ],
+            id="slack-and-smtp",
+        ),
+        pytest.param(
+            "claims-vision",
+            [
+                ("pagerdutyRoutingKey", ("monitoring.notify[0].routing_key_secret",)),
+                ("teamsWebhookUrl", ("monitoring.notify[1].webhook_secret",)),
+                ("incidentWebhookUrl", ("monitoring.notify[2].url_secret",)),
+            ],
+            id="pagerduty-teams-webhook",
+        ),
+    ],
+)
+def test_secret_keys_of_examples(example: str, expected: list):
+    refs = secret_refs(load_profile(str(EXAMPLES[example])))
+    assert [(r.key, r.paths) for r in refs] == expected
+    assert all(r.config_key == f"mlinfra:{r.key}" for r in refs)
+
+
+def test_secret_key_used_twice_is_listed_once_with_both_fields():
+    monitoring = {
+        "notify": [
+            {"type": "slack", "webhook_secret": "opsHook"},
+            {"type": "webhook", "url_secret": "opsHook"},
+            {"type": "email", "to": "a@example.com"},
+        ],
+        "smtp": {"auth_username": "u", "auth_password_secret": "mailPw"},
+    }
+    refs = secret_refs(profile_from_data(_base(monitoring=monitoring), "mem.yaml"))
+    assert [(r.key, r.what, r.paths) for r in refs] == [
+        ("opsHook", "Slack incoming-webhook URL", ("monitoring.notify[0].webhook_secret", "monitoring.notify[1].url_secret")),
+        ("mailPw", "SMTP password", ("monitoring.smtp.auth_password_secret",)),
+    ]
+
+
+# --- pins ---------------------------------------------------------------------------------------------------
+
+
+def _canonical(spec: str) -> tuple[str, frozenset[str]]:
+    name_end = next(i for i, ch in enumerate(spec) if ch in "<>=!~")
+    return spec[:name_end], frozenset(p.strip() for p in spec[name_end:].split(","))
+
+
+def test_requirements_pin_this_release_and_the_pulumi_extra_of_pyproject():
+    lines = release_requirements()
+    assert lines[0] == f"mlinfra[pulumi]=={__version__}"
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["pulumi"]
+    assert {_canonical(s) for s in lines[1:]} == {_canonical(s) for s in declared}
+    assert lines[1].startswith("pulumi>="), "lower bound first, as people write it"
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        pytest.param(("pulumi>=3.272,<4",), "^3.272.0", id="minor"),
+        pytest.param(("pulumi-aws>=7.51,<8", "pulumi>=3.1.7,<4"), "^3.1.7", id="patch"),
+        pytest.param(("pulumi-aws>=7.51,<8",), "^3", id="none"),
+    ],
+)
+def test_pulumi_cli_range(lines, expected):
+    assert pulumi_cli_range(lines) == expected
+
+
+# --- generated files ------------------------------------------------------------------------------------------
+
+
+def test_file_list_and_order(generated):
+    assert list(generated["churn-scoring"]) == [
+        "profile.yaml",
+        "Pulumi.yaml",
+        "__main__.py",
+        "requirements.txt",
+        "stacks/Pulumi.dev.yaml",
+        "stacks/Pulumi.staging.yaml",
+        "stacks/Pulumi.prod.yaml",
+        ".github/workflows/preview.yml",
+        ".github/workflows/deploy.yml",
+        ADR_PATH,
+        "README.md",
+        ".gitignore",
+    ]
+    assert [p for p in generated["reco-api"] if p.startswith("stacks/")] == [
+        "stacks/Pulumi.dev.yaml",
+        "stacks/Pulumi.prod.yaml",
+    ]
+
+
+@pytest.mark.parametrize("example", list(EXAMPLES))
+def test_profile_is_copied_byte_for_byte_and_output_is_deterministic(example, generated):
+    assert generated[example]["profile.yaml"] == EXAMPLES[example].read_bytes()
+    again = {f.path: f.content for f in generate(EXAMPLES[example], load_profile(str(EXAMPLES[example])))}
+    assert again == generated[example]
+
+
+@pytest.mark.parametrize("example", list(EXAMPLES))
+def test_adr_is_the_decision_record_of_the_same_decision(example, generated):
+    profile = load_profile(str(EXAMPLES[example]))
+    assert generated[example][ADR_PATH].decode() == render_adr(decide(profile), profile)
+
+
+@pytest.mark.parametrize("example", list(EXAMPLES))
+def test_pulumi_yaml_matches_the_project_schema(example, generated, shared_dir: Path):
+    schema = json.loads((shared_dir / "schemas" / "pulumi-project.json").read_text())
+    project = yaml.safe_load(generated[example]["Pulumi.yaml"])
+    jsonschema.validate(project, schema)
+    assert project["name"] == example
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    assert project["stackConfigDir"] == "stacks"
+
+
+def test_pulumi_schema_check_catches_a_broken_project(shared_dir: Path):
+    schema = json.loads((shared_dir / "schemas" / "pulumi-project.json").read_text())
+    with pytest.raises(jsonschema.ValidationError, match="'name' is a required property"):
+        jsonschema.validate({"runtime": "python"}, schema)
+
+
+def test_stack_files_name_the_profile_and_the_secret_commands(generated):
+    files = generated["reco-api"]
+    for env in ("dev", "prod"):
+        text = files[f"stacks/Pulumi.{env}.yaml"].decode()
+        assert yaml.safe_load(text) == {"config": {"mlinfra:profile": "profile.yaml"}}
+        assert f"#   pulumi stack init {env}\n" in text
+        assert (
+            f"#   pulumi config set --secret -s {env} mlinfra:slackWebhookUrl\n"
+            "#       Slack incoming-webhook URL, named in monitoring.notify[1].webhook_secret\n"
+            f"#   pulumi config set --secret -s {env} mlinfra:smtpPassword\n"
+            "#       SMTP password, named in monitoring.smtp.auth_password_secret\n"
+        ) in text
+    assert "prod tier, stateful resources protected, critical alerts page" in files["stacks/Pulumi.prod.yaml"].decode()
+    assert "dev tier." in files["stacks/Pulumi.dev.yaml"].decode()
+
+
+def test_main_py_runs_the_installed_program(generated):
+    text = generated["churn-scoring"]["__main__.py"].decode()
+    compile(text, "__main__.py", "exec")
+    assert "from mlinfra.program import main\n\nmain()\n" in text
+
+
+def test_requirements_txt(generated):
+    lines = [ln for ln in generated["claims-vision"]["requirements.txt"].decode().splitlines() if not ln.startswith("#")]
+    assert lines == list(release_requirements())
+
+
+@pytest.mark.parametrize("example", list(EXAMPLES))
+def test_generated_yaml_passes_yamllint(example, generated):
+    problems = {
+        path: [f"{p.line}:{p.column} {p.level} {p.message}" for p in linter.run(content.decode(), YAMLLINT)]
+        for path, content in generated[example].items()
+        if path.endswith((".yaml", ".yml")) and path != "profile.yaml"
+    }
+    assert {p: v for p, v in problems.items() if v} == {}
+
+
+def test_yamllint_config_reports_a_broken_file():
+    found = list(linter.run("a: 1\na: 2\nb: [1,  2\n", YAMLLINT))
+    assert found and found[0].level == "error"
+
+
+def test_preview_workflow_has_one_preview_per_environment(generated):
+    wf = yaml.safe_load(generated["churn-scoring"][".github/workflows/preview.yml"])
+    assert list(wf[True]) == ["pull_request"]  # `on` is YAML 1.1 true for PyYAML
+    job = wf["jobs"]["preview"]
+    assert job["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    pulumi = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert pulumi == [
+        {
+            "name": "pulumi preview",
+            "uses": "pulumi/actions@v6",
+            "with": {
+                "command": "preview",
+                "stack-name": "${{ matrix.stack }}",
+                "cloud-url": "${{ secrets.PULUMI_BACKEND_URL }}",
+                "pulumi-version": "^3.272.0",
+                "comment-on-pr": True,
+                "github-token": "${{ secrets.GITHUB_TOKEN }}",
+            },
+            "env": {
+                "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+                "PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+            },
+        }
+    ]
+    decision = wf["jobs"]["decision"]["steps"]
+    assert any("venv/bin/mlinfra decide profile.yaml --format table" in s.get("run", "") for s in decision)
+    assert any(s.get("uses") == "actions/github-script@v7" for s in decision)
+    assert wf["permissions"] == {"contents": "read", "pull-requests": "write", "id-token": "write"}
+
+
+def test_every_action_is_pinned_to_a_version(generated):
+    for example in EXAMPLES:
+        for path in (".github/workflows/preview.yml", ".github/workflows/deploy.yml"):
+            wf = yaml.safe_load(generated[example][path])
+            uses = [s["uses"] for job in wf["jobs"].values() for s in job["steps"] if "uses" in s]
+            assert uses and all("@v" in u for u in uses), (example, path, uses)
+
+
+@pytest.mark.parametrize(
+    ("example", "order"),
+    [
+        pytest.param("churn-scoring", ["dev", "staging", "prod"], id="three-envs"),
+        pytest.param("reco-api", ["dev", "prod"], id="two-envs"),
+    ],
+)
+def test_deploy_workflow_runs_environments_in_order_behind_github_environments(example, order, generated):
+    wf = yaml.safe_load(generated[example][".github/workflows/deploy.yml"])
+    assert wf[True] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}
+    jobs = wf["jobs"]
+    assert list(jobs) == [f"deploy-{e}" for e in order]
+    for i, env in enumerate(order):
+        job = jobs[f"deploy-{env}"]
+        assert job["environment"] == env
+        assert job.get("needs") == (f"deploy-{order[i - 1]}" if i else None)
+        up = job["steps"][-1]
+        assert up["uses"] == "pulumi/actions@v6"
+        assert (up["with"]["command"], up["with"]["stack-name"]) == ("up", env)
+    assert '# prod waits for approval: give the GitHub environment "prod" required reviewers' in (
+        generated[example][".github/workflows/deploy.yml"].decode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("example", "aws", "kube"),
+    [
+        pytest.param("churn-scoring", True, False, id="sagemaker-decided-no-kubeconfig"),
+        pytest.param("claims-vision", False, True, id="onprem-kubeconfig-no-aws"),
+        pytest.param("reco-api", True, False, id="cloud-only"),
+    ],
+)
+def test_ci_credentials_follow_the_profile_and_the_decided_target(example, aws, kube, generated):
+    text = generated[example][".github/workflows/deploy.yml"].decode()
+    assert ("aws-actions/configure-aws-credentials@v4" in text) is aws
+    assert ("secrets.KUBECONFIG" in text) is kube
+
+
+def test_readme_lists_commands_for_every_environment(generated):
+    text = generated["churn-scoring"]["README.md"].decode()
+    for env in ("dev", "staging", "prod"):
+        assert f"pulumi stack init {env}\n" in text
+        assert f"pulumi config set --secret -s {env} mlinfra:slackWebhookUrl" in text
+        assert f"pulumi preview -s {env}\npulumi up -s {env}\n" in text
+    assert "pulumi login --local" in text and "pulumi login 's3://" in text
+    assert "**aws-sagemaker**" in text
+
+
+def test_context_without_feasible_target_keeps_profile_based_credentials():
+    ctx = build_context(load_profile(str(EXAMPLES["churn-scoring"])), target=None)
+    assert (ctx.aws_region, ctx.kube_context) == ("eu-central-1", "prod-cluster")
+
+
+# --- manifest: what may be written ------------------------------------------------------------------------
+
+
+def _files(**contents: str) -> list[GeneratedFile]:
+    return [GeneratedFile(path, text.encode(), "test") for path, text in contents.items()]
+
+
+def _actions(steps) -> dict[str, str]:
+    return {s.path: s.action for s in steps}
+
+
+def test_first_run_creates_and_records_hashes(tmp_path: Path):
+    files = _files(**{"a.txt": "one\n", "sub/b.txt": "two\n"})
+    steps = plan(tmp_path, files)
+    assert _actions(steps) == {"a.txt": "create", "sub/b.txt": "create"}
+    apply(tmp_path, files, steps)
+    assert (tmp_path / "sub" / "b.txt").read_text() == "two\n"
+    assert read_manifest(tmp_path) == {"a.txt": digest(b"one\n"), "sub/b.txt": digest(b"two\n")}
+    assert json.loads((tmp_path / MANIFEST).read_text())["mlinfra_version"] == __version__
+
+
+def test_unedited_file_is_updated_edited_file_is_kept(tmp_path: Path):
+    apply(tmp_path, first := _files(**{"a.txt": "v1\n", "b.txt": "v1\n"}), plan(tmp_path, first))
+    (tmp_path / "b.txt").write_text("mine\n")
+    second = _files(**{"a.txt": "v2\n", "b.txt": "v2\n"})
+    steps = plan(tmp_path, second)
+    assert _actions(steps) == {"a.txt": "update", "b.txt": "skip"}
+    assert steps[1].reason == "edited since mlinfra init wrote it; kept (--force overwrites)"
+    apply(tmp_path, second, steps)
+    assert (tmp_path / "a.txt").read_text() == "v2\n"
+    assert (tmp_path / "b.txt").read_text() == "mine\n"
+    assert read_manifest(tmp_path)["b.txt"] == digest(b"v1\n"), "a kept file stays recorded as edited"
+    assert _actions(plan(tmp_path, second)) == {"a.txt": "unchanged", "b.txt": "skip"}
+
+
+def test_force_overwrites_edited_and_foreign_files(tmp_path: Path):
+    (tmp_path / "README.md").write_text("someone else's\n")
+    files = _files(**{"README.md": "ours\n"})
+    assert [(s.action, s.reason) for s in plan(tmp_path, files)] == [
+        ("skip", "not written by mlinfra init; kept (--force overwrites)")
+    ]
+    steps = plan(tmp_path, files, force=True)
+    assert [(s.action, s.reason) for s in steps] == [("overwrite", "not written by mlinfra init; --force")]
+    apply(tmp_path, files, steps)
+    assert (tmp_path / "README.md").read_text() == "ours\n"
+    assert read_manifest(tmp_path) == {"README.md": digest(b"ours\n")}
+
+
+def test_identical_file_counts_as_unchanged_even_without_manifest(tmp_path: Path):
+    (tmp_path / "a.txt").write_text("same\n")
+    assert _actions(plan(tmp_path, _files(**{"a.txt": "same\n"}))) == {"a.txt": "unchanged"}
+
+
+def test_unreadable_manifest_protects_every_differing_file(tmp_path: Path):
+    apply(tmp_path, first := _files(**{"a.txt": "v1\n"}), plan(tmp_path, first))
+    (tmp_path / MANIFEST).write_text("{not json")
+    assert _actions(plan(tmp_path, _files(**{"a.txt": "v2\n"}))) == {"a.txt": "skip"}
+
+
+def test_a_directory_in_the_way_is_an_error(tmp_path: Path):
+    (tmp_path / "a.txt").mkdir()
+    with pytest.raises(ScaffoldError, match=r"a\.txt is a directory; mlinfra init needs to write a file there"):
+        plan(tmp_path, _files(**{"a.txt": "x\n"}))
+
+
+def test_a_file_in_the_way_of_a_directory_is_an_error(tmp_path: Path):
+    (tmp_path / "sub").write_text("a file, not a directory\n")
+    files = _files(**{"sub/b.txt": "x\n"})
+    with pytest.raises(ScaffoldError, match=r"cannot write into .*: "):
+        apply(tmp_path, files, plan(tmp_path, files))
