@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "init": "mlinfra.cli.commands.init:init",
     "targets": "mlinfra.cli.commands.targets:targets",
     "render": "mlinfra.cli.commands.render:render",
+    "preview": "mlinfra.cli.commands.preview:preview",
+    "diff": "mlinfra.cli.commands.diff:diff",
 }
 
 

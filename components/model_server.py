@@ -1,0 +1,62 @@
+"""KubernetesModelServer: one model's serving objects (from manifests.serving) as Pulumi resources."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from mlinfra.components.k8s_objects import create_objects
+from mlinfra.conventions import PORT_HTTP, TYPE_MODEL_SERVER
+from mlinfra.manifests.serving import build_model_objects
+from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class KubernetesModelServerArgs:
+    plan: EnvironmentPlan
+    model: ModelSpec
+    # the Namespace resource's name output: same value as plan.namespace, plus the dependency on it
+    namespace: pulumi.Input[str] | None = None
+    artifact_role_arn: pulumi.Input[str] | None = None  # EKS: IAM role for IRSA (S3 artifacts)
+
+
+def endpoint_of(objects: list[Mapping[str, Any]]) -> str:
+    """Where callers reach the model: the Ingress host (TLS), else the cluster-internal Service URL."""
+    for obj in objects:
+        if obj["kind"] == "Ingress":
+            return f"https://{obj['spec']['rules'][0]['host']}"
+    for obj in objects:
+        if obj["kind"] == "Service":
+            meta = obj["metadata"]
+            port = next(p["port"] for p in obj["spec"]["ports"] if p["name"] == PORT_HTTP)
+            return f"http://{meta['name']}.{meta['namespace']}.svc.cluster.local:{port}"
+    raise ValueError("a model server needs a Service or an Ingress")
+
+
+class KubernetesModelServer(pulumi.ComponentResource):
+    """ServiceAccount, Deployment, Service, HPA, PDB (>= 2 replicas), NetworkPolicy and Ingress of one model."""
+
+    endpoint: str
+    resources: dict[str, pulumi.CustomResource]
+
+    def __init__(
+        self,
+        name: str,
+        args: KubernetesModelServerArgs,
+        *,
+        provider: k8s.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(TYPE_MODEL_SERVER, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        objects = build_model_objects(args.plan, args.model, artifact_role_arn=args.artifact_role_arn)
+        namespaces = {args.plan.namespace: args.namespace} if args.namespace is not None else None
+        self.resources = create_objects(
+            name, objects, child, primary=args.model.k8s_name, protect=args.plan.protect, namespaces=namespaces
+        )
+        self.endpoint = endpoint_of(objects)
+        self.register_outputs({"endpoint": self.endpoint, "objects": sorted(self.resources)})

@@ -1,0 +1,176 @@
+"""An offline preview as plain data: run the program under mocks, check the guardrails, summarise per resource.
+
+`run_preview` imports the Pulumi side (mlinfra.components.offline) only when called, so importing this module
+(the CLI does) costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlinfra.guardrails import CheckResult, context_from_graph, run_guardrails
+from mlinfra.guardrails.graph import SECRET_MARK, Resource
+
+
+class PreviewError(Exception):
+    """The program failed under the mocks (message only, no traceback)."""
+
+
+@dataclass
+class PreviewReport:
+    profile: str
+    environment: str
+    resources: list[Resource]
+    outputs: dict[str, Any]
+    checks: list[CheckResult]
+    invokes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def target(self) -> str:
+        return str(self.outputs.get("target", "?"))
+
+    @property
+    def passed(self) -> bool:
+        return all(c.status != "fail" for c in self.checks)
+
+    @property
+    def violations(self) -> int:
+        return sum(len(c.violations) for c in self.checks)
+
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(r["type"] for r in self.resources).items()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "environment": self.environment,
+            "target": self.target,
+            "resources": ordered(self.resources),
+            "counts": self.counts(),
+            "outputs": self.outputs,
+            "guardrails": [c.as_dict() for c in self.checks],
+            "passed": self.passed,
+            "invokes": self.invokes,
+        }
+
+
+def run_preview(
+    profile: str | Path,
+    env: str,
+    *,
+    target: str | None = None,
+    on_register: Callable[[int], None] | None = None,
+) -> PreviewReport:
+    """Run the Pulumi program for `env` under mocks and check the guardrails; raises PreviewError."""
+    from mlinfra.components.offline import OfflineError, run_offline
+
+    try:
+        run = run_offline(profile, env, target=target, on_register=on_register)
+    except OfflineError as exc:
+        raise PreviewError(str(exc)) from None
+    ctx = context_from_graph(run.resources)
+    if ctx is None:
+        raise PreviewError("the program registered no mlinfra environment component; nothing to check")
+    checks = run_guardrails(run.resources, ctx.with_secrets(run.secret_values))
+    return PreviewReport(
+        profile=str(profile), environment=env, resources=run.resources, outputs=run.outputs, checks=checks,
+        invokes=run.invokes, seconds=run.seconds,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ordering and per-resource summaries
+
+
+def ordered(resources: list[Resource]) -> list[Resource]:
+    """Depth-first by parent, siblings by (type, name): registration order is not deterministic (threads)."""
+    children: dict[str | None, list[Resource]] = {}
+    urns = {r["urn"] for r in resources}
+    for r in resources:
+        parent = r["parent"] if r["parent"] in urns else None
+        children.setdefault(parent, []).append(r)
+    out: list[Resource] = []
+
+    def visit(parent: str | None) -> None:
+        for r in sorted(children.get(parent, []), key=lambda r: (r["type"].startswith("mlinfra:"), r["type"], r["name"])):
+            out.append(r)
+            visit(r["urn"])
+
+    visit(None)
+    return out
+
+
+def depth_map(resources: list[Resource]) -> dict[str, int]:
+    urns = {r["urn"]: r for r in resources}
+    depth: dict[str, int] = {}
+
+    def d(r: Resource) -> int:
+        if r["urn"] not in depth:
+            parent = urns.get(r["parent"] or "")
+            depth[r["urn"]] = 0 if parent is None else d(parent) + 1
+        return depth[r["urn"]]
+
+    for r in resources:
+        d(r)
+    return depth
+
+
+def _ports(ports: list[dict[str, Any]]) -> str:
+    return ",".join(f"{p.get('name', '')}:{p.get('port')}" for p in ports)
+
+
+def key_inputs(res: Resource, by_urn: dict[str, Resource] | None = None) -> dict[str, Any]:
+    """The few inputs that say what a resource is (the tree shows these; JSON has all inputs)."""
+    t, i = res["type"], res["inputs"]
+    kind = t.rsplit(":", 1)[-1]
+    meta = i.get("metadata") or {}
+    spec = i.get("spec") or {}
+    out: dict[str, Any] = {}
+    if t.startswith("kubernetes:") and meta.get("name"):
+        out["name"] = f"{meta['namespace']}/{meta['name']}" if isinstance(meta.get("namespace"), str) else meta["name"]
+    if t == "pulumi:providers:kubernetes":
+        out["context"] = i.get("context") or ("kubeconfig" if i.get("kubeconfig") else "AMBIENT")
+    elif t.startswith("mlinfra:environment:"):
+        out.update({k: i[k] for k in ("tier", "target", "exposure", "sovereignty") if k in i})
+    elif t.startswith("kubernetes:helm.sh/"):
+        out.update(chart=f"{i.get('chart')}@{i.get('version')}", namespace=i.get("namespace"))
+    elif kind == "Deployment":
+        pod = (spec.get("template") or {}).get("spec") or {}
+        out["replicas"] = spec.get("replicas", "hpa")
+        for c in pod.get("containers") or []:
+            res_ = c.get("resources") or {}
+            out["image"] = c.get("image")
+            out["requests"] = ",".join(f"{k}={v}" for k, v in sorted((res_.get("requests") or {}).items()))
+            break
+    elif kind == "HorizontalPodAutoscaler":
+        out["replicas"] = f"{spec.get('minReplicas')}..{spec.get('maxReplicas')}"
+    elif kind == "PodDisruptionBudget":
+        out.update({k: spec[k] for k in ("minAvailable", "maxUnavailable") if k in spec})
+    elif kind == "Service":
+        out.update(type=spec.get("type", "ClusterIP"), ports=_ports(spec.get("ports") or []))
+    elif kind == "Ingress":
+        out.update(cls=spec.get("ingressClassName"), hosts=",".join(r.get("host", "") for r in spec.get("rules") or []))
+        out["tls"] = bool(spec.get("tls"))
+    elif kind == "NetworkPolicy":
+        out["policyTypes"] = ",".join(spec.get("policyTypes") or [])
+    elif kind in ("Secret", "ConfigMap"):
+        data = {**(i.get("data") or {}), **(i.get("stringData") or {})} if i.get("stringData") != SECRET_MARK else {}
+        out["keys"] = ",".join(sorted(data)) if data else (SECRET_MARK if SECRET_MARK in (i.get("stringData"), i.get("data")) else "")
+    elif kind == "PrometheusRule":
+        groups = spec.get("groups") or []
+        out.update(groups=len(groups), rules=sum(len(g.get("rules") or []) for g in groups))
+    elif kind == "ServiceMonitor":
+        out["endpoints"] = ",".join(str(e.get("port")) for e in spec.get("endpoints") or [])
+    if res["options"]["protect"]:
+        out["protect"] = True
+    if by_urn is not None and res["options"]["depends_on"]:
+        explicit = [by_urn[u]["name"] for u in res["options"]["depends_on"] if u in by_urn
+                    and not by_urn[u]["type"].startswith("kubernetes:core/v1:Namespace")]
+        if explicit:
+            out["after"] = ",".join(sorted(explicit))
+    return out
