@@ -5,8 +5,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mlinfra.conventions import CONTAINER_SERVER, LABEL_GPU_PRODUCT, PORT_GRPC, PORT_HTTP, PORT_METRICS, RESOURCE_GPU
-from mlinfra.conventions import selector_labels
+from mlinfra.conventions import (
+    CONTAINER_SERVER,
+    LABEL_GPU_PRODUCT,
+    PORT_GRPC,
+    PORT_HTTP,
+    PORT_METRICS,
+    RESOURCE_GPU,
+    selector_labels,
+)
 from mlinfra.manifests.artifacts import ArtifactDelivery, artifact_delivery
 from mlinfra.manifests.common import (
     IMAGE_PULL_POLICY,
@@ -87,7 +94,8 @@ def pod_template(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
 
 def topology_spread(plan: EnvironmentPlan, model: ModelSpec) -> list[dict[str, Any]]:
     """Replicas on different hosts (hard) and across zones where nodes have zone labels (soft)."""
-    selector = {"matchLabels": selector_labels(profile=plan.profile_name, environment=plan.environment, model=model.name)}
+    labels = selector_labels(profile=plan.profile_name, environment=plan.environment, model=model.name)
+    selector = {"matchLabels": labels}
     return [
         {
             "maxSkew": 1,
@@ -183,7 +191,8 @@ def probes(runtime: Runtime) -> dict[str, Any]:
 
 def _volumes(runtime: Runtime, delivery: ArtifactDelivery) -> list[dict[str, Any]]:
     volumes = list(delivery.volumes)
-    volumes += [{"name": name, "emptyDir": {"sizeLimit": f"{WRITABLE_DIR_GIB[name]}Gi"}} for name, _ in runtime.writable_dirs]
+    for name, _ in runtime.writable_dirs:
+        volumes.append({"name": name, "emptyDir": {"sizeLimit": f"{WRITABLE_DIR_GIB[name]}Gi"}})
     if runtime.shared_memory:
         volumes.append({"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZE}})
     return volumes

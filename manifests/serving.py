@@ -35,7 +35,8 @@ def build_namespace_objects(plan: EnvironmentPlan) -> list[dict[str, Any]]:
         "pod-security.kubernetes.io/audit": PSS_LEVEL,
         "pod-security.kubernetes.io/audit-version": "latest",
     }
-    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": plan.namespace, "labels": {**labels, **pss}}}
+    metadata = {"name": plan.namespace, "labels": {**labels, **pss}}
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
     return [fresh(namespace), fresh(network.default_deny(plan, labels))]
 
 

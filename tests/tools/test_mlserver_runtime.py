@@ -124,7 +124,8 @@ def test_built_mlserver_container_loads_the_model_and_answers_probes_and_metrics
             except OSError:
                 pass
             assert proc.poll() is None, f"mlserver exited {proc.returncode}: {(tmp_path / 'mlserver.log').read_text()}"
-            assert time.monotonic() < deadline, f"no startup within {STARTUP_TIMEOUT_S}s: {(tmp_path / 'mlserver.log').read_text()}"
+            log_text = (tmp_path / "mlserver.log").read_text()
+            assert time.monotonic() < deadline, f"no startup within {STARTUP_TIMEOUT_S}s: {log_text}"
             time.sleep(0.3)
 
         assert get(http + probes["livenessProbe"])[0] == 200
