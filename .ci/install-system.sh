@@ -7,6 +7,7 @@ command -v prometheus >/dev/null || need+=(prometheus)
 command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v node >/dev/null || need+=(nodejs npm)
+command -v curl >/dev/null || need+=(curl)  # tests/tools/test_artifact_fetch.py runs the fetch script
 [ ${#need[@]} -eq 0 ] && exit 0
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
