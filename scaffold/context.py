@@ -10,7 +10,7 @@ from mlinfra.planning.plan import ONPREM_K8S  # the target that deploys with the
 from mlinfra.profiles.environments import all_environments
 from mlinfra.profiles.model import Profile
 
-CONFIG_NAMESPACE = "mlinfra"  # stack config keys: mlinfra:profile, mlinfra:<secret key>
+CONFIG_NAMESPACE = "mlinfra"  # namespace of mlinfra:profile (secrets live in the project's own namespace)
 PROFILE_FILE = "profile.yaml"  # where the scaffold keeps the team's profile
 PULUMI_EXTRA = "pulumi"
 
@@ -25,7 +25,9 @@ class SecretRef:
 
     @property
     def config_key(self) -> str:
-        return f"{CONFIG_NAMESPACE}:{self.key}"
+        """Unqualified on purpose: Pulumi stores it as <project>:<key>, the namespace the components read
+        (`pulumi.Config()`), whatever the project is called."""
+        return self.key
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ def _base(**changes) -> dict:
 def test_secret_keys_of_examples(example: str, expected: list):
     refs = secret_refs(load_profile(str(EXAMPLES[example])))
     assert [(r.key, r.paths) for r in refs] == expected
-    assert all(r.config_key == f"mlinfra:{r.key}" for r in refs)
+    assert all(r.config_key == r.key for r in refs), "project namespace, where pulumi.Config() reads it"
 
 
 def test_secret_key_used_twice_is_listed_once_with_both_fields():
@@ -106,7 +106,9 @@ def test_requirements_pin_this_release_and_the_pulumi_extra_of_pyproject():
     lines = release_requirements()
     assert lines[0] == f"mlinfra[pulumi]=={__version__}"
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["pulumi"]
-    assert {_canonical(s) for s in lines[1:]} == {_canonical(s) for s in declared}
+    assert {_canonical(s) for s in lines[1:]} == {_canonical(s) for s in declared}, (
+        "requirements.txt comes from the installed metadata: after editing pyproject, `.venv/bin/pip install -e .`"
+    )
     assert lines[1].startswith("pulumi>="), "lower bound first, as people write it"
 
 
@@ -182,9 +184,9 @@ def test_stack_files_name_the_profile_and_the_secret_commands(generated):
         assert yaml.safe_load(text) == {"config": {"mlinfra:profile": "profile.yaml"}}
         assert f"#   pulumi stack init {env}\n" in text
         assert (
-            f"#   pulumi config set --secret -s {env} mlinfra:slackWebhookUrl\n"
+            f"#   pulumi config set --secret -s {env} slackWebhookUrl\n"
             "#       Slack incoming-webhook URL, named in monitoring.notify[1].webhook_secret\n"
-            f"#   pulumi config set --secret -s {env} mlinfra:smtpPassword\n"
+            f"#   pulumi config set --secret -s {env} smtpPassword\n"
             "#       SMTP password, named in monitoring.smtp.auth_password_secret\n"
         ) in text
     assert "prod tier, stateful resources protected, critical alerts page" in files["stacks/Pulumi.prod.yaml"].decode()
@@ -297,7 +299,7 @@ def test_readme_lists_commands_for_every_environment(generated):
     text = generated["churn-scoring"]["README.md"].decode()
     for env in ("dev", "staging", "prod"):
         assert f"pulumi stack init {env}\n" in text
-        assert f"pulumi config set --secret -s {env} mlinfra:slackWebhookUrl" in text
+        assert f"pulumi config set --secret -s {env} slackWebhookUrl    # Slack incoming-webhook URL\n" in text
         assert f"pulumi preview -s {env}\npulumi up -s {env}\n" in text
     assert "pulumi login --local" in text and "pulumi login 's3://" in text
     assert "**aws-sagemaker**" in text
