@@ -75,7 +75,8 @@ def size_model(model: Model, env: EnvironmentSettings) -> Sizing:
     cap = capacity_rps(model)
     for_average = max(1, math.ceil(model.traffic.average_rps / cap)) if model.traffic.average_rps else 1
     for_peak = max(1, math.ceil(model.traffic.peak_rps * PEAK_HEADROOM / cap)) if model.traffic.peak_rps else 1
-    min_replicas = max(env.min_replicas, for_average)
+    # dev stays minimal: traffic never lifts its floor above DEV_MAX_REPLICAS (an explicit min_replicas still wins)
+    min_replicas = max(env.min_replicas, min(for_average, DEV_MAX_REPLICAS) if env.tier == "dev" else for_average)
     if env.max_replicas is not None:
         max_replicas = env.max_replicas
         min_replicas = min(min_replicas, max_replicas)

@@ -1,0 +1,327 @@
+"""Cost model arithmetic against hand-computed values (distinct numbers so each input is traceable)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from mlinfra.costs.estimate import (
+    MONITORING_PODS,
+    EstimateError,
+    Pod,
+    allocatable,
+    estimate_eks,
+    estimate_onprem,
+    estimate_sagemaker,
+    pack,
+)
+from mlinfra.costs.prices import PriceError, load_table, price_table
+from mlinfra.planning.sizing import size_model
+from mlinfra.profiles import profile_from_data
+from mlinfra.profiles.environments import resolve_environment
+
+HOURS = 730
+SECONDS = HOURS * 3600
+
+
+def _profile(**patch):
+    data = {
+        "version": 1,
+        "name": "costs",
+        "environments": {"prod": {"min_replicas": 3, "max_replicas": 5}},
+        "models": [
+            {
+                "name": "scorer",
+                "framework": "sklearn",
+                "artifact": "s3://b/scorer",
+                "resources": {"cpu": 1.5, "memory_gib": 7},
+                "traffic": {"average_rps": 11, "peak_rps": 150},
+                "slo": {"latency_p95_ms": 300, "availability": 0.995},
+            }
+        ],
+        "security": {"exposure": "private"},
+        "cloud": {"region": "us-east-1"},
+        "costs": {"usd_to_eur": 0.9},
+    }
+    for key, value in patch.items():
+        data[key] = value
+    return profile_from_data(copy.deepcopy(data))
+
+
+def _line(estimate, prefix):
+    matches = [line for line in estimate.lines if line.item.startswith(prefix)]
+    assert len(matches) == 1, f"one line starting with {prefix!r} expected in {[l.item for l in estimate.lines]}"
+    return matches[0]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Price table
+
+
+def test_table_is_versioned_and_dated():
+    table = load_table()
+    assert table.version == "2026-11-25.1"
+    assert table.date == "2026-11-25"
+    assert table.hours_per_month == HOURS
+    assert table.usd_to_eur == 0.8573 and table.usd_to_eur_date == "2025-H2"
+    for price in table.prices.values():
+        assert price.confidence in {"A", "B", "U"}, price.key
+        assert price.source and price.date and price.unit, price.key
+
+
+def test_frankfurt_sagemaker_price_is_derived_and_unconfirmed():
+    price = load_table().get("sagemaker/ml.m5.large/eu-central-1")
+    # us-east-1 0.115 x EC2 Frankfurt ratio m6i.large 0.115 / 0.096
+    assert price.value == pytest.approx(0.115 * 0.115 / 0.096, abs=1e-8)
+    assert price.confidence == "U" and not price.exact
+    assert price.inputs == ("sagemaker/ml.m5.large/us-east-1", "ec2/m6i.large/eu-central-1", "ec2/m6i.large/us-east-1")
+    assert "estimated: sagemaker/ml.m5.large/us-east-1 0.115 x (ec2/m6i.large/eu-central-1 / ec2/m6i.large/us-east-1" in price.derivation
+
+
+def test_override_moves_derived_prices_and_is_marked():
+    table = load_table({"ec2/m6i.large/us-east-1": 0.1, "sagemaker/ml.c5.xlarge/us-east-1": 0.25})
+    assert table.get("ec2/m6i.large/us-east-1").overridden
+    assert table.get("sagemaker/ml.m5.large/eu-central-1").value == pytest.approx(0.115 * 0.115 / 0.1, abs=1e-8)
+    # c5 Frankfurt derives from the overridden base with the c6i ratio 0.194 / 0.17
+    assert table.get("sagemaker/ml.c5.xlarge/eu-central-1").value == pytest.approx(0.25 * 0.194 / 0.17, abs=1e-8)
+    assert table.get("sagemaker/ml.c5.xlarge/us-east-1").confidence == "A"
+
+
+def test_unknown_override_key_names_a_close_match():
+    with pytest.raises(PriceError, match=r"unknown price key 'ec2/m6i.larg/us-east-1'; did you mean 'ec2/m6i.large/us-east-1'\?"):
+        load_table({"ec2/m6i.larg/us-east-1": 0.1})
+
+
+def test_a_new_region_for_a_known_item_is_accepted():
+    table = load_table({"ec2/m6i.large/eu-west-1": 0.107})
+    assert table.regional("ec2", "m6i.large", "eu-west-1").value == 0.107
+
+
+def test_missing_region_falls_back_to_home_region_as_unconfirmed():
+    table = load_table()
+    eu = table.regional("ec2", "m6i.large", "eu-west-3")
+    assert eu.value == 0.115 and eu.confidence == "U"
+    assert "no eu-west-3 price in the table: the eu-central-1 price is used" in eu.derivation
+    other = table.regional("ec2", "m6i.large", "ap-south-1")
+    assert other.value == 0.096 and other.confidence == "U"
+
+
+def test_profile_overrides_apply():
+    profile = _profile(costs={"usd_to_eur": 0.93, "prices": {"nat/hour/us-east-1": 0.05}})
+    table = price_table(profile)
+    assert table.usd_to_eur == 0.93 and table.usd_to_eur_date == "profile"
+    assert table.eur(table.get("nat/hour/us-east-1")) == pytest.approx(0.05 * 0.93)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Bin packing
+
+
+def test_allocatable_reserves_system_capacity():
+    table = load_table()
+    m6i = next(i for i in table.ec2 if i.name == "m6i.large")
+    assert allocatable(m6i) == (1.7, pytest.approx((8 - 0.8) * 0.9))
+
+
+def test_pack_first_fit_decreasing_by_hand():
+    table = load_table()
+    m6i = next(i for i in table.ec2 if i.name == "m6i.large")  # 1.7 CPU, 6.48 GiB allocatable
+    pods = [Pod("a", 1.0, 2.0), Pod("b", 1.0, 2.0), *MONITORING_PODS]
+    # node 1: a (1.0) + prometheus (0.5) + grafana (0.2) = 1.7; node 2: b + alertmanager + ksm + operator = 1.3
+    assert pack(pods, m6i) == 2
+    assert pack([Pod("c", 0.9, 1.0)] * 5, m6i) == 5  # two never share a 1.7-CPU node
+    with pytest.raises(EstimateError, match="does not fit m6i.large"):
+        pack([Pod("big", 2.0, 1.0)], m6i)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# SageMaker
+
+
+def test_sagemaker_realtime_when_serverless_is_ruled_out():
+    profile = _profile()
+    env = resolve_environment(profile, "prod")
+    sizing = size_model(profile.models[0], env)
+    # 1.5 CPU sklearn: 40 x 1.5 x 0.6 = 36 req/s per replica; peak 150 x 1.2 / 36 -> 5; floor 3 from the env
+    assert (sizing.min_replicas, sizing.peak_replicas) == (3, 5)
+    est = estimate_sagemaker(profile, env, price_table(profile))
+    line = _line(est, "scorer:")
+    # 7 GiB -> cheapest instance holding 1.5 CPU / 7 GiB outside dev is ml.m5.large (0.115 $/h, us-east-1)
+    assert line.item == "scorer: real-time endpoint, 3-5 x ml.m5.large"
+    billed = 3 + (5 - 3) * 0.15
+    assert line.monthly_eur == pytest.approx(billed * 0.115 * HOURS * 0.9, abs=0.006)  # 249.33
+    assert "Serverless ruled out: 7 GiB exceeds its 6 GiB maximum" in line.note
+    assert line.price_keys == ("sagemaker/ml.m5.large/us-east-1",)
+
+    alarms = _line(est, "CloudWatch: 3 alarms")
+    assert alarms.monthly_eur == pytest.approx((3 * 0.10 + 3.00) * 0.9, abs=0.006)  # 2.97
+    logs = _line(est, "CloudWatch Logs")
+    assert logs.monthly_eur == pytest.approx(11 * SECONDS * 1 / 1e6 * 0.50 * 0.9, abs=0.006)  # 13.01
+    assert est.monthly_eur == pytest.approx(249.33 + 2.97 + 13.01, abs=0.02)
+
+
+def test_sagemaker_serverless_by_hand():
+    model = {
+        "name": "tiny",
+        "framework": "sklearn",
+        "artifact": "s3://b/tiny",
+        "resources": {"cpu": 1, "memory_gib": 2.5},
+        "traffic": {"average_rps": 7, "peak_rps": 9},
+        "slo": {"latency_p95_ms": 300, "availability": 0.995},
+    }
+    profile = _profile(models=[model])
+    est = estimate_sagemaker(profile, resolve_environment(profile, "prod"), price_table(profile))
+    line = _line(est, "tiny:")
+    requests = 7 * SECONDS  # 18,396,000
+    gb_seconds = 3 * (1 / 40) * requests  # 2.5 GiB -> 3 GB configured, 25 ms per request: 1,379,700
+    data_gb = requests * 10 / 1e6  # 183.96 GB
+    expected = (gb_seconds * 0.00002 + data_gb * 0.016) * 0.9  # 27.48
+    assert line.item == "tiny: Serverless 3 GB, 18.396 M requests"
+    assert line.monthly_eur == pytest.approx(expected, abs=0.006)
+    assert line.price_keys == ("sagemaker-serverless/gb-second/us-east-1", "sagemaker-serverless/data-gb/us-east-1")
+
+
+def test_sagemaker_gpu_model_uses_an_instance_of_its_gpu_type():
+    model = {
+        "name": "vision",
+        "framework": "pytorch",
+        "artifact": "s3://b/vision",
+        "resources": {"cpu": 2, "memory_gib": 6, "gpus": 1, "gpu_type": "a10g"},
+        "traffic": {"average_rps": 13, "peak_rps": 17},
+        "slo": {"latency_p95_ms": 300, "availability": 0.995},
+    }
+    profile = _profile(models=[model], environments={"prod": {"min_replicas": 2, "max_replicas": 2}}, cloud={"region": "eu-central-1"})
+    est = estimate_sagemaker(profile, resolve_environment(profile, "prod"), price_table(profile))
+    line = _line(est, "vision:")
+    assert line.item == "vision: real-time endpoint, 2 x ml.g5.xlarge"
+    eu = 1.41 * 1.258 / 1.006  # derived Frankfurt price, unconfirmed
+    assert line.monthly_eur == pytest.approx(2 * eu * HOURS * 0.9, abs=0.01)
+    assert "Serverless ruled out: the model needs 1 GPU" in line.note
+    assert "≈ sagemaker/ml.g5.xlarge/eu-central-1: estimated:" in line.note
+
+
+# ---------------------------------------------------------------------------------------------------------
+# EKS
+
+
+def test_eks_by_hand():
+    model = {
+        "name": "churn",
+        "framework": "sklearn",
+        "artifact": "s3://b/churn",
+        "resources": {"cpu": 1, "memory_gib": 2},
+        "traffic": {"average_rps": 3, "peak_rps": 6},
+        "slo": {"latency_p95_ms": 300, "availability": 0.995},
+    }
+    profile = _profile(
+        models=[model],
+        environments={"prod": {"min_replicas": 2, "max_replicas": 2}},
+        monitoring={"storage_gib": 40},
+        costs={"usd_to_eur": 0.9, "onprem": {"ops_hourly_rate_eur": 90}},
+    )
+    est = estimate_eks(profile, resolve_environment(profile, "prod"), price_table(profile))
+    gp3_us = 0.0952 * 0.096 / 0.115  # derived from Frankfurt with the m6i ratio
+    assert _line(est, "EKS control plane").monthly_eur == pytest.approx(0.10 * HOURS * 0.9, abs=0.006)  # 65.70
+    nodes = _line(est, "CPU pool")
+    assert nodes.item == "CPU pool (models + monitoring): 2 x m6i.large"  # see test_pack_first_fit_decreasing_by_hand
+    assert nodes.monthly_eur == pytest.approx(2 * 0.096 * HOURS * 0.9, abs=0.006)  # 126.14
+    assert _line(est, "node root volumes").monthly_eur == pytest.approx(2 * 20 * gp3_us * 0.9, abs=0.006)
+    assert _line(est, "NAT gateway").monthly_eur == pytest.approx(0.045 * HOURS * 0.9, abs=0.006)
+    assert _line(est, "Prometheus volume (40 GiB").monthly_eur == pytest.approx(40 * gp3_us * 0.9, abs=0.006)
+    ops = _line(est, "operations time")
+    assert ops.item == "operations time (6 h)"  # 4 h per cluster + 1 h per node x 2 nodes
+    assert ops.monthly_eur == 540.0
+    assert not [line for line in est.lines if "load balancer" in line.item], "private exposure needs no ALB"
+
+
+def test_eks_alb_when_exposed():
+    profile = _profile(security={"exposure": "public", "authentication": "api_key"})
+    est = estimate_eks(profile, resolve_environment(profile, "prod"), price_table(profile))
+    alb = _line(est, "application load balancer (public)")
+    lcus = max(11 / 25, 11 * 10 * 3600 / 1e6)  # new connections: 0.44 LCU; processed bytes: 0.396 LCU
+    assert alb.monthly_eur == pytest.approx((0.0225 + lcus * 0.008) * HOURS * 0.9, abs=0.006)
+
+
+def test_eks_gpu_pool_per_gpu_model():
+    model = {
+        "name": "vision",
+        "framework": "pytorch",
+        "artifact": "s3://b/vision",
+        "resources": {"cpu": 2, "memory_gib": 6, "gpus": 1, "gpu_type": "l4"},
+        "traffic": {"average_rps": 13, "peak_rps": 17},
+        "slo": {"latency_p95_ms": 300, "availability": 0.995},
+    }
+    profile = _profile(models=[model], environments={"prod": {"min_replicas": 2, "max_replicas": 2}})
+    est = estimate_eks(profile, resolve_environment(profile, "prod"), price_table(profile))
+    gpu = _line(est, "GPU pool for vision")
+    assert gpu.item == "GPU pool for vision: 2 x g6.xlarge"
+    assert gpu.monthly_eur == pytest.approx(2 * 0.8048 * HOURS * 0.9, abs=0.006)
+    # monitoring alone: 1.0 CPU / 3.25 GiB -> one m6i.large (no CPU model, so no HA minimum of 2)
+    assert _line(est, "CPU pool").item == "CPU pool (models + monitoring): 1 x m6i.large"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# On premise
+
+
+def test_onprem_tco_by_hand():
+    models = [
+        {
+            "name": "tabular",
+            "framework": "sklearn",
+            "artifact": "s3://b/t",
+            "resources": {"cpu": 2, "memory_gib": 4},
+            "traffic": {"average_rps": 10, "peak_rps": 20},
+            "slo": {"latency_p95_ms": 300, "availability": 0.995},
+        },
+        {
+            "name": "vision",
+            "framework": "pytorch",
+            "artifact": "s3://b/v",
+            "resources": {"cpu": 4, "memory_gib": 16, "gpus": 1},
+            "traffic": {"average_rps": 30, "peak_rps": 40},
+            "slo": {"latency_p95_ms": 300, "availability": 0.995},
+        },
+    ]
+    profile = _profile(
+        models=models,
+        environments={"prod": {"min_replicas": 2, "max_replicas": 2}},
+        onprem={"kube_context": "dc", "cpu_nodes": 5, "gpu_nodes": 2, "gpus_per_node": 4},
+        costs={
+            "usd_to_eur": 0.9,
+            "onprem": {
+                "server_price_usd": 10000, "gpu_server_price_usd": 40000, "amortisation_years": 5,
+                "server_power_w": 500, "gpu_power_w": 100, "electricity_eur_per_kwh": 0.2,
+                "ops_hours_per_node_month": 3, "ops_hourly_rate_eur": 100, "colocation_eur_per_kw_month": 150,
+                "node_cpu": 16, "node_memory_gib": 64,
+            },
+        },
+    )
+    est = estimate_onprem(profile, resolve_environment(profile, "prod"), price_table(profile))
+    # CPU at peak: 2 x 2 CPU + monitoring 1.0 = 5.0 CPU; 2 x 4 GiB + 3.25 = 11.25 GiB
+    # node allocatable 15.7 CPU / 56.88 GiB -> max(5/15.7, 11.25/56.88) = 0.3185 node-equivalents
+    cpu_eq, gpu_eq = 0.3185, 2 / 4
+    assert _line(est, "CPU node hardware").monthly_eur == pytest.approx(cpu_eq * 10000 * 0.9 / 60, abs=0.006)  # 47.78
+    assert _line(est, "GPU node hardware").monthly_eur == pytest.approx(gpu_eq * 40000 * 0.9 / 60, abs=0.006)  # 300.00
+    kw = (cpu_eq * 500 + gpu_eq * (500 + 4 * 100)) / 1000  # 0.60925 kW
+    assert _line(est, "power").monthly_eur == pytest.approx(kw * HOURS * 0.2, abs=0.006)  # 88.95
+    assert _line(est, "colocation").monthly_eur == pytest.approx(kw * 150, abs=0.006)  # 91.39
+    assert _line(est, "operations time").monthly_eur == pytest.approx((cpu_eq + gpu_eq) * 3 * 100, abs=0.006)  # 245.55
+    assert est.monthly_eur == pytest.approx(47.78 + 300.0 + 88.95 + 91.39 + 245.55, abs=0.02)
+
+
+def test_onprem_monitoring_is_shared_by_the_environments():
+    profile = _profile(environments=["dev", "staging", "prod"], onprem={"kube_context": "dc"})
+    table = price_table(profile)
+    lines = [_line(estimate_onprem(profile, resolve_environment(profile, e), table), "CPU node hardware") for e in ("dev", "staging", "prod")]
+    # dev: 1.5 CPU x 2 replicas at peak (dev cap) + monitoring/3 -> 3.3333 CPU
+    assert "(3.3333 CPU" in lines[0].item
+    # prod: 1.5 x 5 peak replicas + 1/3 -> 7.8333 CPU
+    assert "(7.8333 CPU" in lines[2].item
+
+
+def test_onprem_without_cluster_cannot_be_priced():
+    profile = _profile()
+    with pytest.raises(EstimateError, match="needs an `onprem` block"):
+        estimate_onprem(profile, resolve_environment(profile, "prod"), price_table(profile))

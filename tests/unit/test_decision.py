@@ -1,0 +1,319 @@
+"""The decision table: every hard constraint, and the trade-offs the ranking must get right."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from mlinfra.decision.decide import DecisionError, decide
+from mlinfra.decision.scoring import cost_score, normalised_weights
+from mlinfra.profiles import load_profile, profile_from_data
+from mlinfra.profiles.environments import UnknownEnvironment
+
+CPU_MODEL = {
+    "name": "scorer",
+    "framework": "sklearn",
+    "artifact": "s3://b/scorer",
+    "resources": {"cpu": 1, "memory_gib": 2},
+    "traffic": {"average_rps": 5, "peak_rps": 10},
+    "slo": {"latency_p95_ms": 300, "availability": 0.995},
+}
+GPU_MODEL = {
+    "name": "vision",
+    "framework": "pytorch",
+    "artifact": "s3://b/vision",
+    "resources": {"cpu": 2, "memory_gib": 8, "gpus": 1, "gpu_type": "t4"},
+    "traffic": {"average_rps": 300, "peak_rps": 330},
+    "slo": {"latency_p95_ms": 200, "availability": 0.999},
+}
+BASE = {
+    "version": 1,
+    "name": "svc",
+    "environments": ["dev", "prod"],
+    "models": [CPU_MODEL],
+    "data": {"sovereignty": "none", "classification": "internal"},
+    "team": {"kubernetes_skills": "basic", "ops_fte": 0.5},
+    "onprem": {"kube_context": "dc", "cpu_nodes": 4},
+    "cloud": {"region": "eu-central-1"},
+}
+
+
+def _profile(**patch):
+    data = copy.deepcopy(BASE)
+    for key, value in patch.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = copy.deepcopy(value)
+    return profile_from_data(data)
+
+
+def _option(decision, target):
+    return next(o for o in decision.options if o.target == target)
+
+
+def _violations(decision, target):
+    return " | ".join(_option(decision, target).violations)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Hard constraints
+
+
+def test_on_premise_sovereignty_leaves_only_onprem():
+    d = decide(_profile(data={"sovereignty": "on_premise", "classification": "confidential"}))
+    assert d.target == "onprem-k8s"
+    for cloud in ("aws-eks", "aws-sagemaker"):
+        assert not _option(d, cloud).feasible
+        assert "data.sovereignty is 'on_premise': the data may not leave your premises" in _violations(d, cloud)
+    assert "onprem-k8s is the only feasible option" in d.reasons[0]
+
+
+def test_on_premise_without_a_cluster_is_infeasible_and_names_the_conflict():
+    d = decide(_profile(data={"sovereignty": "on_premise", "classification": "personal"}, onprem=None))
+    assert d.target is None and not d.feasible and d.components == ()
+    assert d.reasons[0] == (
+        "no target is feasible: data must stay on premise (data.sovereignty: on_premise) but no on-premise "
+        "cluster is declared (no `onprem` block)"
+    )
+    assert all(not o.feasible and o.score is None for o in d.options)
+
+
+def test_onprem_needs_an_onprem_block():
+    d = decide(_profile(onprem=None))
+    assert "no `onprem` block: onprem-k8s deploys to an existing cluster" in _violations(d, "onprem-k8s")
+    assert _option(d, "onprem-k8s").monthly_cost_eur is None
+
+
+def test_gpu_model_with_no_gpu_nodes_rules_out_onprem():
+    d = decide(_profile(models=[GPU_MODEL]))
+    assert "GPU model 'vision' (1 per replica) need GPUs but onprem.gpu_nodes is 0" in _violations(d, "onprem-k8s")
+
+
+def test_gpu_models_need_enough_gpus_for_every_environment_at_peak():
+    onprem = {"kube_context": "dc", "gpu_nodes": 2, "gpus_per_node": 2, "gpu_type": "t4"}
+    d = decide(_profile(models=[GPU_MODEL], onprem=onprem))
+    # 200 req/s per GPU x 0.6 = 120 per replica; peak 330 x 1.2 -> 4 in prod; dev is capped at 2 replicas
+    assert (
+        "the GPU models need 6 GPUs at peak (vision 2 in dev, vision 4 in prod) but the cluster has "
+        "onprem.gpu_nodes x onprem.gpus_per_node = 2 x 2 = 4" in _violations(d, "onprem-k8s")
+    )
+    ok = decide(_profile(models=[GPU_MODEL], onprem={**onprem, "gpu_nodes": 3}))
+    assert _option(ok, "onprem-k8s").feasible
+
+
+def test_gpu_on_premise_shortage_is_named_as_the_conflict():
+    onprem = {"kube_context": "dc", "gpu_nodes": 1, "gpus_per_node": 2}
+    d = decide(_profile(models=[GPU_MODEL], onprem=onprem, data={"sovereignty": "on_premise", "classification": "internal"}))
+    assert d.target is None
+    assert d.reasons[0] == (
+        "no target is feasible: data must stay on premise (data.sovereignty: on_premise) and the GPU models "
+        "(vision) need 6 GPUs at peak, but the cluster has 2 (onprem.gpu_nodes: 1)"
+    )
+
+
+def test_gpu_type_must_match_the_cluster():
+    onprem = {"kube_context": "dc", "gpu_nodes": 8, "gpus_per_node": 2, "gpu_type": "a10g"}
+    d = decide(_profile(models=[GPU_MODEL], onprem=onprem))
+    assert "model 'vision' asks for gpu_type 't4' but the cluster's GPU nodes have onprem.gpu_type 'a10g'" in _violations(d, "onprem-k8s")
+
+
+def test_gpu_replica_must_fit_one_node():
+    model = {**GPU_MODEL, "resources": {"cpu": 2, "memory_gib": 8, "gpus": 4}}
+    d = decide(_profile(models=[model], onprem={"kube_context": "dc", "gpu_nodes": 8, "gpus_per_node": 2}))
+    assert "model 'vision' needs 4 GPUs per replica but a GPU node has onprem.gpus_per_node = 2" in _violations(d, "onprem-k8s")
+
+
+def test_gpu_model_rules_out_sagemaker_serverless():
+    d = decide(_profile(models=[GPU_MODEL]))
+    lines = _option(d, "aws-sagemaker").cost_breakdown
+    vision = [line for line in lines if line.item.startswith("vision:")]
+    assert vision and all("real-time endpoint" in line.item for line in vision)
+    assert all("Serverless ruled out: the model needs 1 GPU" in line.note for line in vision)
+
+
+def test_small_cpu_model_is_served_by_sagemaker_serverless():
+    d = decide(_profile())
+    items = [line.item for line in _option(d, "aws-sagemaker").cost_breakdown]
+    assert "scorer: Serverless 2 GB, 13.14 M requests" in items  # prod: 5 req/s x 2,628,000 s
+
+
+def test_cloud_defaults_to_eu_central_1_when_no_cloud_block():
+    d = decide(_profile(cloud=None, data={"sovereignty": "eu", "classification": "personal"}))
+    eks = _option(d, "aws-eks")
+    assert eks.feasible
+    assert eks.cost_breakdown[0].price_keys == ("eks/control-plane/eu-central-1",)
+    assert "processed by AWS in eu-central-1 (an EU region" in eks.notes["sovereignty"]
+
+
+def test_decision_targets_restricts_the_choice():
+    d = decide(_profile(decision={"targets": ["aws-eks"]}))
+    assert d.target == "aws-eks"
+    assert _violations(d, "aws-sagemaker") == "not among decision.targets (aws-eks)"
+    assert _violations(d, "onprem-k8s") == "not among decision.targets (aws-eks)"
+
+
+def test_decision_targets_must_be_installed():
+    with pytest.raises(DecisionError, match=r"decision.targets names 'aws-lambda', which is not installed; installed targets: aws-eks, aws-sagemaker, onprem-k8s"):
+        decide(_profile(decision={"targets": ["aws-eks", "aws-lambda"]}))
+
+
+def test_model_larger_than_any_priced_instance_rules_out_the_cloud():
+    big = {**CPU_MODEL, "name": "huge", "resources": {"cpu": 16, "memory_gib": 100}}
+    d = decide(_profile(models=[big], onprem={"kube_context": "dc", "cpu_nodes": 8, }))
+    assert "model 'huge' needs 16 CPU, 100 GiB per replica and no EC2 instance in the price table holds it" in _violations(d, "aws-eks")
+    assert "no SageMaker instance in the price table holds model 'huge' (16 CPU, 100 GiB, 0 GPU)" in _violations(d, "aws-sagemaker")
+    assert d.target == "onprem-k8s"
+
+
+def test_onprem_cpu_capacity_is_checked():
+    heavy = {**CPU_MODEL, "traffic": {"average_rps": 900, "peak_rps": 2000}}
+    d = decide(_profile(models=[heavy], onprem={"kube_context": "dc", "cpu_nodes": 1}))
+    assert "but onprem.cpu_nodes is 1; add nodes or lower max_replicas" in _violations(d, "onprem-k8s")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Trade-offs
+
+
+def test_sporadic_small_traffic_goes_to_sagemaker_serverless():
+    sporadic = {**CPU_MODEL, "traffic": {"average_rps": 0.05, "peak_rps": 1}}
+    d = decide(_profile(models=[sporadic]))
+    assert d.target == "aws-sagemaker"
+    chosen = d.chosen
+    assert chosen.monthly_cost_eur < _option(d, "onprem-k8s").monthly_cost_eur < _option(d, "aws-eks").monthly_cost_eur
+    assert any(line.item.startswith("scorer: Serverless") for line in chosen.cost_breakdown)
+
+
+def test_steady_high_gpu_load_with_onprem_gpus_stays_on_premise():
+    onprem = {"kube_context": "dc", "cpu_nodes": 4, "gpu_nodes": 6, "gpus_per_node": 2, "gpu_type": "t4"}
+    d = decide(_profile(models=[GPU_MODEL], onprem=onprem, team={"kubernetes_skills": "advanced", "ops_fte": 2}))
+    assert d.target == "onprem-k8s"
+    others = [o for o in d.options if o.target != "onprem-k8s"]
+    assert all(o.feasible and o.monthly_cost_eur > d.chosen.monthly_cost_eur for o in others)
+    assert d.chosen.criteria["cost"] == 1.0
+
+
+def test_bursty_multi_model_load_goes_to_autoscaling_cloud():
+    models = [
+        {**CPU_MODEL, "name": f"m{i}", "framework": fw, "resources": {"cpu": 2, "memory_gib": 4},
+         "traffic": {"average_rps": avg, "peak_rps": peak}}
+        for i, (fw, avg, peak) in enumerate([("xgboost", 4, 80), ("onnx", 6, 90), ("lightgbm", 2, 50)])
+    ]
+    d = decide(_profile(models=models, team={"kubernetes_skills": "advanced", "ops_fte": 1}))
+    assert d.target == "aws-sagemaker"
+    onprem = _option(d, "onprem-k8s")
+    assert onprem.criteria["scalability"] < d.chosen.criteria["scalability"]
+    assert "peak 220 req/s is 18.3x the average" in onprem.notes["scalability"]
+    assert any("bursty load (peak 18.3x average)" in r for r in d.reasons)
+
+
+def test_no_kubernetes_skills_rules_kubernetes_down():
+    d = decide(_profile(team={"kubernetes_skills": "none", "ops_fte": 0.1}, data={"sovereignty": "eu", "classification": "personal"}))
+    assert d.target == "aws-sagemaker"
+    for k8s in ("onprem-k8s", "aws-eks"):
+        o = _option(d, k8s)
+        assert o.criteria["operations"] < 0.2
+        assert "the team has 0.1 FTE and no Kubernetes skills" in o.notes["operations"]
+
+
+def test_tight_budget_beats_the_weights():
+    sovereignty_only = {"weights": {"cost": 0, "scalability": 0, "sovereignty": 1, "security": 0, "operations": 0}}
+    roomy = decide(_profile(decision=sovereignty_only, budget={"monthly_eur": 1000}))
+    assert roomy.target == "onprem-k8s"
+    tight = decide(_profile(decision=sovereignty_only, budget={"monthly_eur": 60}))
+    assert tight.target == "aws-sagemaker"
+    onprem = _option(tight, "onprem-k8s")
+    assert onprem.over_budget and onprem.score > tight.chosen.score
+    assert onprem.why.startswith("over the 60 EUR budget (77 EUR/month)")
+    assert "within budget: 29 of 60 EUR/month" in tight.reasons
+
+
+def test_everything_over_budget_is_flagged_in_the_reasons():
+    d = decide(_profile(budget={"monthly_eur": 5}))
+    assert d.target == "aws-sagemaker"
+    assert all(o.over_budget for o in d.options if o.feasible)
+    assert any(r.startswith("over budget: 29 EUR/month exceeds budget.monthly_eur 5") for r in d.reasons)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Weights, costs per environment, output shape
+
+
+def test_weights_are_normalised_and_shown():
+    profile = _profile(decision={"weights": {"cost": 2, "scalability": 1, "sovereignty": 1, "security": 0, "operations": 1}})
+    assert normalised_weights(profile) == {"cost": 0.4, "scalability": 0.2, "sovereignty": 0.2, "security": 0.0, "operations": 0.2}
+    assert decide(profile).to_dict()["weights"]["cost"] == 0.4
+
+
+@pytest.mark.parametrize(
+    ("cost", "cheapest", "budget", "expected"),
+    [
+        pytest.param(40, 40, None, 1.0, id="cheapest"),
+        pytest.param(160, 40, None, 0.25, id="ratio-without-budget"),
+        pytest.param(160, 40, 2000, 0.94, id="share-of-budget"),
+        pytest.param(3000, 40, 2000, 0.0, id="difference-above-budget"),
+    ],
+)
+def test_cost_score(cost, cheapest, budget, expected):
+    assert cost_score(cost, cheapest, budget) == expected
+
+
+def test_costs_for_one_environment_or_the_sum():
+    profile = _profile(environments=["dev", "staging", "prod"])
+    total = decide(profile)
+    per_env = {e: decide(profile, env=e) for e in ("dev", "staging", "prod")}
+    for target in ("aws-sagemaker", "aws-eks", "onprem-k8s"):
+        parts = sum(_option(per_env[e], target).monthly_cost_eur for e in per_env)
+        assert _option(total, target).monthly_cost_eur == pytest.approx(parts, abs=0.02)
+    assert {line.env for line in _option(per_env["prod"], "aws-eks").cost_breakdown} == {"prod"}
+    assert per_env["prod"].cost_scope == "environment prod"
+    assert total.cost_scope == "sum over all environments (dev, staging, prod)"
+
+
+def test_unknown_environment():
+    with pytest.raises(UnknownEnvironment, match="environment 'qa' is not in the profile; declared: dev, prod"):
+        decide(_profile(), env="qa")
+
+
+def test_json_contract_shape():
+    out = decide(_profile()).to_dict()
+    assert {"target", "feasible", "reasons", "options", "components"} <= set(out)
+    assert out["target"] == "aws-sagemaker" and out["feasible"] is True
+    assert out["components"] == ["SageMakerEndpoint", "CloudWatchMonitoring"]
+    for option in out["options"]:
+        assert {"target", "feasible", "violations", "monthly_cost_eur", "cost_breakdown", "score"} <= set(option)
+        assert isinstance(option["violations"], list)
+    assert [o["target"] for o in out["options"]] == ["aws-sagemaker", "onprem-k8s", "aws-eks"]
+    used = {p["key"] for p in out["prices_used"]}
+    assert "sagemaker-serverless/gb-second/eu-central-1" in used
+    assert all(p["confidence"] == "U" for p in out["prices_used"] if p["key"].endswith("/eu-central-1") and p["key"].startswith("sagemaker"))
+    assert {"ec2/m6i.large/eu-central-1", "ec2/m6i.large/us-east-1"} <= used  # the ratio behind the derived prices
+
+
+def test_unconfirmed_prices_are_never_shown_as_exact():
+    d = decide(_profile())
+    sm = _option(d, "aws-sagemaker")
+    assert sm.estimated
+    assert all(line.estimated for line in sm.cost_breakdown if "eu-central-1" in " ".join(line.price_keys))
+    onprem = _option(d, "onprem-k8s")
+    assert not onprem.estimated
+
+
+@pytest.mark.parametrize(
+    ("example", "target"),
+    [
+        pytest.param("stacks/profile.yaml", "aws-sagemaker", id="bundled-eu-personal"),
+        pytest.param("docs/examples/gpu-onprem.yaml", "onprem-k8s", id="gpu-onprem"),
+        pytest.param("docs/examples/bursty-cloud.yaml", "aws-sagemaker", id="bursty-cloud"),
+    ],
+)
+def test_example_profiles_decide_sensibly(repo_root, example, target):
+    d = decide(load_profile(repo_root / example))
+    assert d.target == target
+    if example.endswith("gpu-onprem.yaml"):
+        assert [o.target for o in d.options if o.feasible] == ["onprem-k8s"]
+    if example.endswith("bursty-cloud.yaml"):
+        assert "no `onprem` block" in _violations(d, "onprem-k8s")
+        assert _option(d, "aws-eks").criteria["operations"] < 0.2  # no Kubernetes skills, 0.2 FTE
