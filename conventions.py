@@ -29,6 +29,7 @@ def child_name(name: str, role: str) -> str:
 TYPE_ENVIRONMENT = type_token("environment", "Environment")  # parent of one environment; inputs = guardrail context
 TYPE_MODEL_SERVER = type_token("serving", "KubernetesModelServer")
 TYPE_MONITORING_STACK = type_token("monitoring", "MonitoringStack")
+MONITORING_RELEASE_NAME = "kube-prometheus-stack"  # Helm release name (prefix of the chart's object names)
 
 
 # --- Kubernetes names -----------------------------------------------------------------------------------

@@ -63,6 +63,11 @@ def run() -> dict[str, Any]:
         raise pulumi.RunError(exc.report()) from None
     except (UnknownEnvironment, PlanError, TargetLoadError) as exc:
         raise pulumi.RunError(f"stack '{env}': {exc}") from None
+    except NotImplementedError as exc:  # a target whose components come later (or a plugin without assembly)
+        raise pulumi.RunError(
+            f"stack '{env}': target '{target_name}' ({decided_by}) cannot be deployed: {exc}; "
+            f"set config {PACKAGE}:{CONFIG_TARGET_KEY} (mlinfra preview --target) to a deployable target"
+        ) from None
     except KeyError as exc:  # unknown target name from config
         raise pulumi.RunError(f"config mlinfra:target: {exc.args[0]}") from None
     outputs.update(

@@ -63,7 +63,7 @@ def assemble_kubernetes(
         for model in plan.models
     }
     monitoring = MonitoringStack(
-        child_name(name, "monitoring"), MonitoringStackArgs(plan=plan), provider=provider,
+        child_name(name, "monitoring"), MonitoringStackArgs(plan=plan, namespace=namespace), provider=provider,
         opts=pulumi.ResourceOptions(parent=scope),
     )
     return {

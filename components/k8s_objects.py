@@ -7,7 +7,6 @@ registers are the objects `mlinfra render` writes.
 
 from __future__ import annotations
 
-import copy
 import importlib
 import re
 from collections.abc import Iterable, Mapping
@@ -61,7 +60,7 @@ def create_object(
 ) -> pulumi.CustomResource:
     """One object -> one resource. `namespaces` swaps a namespace name for the Namespace resource's output
     (same value, plus the dependency); `protect` applies only to stateful kinds."""
-    body = copy.deepcopy(dict(obj))
+    body = dict(obj)  # shallow: values may be Outputs (secrets), and metadata is replaced, never mutated
     api_version, kind = body.pop("apiVersion"), body.pop("kind")
     meta = body.get("metadata") or {}
     if namespaces and meta.get("namespace") in namespaces:

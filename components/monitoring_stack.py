@@ -1,4 +1,10 @@
-"""MonitoringStack: kube-prometheus-stack as one Helm release plus mlinfra's rules, scrapes, dashboards, routing."""
+"""MonitoringStack: kube-prometheus-stack as one Helm release plus mlinfra's rules, scrapes, dashboards, routing.
+
+Order: the Helm release (creates the monitoring namespace and the CRDs), then the notification Secret in that
+namespace and the custom resources that need the CRDs (pulumi-kubernetes issue 1712: a ServiceMonitor
+registered before its CRD fails). Alertmanager mounts the Secret by name; the kubelet retries the mount
+until the Secret exists, so creating it after the release is safe.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,24 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mlinfra.components.k8s_objects import create_object, create_objects
-from mlinfra.conventions import ALERTMANAGER_SECRET_NAME, TYPE_MONITORING_STACK, child_name, dashboard_uid
+from mlinfra.components.k8s_objects import create_object
+from mlinfra.conventions import MONITORING_RELEASE_NAME, TYPE_MONITORING_STACK, child_name, dashboard_uid
 from mlinfra.monitoring.alertmanager import alertmanager_secret_keys, build_alertmanager_config
-from mlinfra.monitoring.dashboards import build_dashboard_configmap
-from mlinfra.monitoring.helm_values import CHART, CHART_REPOSITORY, CHART_VERSION, RELEASE_NAME, build_helm_values
-from mlinfra.monitoring.objects import build_monitoring_namespace, build_prometheus_rule, build_service_monitor
+from mlinfra.monitoring.helm_values import CHART, CHART_REPO, CHART_VERSION, build_helm_values
+from mlinfra.monitoring.objects import (
+    build_alertmanager_secret,
+    build_dashboard_configmap,
+    build_prometheus_rule,
+    build_service_monitor,
+)
 from mlinfra.planning.specs import EnvironmentPlan
 
 
 @dataclass(frozen=True, kw_only=True)
 class MonitoringStackArgs:
     plan: EnvironmentPlan
+    # the serving Namespace resource's name output (rules, monitors and dashboards live next to the models)
+    namespace: pulumi.Input[str] | None = None
 
 
 def alert_routes(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -35,10 +47,11 @@ def alert_routes(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class MonitoringStack(pulumi.ComponentResource):
-    """Namespace, notification Secret, the pinned chart, then CRD objects that need the chart's CRDs."""
+    """The pinned chart, the Alertmanager notification Secret, PrometheusRule, ServiceMonitors, dashboards."""
 
     dashboards: dict[str, str]
     alert_routes: list[dict[str, Any]]
+    resources: dict[str, pulumi.CustomResource]
 
     def __init__(
         self,
@@ -50,44 +63,40 @@ class MonitoringStack(pulumi.ComponentResource):
     ) -> None:
         super().__init__(TYPE_MONITORING_STACK, name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        plan, protect = args.plan, args.plan.protect
-        ns_name = plan.monitoring.namespace
-
-        namespace = create_object(child_name(name, "namespace"), build_monitoring_namespace(plan), child,
-                                  protect=protect)
-        ns = {ns_name: namespace.metadata.name}
-
-        # Notification credentials: Pulumi secret config -> Kubernetes Secret, never plain text anywhere.
-        config = pulumi.Config()
-        secret = k8s.core.v1.Secret(
-            child_name(name, "notify-secret"),
-            metadata={"name": ALERTMANAGER_SECRET_NAME, "namespace": ns[ns_name]},
-            type="Opaque",
-            string_data={key: config.require_secret(cfg) for key, cfg in alertmanager_secret_keys(plan).items()},
-            opts=child,
-        )
+        plan = args.plan
 
         release = k8s.helm.v3.Release(
             child_name(name, "release"),
             k8s.helm.v3.ReleaseArgs(
-                name=RELEASE_NAME,
+                name=MONITORING_RELEASE_NAME,
                 chart=CHART,
                 version=CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
-                namespace=ns[ns_name],
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+                namespace=plan.monitoring.namespace,
+                create_namespace=True,
                 values=build_helm_values(plan),
             ),
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[secret], protect=protect)
-            ),
+            # the release holds Prometheus, Alertmanager and Grafana volumes: protected in production
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=plan.protect)),
         )
-        # The chart installs the ServiceMonitor/PrometheusRule CRDs: everything below waits for it (issue 1712).
         after_release = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[release]))
-        objects = [build_prometheus_rule(plan)]
-        objects += [build_service_monitor(plan, model) for model in plan.models]
-        objects += [build_dashboard_configmap(plan, model) for model in plan.models]
-        self.resources = create_objects(name, objects, after_release, primary="", namespaces=ns)
-        self.resources.update(namespace=namespace, **{"notify-secret": secret, "release": release})
+
+        # Notification credentials: Pulumi secret config -> Kubernetes Secret, never plain text anywhere.
+        config = pulumi.Config()
+        secret_data = {key: config.require_secret(cfg) for key, cfg in alertmanager_secret_keys(plan).items()}
+        secret = build_alertmanager_secret(plan, secret_data) if secret_data else None
+        # roles name the children without the environment, so `mlinfra diff` pairs them across stacks
+        objects = [("prometheus-rule", build_prometheus_rule(plan))]
+        objects += [(f"service-monitor-{m.k8s_name}", build_service_monitor(plan, m)) for m in plan.models]
+        objects += [(f"dashboard-{m.k8s_name}", build_dashboard_configmap(plan, m)) for m in plan.models]
+        namespaces = {plan.namespace: args.namespace} if args.namespace is not None else None
+        self.resources = {
+            role: create_object(child_name(name, role), obj, after_release, namespaces=namespaces)
+            for role, obj in objects
+        }
+        self.resources["release"] = release
+        if secret is not None:
+            self.resources["notify-secret"] = create_object(child_name(name, "notify-secret"), secret, after_release)
 
         self.dashboards = {  # Grafana path of each model's dashboard (the sidecar loads the ConfigMaps)
             m.name: f"/d/{dashboard_uid(plan.profile_name, plan.environment, m.name)}" for m in plan.models
