@@ -36,6 +36,7 @@ class EnvironmentView:
     tier: str
     protect: bool
     alerts_page: bool
+    target: str | None  # what the program deploys in this stack (it decides per environment)
 
     @property
     def job_id(self) -> str:
@@ -52,7 +53,7 @@ class ScaffoldContext:
     secrets: tuple[SecretRef, ...]
     requirements: tuple[str, ...]
     pulumi_cli: str  # version range for pulumi/actions' pulumi-version input
-    target: str | None  # the decided target (None: nothing feasible)
+    target: str | None  # the decided target over all environments (None: nothing feasible)
     aws_region: str | None  # the profile has an AWS account (cloud targets, S3 state): CI assumes a role here
     kube_context: str | None  # the target deploys to the on-premise cluster: CI writes its kubeconfig
     python_version: str = "3.11"
@@ -135,12 +136,16 @@ def _normalise(spec: str) -> str:
     return name + ",".join(parts)
 
 
-def build_context(profile: Profile, target: str | None) -> ScaffoldContext:
-    """Template data for `profile` whose decided target is `target`."""
+def build_context(profile: Profile, target: str | None, env_targets: dict[str, str | None] | None = None) -> ScaffoldContext:
+    """Template data for `profile`: `target` decided over all environments, `env_targets` per environment."""
+    env_targets = env_targets if env_targets is not None else {}
     envs = tuple(
-        EnvironmentView(name=e.name, tier=e.tier, protect=e.protect, alerts_page=e.alerts_page)
+        EnvironmentView(
+            name=e.name, tier=e.tier, protect=e.protect, alerts_page=e.alerts_page, target=env_targets.get(e.name, target)
+        )
         for e in all_environments(profile)
     )
+    deployed = {target, *(e.target for e in envs)}
     requirements = release_requirements()
     return ScaffoldContext(
         project=profile.name,
@@ -152,5 +157,5 @@ def build_context(profile: Profile, target: str | None) -> ScaffoldContext:
         pulumi_cli=pulumi_cli_range(requirements),
         target=target,
         aws_region=profile.cloud.region if profile.cloud else None,
-        kube_context=profile.onprem.kube_context if profile.onprem and target in (ONPREM_K8S, None) else None,
+        kube_context=profile.onprem.kube_context if profile.onprem and deployed & {ONPREM_K8S, None} else None,
     )

@@ -60,7 +60,9 @@ def generate(profile_path: Path, profile: Profile) -> list[GeneratedFile]:
     from mlinfra.decision.decide import decide
 
     decision = decide(profile)  # the same decision code `mlinfra decide` runs
-    ctx = build_context(profile, target=decision.target)
+    # the program decides per stack (environment); CI needs the credentials of every target it may deploy
+    per_env = {env: decide(profile, env).target for env in profile.environment_names}
+    ctx = build_context(profile, target=decision.target, env_targets=per_env)
     files = [
         GeneratedFile(ctx.profile_file, Path(profile_path).read_bytes(), "requirements profile (copied)"),
         _text("Pulumi.yaml", render_template("Pulumi.yaml.j2", ctx), "Pulumi project"),

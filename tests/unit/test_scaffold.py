@@ -190,6 +190,12 @@ def test_stack_files_name_the_profile_and_the_secret_commands(generated):
             "#       SMTP password, named in monitoring.smtp.auth_password_secret\n"
         ) in text
     assert "prod tier, stateful resources protected, critical alerts page" in files["stacks/Pulumi.prod.yaml"].decode()
+    profile = load_profile(str(EXAMPLES["reco-api"]))
+    for env in ("dev", "prod"):
+        chosen = decide(profile, env).target
+        assert f"# Deploys on {chosen} (what `mlinfra decide --env {env}` chooses today" in (
+            files[f"stacks/Pulumi.{env}.yaml"].decode()
+        )
     assert "dev tier." in files["stacks/Pulumi.dev.yaml"].decode()
 
 
@@ -305,9 +311,18 @@ def test_readme_lists_commands_for_every_environment(generated):
     assert "**aws-sagemaker**" in text
 
 
-def test_context_without_feasible_target_keeps_profile_based_credentials():
-    ctx = build_context(load_profile(str(EXAMPLES["churn-scoring"])), target=None)
-    assert (ctx.aws_region, ctx.kube_context) == ("eu-central-1", "prod-cluster")
+@pytest.mark.parametrize(
+    ("target", "env_targets", "kube"),
+    [
+        pytest.param(None, {}, "prod-cluster", id="nothing-feasible-keeps-both"),
+        pytest.param("aws-sagemaker", {}, None, id="cloud-target-no-kubeconfig"),
+        pytest.param("aws-sagemaker", {"dev": "onprem-k8s"}, "prod-cluster", id="one-stack-on-prem-needs-it"),
+    ],
+)
+def test_kubeconfig_is_needed_when_any_stack_deploys_on_prem(target, env_targets, kube):
+    ctx = build_context(load_profile(str(EXAMPLES["churn-scoring"])), target=target, env_targets=env_targets)
+    assert (ctx.aws_region, ctx.kube_context) == ("eu-central-1", kube)
+    assert [e.target for e in ctx.environments] == [env_targets.get(e, target) for e in ("dev", "staging", "prod")]
 
 
 # --- manifest: what may be written ------------------------------------------------------------------------
