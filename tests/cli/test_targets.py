@@ -161,6 +161,27 @@ def test_plugin_renders_its_files(plugin_site: Path, tmp_path: Path):
     assert task["Env"]["MODEL_URI"] == "pvc://model-store/damage-detector/v7"
 
 
+def test_plugin_deploys_through_the_real_program_in_preview(plugin_site: Path, tmp_path: Path):
+    args = (str(GPU_ONPREM), "--env", "prod", "--target", "acme-nomad")
+    data = _json(mlinfra("preview", *args, "--format", "json", pythonpath=plugin_site))
+    assert (data["target"], data["passed"]) == ("acme-nomad", True)
+    assert data["counts"] == {
+        "acme:nomad:AcmeNomadJob": 2,
+        "mlinfra:environment:Environment": 1,
+        "nomad:index/job:Job": 2,
+        "pulumi:providers:nomad": 1,
+    }
+    assert data["outputs"]["endpoints"]["damage-detector"] == "http://claims-vision-prod-damage-detector.service.consul"
+    # the Pulumi resource carries exactly the job spec `render` writes
+    _json(mlinfra("render", *args, "--out", str(tmp_path / "r"), "--format", "json", pythonpath=plugin_site))
+    jobs = {r["name"]: r["inputs"]["jobspec"] for r in data["resources"] if r["type"] == "nomad:index/job:Job"}
+    assert jobs["claims-vision-prod-damage-detector-job"] == (
+        tmp_path / "r" / "nomad" / "claims-vision-prod-damage-detector.nomad.json"
+    ).read_text()
+    tree = mlinfra("preview", *args, pythonpath=plugin_site)
+    assert tree.returncode == 0 and "nomad:index/job:Job claims-vision-prod-damage-detector-job" in tree.stdout
+
+
 def test_replacement_changes_the_builtin_render(plugin_site: Path, tmp_path: Path):
     args = ("render", str(GPU_ONPREM), "--env", "dev", "--target", "onprem-k8s", "--format", "json")
     plain = _json(mlinfra(*args, "--out", str(tmp_path / "plain")))

@@ -1,4 +1,9 @@
-"""Pulumi side of acme-nomad: one explicit Nomad provider and one `nomad:index/job:Job` per model."""
+"""Pulumi side of acme-nomad: mlinfra's Environment scope, one explicit Nomad provider, one Nomad job per model.
+
+The Environment component carries the guardrail context (sovereignty, exposure, protection) that
+`mlinfra preview` and the policy pack check the stack against; every target registers one as the parent of
+everything it deploys.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,10 @@ from typing import Any
 
 import pulumi
 
+from mlinfra.components.environment import Environment, EnvironmentArgs
+from mlinfra.guardrails.context import context_for, context_inputs
 from mlinfra.planning.specs import EnvironmentPlan
+from mlinfra.profiles.model import Profile
 
 from acme_nomad.jobspec import job_json, job_name
 
@@ -35,12 +43,17 @@ class AcmeNomadJob(pulumi.ComponentResource):
         self.register_outputs({"job": self.job.id})
 
 
-def assemble_nomad(plan: EnvironmentPlan) -> dict[str, Any]:
+def assemble_nomad(profile: Profile, plan: EnvironmentPlan, target: str) -> dict[str, Any]:
+    ctx = context_for(profile, plan.environment, tier=plan.tier, protect=plan.protect, target=target)
+    scope = Environment(profile.name, EnvironmentArgs(context=context_inputs(ctx)))
     address = pulumi.Config("acme-nomad").get("address") or DEFAULT_ADDRESS
-    provider = pulumi.ProviderResource("nomad", f"{plan.profile_name}-{plan.environment}-nomad", {"address": address})
+    provider = pulumi.ProviderResource(
+        "nomad", f"{profile.name}-nomad", {"address": address}, pulumi.ResourceOptions(parent=scope)
+    )
     endpoints = {}
     for m in plan.models:
         name = job_name(plan, m)
-        AcmeNomadJob(name, NomadJobArgs(jobspec=job_json(plan, m)), provider=provider)
+        AcmeNomadJob(name, NomadJobArgs(jobspec=job_json(plan, m)), provider=provider,
+                     opts=pulumi.ResourceOptions(parent=scope))
         endpoints[m.name] = f"http://{name}.service.consul"
     return {"endpoints": endpoints}

@@ -72,4 +72,4 @@ class AcmeNomad(Target):
     def assemble(self, profile: Profile, env: str) -> dict[str, Any]:
         from acme_nomad.component import assemble_nomad
 
-        return assemble_nomad(plan_environment(profile, env, self.name))
+        return assemble_nomad(profile, plan_environment(profile, env, self.name), self.name)
