@@ -71,7 +71,8 @@ def onprem_violations(profile: Profile) -> list[str]:
     if gpus and o.gpu_nodes == 0:
         names = ", ".join(f"'{m.name}' ({m.resources.gpus} per replica)" for m in gpus)
         problems.append(
-            f"GPU model{'s' if len(gpus) > 1 else ''} {names} need GPUs but onprem.gpu_nodes is 0; "
+            f"GPU model{'s' if len(gpus) > 1 else ''} {names} need{'' if len(gpus) > 1 else 's'} GPUs but "
+            "onprem.gpu_nodes is 0; "
             "declare the cluster's GPU nodes (onprem.gpu_nodes, onprem.gpus_per_node) or serve the models on CPU"
         )
     elif gpus:
@@ -191,10 +192,17 @@ def conflicts(profile: Profile, violations: dict[str, list[str]]) -> list[str]:
     if sov == "on_premise" and gpus and profile.onprem is not None:
         available = profile.onprem.gpu_nodes * profile.onprem.gpus_per_node
         needed = sum(n for _, _, n in gpu_demand(profile))
-        if needed > available:
+        names = ", ".join(m.name for m in gpus)
+        if available == 0:
+            out.append(
+                f"data must stay on premise (data.sovereignty: on_premise) and the GPU model{'s' if len(gpus) > 1 else ''} "
+                f"({names}) need{'' if len(gpus) > 1 else 's'} GPUs, but the declared cluster has no GPU nodes "
+                "(onprem.gpu_nodes: 0)"
+            )
+        elif needed > available:
             out.append(
                 f"data must stay on premise (data.sovereignty: on_premise) and the GPU models "
-                f"({', '.join(m.name for m in gpus)}) need {needed} GPUs at peak, but the cluster has {available} "
+                f"({names}) need {needed} GPUs at peak, but the cluster has {available} "
                 f"(onprem.gpu_nodes: {profile.onprem.gpu_nodes})"
             )
     if not out:

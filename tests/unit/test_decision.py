@@ -88,7 +88,7 @@ def test_onprem_needs_an_onprem_block():
 
 def test_gpu_model_with_no_gpu_nodes_rules_out_onprem():
     d = decide(_profile(models=[GPU_MODEL]))
-    assert "GPU model 'vision' (1 per replica) need GPUs but onprem.gpu_nodes is 0" in _violations(d, "onprem-k8s")
+    assert "GPU model 'vision' (1 per replica) needs GPUs but onprem.gpu_nodes is 0" in _violations(d, "onprem-k8s")
 
 
 def test_gpu_models_need_enough_gpus_for_every_environment_at_peak():

@@ -1,0 +1,88 @@
+"""The architecture decision record: content, determinism, strict templates, overwrite protection."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlinfra.decision.adr import ADR_FILE, AdrExists, render_adr, write_adr
+from mlinfra.decision.decide import decide
+from mlinfra.profiles import load_profile, profile_from_data
+
+
+@pytest.fixture(scope="module")
+def bundled(repo_root):
+    profile = load_profile(repo_root / "stacks" / "profile.yaml")
+    return profile, decide(profile)
+
+
+def _sections(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("## ")]
+
+
+def test_adr_has_context_options_decision_consequences(bundled):
+    profile, decision = bundled
+    text = render_adr(decision, profile)
+    assert text.startswith("# 0001. Deployment target for churn-scoring: aws-sagemaker\n")
+    assert _sections(text) == ["## Context", "## Options", "## Decision", "## Consequences"]
+    assert "| churn | sklearn | 1 CPU, 2 GiB | 5 / 40 | 250 ms, 0.995 |" in text
+    assert "- Data: sovereignty `eu`, classification `personal`." in text
+    assert "We deploy `churn-scoring` to **aws-sagemaker** with the component set SageMakerEndpoint, CloudWatchMonitoring." in text
+    # every option with its cost, the estimated ones marked
+    for option in decision.options:
+        assert f"### {option.target}: {option.title}" in text
+    assert f"| aws-sagemaker | yes | ≈ {decision.chosen.monthly_cost_eur:,.2f} |" in text
+    assert "| onprem-k8s | yes | 134.52 |" in text  # on-prem uses profile assumptions only: exact
+    assert "Endpoints authenticate callers with IAM" in text
+    assert text.endswith("review the diff.\n")
+
+
+def test_adr_is_deterministic(bundled):
+    profile, decision = bundled
+    again = decide(profile)
+    assert render_adr(decision, profile) == render_adr(again, profile)
+
+
+def test_adr_for_an_infeasible_profile():
+    profile = profile_from_data(
+        {
+            "version": 1,
+            "name": "vault",
+            "models": [
+                {
+                    "name": "m",
+                    "framework": "onnx",
+                    "artifact": "s3://b/m",
+                    "traffic": {"average_rps": 2, "peak_rps": 3},
+                    "slo": {"latency_p95_ms": 90, "availability": 0.99},
+                }
+            ],
+            "data": {"sovereignty": "on_premise", "classification": "confidential"},
+        }
+    )
+    text = render_adr(decide(profile), profile)
+    assert text.startswith("# 0001. Deployment target for vault: no feasible option\n")
+    assert "No option is feasible, so nothing is deployed until a requirement changes." in text
+    assert "- no target is feasible: data must stay on premise" in text
+    assert "- On premise: no cluster declared." in text
+
+
+def test_template_is_strict(tmp_path, bundled):
+    profile, decision = bundled
+    template = tmp_path / "adr.md.j2"
+    template.write_text("# {{ d.target }} {{ d.no_such_field }}\n", encoding="utf-8")
+    import jinja2
+
+    with pytest.raises(jinja2.UndefinedError, match="no_such_field"):
+        render_adr(decision, profile, template=template)
+
+
+def test_write_refuses_to_overwrite_an_edited_record(tmp_path):
+    path, what = write_adr(tmp_path / "adr", "first\n")
+    assert (path, what) == (tmp_path / "adr" / ADR_FILE, "written")
+    assert write_adr(tmp_path / "adr", "first\n") == (path, "unchanged")
+    path.write_text("first\nedited by a reviewer\n", encoding="utf-8")
+    with pytest.raises(AdrExists, match=r"0001-deployment-target.md exists with different content .* pass --force"):
+        write_adr(tmp_path / "adr", "first\n")
+    assert path.read_text(encoding="utf-8") == "first\nedited by a reviewer\n"
+    assert write_adr(tmp_path / "adr", "first\n", force=True) == (path, "overwritten")
+    assert path.read_text(encoding="utf-8") == "first\n"
