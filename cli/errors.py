@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import click
 
+from mlinfra.planning.plan import PlanError
 from mlinfra.profiles.environments import UnknownEnvironment
 from mlinfra.profiles.load import ProfileError
 from mlinfra.targets.registry import TargetLoadError
@@ -27,5 +28,7 @@ def user_errors() -> Iterator[None]:
         raise DomainError(exc.report()) from None
     except UnknownEnvironment as exc:
         raise click.BadParameter(str(exc), param_hint="'--env'") from None
+    except PlanError as exc:  # the profile lacks what the chosen target needs
+        raise DomainError(str(exc)) from None
     except TargetLoadError as exc:  # a broken plugin is named, with its distribution and the fix
         raise DomainError(str(exc)) from None
