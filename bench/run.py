@@ -1,0 +1,20 @@
+"""Run every benchmark in bench/ (each a script timing whole `mlinfra` processes); used by `make bench`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    status = 0
+    for script in sorted(p for p in HERE.glob("*.py") if p.name != "run.py"):
+        status |= subprocess.run([sys.executable, str(script), *sys.argv[1:]], check=False).returncode
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
