@@ -18,6 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from mlinfra.cli.main import cli
+from mlinfra.planning.plan import plan_environment
+from mlinfra.profiles import load_profile
 from mlinfra.targets import registry
 from mlinfra.targets.base import Target
 
@@ -155,7 +157,9 @@ def test_plugin_renders_its_files(plugin_site: Path, tmp_path: Path):
     ]
     job = json.loads((out / paths[1]).read_text())["Job"]
     group = job["TaskGroups"][0]
-    assert (job["ID"], job["Type"], group["Count"]) == ("claims-vision-prod-damage-detector", "service", 2)
+    plan = plan_environment(load_profile(str(GPU_ONPREM)), "prod", "acme-nomad")
+    replicas = next(m.min_replicas for m in plan.models if m.name == "damage-detector")
+    assert (job["ID"], job["Type"], group["Count"]) == ("claims-vision-prod-damage-detector", "service", replicas)
     task = group["Tasks"][0]
     assert task["Resources"] == {"CPU": 4000, "MemoryMB": 16384, "Devices": [{"Name": "nvidia/gpu", "Count": 1}]}
     assert task["Env"]["MODEL_URI"] == "pvc://model-store/damage-detector/v7"
