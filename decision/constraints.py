@@ -103,7 +103,7 @@ def onprem_violations(profile: Profile) -> list[str]:
 
 
 def _onprem_cpu(profile: Profile) -> list[str]:
-    from mlinfra.costs.estimate import onprem_share
+    from mlinfra.costs.onprem import onprem_share
 
     o, c = profile.onprem, profile.costs.onprem
     assert o is not None
@@ -121,7 +121,7 @@ def _onprem_cpu(profile: Profile) -> list[str]:
 def eks_violations(profile: Profile) -> list[str]:
     """aws-eks needs the cloud to be allowed and an EC2 instance in the price table that holds each model."""
     problems = cloud_violations(profile)
-    from mlinfra.costs.estimate import allocatable, candidate_instances, fits, gpu_matches, model_pod
+    from mlinfra.costs.nodes import allocatable, candidate_instances, fits, gpu_matches, model_pod
     from mlinfra.costs.prices import price_table
 
     table = price_table(profile)

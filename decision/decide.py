@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlinfra.decision.constraints import conflicts
-from mlinfra.decision.scoring import CRITERIA, burstiness, cost_score, normalised_weights
+from mlinfra.decision.explain import eur, reasons_for, why_lost
+from mlinfra.decision.scoring import CRITERIA, cost_score, normalised_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlinfra.costs.prices import PriceTable
@@ -166,9 +167,9 @@ def decide(profile: Profile, env: str | None = None, targets: Sequence[Target | 
 
     if ranked:
         chosen = ranked[0]
-        ranked = [chosen] + [_with(o, why=_why_lost(o, chosen, weights, budget)) for o in ranked[1:]]
+        ranked = [chosen] + [_with(o, why=why_lost(o, chosen, weights, budget)) for o in ranked[1:]]
         infeasible = [_with(o, why="infeasible: " + "; ".join(o.violations)) for o in infeasible]
-        reasons = _reasons(chosen, ranked[1:], infeasible, weights, budget, profile)
+        reasons = reasons_for(chosen, ranked[1:], infeasible, weights, budget, profile)
     else:
         chosen = None
         infeasible = [_with(o, why="infeasible: " + "; ".join(o.violations)) for o in infeasible]
@@ -275,11 +276,11 @@ def _score(
         notes["cost"] = "no cost model"
     else:
         criteria["cost"] = cost_score(cost, cheapest, budget)
-        notes["cost"] = f"{_eur(cost)} EUR/month" + (
-            ", the cheapest feasible option" if cost <= cheapest else f"; the cheapest feasible option costs {_eur(cheapest)}"
+        notes["cost"] = f"{eur(cost)} EUR/month" + (
+            ", the cheapest feasible option" if cost <= cheapest else f"; the cheapest feasible option costs {eur(cheapest)}"
         )
         if cost <= cheapest and n_priced == 1:
-            notes["cost"] = f"{_eur(cost)} EUR/month, the only feasible option with a cost"
+            notes["cost"] = f"{eur(cost)} EUR/month, the only feasible option with a cost"
     for c in CRITERIA:
         notes.setdefault(c, f"not scored by target {option.target} (neutral {NEUTRAL_SCORE})")
     ordered = {c: criteria[c] for c in CRITERIA}
@@ -292,60 +293,3 @@ def _with(option: Option, **changes: Any) -> Option:
     from dataclasses import replace
 
     return replace(option, **changes)
-
-
-def _eur(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def _gaps(loser: Option, winner: Option, weights: dict[str, float]) -> list[tuple[float, str]]:
-    """Criteria where `loser` trails `winner`, largest weighted gap first."""
-    gaps = [(weights[c] * (winner.criteria[c] - loser.criteria[c]), c) for c in CRITERIA]
-    return sorted((g for g in gaps if g[0] > 0.0005), key=lambda g: (-g[0], g[1]))
-
-
-def _why_lost(option: Option, chosen: Option, weights: dict[str, float], budget: float | None) -> str:
-    parts = []
-    if option.over_budget and not chosen.over_budget:
-        parts.append(f"over the {_eur(budget or 0)} EUR budget ({_eur(option.monthly_cost_eur or 0)} EUR/month)")
-    parts.append(f"scores {option.score:.2f} against {chosen.score:.2f} for {chosen.target}")
-    for _, c in _gaps(option, chosen, weights)[:2]:
-        parts.append(f"{c} {option.criteria[c]:.2f} vs {chosen.criteria[c]:.2f}: {option.notes[c]}")
-    return "; ".join(parts)
-
-
-def _reasons(chosen: Option, others: list[Option], infeasible: list[Option], weights, budget, profile) -> list[str]:
-    reasons: list[str] = []
-    if others:
-        runner = others[0]
-        reasons.append(
-            f"{chosen.target} ranks first with a weighted score of {chosen.score:.2f}, ahead of "
-            + ", ".join(f"{o.target} ({o.score:.2f})" for o in others)
-        )
-        leads = [c for _, c in _gaps(runner, chosen, weights)][:3]
-    else:
-        reasons.append(f"{chosen.target} is the only feasible option (score {chosen.score:.2f})")
-        leads = sorted(CRITERIA, key=lambda c: (-weights[c] * chosen.criteria[c], c))[:3]
-    for c in leads:
-        reasons.append(f"{c} ({chosen.criteria[c]:.2f}, weight {weights[c]:.2f}): {chosen.notes[c]}")
-    if others:
-        gives_up = _gaps(chosen, others[0], weights)[:2]
-        for _, c in gives_up:
-            reasons.append(
-                f"trade-off: {others[0].target} is better on {c} ({others[0].criteria[c]:.2f} vs "
-                f"{chosen.criteria[c]:.2f}): {others[0].notes[c]}"
-            )
-    if budget is not None and chosen.monthly_cost_eur is not None:
-        if chosen.over_budget:
-            reasons.append(
-                f"over budget: {_eur(chosen.monthly_cost_eur)} EUR/month exceeds budget.monthly_eur {_eur(budget)}, "
-                "and every feasible option does"
-            )
-        else:
-            reasons.append(f"within budget: {_eur(chosen.monthly_cost_eur)} of {_eur(budget)} EUR/month")
-    for o in infeasible:
-        reasons.append(f"{o.target} is infeasible: {o.violations[0]}")
-    b = burstiness(profile)
-    if b >= 3 and chosen.target != "onprem-k8s":
-        reasons.append(f"bursty load (peak {b:.1f}x average) favours capacity that scales with demand")
-    return reasons

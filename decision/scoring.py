@@ -98,7 +98,7 @@ def _onprem_utilisation(profile: Profile) -> float:
     """Peak share of the declared on-prem cluster (the larger of CPU and GPU), over every environment."""
     if profile.onprem is None:
         return 1.0
-    from mlinfra.costs.estimate import onprem_share
+    from mlinfra.costs.onprem import onprem_share
     from mlinfra.profiles.environments import all_environments
 
     envs = all_environments(profile)

@@ -22,7 +22,7 @@ class OnpremK8s(Target):
         return onprem_violations(profile)
 
     def estimate(self, profile: Profile, env: EnvironmentSettings) -> CostEstimate:
-        from mlinfra.costs.estimate import estimate_onprem
+        from mlinfra.costs.onprem import estimate_onprem
         from mlinfra.costs.prices import price_table
 
         return estimate_onprem(profile, env, price_table(profile))

@@ -6,16 +6,9 @@ import copy
 
 import pytest
 
-from mlinfra.costs.estimate import (
-    MONITORING_PODS,
-    EstimateError,
-    Pod,
-    allocatable,
-    estimate_eks,
-    estimate_onprem,
-    estimate_sagemaker,
-    pack,
-)
+from mlinfra.costs.estimate import estimate_eks, estimate_sagemaker
+from mlinfra.costs.nodes import MONITORING_PODS, EstimateError, Pod, allocatable, pack
+from mlinfra.costs.onprem import estimate_onprem
 from mlinfra.costs.prices import PriceError, load_table, price_table
 from mlinfra.planning.sizing import size_model
 from mlinfra.profiles import profile_from_data

@@ -1,0 +1,134 @@
+"""Kubernetes capacity for the cost model: what a node offers, what pods ask, first-fit-decreasing bin packing.
+
+Pure arithmetic over the price table's instance sizes; the EKS estimate and the feasibility checks share it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mlinfra.costs.prices import InstanceType, Price, PriceTable
+from mlinfra.planning.sizing import PEAK_SHARE_OF_MONTH
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlinfra.profiles.environments import EnvironmentSettings
+    from mlinfra.profiles.model import Model
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    cpu: float
+    memory_gib: float
+    gpus: int = 0
+
+
+# kube-prometheus-stack requests (Prometheus, Alertmanager, Grafana, operator, kube-state-metrics)
+MONITORING_PODS = (
+    Pod("prometheus", 0.5, 2.0),
+    Pod("alertmanager", 0.1, 0.25),
+    Pod("grafana", 0.2, 0.5),
+    Pod("prometheus-operator", 0.1, 0.25),
+    Pod("kube-state-metrics", 0.1, 0.25),
+)
+NODE_RESERVED_CPU = 0.3  # kubelet, system daemons, node-exporter, CNI
+NODE_RESERVED_MEMORY_GIB = 0.8
+NODE_MEMORY_ALLOCATABLE = 0.9  # share of the rest the scheduler may hand out (eviction threshold, page cache)
+
+class EstimateError(ValueError):
+    """The profile cannot be priced on this target (e.g. no instance in the table fits a model)."""
+
+
+def fmt_number(value: float) -> str:
+    """A number for item texts: no trailing zeros, thousands separated above 100,000."""
+    return f"{value:g}" if value < 1e5 else f"{value:,.0f}"
+
+
+def allocatable(inst: InstanceType) -> tuple[float, float]:
+    """CPU and memory the scheduler can place pods on."""
+    return (
+        round(inst.vcpu - NODE_RESERVED_CPU, 4),
+        round((inst.memory_gib - NODE_RESERVED_MEMORY_GIB) * NODE_MEMORY_ALLOCATABLE, 4),
+    )
+
+
+def fits(pod: Pod, inst: InstanceType) -> bool:
+    cpu, mem = allocatable(inst)
+    return pod.cpu <= cpu and pod.memory_gib <= mem and pod.gpus <= inst.gpus
+
+
+def pack(pods: list[Pod], inst: InstanceType) -> int:
+    """Nodes of type `inst` needed for `pods` (first-fit decreasing on the larger of the CPU and memory shares)."""
+    cpu_cap, mem_cap = allocatable(inst)
+    free: list[list[float]] = []  # per node: cpu, memory, gpus left
+    for pod in sorted(pods, key=lambda p: (-max(p.cpu / cpu_cap, p.memory_gib / mem_cap), p.name)):
+        if not fits(pod, inst):
+            raise EstimateError(f"{pod.name} ({pod.cpu} CPU, {pod.memory_gib} GiB) does not fit {inst.name}")
+        for node in free:
+            if pod.cpu <= node[0] + 1e-9 and pod.memory_gib <= node[1] + 1e-9 and pod.gpus <= node[2]:
+                node[0] -= pod.cpu
+                node[1] -= pod.memory_gib
+                node[2] -= pod.gpus
+                break
+        else:
+            free.append([cpu_cap - pod.cpu, mem_cap - pod.memory_gib, inst.gpus - pod.gpus])
+    return len(free)
+
+
+def candidate_instances(instances: tuple[InstanceType, ...], env: EnvironmentSettings, gpus: bool) -> list[InstanceType]:
+    """Instances a pool may use: GPU or CPU ones; burstable (credit-based) ones only in dev."""
+    return [i for i in instances if (i.gpus > 0) == gpus and (env.tier == "dev" or not i.burstable)]
+
+
+def gpu_matches(model: Model, inst: InstanceType) -> bool:
+    wanted = model.resources.gpu_type
+    return inst.gpus >= model.resources.gpus and (not wanted or inst.gpu == wanted.lower())
+
+
+def model_pod(model: Model) -> Pod:
+    r = model.resources
+    return Pod(model.name, r.cpu, r.memory_gib, r.gpus)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Node pools
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    instance: InstanceType
+    price: Price
+    base_nodes: int
+    peak_nodes: int
+
+    @property
+    def billed_nodes(self) -> float:
+        return self.base_nodes + (self.peak_nodes - self.base_nodes) * PEAK_SHARE_OF_MONTH
+
+
+def plan_pool(
+    base: list[Pod], peak: list[Pod], candidates: list[InstanceType], table: PriceTable, region: str, min_nodes: int
+) -> NodePlan:
+    """The cheapest instance type for a pool, with its node counts at the floor and at peak."""
+    best: tuple[float, int, str, NodePlan] | None = None
+    for inst in candidates:
+        if not all(fits(p, inst) for p in peak):
+            continue
+        plan = NodePlan(
+            instance=inst,
+            price=table.regional("ec2", inst.name, region),
+            base_nodes=max(min_nodes, pack(base, inst)),
+            peak_nodes=max(min_nodes, pack(peak, inst)),
+        )
+        rank = (plan.billed_nodes * plan.price.value, plan.peak_nodes, inst.name, plan)
+        if best is None or rank[:3] < best[:3]:
+            best = rank
+    if best is None:
+        biggest = max(peak, key=lambda p: (p.gpus, p.cpu, p.memory_gib))
+        names = ", ".join(i.name for i in candidates) or "none"
+        raise EstimateError(
+            f"no instance in the price table fits {biggest.name} ({fmt_number(biggest.cpu)} CPU, "
+            f"{fmt_number(biggest.memory_gib)} GiB, {biggest.gpus} GPU) after node reservations (candidates: {names})"
+        )
+    return best[3]

@@ -1,0 +1,73 @@
+"""Plain-language explanations: why the chosen option won, what it gives up, why each alternative lost."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mlinfra.decision.scoring import CRITERIA, burstiness
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlinfra.decision.decide import Option
+    from mlinfra.profiles.model import Profile
+
+
+def eur(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _gaps(loser: Option, winner: Option, weights: dict[str, float]) -> list[tuple[float, str]]:
+    """Criteria where `loser` trails `winner`, largest weighted gap first."""
+    gaps = [(weights[c] * (winner.criteria[c] - loser.criteria[c]), c) for c in CRITERIA]
+    return sorted((g for g in gaps if g[0] > 0.0005), key=lambda g: (-g[0], g[1]))
+
+
+def why_lost(option: Option, chosen: Option, weights: dict[str, float], budget: float | None) -> str:
+    """One line: budget first, then the score gap and the two criteria that cost the most."""
+    parts = []
+    if option.over_budget and not chosen.over_budget:
+        parts.append(f"over the {eur(budget or 0)} EUR budget ({eur(option.monthly_cost_eur or 0)} EUR/month)")
+    parts.append(f"scores {option.score:.2f} against {chosen.score:.2f} for {chosen.target}")
+    for _, c in _gaps(option, chosen, weights)[:2]:
+        parts.append(f"{c} {option.criteria[c]:.2f} vs {chosen.criteria[c]:.2f}: {option.notes[c]}")
+    return "; ".join(parts)
+
+
+def reasons_for(
+    chosen: Option, others: list[Option], infeasible: list[Option], weights: dict[str, float], budget: float | None,
+    profile: Profile,
+) -> list[str]:
+    """Why `chosen` won, its trade-offs, the budget, the infeasible options and the load shape."""
+    reasons: list[str] = []
+    if others:
+        runner = others[0]
+        reasons.append(
+            f"{chosen.target} ranks first with a weighted score of {chosen.score:.2f}, ahead of "
+            + ", ".join(f"{o.target} ({o.score:.2f})" for o in others)
+        )
+        leads = [c for _, c in _gaps(runner, chosen, weights)][:3]
+    else:
+        reasons.append(f"{chosen.target} is the only feasible option (score {chosen.score:.2f})")
+        leads = sorted(CRITERIA, key=lambda c: (-weights[c] * chosen.criteria[c], c))[:3]
+    for c in leads:
+        reasons.append(f"{c} ({chosen.criteria[c]:.2f}, weight {weights[c]:.2f}): {chosen.notes[c]}")
+    if others:
+        gives_up = _gaps(chosen, others[0], weights)[:2]
+        for _, c in gives_up:
+            reasons.append(
+                f"trade-off: {others[0].target} is better on {c} ({others[0].criteria[c]:.2f} vs "
+                f"{chosen.criteria[c]:.2f}): {others[0].notes[c]}"
+            )
+    if budget is not None and chosen.monthly_cost_eur is not None:
+        if chosen.over_budget:
+            reasons.append(
+                f"over budget: {eur(chosen.monthly_cost_eur)} EUR/month exceeds budget.monthly_eur {eur(budget)}, "
+                "and every feasible option does"
+            )
+        else:
+            reasons.append(f"within budget: {eur(chosen.monthly_cost_eur)} of {eur(budget)} EUR/month")
+    for o in infeasible:
+        reasons.append(f"{o.target} is infeasible: {o.violations[0]}")
+    b = burstiness(profile)
+    if b >= 3 and chosen.target != "onprem-k8s":
+        reasons.append(f"bursty load (peak {b:.1f}x average) favours capacity that scales with demand")
+    return reasons
