@@ -108,3 +108,19 @@ def test_scan_detects_an_import(tmp_path):
     sample = tmp_path / "decision.py"
     sample.write_text("import os\nfrom pulumi_aws import s3\ndef f():\n    import pulumi\n", encoding="utf-8")
     assert _pulumi_imports(sample) == ["pulumi_aws (line 2)", "pulumi (line 4)"]
+
+
+def test_decide_json_stays_lean(repo_root):
+    """Speed guard (bench/README.md): machine output needs neither rich nor jinja2."""
+    result = _run(
+        """
+        import sys
+        from click.testing import CliRunner
+        from mlinfra.cli.main import cli
+        result = CliRunner().invoke(cli, ["decide", "stacks/profile.yaml", "--format", "json"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        print("HEAVY:", [m for m in ("rich", "jinja2") if m in sys.modules])
+        """,
+        repo_root,
+    )
+    assert "HEAVY: []" in result.stdout, result.stderr
