@@ -246,10 +246,16 @@ def _evaluate(target: Target, profile: Profile, envs: list[EnvironmentSettings],
                     )
                 )
             total += estimate.monthly_eur
-    except (EstimateError, NotImplementedError) as exc:
+    except NotImplementedError:  # a plugin without a cost model: still ranked, with a neutral cost score
+        total, lines = None, []
+    except EstimateError as exc:
         total, lines = None, []
         if not violations:
             violations.append(f"cannot be priced: {exc}")
+    except Exception:  # noqa: BLE001 - an infeasible option's estimate may fail on the very gap it violates
+        if not violations:
+            raise
+        total, lines = None, []
     notes_fn = getattr(target, "criteria_notes", None)
     return Option(
         target=target.name,
@@ -268,12 +274,12 @@ def _evaluate(target: Target, profile: Profile, envs: list[EnvironmentSettings],
 def _score(
     option: Option, weights: dict[str, float], cheapest: float | None, budget: float | None, n_priced: int
 ) -> Option:
-    criteria = {c: option.criteria.get(c, NEUTRAL_SCORE) for c in CRITERIA if c != "cost"}
+    criteria = {c: min(1.0, max(0.0, float(option.criteria.get(c, NEUTRAL_SCORE)))) for c in CRITERIA if c != "cost"}
     notes = dict(option.notes)
     cost = option.monthly_cost_eur
     if cost is None or cheapest is None:
         criteria["cost"] = NEUTRAL_SCORE
-        notes["cost"] = "no cost model"
+        notes["cost"] = f"no cost model (neutral {NEUTRAL_SCORE})"
     else:
         criteria["cost"] = cost_score(cost, cheapest, budget)
         notes["cost"] = f"{eur(cost)} EUR/month" + (

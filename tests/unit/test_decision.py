@@ -317,3 +317,22 @@ def test_example_profiles_decide_sensibly(repo_root, example, target):
     if example.endswith("bursty-cloud.yaml"):
         assert "no `onprem` block" in _violations(d, "onprem-k8s")
         assert _option(d, "aws-eks").criteria["operations"] < 0.2  # no Kubernetes skills, 0.2 FTE
+
+
+def test_plugin_target_without_cost_model_or_scores_is_ranked_neutrally():
+    from mlinfra.targets.base import Target
+
+    class Bare(Target):
+        name = "bare-metal"
+        title = "Bare metal"
+
+        def components(self, profile):
+            return ["Script"]
+
+    d = decide(_profile(), targets=[Bare(), "aws-sagemaker"])
+    bare = _option(d, "bare-metal")
+    assert bare.feasible and bare.monthly_cost_eur is None and bare.cost_breakdown == ()
+    assert bare.criteria == {c: 0.5 for c in ("cost", "scalability", "sovereignty", "security", "operations")}
+    assert bare.notes["cost"] == "no cost model (neutral 0.5)"
+    assert bare.notes["security"] == "not scored by target bare-metal (neutral 0.5)"
+    assert d.target == "aws-sagemaker" and bare.rank == 2
