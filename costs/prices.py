@@ -103,6 +103,10 @@ class PriceTable:
             + (f" ({found.derivation})" if found.derivation else ""),
         )
 
+    def used(self, keys) -> list[Price]:
+        """The table entries behind `keys` (an estimate's price_keys), sorted; profile-field keys are skipped."""
+        return [self.prices[k] for k in sorted(set(keys)) if k in self.prices]
+
     def eur(self, price: Price) -> float:
         """Value of `price` in EUR."""
         return price.value * (self.usd_to_eur if price.currency == "USD" else 1.0)

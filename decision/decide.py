@@ -176,7 +176,7 @@ def decide(profile: Profile, env: str | None = None, targets: Sequence[Target | 
         reasons = ["no target is feasible: " + "; ".join(conflicts(profile, {o.target: list(o.violations) for o in infeasible}))]
     options = tuple(ranked + infeasible)
 
-    used = sorted({k for o in options for line in o.cost_breakdown for k in line.price_keys if k in table.prices})
+    used = table.used(k for o in options for line in o.cost_breakdown for k in line.price_keys)
     assumptions = tuple(dict.fromkeys(a for o in options for a in o.assumptions))
     scope = f"environment {env}" if env else f"the sum over all environments ({', '.join(e.name for e in envs)})"
     return Decision(
@@ -198,7 +198,7 @@ def decide(profile: Profile, env: str | None = None, targets: Sequence[Target | 
             "usd_to_eur_date": table.usd_to_eur_date,
             "usd_to_eur_source": table.usd_to_eur_source,
         },
-        prices_used=tuple(table.prices[k].to_dict() for k in used),
+        prices_used=tuple(p.to_dict() for p in used),
         assumptions=assumptions,
     )
 

@@ -318,3 +318,15 @@ def test_onprem_without_cluster_cannot_be_priced():
     profile = _profile()
     with pytest.raises(EstimateError, match="needs an `onprem` block"):
         estimate_onprem(profile, resolve_environment(profile, "prod"), price_table(profile))
+
+
+def test_used_reports_table_entries_behind_an_estimate():
+    profile = _profile(cloud={"region": "eu-central-1"})
+    table = price_table(profile)
+    est = estimate_sagemaker(profile, resolve_environment(profile, "prod"), table)
+    used = table.used(k for line in est.lines for k in line.price_keys)
+    keys = [p.key for p in used]
+    assert keys == sorted(keys) and len(keys) == len(set(keys))
+    assert "sagemaker/ml.m5.large/eu-central-1" in keys and "sagemaker/ml.m5.large/us-east-1" in keys
+    assert not [k for k in keys if k.startswith("costs.")]
+    assert {p.key: p.confidence for p in used}["sagemaker/ml.m5.large/eu-central-1"] == "U"
