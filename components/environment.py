@@ -21,4 +21,5 @@ class Environment(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EnvironmentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_ENVIRONMENT, name, dict(args.context), opts)
-        self.register_outputs({})
+        # as outputs too: a policy pack's stack validation sees a component's outputs, not its inputs
+        self.register_outputs(dict(args.context))

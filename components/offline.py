@@ -25,7 +25,7 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
-from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 
 from mlinfra.conventions import CONFIG_PROFILE_KEY, CONFIG_TARGET_KEY, PACKAGE
@@ -78,6 +78,7 @@ class _Recorder:
         self.entries: list[Resource] = []
         self.raw_inputs: dict[str, dict[str, Any]] = {}
         self.invokes: list[str] = []
+        self.loop_errors: list[str] = []
         self.on_register = on_register
 
 
@@ -187,6 +188,8 @@ def run_offline(
     """Run mlinfra.program.main for `env` (the stack name) of the profile; raises OfflineError on failure.
 
     `secret_keys`: secret config keys to fake (default: every key the profile names)."""
+    from mlinfra import program
+
     path = Path(profile_path).resolve()
     if secret_keys is None:
         from mlinfra.profiles.load import ProfileError, load_profile
@@ -195,26 +198,44 @@ def run_offline(
             secret_keys = secret_config_keys(load_profile(str(path)))
         except ProfileError as exc:
             raise OfflineError(exc.report()) from None
-    return contextvars.Context().run(_run, path, env, target, secret_keys, on_register)
+    config = {f"{PACKAGE}:{CONFIG_PROFILE_KEY}": str(path)}
+    if target:
+        config[f"{PACKAGE}:{CONFIG_TARGET_KEY}"] = target
+    return run_mocked(program.main, stack=env, config=config, secret_keys=secret_keys, on_register=on_register)
 
 
-def _run(path: Path, env: str, target: str | None, secret_keys: list[str], on_register) -> OfflineRun:
-    from mlinfra import program
+def run_mocked(
+    program: Callable[[], Any],
+    *,
+    stack: str,
+    config: dict[str, str] | None = None,
+    secret_keys: list[str] = (),
+    on_register: Callable[[int], None] | None = None,
+) -> OfflineRun:
+    """Run any Pulumi program function under the recording mocks (the component tests use this directly)."""
+    return contextvars.Context().run(_run, program, stack, dict(config or {}), list(secret_keys), on_register)
 
+
+def _run(program, env: str, config: dict[str, str], secret_keys: list[str], on_register) -> OfflineRun:
     started = time.perf_counter()
     recorder = _Recorder(on_register)
     mocks = _Mocks(recorder)
     loop = asyncio.new_event_loop()
+    # after a failed run, the SDK's abandoned outputs report "exception never retrieved" at garbage collection;
+    # the failure itself is raised as OfflineError, so keep those echoes out of the user's terminal
+    loop.set_exception_handler(lambda _loop, context: recorder.loop_errors.append(str(context.get("message"))))
     asyncio.set_event_loop(loop)
     try:
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=env, preview=True, monitor=_Monitor(mocks, recorder))
+        # The SDK's context properties fall back to the first value ever set (a process-wide set of pending
+        # outputs): give this run its own, or tasks left by an earlier failed run would be awaited here.
+        SETTINGS.outputs = set()
+        SETTINGS.lock = threading.Lock()
         secrets = {key: fake_secret(key) for key in secret_keys}
-        config = {f"{PACKAGE}:{CONFIG_PROFILE_KEY}": str(path), **{f"{PROJECT}:{k}": v for k, v in secrets.items()}}
-        if target:
-            config[f"{PACKAGE}:{CONFIG_TARGET_KEY}"] = target
+        config = {**config, **{f"{PROJECT}:{k}": v for k, v in secrets.items()}}
         set_all_config(config, secret_keys=[f"{PROJECT}:{k}" for k in secrets])
         try:
-            loop.run_until_complete(run_pulumi_func(program.main))
+            loop.run_until_complete(run_pulumi_func(program))
         except pulumi.RunError as exc:
             raise OfflineError(str(exc)) from None
         except DuplicateResource as exc:
@@ -224,6 +245,10 @@ def _run(path: Path, env: str, target: str | None, secret_keys: list[str], on_re
         root = get_root_resource()
         outputs = {k: loop.run_until_complete(_resolve(v)) for k, v in (root.outputs if root else {}).items()}
     finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         asyncio.set_event_loop(None)

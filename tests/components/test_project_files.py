@@ -1,0 +1,50 @@
+"""Pulumi.yaml, __main__.py and stacks/Pulumi.<env>.yaml: valid, tiny, and secrets by key name only."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from mlinfra.guardrails.secrets import secret_config_keys
+from mlinfra.profiles import load_profile
+
+
+def test_pulumi_yaml_matches_the_project_schema(repo_root: Path, shared_dir: Path):
+    schema = json.loads((shared_dir / "schemas" / "pulumi-project.json").read_text())
+    project = yaml.safe_load((repo_root / "Pulumi.yaml").read_text())
+    jsonschema.validate(project, schema)
+    assert project["name"] == "mlinfra", "secret config keys live in the project namespace `mlinfra:`"
+    assert project["runtime"] == {"name": "python", "options": {"virtualenv": ".venv"}}
+    assert project["stackConfigDir"] == "stacks"
+    bad = dict(project, runtime={"name": "python", "flavour": 1})
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_main_is_tiny_and_calls_the_program(repo_root: Path):
+    source = (repo_root / "__main__.py").read_text()
+    body = [n for n in ast.parse(source).body if not isinstance(n, ast.Expr) or not isinstance(n.value, ast.Constant)]
+    assert ast.unparse(ast.Module(body=body, type_ignores=[])) == "from mlinfra.program import main\nmain()"
+
+
+@pytest.mark.parametrize("env", [pytest.param(e, id=e) for e in ("dev", "staging", "prod")])
+def test_stack_files_point_at_the_profile_and_name_secrets_only(repo_root: Path, env: str):
+    text = (repo_root / "stacks" / f"Pulumi.{env}.yaml").read_text()
+    config = yaml.safe_load(text)["config"]
+    profile_path = repo_root / config["mlinfra:profile"]
+    assert profile_path.is_file(), f"mlinfra:profile {config['mlinfra:profile']} is not relative to the project dir"
+    profile = load_profile(str(profile_path))
+    assert env in profile.environment_names
+    assert config["mlinfra:kubeContext"] == profile.onprem.kube_context
+    keys = secret_config_keys(profile)
+    assert keys == ["slackWebhookUrl"]
+    for key in keys:
+        assert re.search(rf"^#\s+pulumi config set --secret {key} .* -s {env}$", text, re.M), f"no set command for {key}"
+        assert f"mlinfra:{key}" not in config, f"{key} must not be in the stack file in plain text"
+    assert set(config) == {"mlinfra:profile", "mlinfra:kubeContext"}
