@@ -282,11 +282,12 @@ def _score(
         notes["cost"] = f"no cost model (neutral {NEUTRAL_SCORE})"
     else:
         criteria["cost"] = cost_score(cost, cheapest, budget)
-        notes["cost"] = f"{eur(cost)} EUR/month" + (
+        approx = "≈ " if option.estimated else ""
+        notes["cost"] = f"{approx}{eur(cost)} EUR/month" + (
             ", the cheapest feasible option" if cost <= cheapest else f"; the cheapest feasible option costs {eur(cheapest)}"
         )
         if cost <= cheapest and n_priced == 1:
-            notes["cost"] = f"{eur(cost)} EUR/month, the only feasible option with a cost"
+            notes["cost"] = f"{approx}{eur(cost)} EUR/month, the only feasible option with a cost"
     for c in CRITERIA:
         notes.setdefault(c, f"not scored by target {option.target} (neutral {NEUTRAL_SCORE})")
     ordered = {c: criteria[c] for c in CRITERIA}

@@ -15,6 +15,11 @@ def eur(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def cost_text(option: Option) -> str:
+    """Monthly cost in whole EUR, '≈' when it rests on unconfirmed prices."""
+    return ("≈ " if option.estimated else "") + eur(option.monthly_cost_eur or 0)
+
+
 def _gaps(loser: Option, winner: Option, weights: dict[str, float]) -> list[tuple[float, str]]:
     """Criteria where `loser` trails `winner`, largest weighted gap first."""
     gaps = [(weights[c] * (winner.criteria[c] - loser.criteria[c]), c) for c in CRITERIA]
@@ -25,7 +30,7 @@ def why_lost(option: Option, chosen: Option, weights: dict[str, float], budget: 
     """One line: budget first, then the score gap and the two criteria that cost the most."""
     parts = []
     if option.over_budget and not chosen.over_budget:
-        parts.append(f"over the {eur(budget or 0)} EUR budget ({eur(option.monthly_cost_eur or 0)} EUR/month)")
+        parts.append(f"over the {eur(budget or 0)} EUR budget ({cost_text(option)} EUR/month)")
     parts.append(f"scores {option.score:.2f} against {chosen.score:.2f} for {chosen.target}")
     for _, c in _gaps(option, chosen, weights)[:2]:
         parts.append(f"{c} {option.criteria[c]:.2f} vs {chosen.criteria[c]:.2f}: {option.notes[c]}")
@@ -40,10 +45,17 @@ def reasons_for(
     reasons: list[str] = []
     if others:
         runner = others[0]
-        reasons.append(
-            f"{chosen.target} ranks first with a weighted score of {chosen.score:.2f}, ahead of "
-            + ", ".join(f"{o.target} ({o.score:.2f})" for o in others)
-        )
+        pricier = [o for o in others if o.over_budget and not chosen.over_budget and (o.score or 0) > (chosen.score or 0)]
+        if pricier:
+            reasons.append(
+                f"{chosen.target} ranks first as the best-scoring option within budget ({chosen.score:.2f}); "
+                "scoring higher but over budget: " + ", ".join(f"{o.target} ({o.score:.2f})" for o in pricier)
+            )
+        else:
+            reasons.append(
+                f"{chosen.target} ranks first with a weighted score of {chosen.score:.2f}, ahead of "
+                + ", ".join(f"{o.target} ({o.score:.2f})" for o in others)
+            )
         leads = [c for _, c in _gaps(runner, chosen, weights)][:3]
     else:
         reasons.append(f"{chosen.target} is the only feasible option (score {chosen.score:.2f})")
@@ -60,11 +72,11 @@ def reasons_for(
     if budget is not None and chosen.monthly_cost_eur is not None:
         if chosen.over_budget:
             reasons.append(
-                f"over budget: {eur(chosen.monthly_cost_eur)} EUR/month exceeds budget.monthly_eur {eur(budget)}, "
+                f"over budget: {cost_text(chosen)} EUR/month exceeds budget.monthly_eur {eur(budget)}, "
                 "and every feasible option does"
             )
         else:
-            reasons.append(f"within budget: {eur(chosen.monthly_cost_eur)} of {eur(budget)} EUR/month")
+            reasons.append(f"within budget: {cost_text(chosen)} of {eur(budget)} EUR/month")
     for o in infeasible:
         reasons.append(f"{o.target} is infeasible: {o.violations[0]}")
     b = burstiness(profile)

@@ -227,14 +227,18 @@ def test_tight_budget_beats_the_weights():
     onprem = _option(tight, "onprem-k8s")
     assert onprem.over_budget and onprem.score > tight.chosen.score
     assert onprem.why.startswith("over the 60 EUR budget (77 EUR/month)")
-    assert "within budget: 29 of 60 EUR/month" in tight.reasons
+    assert "within budget: ≈ 29 of 60 EUR/month" in tight.reasons
+    assert tight.reasons[0] == (
+        "aws-sagemaker ranks first as the best-scoring option within budget (0.95); scoring higher but over budget: "
+        "onprem-k8s (1.00)"
+    )
 
 
 def test_everything_over_budget_is_flagged_in_the_reasons():
     d = decide(_profile(budget={"monthly_eur": 5}))
     assert d.target == "aws-sagemaker"
     assert all(o.over_budget for o in d.options if o.feasible)
-    assert any(r.startswith("over budget: 29 EUR/month exceeds budget.monthly_eur 5") for r in d.reasons)
+    assert any(r.startswith("over budget: ≈ 29 EUR/month exceeds budget.monthly_eur 5") for r in d.reasons)
 
 
 # ---------------------------------------------------------------------------------------------------------
