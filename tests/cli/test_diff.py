@@ -1,0 +1,84 @@
+"""`mlinfra diff`: two offline previews in one process, paired by resource name, environment names neutralised."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mlinfra.cli.main import cli
+
+ENV = {"NO_COLOR": "1", "COLUMNS": "220"}
+
+
+def run(*args: str):
+    return CliRunner(env=ENV).invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def example(repo_root: Path) -> str:
+    return str(repo_root / "stacks" / "profile.yaml")
+
+
+@pytest.fixture(scope="module")
+def dev_prod(example) -> dict:
+    result = run("diff", example, "--env", "dev", "--env", "prod", "--target", "onprem-k8s", "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _change(diff: dict, typ: str, path: str) -> dict:
+    resource = next(r for r in diff["changed"] if r["type"] == typ)
+    return next(c for c in resource["changes"] if c["path"] == path)
+
+
+def test_prod_adds_a_disruption_budget_and_removes_nothing(dev_prod):
+    assert dev_prod["added"] == [
+        {"type": "kubernetes:policy/v1:PodDisruptionBudget", "name": "churn-scoring-churn-pod-disruption-budget"}
+    ]
+    assert dev_prod["removed"] == []
+    assert (dev_prod["a"]["resources"], dev_prod["b"]["resources"]) == (17, 18)
+
+
+def test_replicas_protection_retention_and_alert_routing_change(dev_prod):
+    hpa = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+    assert _change(dev_prod, hpa, "inputs.spec.minReplicas") == {"path": "inputs.spec.minReplicas", "a": 1, "b": 2}
+    assert _change(dev_prod, hpa, "inputs.spec.maxReplicas")["b"] == 6
+    assert _change(dev_prod, "kubernetes:core/v1:Namespace", "options.protect") == {
+        "path": "options.protect", "a": False, "b": True,
+    }
+    release = "kubernetes:helm.sh/v3:Release"
+    assert _change(dev_prod, release, "inputs.values.prometheus.prometheusSpec.retention") == {
+        "path": "inputs.values.prometheus.prometheusSpec.retention", "a": "7d", "b": "15d",
+    }
+    route = _change(dev_prod, release, "inputs.values.alertmanager.config.route.routes[1].receiver")
+    assert (route["a"], route["b"]) == ("mlinfra-ticket", "mlinfra-page"), "prod pages on critical alerts"
+    outputs = {c["path"]: c for c in dev_prod["outputs"]}
+    assert outputs["alert_routes[1].receiver"]["b"] == "mlinfra-page"
+
+
+def test_environment_names_do_not_count_as_differences(dev_prod):
+    paths = {c["path"] for r in dev_prod["changed"] for c in r["changes"]}
+    assert "inputs.metadata.namespace" not in paths and "inputs.metadata.name" not in paths
+    assert not any("labels" in p for p in paths), sorted(p for p in paths if "labels" in p)
+    assert dev_prod["env_token"] == "<env>"
+
+
+def test_table_lists_the_changes(example):
+    result = run("diff", example, "--env", "dev", "--env", "prod", "--target", "onprem-k8s")
+    assert result.exit_code == 0, result.output
+    assert "dev (onprem-k8s) -> prod (onprem-k8s)" in result.stdout
+    assert "kubernetes:policy/v1:PodDisruptionBudget" in result.stdout and "inputs.spec.minReplicas" in result.stdout
+    assert "1 added, 0 removed, 7 changed (+ only in prod, - only in dev; environment names shown as <env>)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "envs",
+    [pytest.param(["--env", "dev"], id="one"), pytest.param(["--env", "dev", "--env", "dev"], id="same-twice")],
+)
+def test_needs_two_different_environments(example, envs):
+    result = run("diff", example, *envs, "--target", "onprem-k8s")
+    assert result.exit_code == 2
+    assert "give exactly two different environments: --env A --env B" in result.stderr

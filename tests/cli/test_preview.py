@@ -1,0 +1,107 @@
+"""`mlinfra preview`: the real program under Pulumi's mocks, the tree/json output, guardrails and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mlinfra.cli.main import cli
+
+ENV = {"NO_COLOR": "1", "COLUMNS": "200"}
+
+
+def run(*args: str):
+    return CliRunner(env=ENV).invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def example(repo_root: Path) -> str:
+    return str(repo_root / "stacks" / "profile.yaml")
+
+
+def test_tree_shows_resources_counts_outputs_and_guardrails(example):
+    result = run("preview", example, "--env", "prod", "--target", "onprem-k8s")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "prod stack of" in out and "-> target onprem-k8s (18 resources)" in out
+    assert "mlinfra:environment:Environment churn-scoring  tier=prod target=onprem-k8s exposure=internal" in out
+    assert "pulumi:providers:kubernetes churn-scoring-kubernetes  context=prod-cluster" in out
+    assert "kubernetes:helm.sh/v3:Release churn-scoring-monitoring-release  chart=kube-prometheus-stack@88.5.3" in out
+    assert "protect=true" in out and "after=churn-scoring-monitoring-release" in out
+    assert "│ kubernetes:core/v1:Namespace " in out and "│ total " in out
+    assert '{"churn": "https://churn.prod.churn-scoring.internal"}' in out
+    assert "all guardrails pass; 18 resources, 0 invokes" in out
+
+
+def test_json_is_the_whole_graph(example):
+    result = run("preview", example, "--env", "dev", "--target", "onprem-k8s", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["environment"], data["target"], data["passed"], data["invokes"]) == ("dev", "onprem-k8s", True, [])
+    assert sum(data["counts"].values()) == len(data["resources"]) == 17, "dev has no PodDisruptionBudget"
+    urns = {r["urn"] for r in data["resources"]}
+    for r in data["resources"]:
+        assert set(r) == {"type", "name", "urn", "parent", "custom", "provider", "inputs", "options"}
+        assert r["parent"] in urns or r["type"] == "mlinfra:environment:Environment"
+    secret = next(r for r in data["resources"] if r["type"] == "kubernetes:core/v1:Secret")
+    assert secret["inputs"]["stringData"] == "[secret]"
+    assert "mlinfra-fake-secret" not in result.stdout, "no secret value in the output"
+    assert [g["id"] for g in data["guardrails"] if g["status"] == "fail"] == []
+    assert data["outputs"]["alert_routes"][1]["receiver"] == "mlinfra-ticket", "dev does not page"
+
+
+def test_decided_target_that_cannot_deploy_is_an_error_not_a_traceback(example):
+    result = run("preview", example, "--env", "dev")
+    assert result.exit_code == 1
+    assert "preview of 'dev' failed: stack 'dev': target 'aws-sagemaker' (decision) cannot be deployed" in result.stderr
+    assert "set config mlinfra:target (mlinfra preview --target) to a deployable target" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_unknown_environment_is_a_usage_error(example):
+    result = run("preview", example, "--env", "qa", "--target", "onprem-k8s")
+    assert result.exit_code == 2
+    assert "environment 'qa' is not in the profile; declared: dev, staging, prod" in result.stderr
+
+
+def test_guardrail_violation_exits_1_after_showing_it(example, monkeypatch):
+    """A (simulated) builder bug that exposes a model: preview shows the violation and fails."""
+    import mlinfra.components.model_server as model_server
+
+    real = model_server.build_model_objects
+
+    def exposing(plan, model, **kwargs):
+        objects = real(plan, model, **kwargs)
+        for obj in objects:
+            if obj["kind"] == "Service":
+                obj["spec"]["type"] = "NodePort"
+        return objects
+
+    monkeypatch.setattr(model_server, "build_model_objects", exposing)
+    result = run("preview", example, "--env", "staging", "--target", "onprem-k8s", "--format", "json")
+    assert result.exit_code == 1
+    exposure = next(g for g in json.loads(result.stdout)["guardrails"] if g["id"] == "exposure")
+    assert exposure["status"] == "fail"
+    assert [v["message"] for v in exposure["violations"]] == [
+        "Service type NodePort exposes it outside the cluster; security.exposure is 'internal'"
+    ]
+    assert "1 guardrail violation(s) in 'staging' (exposure)" in result.stderr
+    tree = run("preview", example, "--env", "staging", "--target", "onprem-k8s")
+    assert tree.exit_code == 1
+    assert "│ FAIL   │ nothing public unless exposure is public" in tree.stdout
+    assert "1 guardrail violation(s); 17 resources" in tree.stdout
+
+
+def test_cli_modules_do_not_import_pulumi(repo_root: Path):
+    code = (
+        "import sys, mlinfra.cli.main, mlinfra.cli.commands.preview, mlinfra.cli.commands.diff, "
+        "mlinfra.preview.report, mlinfra.preview.render, mlinfra.preview.diff, mlinfra.guardrails;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_kubernetes', 'pulumi_aws')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo_root)
+    assert out.stdout.strip() == "[]"
