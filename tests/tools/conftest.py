@@ -147,3 +147,70 @@ def checkov_scan(tools_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> C
         return CheckovReport(failures=failures, skips=load_checkov_skips(), passed=passed)
 
     return run
+
+
+# --- monitoring tools (helper H3): promtool, amtool >= 0.26, CRD schemas, example plans ---------------------
+
+MONITORING_TARGET = "onprem-k8s"
+
+
+def example_plans() -> list[tuple[str, Any]]:
+    """(id, EnvironmentPlan) for every environment of every example profile (profiles with an `onprem` block
+    plan as onprem-k8s, the others as aws-eks)."""
+    from mlinfra.planning.plan import plan_environment
+    from mlinfra.profiles import load_profile
+
+    repo = Path(__file__).resolve().parents[2]
+    plans = []
+    for path in [repo / "stacks" / "profile.yaml", *sorted((repo / "docs" / "examples").glob("*.yaml"))]:
+        profile = load_profile(str(path))
+        target = MONITORING_TARGET if profile.onprem else "aws-eks"
+        for env in profile.environment_names:
+            plans.append((f"{profile.name}-{env}", plan_environment(profile, env, target)))
+    return plans
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    import shutil
+
+    tool = shutil.which("promtool")
+    if tool is None:
+        pytest.fail("promtool is missing: `make system` installs Debian's prometheus package")
+    return tool
+
+
+@pytest.fixture(scope="session")
+def amtool(tools_dir: Path) -> str:
+    """amtool >= 0.26 (msteams_configs, webhook url_file): .ci/install-alertmanager.sh puts 0.28 in .tools."""
+    tool = tools_dir / "alertmanager" / "bin" / "amtool"
+    if not tool.exists():
+        pytest.fail(f"{tool} is missing: `make tools` runs .ci/install-alertmanager.sh")
+    return str(tool)
+
+
+@pytest.fixture(scope="session")
+def crd_validate(shared_dir: Path) -> Callable[[dict[str, Any]], list[str]]:
+    """Validate a custom resource against ../shared/schemas/crds/<group>__<kind>_<version>.json."""
+    import jsonschema
+
+    def run(obj: dict[str, Any]) -> list[str]:
+        group, version = obj["apiVersion"].split("/")
+        path = shared_dir / "schemas" / "crds" / f"{group}__{obj['kind'].lower()}_{version}.json"
+        assert path.is_file(), f"no CRD schema for {obj['apiVersion']} {obj['kind']} ({path})"
+        schema = json.loads(path.read_text())
+        validator = jsonschema.Draft202012Validator(schema)
+        return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)]
+
+    return run
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`monitoring_plan`: one test per environment of every example profile, id <profile>-<env>;
+    `monitoring_prod_plan`: only the prod-tier environments."""
+    if "monitoring_plan" in metafunc.fixturenames:
+        plans = example_plans()
+        metafunc.parametrize("monitoring_plan", [p for _, p in plans], ids=[i for i, _ in plans])
+    if "monitoring_prod_plan" in metafunc.fixturenames:  # the prod-tier environment of each example profile
+        plans = [(i, p) for i, p in example_plans() if p.tier == "prod"]
+        metafunc.parametrize("monitoring_prod_plan", [p for _, p in plans], ids=[i for i, _ in plans])

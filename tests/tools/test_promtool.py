@@ -1,0 +1,79 @@
+"""The rendered Prometheus rules pass the real promtool: `check rules` (syntax, lint) and `test rules` with unit
+tests generated for every alert of every model (fires on breaching raw metrics, silent on healthy ones)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlinfra.monitoring.rule_tests import build_rule_tests
+from mlinfra.monitoring.timing import FAST, PRODUCTION
+from mlinfra.rendering.dump import to_yaml
+from mlinfra.rendering.kubernetes import render_plan
+
+pytestmark = pytest.mark.tools
+
+
+def _write_rules(plan, timing, directory: Path) -> Path:
+    files = {f.path: f.text for f in render_plan(plan, timing)}
+    path = directory / "rules.yaml"
+    path.write_text(files["prometheus/rules.yaml"])
+    return path
+
+
+def _promtool(promtool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([promtool, *args], capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.mark.parametrize("timing", [PRODUCTION, FAST], ids=lambda t: t.name)
+def test_rendered_rules_pass_promtool_check(monitoring_plan, timing, promtool, tmp_path):
+    rules = _write_rules(monitoring_plan, timing, tmp_path)
+    proc = _promtool(promtool, "check", "rules", str(rules))
+    assert proc.returncode == 0 and "SUCCESS" in proc.stdout, f"promtool check rules:\n{proc.stdout}{proc.stderr}"
+
+
+def _run_rule_tests(plan, timing, promtool, tmp_path) -> None:
+    rules = _write_rules(plan, timing, tmp_path)
+    tests = build_rule_tests(plan, rules.name, timing)
+    alerts_in_rules = {
+        (r["labels"]["model"], r["alert"])
+        for g in yaml.safe_load(rules.read_text())["groups"]
+        for r in g["rules"]
+        if "alert" in r
+    }
+    tested = {(t["name"].split(" ")[1].rstrip(":"), t["alert_rule_test"][0]["alertname"]) for t in tests["tests"]}
+    assert tested == alerts_in_rules, f"alerts without generated tests: {sorted(alerts_in_rules - tested)}"
+    kinds = {t["name"].split(": ")[1] for t in tests["tests"]}
+    assert {"fires on a breaching series", "silent on a healthy series"} <= kinds
+    test_file = tmp_path / "rules.test.yaml"
+    test_file.write_text(to_yaml(tests))
+    proc = _promtool(promtool, "test", "rules", str(test_file))
+    assert proc.returncode == 0 and "SUCCESS" in proc.stdout, f"promtool test rules:\n{proc.stdout[-6000:]}{proc.stderr}"
+
+
+def test_every_alert_fires_and_stays_silent_fast_timing(monitoring_plan, promtool, tmp_path):
+    _run_rule_tests(monitoring_plan, FAST, promtool, tmp_path)
+
+
+def test_every_alert_fires_and_stays_silent_production_timing(monitoring_prod_plan, promtool, tmp_path):
+    """Production clocks on each profile's prod environment (the other environments have the same rules)."""
+    _run_rule_tests(monitoring_prod_plan, PRODUCTION, promtool, tmp_path)
+
+
+def test_promtool_catches_a_wrong_expectation(monitoring_prod_plan, promtool, tmp_path):
+    """The generated tests can fail: expect the alert on the healthy series and promtool must report it."""
+    monitoring_plan = monitoring_prod_plan
+    rules = _write_rules(monitoring_plan, FAST, tmp_path)
+    tests = build_rule_tests(monitoring_plan, rules.name, FAST)
+    case = next(t for t in tests["tests"] if t["name"].endswith("silent on a healthy series"))
+    firing = next(t for t in tests["tests"] if t["name"].endswith("fires on a breaching series"))
+    case["alert_rule_test"] = firing["alert_rule_test"]  # expect the alert on the healthy series
+    tests["tests"] = [case]
+    test_file = tmp_path / "wrong.test.yaml"
+    test_file.write_text(to_yaml(tests))
+    proc = _promtool(promtool, "test", "rules", str(test_file))
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "FAILED" in output and "got:[]" in output, f"promtool accepted it:\n{output}"
