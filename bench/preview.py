@@ -1,0 +1,140 @@
+"""Time `mlinfra preview` as whole processes: the example profile and generated 10- and 100-model profiles.
+
+Compares the cost per registered resource with the Pulumi SDK's own mock floor (a bare program registering
+ConfigMaps under `pulumi.runtime.set_mocks`, measured here on the same machine), checks that preview grows
+linearly (time for 100 models / time for 10 models <= --max-ratio) and that the program calls no invoke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "stacks" / "profile.yaml"
+MLINFRA = Path(sys.executable).with_name("mlinfra")
+FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "onnx")
+
+FLOOR_PROGRAM = """
+import sys, time
+import pulumi, pulumi_kubernetes as k8s
+
+class Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args):
+        return args.name + "-id", args.inputs
+    def call(self, args):
+        return {}
+
+pulumi.runtime.set_mocks(Mocks(), project="floor", stack="bench", preview=True)
+n = int(sys.argv[1])
+
+@pulumi.runtime.test
+def program():
+    provider = k8s.Provider("k8s", context="bench")
+    for i in range(n):
+        k8s.core.v1.ConfigMap(f"cm-{i}", metadata={"name": f"cm-{i}", "namespace": "bench"},
+                              data={"key": str(i)}, opts=pulumi.ResourceOptions(provider=provider))
+
+start = time.perf_counter()
+program()
+print(time.perf_counter() - start)
+"""
+
+
+def generated_profile(models: int, directory: Path) -> Path:
+    """The example profile with `models` distinct models (frameworks, sizes and traffic vary)."""
+    profile = yaml.safe_load(EXAMPLE.read_text())
+    profile["name"] = f"bench-{models}"
+    profile["models"] = [
+        {
+            "name": f"model-{i:03d}",
+            "framework": FRAMEWORKS[i % len(FRAMEWORKS)],
+            "artifact": f"s3://bench-models/model-{i:03d}/v1",
+            "resources": {"cpu": 1 + i % 3, "memory_gib": 2 + i % 5, "gpus": 0},
+            "traffic": {"average_rps": 1 + i % 7, "peak_rps": 10 + 3 * (i % 11)},
+            "slo": {"latency_p95_ms": 150 + 10 * (i % 9), "availability": 0.995},
+        }
+        for i in range(models)
+    ]
+    path = directory / f"profile-{models}.yaml"
+    path.write_text(yaml.safe_dump(profile, sort_keys=False))
+    return path
+
+
+def time_preview(profile: Path, runs: int) -> tuple[float, int, list[str], float]:
+    """Median wall time of whole `mlinfra preview` processes, resources registered, invokes, in-program time."""
+    times, data = [], {}
+    for _ in range(runs):
+        start = time.perf_counter()
+        done = subprocess.run(
+            [str(MLINFRA), "preview", str(profile), "--env", "prod", "--target", "onprem-k8s", "--format", "json"],
+            capture_output=True, text=True, check=False,
+        )
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            sys.exit(f"preview of {profile} failed ({done.returncode}): {done.stderr.strip()}")
+        data = json.loads(done.stdout)
+    program = _program_seconds(profile)
+    return statistics.median(times), len(data["resources"]), data["invokes"], program
+
+
+def _program_seconds(profile: Path) -> float:
+    """Seconds spent inside the Pulumi program under the mocks (what `preview` reports), one run."""
+    code = (
+        "import sys; from mlinfra.preview.report import run_preview;"
+        "print(run_preview(sys.argv[1], 'prod', target='onprem-k8s').seconds)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(profile)], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def sdk_floor(small: int, large: int) -> float:
+    """Seconds per resource of the bare SDK under mocks: (t(large) - t(small)) / (large - small)."""
+    t = {}
+    for n in (small, large):
+        out = subprocess.run([sys.executable, "-c", FLOOR_PROGRAM, str(n)], capture_output=True, text=True, check=True)
+        t[n] = float(out.stdout.strip())
+    return (t[large] - t[small]) / (large - small)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3, help="timed whole-process runs per profile (median)")
+    parser.add_argument("--max-ratio", type=float, default=11.0, help="allowed time(100 models)/time(10 models)")
+    args, _unknown = parser.parse_known_args()
+
+    floor = sdk_floor(50, 550)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        profiles = [("example", EXAMPLE), ("10 models", generated_profile(10, Path(tmp))),
+                    ("100 models", generated_profile(100, Path(tmp)))]
+        for label, path in profiles:
+            wall, resources, invokes, program = time_preview(path, args.runs)
+            rows.append((label, wall, resources, invokes, program))
+
+    print(f"Pulumi SDK mock floor (bare ConfigMaps, this machine): {floor * 1000:.2f} ms/resource")
+    print(f"{'profile':<11} {'wall median':>11} {'resources':>9} {'program':>8} {'ms/res (program)':>16} invokes")
+    for label, wall, resources, invokes, program in rows:
+        print(f"{label:<11} {wall:>10.2f}s {resources:>9} {program:>7.2f}s {program / resources * 1000:>16.2f} {len(invokes)}")
+    (_, w10, r10, _, p10), (_, w100, r100, _, p100) = rows[1], rows[2]
+    marginal = (p100 - p10) / (r100 - r10)
+    ratio = w100 / w10
+    print(f"marginal program cost 10 -> 100 models: {marginal * 1000:.2f} ms/resource "
+          f"({marginal / floor:.1f}x the SDK floor); whole-process ratio 100/10 models: {ratio:.2f} "
+          f"(limit {args.max_ratio})")
+    failed = ratio > args.max_ratio or any(row[3] for row in rows)
+    if any(row[3] for row in rows):
+        print("FAIL: the program called invokes: " + ", ".join(sorted({i for row in rows for i in row[3]})))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
