@@ -1,0 +1,98 @@
+"""The rendered Alertmanager config passes the real amtool (0.28, see .ci/install-alertmanager.sh) for every
+notify type, and routes by severity as documented: critical pages, warning tickets, dev never pages."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+
+import pytest
+
+from mlinfra.conventions import RECEIVER_NULL, RECEIVER_PAGE, RECEIVER_TICKET
+from mlinfra.monitoring.alertmanager import build_alertmanager_config
+from mlinfra.planning.specs import ReceiverSpec, SmtpSpec
+from mlinfra.rendering.dump import to_yaml
+
+pytestmark = pytest.mark.tools
+
+RECEIVERS = {
+    "email": ReceiverSpec(type="email", name="email", to="oncall@example.com"),
+    "slack": ReceiverSpec(type="slack", name="slack", secret_key="slackUrl", channel="#ml"),
+    "msteams": ReceiverSpec(type="msteams", name="msteams", secret_key="teamsUrl"),
+    "webhook": ReceiverSpec(type="webhook", name="webhook", secret_key="hookUrl"),
+    "pagerduty": ReceiverSpec(type="pagerduty", name="pagerduty", secret_key="pdKey"),
+}
+SMTP = SmtpSpec(
+    smarthost="smtp.example.com:587", from_address="am@example.com", auth_username="am",
+    auth_password_secret="smtpPassword", require_tls=True,
+)
+
+
+def _plan(base, types: tuple[str, ...], *, pages: bool):
+    monitoring = dataclasses.replace(
+        base.monitoring, receivers=tuple(RECEIVERS[t] for t in types), smtp=SMTP, alerts_page=pages
+    )
+    return dataclasses.replace(base, monitoring=monitoring)
+
+
+@pytest.fixture(scope="module")
+def base_plan():
+    from mlinfra.planning.plan import plan_environment
+    from mlinfra.profiles import load_profile
+
+    from pathlib import Path
+
+    profile = load_profile(str(Path(__file__).resolve().parents[2] / "stacks" / "profile.yaml"))
+    return plan_environment(profile, "prod", "onprem-k8s")
+
+
+def _check(amtool: str, config: dict, tmp_path) -> str:
+    path = tmp_path / "alertmanager.yaml"
+    path.write_text(to_yaml(config))
+    proc = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0 and "SUCCESS" in proc.stdout, f"amtool check-config:\n{proc.stdout}{proc.stderr}"
+    return str(path)
+
+
+def _route(amtool: str, path: str, **labels: str) -> str:
+    args = [amtool, "config", "routes", "test", f"--config.file={path}", *(f"{k}={v}" for k, v in labels.items())]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, f"amtool routes test {labels}: {proc.stdout}{proc.stderr}"
+    return proc.stdout.strip()
+
+
+@pytest.mark.parametrize("notify", [*RECEIVERS, "all"])
+@pytest.mark.parametrize("pages", [True, False], ids=["pages", "no-paging"])
+def test_config_passes_amtool_for_each_notify_type(notify, pages, base_plan, amtool, tmp_path):
+    types = tuple(RECEIVERS) if notify == "all" else (notify,)
+    plan = _plan(base_plan, types, pages=pages)
+    config = build_alertmanager_config(plan)
+    path = _check(amtool, config, tmp_path)
+    integrations = {key for r in config["receivers"] for key in r if key.endswith("_configs")}
+    for t in types:
+        key = {"email": "email_configs", "slack": "slack_configs", "msteams": "msteams_configs",
+               "webhook": "webhook_configs", "pagerduty": "pagerduty_configs"}[t]
+        if t == "pagerduty" and not pages:
+            assert key not in integrations, "dev (no paging) must never configure PagerDuty"
+        else:
+            assert key in integrations, f"{t} receiver missing from {config['receivers']}"
+    assert _route(amtool, path, alertname="Watchdog", severity="none") == RECEIVER_NULL
+
+
+@pytest.mark.parametrize(
+    ("types", "pages", "critical", "warning"),
+    [
+        pytest.param(("slack", "email"), True, RECEIVER_PAGE, RECEIVER_TICKET, id="prod-slack-email"),
+        pytest.param(("slack", "email"), False, RECEIVER_TICKET, RECEIVER_TICKET, id="dev-critical-becomes-ticket"),
+        pytest.param(("pagerduty",), True, RECEIVER_PAGE, RECEIVER_PAGE, id="prod-pagerduty-only"),
+        pytest.param(("pagerduty",), False, RECEIVER_NULL, RECEIVER_NULL, id="dev-pagerduty-only-never-pages"),
+        pytest.param(("webhook",), True, RECEIVER_TICKET, RECEIVER_TICKET, id="prod-webhook-only"),
+        pytest.param(("pagerduty", "msteams", "webhook"), True, RECEIVER_PAGE, RECEIVER_TICKET, id="prod-gpu-example"),
+    ],
+)
+def test_routing_by_severity(types, pages, critical, warning, base_plan, amtool, tmp_path):
+    path = _check(amtool, build_alertmanager_config(_plan(base_plan, types, pages=pages)), tmp_path)
+    labels = {"alertname": "MLModelErrorBudgetFastBurn", "model": "churn", "environment": "prod"}
+    assert _route(amtool, path, **labels, severity="critical") == critical
+    assert _route(amtool, path, **labels, severity="warning") == warning
+    assert _route(amtool, path, **labels, severity="info") == RECEIVER_NULL

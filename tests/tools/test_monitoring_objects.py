@@ -1,0 +1,47 @@
+"""Every rendered monitoring object is valid: PrometheusRule and ServiceMonitor against the Prometheus Operator
+CRD schemas in ../shared/schemas/crds/, the ConfigMaps and the Secret with kubernetes-validate --strict."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from mlinfra.monitoring.objects import build_monitoring_objects
+from mlinfra.monitoring.timing import FAST, PRODUCTION
+from mlinfra.rendering.kubernetes import render_plan
+
+pytestmark = pytest.mark.tools
+
+
+@pytest.mark.parametrize("timing", [PRODUCTION, FAST], ids=lambda t: t.name)
+def test_custom_resources_match_crd_schemas(monitoring_plan, timing, crd_validate):
+    objects = build_monitoring_objects(monitoring_plan, timing)
+    custom = [o for o in objects if o["apiVersion"].startswith("monitoring.coreos.com/")]
+    kinds = sorted({o["kind"] for o in custom})
+    assert kinds == ["PrometheusRule", "ServiceMonitor"], kinds
+    assert sum(o["kind"] == "ServiceMonitor" for o in custom) == len(monitoring_plan.models)
+    for obj in custom:
+        problems = crd_validate(obj)
+        assert problems == [], f"{obj['kind']} {obj['metadata']['name']}: {problems}"
+
+
+def test_crd_validation_can_fail(monitoring_plan, crd_validate):
+    rule = build_monitoring_objects(monitoring_plan)[0]
+    rule["spec"]["groups"][0]["rules"][0]["for"] = "ten minutes"  # not a duration
+    rule["spec"]["groups"][0]["rules"][0]["bogus"] = True
+    assert crd_validate(rule), "the CRD schema accepted an invalid PrometheusRule"
+
+
+def test_rendered_kubernetes_files_hold_valid_monitoring_objects(monitoring_plan, k8s_validate, crd_validate):
+    """What render writes under kubernetes/ (parsed back) validates: built-ins strictly, custom resources by CRD."""
+    files = render_plan(monitoring_plan)
+    objects = [
+        doc for f in files if f.path.startswith("kubernetes/") for doc in yaml.safe_load_all(f.text) if doc is not None
+    ]
+    monitoring = [o for o in objects if o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "monitoring"]
+    assert {o["kind"] for o in monitoring} >= {"PrometheusRule", "ServiceMonitor", "ConfigMap"}
+    builtin = [o for o in monitoring if o["apiVersion"] == "v1"]
+    assert k8s_validate(builtin) == []
+    for obj in monitoring:
+        if obj["apiVersion"] != "v1":
+            assert crd_validate(obj) == [], obj["metadata"]["name"]
