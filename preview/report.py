@@ -73,14 +73,23 @@ def run_preview(
         run = run_offline(profile, env, target=target, on_register=on_register)
     except OfflineError as exc:
         raise PreviewError(str(exc)) from None
-    ctx = context_from_graph(run.resources)
-    if ctx is None:
-        raise PreviewError("the program registered no mlinfra environment component; nothing to check")
+    ctx = context_from_graph(run.resources) or _context_from_profile(profile, env, run.outputs)
     checks = run_guardrails(run.resources, ctx.with_secrets(run.secret_values))
     return PreviewReport(
         profile=str(profile), environment=env, resources=run.resources, outputs=run.outputs, checks=checks,
         invokes=run.invokes, seconds=run.seconds,
     )
+
+
+def _context_from_profile(profile: str | Path, env: str, outputs: dict[str, Any]):
+    """For a plugin target whose assembly registers no environment component: the same context, from the profile."""
+    from mlinfra.guardrails.context import context_for
+    from mlinfra.profiles import load_profile
+    from mlinfra.profiles.environments import resolve_environment
+
+    loaded = load_profile(str(profile))
+    settings = resolve_environment(loaded, env)
+    return context_for(loaded, env, tier=settings.tier, protect=settings.protect, target=str(outputs.get("target", "")))
 
 
 # ---------------------------------------------------------------------------------------------------------

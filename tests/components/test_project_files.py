@@ -47,4 +47,5 @@ def test_stack_files_point_at_the_profile_and_name_secrets_only(repo_root: Path,
     for key in keys:
         assert re.search(rf"^#\s+pulumi config set --secret {key} .* -s {env}$", text, re.M), f"no set command for {key}"
         assert f"mlinfra:{key}" not in config, f"{key} must not be in the stack file in plain text"
-    assert set(config) == {"mlinfra:profile", "mlinfra:kubeContext"}
+    assert config["mlinfra:target"] == "onprem-k8s", "the decided aws-sagemaker cannot be deployed yet"
+    assert set(config) == {"mlinfra:profile", "mlinfra:kubeContext", "mlinfra:target"}
