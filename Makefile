@@ -31,6 +31,8 @@ tools: install system ## tool venvs that cannot share .venv (checkov, MLServer) 
 demo: install ## validate + decide (+ render) the bundled example profile
 	$(VENV)/bin/mlinfra validate $(EXAMPLE)
 	$(VENV)/bin/mlinfra decide $(EXAMPLE)
+	$(VENV)/bin/mlinfra preview $(EXAMPLE) --env prod --target onprem-k8s
+	$(VENV)/bin/mlinfra diff $(EXAMPLE) --env dev --env prod --target onprem-k8s
 
 test: install tools ## install everything and run the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)
