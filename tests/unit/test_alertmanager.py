@@ -1,0 +1,104 @@
+"""Alertmanager config: routing by severity, dev never pages, credentials only as *_file paths."""
+
+from __future__ import annotations
+
+import json
+
+from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR, RECEIVER_NULL, RECEIVER_PAGE, RECEIVER_TICKET
+from mlinfra.monitoring.alertmanager import alertmanager_secret_keys, build_alertmanager_config
+from mlinfra.monitoring.objects import build_alertmanager_secret
+from mlinfra.monitoring.timing import FAST
+from mlinfra.planning.specs import ReceiverSpec
+
+
+def _route(config, severity):
+    return next(r["receiver"] for r in config["route"]["routes"] if r["matchers"] == [f'severity="{severity}"'])
+
+
+def test_prod_pages_and_tickets(make_plan):
+    config = build_alertmanager_config(make_plan())
+    assert (_route(config, "critical"), _route(config, "warning")) == (RECEIVER_PAGE, RECEIVER_TICKET)
+    receivers = {r["name"]: r for r in config["receivers"]}
+    assert sorted(receivers) == [RECEIVER_PAGE, RECEIVER_TICKET, RECEIVER_NULL]
+    assert sorted(k for k in receivers[RECEIVER_PAGE] if k != "name") == ["pagerduty_configs", "slack_configs"]
+    assert sorted(k for k in receivers[RECEIVER_TICKET] if k != "name") == ["email_configs", "slack_configs"]
+    assert receivers[RECEIVER_PAGE]["pagerduty_configs"] == [
+        {"routing_key_file": "/etc/alertmanager/secrets/mlinfra-alertmanager-notify/pagerdutyRoutingKey", "send_resolved": True}
+    ]
+    assert config["route"]["receiver"] == RECEIVER_NULL
+    assert config["route"]["group_by"] == ["alertname", "namespace", "model", "environment"]
+    assert (config["route"]["group_wait"], config["route"]["group_interval"], config["route"]["repeat_interval"]) == ("30s", "5m", "4h")
+
+
+def test_dev_routes_critical_to_tickets_and_drops_pagerduty(make_plan, with_monitoring):
+    config = build_alertmanager_config(with_monitoring(make_plan(environment="dev", tier="dev"), alerts_page=False))
+    assert (_route(config, "critical"), _route(config, "warning")) == (RECEIVER_TICKET, RECEIVER_TICKET)
+    assert "pagerduty_configs" not in json.dumps(config)
+
+
+def test_inhibition(make_plan):
+    rules = build_alertmanager_config(make_plan())["inhibit_rules"]
+    assert rules == [
+        {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
+         "equal": ["alertname", "namespace", "model", "environment"]},
+        {"source_matchers": ['alertname="MLModelErrorBudgetFastBurn"'],
+         "target_matchers": ['alertname="MLModelErrorBudgetSlowBurn"'], "equal": ["namespace", "model", "environment"]},
+    ]
+
+
+def test_no_secret_values_only_files(make_plan):
+    plan = make_plan()
+    text = json.dumps(build_alertmanager_config(plan))
+    files = [v for v in _walk(build_alertmanager_config(plan)) if isinstance(v, str) and v.startswith("/")]
+    assert files and all(f.startswith(ALERTMANAGER_SECRETS_DIR + "/mlinfra-alertmanager-notify/") for f in files)
+    assert "api_url\"" not in text and "routing_key\"" not in text and "auth_password\"" not in text
+    assert alertmanager_secret_keys(plan) == {
+        "pagerdutyRoutingKey": "pagerdutyRoutingKey", "slackWebhookUrl": "slackWebhookUrl", "smtpPassword": "smtpPassword"
+    }
+    assert {f.rsplit("/", 1)[1] for f in files} == set(alertmanager_secret_keys(plan))
+
+
+def test_placeholder_secret_and_real_values(make_plan):
+    plan = make_plan()
+    secret = build_alertmanager_secret(plan)
+    assert secret["metadata"]["namespace"] == "monitoring"
+    assert secret["stringData"] == {
+        "pagerdutyRoutingKey": "<pulumi secret: pagerdutyRoutingKey>",
+        "slackWebhookUrl": "<pulumi secret: slackWebhookUrl>",
+        "smtpPassword": "<pulumi secret: smtpPassword>",
+    }
+    values = {"pagerdutyRoutingKey": "k1", "slackWebhookUrl": "k2", "smtpPassword": "k3"}
+    assert build_alertmanager_secret(plan, values)["stringData"] == values
+
+
+def test_secrets_dir_override_and_fast_timing(make_plan):
+    config = build_alertmanager_config(make_plan(), FAST, secrets_dir="/tmp/e2e-secrets")
+    assert config["receivers"][1]["pagerduty_configs"][0]["routing_key_file"] == (
+        "/tmp/e2e-secrets/mlinfra-alertmanager-notify/pagerdutyRoutingKey"
+    )
+    assert (config["route"]["group_wait"], config["route"]["group_interval"]) == ("1s", "2s")
+
+
+def test_without_receivers_everything_goes_nowhere(make_plan, with_monitoring):
+    plan = with_monitoring(make_plan(), receivers=())
+    config = build_alertmanager_config(plan)
+    assert {r["receiver"] for r in config["route"]["routes"]} == {RECEIVER_NULL}
+    assert config["receivers"] == [{"name": RECEIVER_NULL}]
+    assert alertmanager_secret_keys(plan) == {} and build_alertmanager_secret(plan) is None
+
+
+def test_smtp_password_only_when_email_is_used(make_plan, with_monitoring):
+    plan = with_monitoring(make_plan(), receivers=(ReceiverSpec(type="webhook", name="hook", secret_key="hookUrl"),))
+    assert alertmanager_secret_keys(plan) == {"hookUrl": "hookUrl"}
+    assert "smtp_smarthost" not in build_alertmanager_config(plan)["global"]
+
+
+def _walk(obj):
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _walk(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _walk(v)
+    else:
+        yield obj

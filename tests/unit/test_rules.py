@@ -1,0 +1,138 @@
+"""Rule groups: exact alert dicts for a hand-built plan, thresholds from the SLO, timing changes clocks only."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mlinfra.conventions import (
+    ALERT_CRASH_LOOPING,
+    ALERT_DRIFT_HIGH,
+    ALERT_ERROR_BUDGET_FAST_BURN,
+    ALERT_ERROR_BUDGET_SLOW_BURN,
+    ALERT_LATENCY_HIGH,
+    ALERT_NO_TRAFFIC,
+    ALERT_NOT_READY,
+    ALERT_SATURATED,
+)
+from mlinfra.monitoring.rules import build_rule_groups, burn_thresholds
+from mlinfra.monitoring.timing import FAST, PRODUCTION, format_duration
+
+
+def _alerts(groups):
+    return {(r["labels"]["model"], r["alert"]): r for g in groups for r in g["rules"] if "alert" in r}
+
+
+def test_latency_alert_exact(make_plan):
+    rule = _alerts(build_rule_groups(make_plan()))[("churn", ALERT_LATENCY_HIGH)]
+    assert rule == {
+        "alert": ALERT_LATENCY_HIGH,
+        "expr": 'mlinfra:model_latency_p95_seconds:rate5m{namespace="churn-scoring-prod", model="churn", '
+        'environment="prod"} > 0.25',
+        "for": "10m",
+        "labels": {"severity": "critical", "namespace": "churn-scoring-prod", "model": "churn", "environment": "prod"},
+        "annotations": {
+            "summary": "churn (prod): p95 latency above the 250 ms SLO",
+            "description": "p95 latency of model churn in prod is {{ $value | humanizeDuration }}; the SLO is 250 ms.",
+            "runbook_url": "https://github.com/mlinfra/mlinfra/blob/main/docs/runbooks.md#mlmodellatencyhigh",
+        },
+    }
+
+
+def test_burn_rates_follow_the_availability_slo(make_plan):
+    alerts = _alerts(build_rule_groups(make_plan()))
+    fast = alerts[("churn", ALERT_ERROR_BUDGET_FAST_BURN)]["expr"]
+    slow = alerts[("churn", ALERT_ERROR_BUDGET_SLOW_BURN)]["expr"]
+    # availability 0.995 -> budget 0.005: 14.4x = 0.072 (1h & 5m), 6x = 0.03 (6h & 30m), 3x = 0.015, 1x = 0.005
+    assert re.findall(r"error_ratio:rate(\w+)\{[^}]*\} > ([0-9.]+)", fast) == [
+        ("1h", "0.072"), ("5m", "0.072"), ("6h", "0.03"), ("30m", "0.03")
+    ]
+    assert re.findall(r"error_ratio:rate(\w+)\{[^}]*\} > ([0-9.]+)", slow) == [
+        ("1d", "0.015"), ("2h", "0.015"), ("3d", "0.005"), ("6h", "0.005")
+    ]
+    assert alerts[("churn", ALERT_ERROR_BUDGET_FAST_BURN)]["labels"]["severity"] == "critical"
+    assert alerts[("churn", ALERT_ERROR_BUDGET_SLOW_BURN)]["labels"]["severity"] == "warning"
+
+
+def test_burn_threshold_above_100_percent_is_capped():
+    # availability 0.92 -> budget 0.08: 14.4x = 1.152 cannot be exceeded; the condition becomes ">= 1"
+    assert burn_thresholds(0.08, ((3600, 300, 14.4), (21600, 1800, 6.0))) == [
+        (3600, 300, ">=", "1"), (21600, 1800, ">", "0.48")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "drift", "present", "absent"),
+    [
+        pytest.param({}, True, {ALERT_NO_TRAFFIC, ALERT_SATURATED, ALERT_DRIFT_HIGH}, set(), id="all"),
+        pytest.param({"average_rps": 0.0}, True, {ALERT_SATURATED}, {ALERT_NO_TRAFFIC}, id="no-traffic-expected"),
+        pytest.param({"min_replicas": 3, "max_replicas": 3}, True, {ALERT_NO_TRAFFIC}, {ALERT_SATURATED}, id="fixed-replicas"),
+        pytest.param({}, False, {ALERT_NO_TRAFFIC}, {ALERT_DRIFT_HIGH}, id="drift-off"),
+    ],
+)
+def test_optional_alerts(overrides, drift, present, absent, make_plan, make_model, with_monitoring):
+    plan = with_monitoring(make_plan(models=(make_model(**overrides),)), drift=drift)
+    names = {name for _, name in _alerts(build_rule_groups(plan))}
+    always = {ALERT_LATENCY_HIGH, ALERT_ERROR_BUDGET_FAST_BURN, ALERT_ERROR_BUDGET_SLOW_BURN, ALERT_CRASH_LOOPING, ALERT_NOT_READY}
+    assert always | present <= names and not (absent & names), names
+
+
+def test_low_traffic_model_judges_silence_over_an_hour(make_plan, make_model):
+    plan = make_plan(models=(make_model(average_rps=0.05, peak_rps=1.0),))
+    assert "mlinfra:model_requests:rate1h{" in _alerts(build_rule_groups(plan))[("churn", ALERT_NO_TRAFFIC)]["expr"]
+
+
+def test_recording_groups_per_runtime_scoped_to_namespace_and_models(make_plan, make_model):
+    models = (
+        make_model(),
+        make_model(name="ranker", k8s_name="ranker", runtime="mlserver"),
+        make_model(name="chat", k8s_name="chat", runtime="vllm", framework="llm", latency_p95_ms=8000.0),
+    )
+    groups = build_rule_groups(make_plan(models=models))
+    assert [g["name"] for g in groups] == [
+        "mlinfra.churn-scoring-prod.mlserver.recording",
+        "mlinfra.churn-scoring-prod.vllm.recording",
+        "mlinfra.churn-scoring-prod.alerts",
+    ]
+    for rule in groups[0]["rules"]:
+        assert 'namespace="churn-scoring-prod", model=~"churn|ranker"' in rule["expr"], rule
+        assert rule["labels"] == {"runtime": "mlserver"}
+    for rule in groups[1]["rules"]:  # vLLM's http_requests_total only on its completion handlers, its model only
+        assert 'model="chat"' in rule["expr"] and ("http_requests_total" not in rule["expr"] or "handler=~" in rule["expr"])
+    assert 'status_code=~"5.."' in groups[0]["rules"][2]["expr"], "only 5xx burn the budget"
+
+
+def _shape(text: str) -> str:
+    """An expression with every range window and number replaced, to compare structures."""
+    return re.sub(r"\[[0-9smhd]+\]", "[W]", text)
+
+
+def test_fast_timing_changes_clocks_not_expressions(make_plan):
+    plan = make_plan()
+    prod, fast = build_rule_groups(plan, PRODUCTION), build_rule_groups(plan, FAST)
+    assert [g["interval"] for g in prod] == ["30s", "30s"] and [g["interval"] for g in fast] == ["1s", "1s"]
+    for p_group, f_group in zip(prod, fast, strict=True):
+        for p, f in zip(p_group["rules"], f_group["rules"], strict=True):
+            assert _shape(p["expr"]) == _shape(f["expr"])
+            assert p.get("record") == f.get("record") and p.get("labels") == f.get("labels")
+            assert p.get("annotations") == f.get("annotations")
+    fast_alerts, prod_alerts = _alerts(fast), _alerts(prod)
+    assert prod_alerts[("churn", ALERT_LATENCY_HIGH)]["for"] == "10m"
+    assert fast_alerts[("churn", ALERT_LATENCY_HIGH)]["for"] == "10s"
+    assert "[1m]" in next(r["expr"] for r in fast[0]["rules"] if r["record"] == "mlinfra:model_error_ratio:rate1h")
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(86400, "1d"), (7200, "2h"), (90, "90s"), (300, "5m"), (4320, "72m")])
+def test_format_duration(seconds, text):
+    assert format_duration(seconds) == text
+
+
+def test_every_alert_links_an_existing_runbook_heading(make_plan, repo_root):
+    headings = {
+        line[3:].strip().lower() for line in (repo_root / "docs" / "runbooks.md").read_text().splitlines()
+        if line.startswith("## ")
+    }
+    for rule in _alerts(build_rule_groups(make_plan())).values():
+        anchor = rule["annotations"]["runbook_url"].split("#", 1)[1]
+        assert anchor in headings, f"{rule['alert']}: docs/runbooks.md has no heading '## {rule['alert']}'"
