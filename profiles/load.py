@@ -123,8 +123,15 @@ def _dotted(loc: tuple) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + _key(part)
     return out
+
+
+def _key(part: Any) -> str:
+    """A mapping key as written, quoted when it is empty, has spaces, dots or unprintable characters."""
+    text = str(part)
+    plain = text and text.isprintable() and " " not in text and "." not in text and ":" not in text
+    return text if plain else repr(text)
 
 
 def _clean_loc(loc: tuple, data: Any) -> tuple:
@@ -202,7 +209,7 @@ def problems_from(exc: ValidationError, data: Any) -> list[Problem]:
         if kind == "extra_forbidden":
             owner = _model_at(err["loc"][:-1])
             allowed = sorted(owner.model_fields) if owner else []
-            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6) if loc else []
             hint = f"; did you mean '{close[0]}'?" if close else ""
             message = f"unknown field{hint}" + (f" (allowed: {', '.join(allowed)})" if allowed and not close else "")
         elif kind == "union_tag_invalid":

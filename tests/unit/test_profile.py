@@ -293,3 +293,18 @@ def test_json_schema_validates_the_examples(repo_root: Path):
         jsonschema.validate(data, schema)
     assert schema["properties"]["models"]["minItems"] == 1
     assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        pytest.param("a\x1eb", "'a\\x1eb'", id="control-char"),
+        pytest.param("two words", "'two words'", id="space"),
+        pytest.param("a.b", "'a.b'", id="dot"),
+        pytest.param("", "''", id="empty"),
+    ],
+)
+def test_unusual_unknown_keys_are_quoted_on_one_line(key, shown):
+    found = problems(with_(**{"team": {key: 1}}))
+    assert found == [f"team.{shown}: unknown field (allowed: kubernetes_skills, name, ops_fte)"]
+    assert all(len(p.splitlines()) == 1 for p in found)
