@@ -168,8 +168,10 @@ def key_inputs(res: Resource, by_urn: dict[str, Resource] | None = None) -> dict
     elif kind == "NetworkPolicy":
         out["policyTypes"] = ",".join(spec.get("policyTypes") or [])
     elif kind in ("Secret", "ConfigMap"):
-        data = {**(i.get("data") or {}), **(i.get("stringData") or {})} if i.get("stringData") != SECRET_MARK else {}
-        out["keys"] = ",".join(sorted(data)) if data else (SECRET_MARK if SECRET_MARK in (i.get("stringData"), i.get("data")) else "")
+        keys: list[str] = []
+        for data in (i.get("data"), i.get("stringData"), i.get("binaryData")):
+            keys += [SECRET_MARK] if data == SECRET_MARK else sorted(data or {})
+        out["keys"] = ",".join(keys)
     elif kind == "PrometheusRule":
         groups = spec.get("groups") or []
         out.update(groups=len(groups), rules=sum(len(g.get("rules") or []) for g in groups))
