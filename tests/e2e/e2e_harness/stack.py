@@ -64,31 +64,27 @@ class ModelServer:
             "mlserver", [str(mlserver_venv / "bin" / "mlserver"), "start", str(repo)], workdir / "mlserver.log",
             cwd=repo, env=env,
         )
-        self.infer_url = f"http://127.0.0.1:{self.http_port}/v2/models/{model_name}/infer"
-        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        self.model_url = f"http://127.0.0.1:{self.http_port}/v2/models/{model_name}"
+        self.infer_url = f"{self.model_url}/infer"
 
     def wait_ready(self, timeout: float = 90) -> None:
-        self.process.wait_ready(f"http://127.0.0.1:{self.http_port}/v2/models/{self._name()}/ready", timeout)
-        self.process.wait_ready(self.metrics_url, timeout)
-
-    def _name(self) -> str:
-        return self.infer_url.rsplit("/", 2)[-2]
+        self.process.wait_ready(f"{self.model_url}/ready", timeout)
 
 
 class Prometheus:
-    def __init__(self, binary: str, workdir: Path, *, scrape_interval_s: int, targets: list[dict],
-                 rule_file: Path, alertmanager_port: int):
+    def __init__(self, binary: str, workdir: Path, *, scrape_interval_s: float, metrics_path: str,
+                 targets: list[dict], rule_file: Path, alertmanager_port: int):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = {
             "global": {
-                "scrape_interval": f"{scrape_interval_s}s",
-                "scrape_timeout": f"{scrape_interval_s}s",
-                "evaluation_interval": f"{scrape_interval_s}s",  # rule groups set their own interval
+                "scrape_interval": f"{scrape_interval_s:g}s",
+                "scrape_timeout": f"{scrape_interval_s:g}s",
+                "evaluation_interval": f"{scrape_interval_s:g}s",  # rule groups set their own interval
             },
             "rule_files": [str(rule_file)],
             "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]},
-            "scrape_configs": [{"job_name": "mlserver", "static_configs": targets}],
+            "scrape_configs": [{"job_name": "mlserver", "metrics_path": metrics_path, "static_configs": targets}],
         }
         self.config_path = workdir / "prometheus.yml"
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=True))

@@ -1,10 +1,14 @@
 """The detection-time bound the rendered configuration implies, read from the rendered files themselves.
 
 bound(alert) = scrape interval                      (the fault's first sample reaches Prometheus)
-             + evaluation interval x (1 + depth)     (each recording-rule level adds one evaluation of its group)
-             + longest range window the alert reads  (window warm-up: after it, the windowed value is the
-                                                      fault's steady state, so any threshold the fault
-                                                      crosses has been crossed)
+             + evaluation interval x (2 + depth)     (the alert's evaluation, the one that finds for: passed,
+                                                      and one per recording-rule level in between)
+             + window warm-up                        (after the longest range window the alert reads -
+                                                      directly or through recording rules - the windowed
+                                                      value is the fault's steady state, so a threshold the
+                                                      fault crosses has been crossed; for `A or B` alerts
+                                                      (multi-window burn-rate pairs) the quickest branch:
+                                                      the faults of the test cross every branch's threshold)
              + for:                                  (pending -> firing)
              + group_wait of the alert's route       (Alertmanager's first notification of a new group)
              + DELIVERY_SLACK                        (resend delay 1 s, HTTP hops, clock reads)
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 DELIVERY_SLACK_S = 3.0
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
+_OR = re.compile(r"(?<![\w:])or(?![\w:])")  # the binary operator, not a metric or label named like it
 _RANGE = re.compile(r"\[\s*([0-9smhdwy]+)\s*(?::\s*([0-9smhdwy]*))?\s*\]")
 
 
@@ -36,48 +41,111 @@ def seconds(duration: str | int | float | None) -> float:
 @dataclass(frozen=True)
 class RuleTiming:
     alert: str
+    labels: dict
     for_s: float
     eval_interval_s: float
-    longest_window_s: float
+    longest_window_s: float  # window warm-up of the quickest `or` branch (detection)
+    resolve_window_s: float  # every branch false once its shortest window holds only healthy data (resolution)
     depth: int  # recording-rule levels between the raw metrics and the alert
 
+    @property
+    def pipeline_s(self) -> float:
+        """Evaluation delay: the alert's evaluation, the one that finds `for:` passed, one per recording level."""
+        return self.eval_interval_s * (2 + self.depth)
 
-def rule_timing(rule_file: dict, alert: str, default_interval_s: float) -> RuleTiming:
-    """Timing of `alert` in a Prometheus rule file (dict), following the recording rules it reads."""
+
+def _index(rule_file: dict, default_interval_s: float) -> tuple[dict, dict]:
     records: dict[str, tuple[str, float]] = {}
     alerts: dict[str, tuple[dict, float]] = {}
     for group in rule_file["groups"]:
         interval = seconds(group.get("interval")) or default_interval_s
         for rule in group["rules"]:
             if "record" in rule:
-                records.setdefault(rule["record"], ("", interval))
-                # one name may be recorded by several rules (one per model/runtime): read all their expressions
-                records[rule["record"]] = (records[rule["record"]][0] + "\n" + rule["expr"], interval)
+                if rule["record"] in records:  # one record per model/runtime: this test serves one
+                    raise ValueError(f"record {rule['record']} is defined twice; the e2e profile has one model")
+                records[rule["record"]] = (rule["expr"], interval)
             else:
                 alerts.setdefault(rule["alert"], (rule, interval))
+    return records, alerts
+
+
+def _references(expr: str, records: dict) -> list[str]:
+    return [name for name in records if re.search(rf"(?<![\w:]){re.escape(name)}(?![\w:])", expr)]
+
+
+def rule_timing(rule_file: dict, alert: str, default_interval_s: float) -> RuleTiming:
+    """Timing of `alert` in a Prometheus rule file (dict), following the recording rules it reads."""
+    records, alerts = _index(rule_file, default_interval_s)
     if alert not in alerts:
         raise KeyError(f"alert {alert} is not in the rendered rules; alerts found: {sorted(alerts)}")
     rule, interval = alerts[alert]
 
-    def walk(expr: str, seen: frozenset[str]) -> tuple[float, int, float]:
-        longest = max((seconds(m.group(1)) for m in _RANGE.finditer(expr)), default=0.0)
+    def walk(expr: str, seen: frozenset[str]) -> tuple[set[float], int, float]:
+        windows = {seconds(m.group(1)) for m in _RANGE.finditer(expr)}
         depth, slowest = 0, 0.0
-        for name, (sub_expr, sub_interval) in records.items():
-            if name not in seen and re.search(rf"(?<![\w:]){re.escape(name)}(?![\w:])", expr):
-                sub_longest, sub_depth, sub_slowest = walk(sub_expr, seen | {name})
-                longest = max(longest, sub_longest)
+        for name in _references(expr, records):
+            if name not in seen:
+                sub_expr, sub_interval = records[name]
+                sub_windows, sub_depth, sub_slowest = walk(sub_expr, seen | {name})
+                windows |= sub_windows
                 depth = max(depth, sub_depth + 1)
                 slowest = max(slowest, sub_interval, sub_slowest)
-        return longest, depth, slowest
+        return windows, depth, slowest
 
-    longest, depth, slowest = walk(rule["expr"], frozenset())
+    branches = [walk(branch, frozenset()) for branch in top_level_or(rule["expr"])]
     return RuleTiming(
         alert=alert,
+        labels=dict(rule.get("labels") or {}),
         for_s=seconds(rule.get("for")),
-        eval_interval_s=max(interval, slowest),
-        longest_window_s=longest,
-        depth=depth,
+        eval_interval_s=max([interval, *(b[2] for b in branches)]),
+        # fires when any branch holds: the quickest branch bounds detection (branches without a window: 0)
+        longest_window_s=min(max(b[0], default=0.0) for b in branches),
+        # resolves when every branch is false; `A and B` is false once its shortest window is clean
+        resolve_window_s=max(min(b[0], default=0.0) for b in branches),
+        depth=max(b[1] for b in branches),
     )
+
+
+def inline_records(rule_file: dict, expr: str, old: str, new: str) -> str:
+    """`expr` with every recording rule it reads inlined (one level) and `old` replaced by `new` in them.
+
+    Used for controls: the same expression over a different status class shows what a fault *would* do.
+    """
+    records, _ = _index(rule_file, 1.0)
+    replaced = 0
+    for name in _references(expr, records):
+        sub_expr = records[name][0]
+        replaced += sub_expr.count(old)
+        inlined = f"({sub_expr.replace(old, new)})"
+        expr = re.sub(rf"(?<![\w:]){re.escape(name)}(\{{[^}}]*\}})?(?![\w:])", lambda _m: inlined, expr)
+    if not replaced:
+        raise ValueError(f"{old!r} is in none of the recording rules {expr[:80]!r}... reads")
+    return expr
+
+
+def top_level_or(expr: str) -> list[str]:
+    """Split a PromQL expression at its outermost `or` operators (outside (), [], {} and strings)."""
+    parts, depth, quote, start, i = [], 0, "", 0, 0
+    while i < len(expr):
+        char = expr[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'`":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth == 0 and _OR.match(expr, i):
+            parts.append(expr[start:i])
+            start = i + 2
+            i += 1
+        i += 1
+    parts.append(expr[start:])
+    return [p.strip() for p in parts if p.strip()]
 
 
 @dataclass(frozen=True)
@@ -143,11 +211,12 @@ def route_timing(am_config: dict, labels: dict[str, str]) -> RouteTiming:
 
 
 def detection_bound(rule: RuleTiming, route: RouteTiming, scrape_interval_s: float) -> float:
-    return (
-        scrape_interval_s
-        + rule.eval_interval_s * (1 + rule.depth)
-        + rule.longest_window_s
-        + rule.for_s
-        + route.group_wait_s
-        + DELIVERY_SLACK_S
-    )
+    """Fault -> first notification (see the module docstring)."""
+    window_and_hold = rule.longest_window_s + rule.for_s
+    return scrape_interval_s + rule.pipeline_s + window_and_hold + route.group_wait_s + DELIVERY_SLACK_S
+
+
+def resolution_bound(rule: RuleTiming, route: RouteTiming, scrape_interval_s: float) -> float:
+    """Recovery -> resolved notification: no `for:` on the way back, and the group's next flush
+    (group_interval) instead of group_wait."""
+    return scrape_interval_s + rule.pipeline_s + rule.resolve_window_s + route.group_interval_s + DELIVERY_SLACK_S
