@@ -125,7 +125,7 @@ def model_alerts(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -
             summary=f"{where}: error budget burning fast",
             description=(
                 f"{{{{ $value | humanizePercentage }}}} of requests to model {model.name} in {plan.environment} "
-                f"failed with a server error over the last hour(s); the budget is {_pct(budget)} "
+                f"fail with a server error; the error budget is {_pct(budget)} "
                 f"(availability SLO {_pct(model.availability)}). At this rate a 30-day budget is gone in under "
                 f"{_days(FAST_BURN)} days."
             ),
@@ -137,7 +137,7 @@ def model_alerts(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -
             summary=f"{where}: error budget burning",
             description=(
                 f"{{{{ $value | humanizePercentage }}}} of requests to model {model.name} in {plan.environment} "
-                f"failed with a server error over the last day(s); the budget is {_pct(budget)} "
+                f"fail with a server error; the error budget is {_pct(budget)} "
                 f"(availability SLO {_pct(model.availability)}). At this rate a 30-day budget is gone in under "
                 f"{_days(SLOW_BURN)} days."
             ),
