@@ -1,7 +1,9 @@
-"""Every serving object built for the example profiles passes kubernetes-validate --strict and checkov.
+"""Every Kubernetes object `mlinfra render` writes for the example profiles passes kubernetes-validate --strict
+and checkov: serving objects, ServiceMonitors, dashboard ConfigMaps, the PrometheusRule and the Alertmanager Secret.
 
 Cases: every example profile x every environment x target onprem-k8s (profiles with an `onprem` block) and
-aws-eks (all). One validator process per Kubernetes version and one checkov run for all cases.
+aws-eks (all). The objects are parsed back from the rendered kubernetes/*.yaml files, so what is checked is
+exactly what a user applies. One validator process per Kubernetes version and one checkov run for all cases.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from mlinfra.manifests import build_serving_objects
+import yaml
+
 from mlinfra.planning.plan import plan_environment
 from mlinfra.profiles import load_profile
+from mlinfra.rendering.kubernetes import render_plan
 
 pytestmark = pytest.mark.tools
 
@@ -31,7 +35,14 @@ def cases(repo_root: Path) -> dict[str, list[dict]]:
         targets = (["onprem-k8s"] if profile.onprem else []) + ["aws-eks"]
         for env in profile.environment_names:
             for target in targets:
-                built[f"{profile.name}-{env}-{target}"] = build_serving_objects(plan_environment(profile, env, target))
+                files = render_plan(plan_environment(profile, env, target))
+                built[f"{profile.name}-{env}-{target}"] = [
+                    doc
+                    for f in files
+                    if f.path.startswith("kubernetes/")
+                    for doc in yaml.safe_load_all(f.text)
+                    if doc is not None
+                ]
     return built
 
 
@@ -41,6 +52,8 @@ def test_cases_cover_every_example_profile_environment_and_target(cases, repo_ro
     # churn-scoring: 3 envs x 2 targets, claims-vision: 2 x 2, reco-api (no onprem block): 2 x 1
     assert len(names) == 12, sorted(names)
     assert {"claims-vision-prod-onprem-k8s", "reco-api-dev-aws-eks", "churn-scoring-staging-aws-eks"} <= names
+    kinds = {o["kind"] for objs in cases.values() for o in objs}
+    assert {"Deployment", "ServiceMonitor", "PrometheusRule", "ConfigMap", "Secret"} <= kinds, kinds
 
 
 @pytest.mark.parametrize("version", [pytest.param("1.37", id="k8s-1.37"), pytest.param("1.30", id="k8s-1.30")])
