@@ -16,12 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _profiles import generated_profile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "stacks" / "profile.yaml"
 MLINFRA = Path(sys.executable).with_name("mlinfra")
-FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "onnx")
 
 FLOOR_PROGRAM = """
 import sys, time
@@ -47,26 +47,6 @@ start = time.perf_counter()
 program()
 print(time.perf_counter() - start)
 """
-
-
-def generated_profile(models: int, directory: Path) -> Path:
-    """The example profile with `models` distinct models (frameworks, sizes and traffic vary)."""
-    profile = yaml.safe_load(EXAMPLE.read_text())
-    profile["name"] = f"bench-{models}"
-    profile["models"] = [
-        {
-            "name": f"model-{i:03d}",
-            "framework": FRAMEWORKS[i % len(FRAMEWORKS)],
-            "artifact": f"s3://bench-models/model-{i:03d}/v1",
-            "resources": {"cpu": 1 + i % 3, "memory_gib": 2 + i % 5, "gpus": 0},
-            "traffic": {"average_rps": 1 + i % 7, "peak_rps": 10 + 3 * (i % 11)},
-            "slo": {"latency_p95_ms": 150 + 10 * (i % 9), "availability": 0.995},
-        }
-        for i in range(models)
-    ]
-    path = directory / f"profile-{models}.yaml"
-    path.write_text(yaml.safe_dump(profile, sort_keys=False))
-    return path
 
 
 def time_preview(profile: Path, runs: int) -> tuple[float, int, list[str], float]:

