@@ -135,6 +135,9 @@ def test_rendered_alerts_fire_on_real_faults(e2e_stack, rendered, e2e_report):
         time.sleep(scrape)
     stack.traffic.set_mode()
     phases.append(("client 4xx", start, time.time(), set()))
+    counts = stack.traffic.counts()  # MLServer: schema-invalid body 422, InferenceError 400, never a 5xx
+    assert counts.get(400) and counts.get(422), f"the malformed requests were not answered 400 and 422: {counts}"
+    assert not [code for code in counts if code >= 500 or code == 0], f"server errors before any fault: {counts}"
     paged = [e for e in events() if e.arrival >= start and e.receiver in fast_route.receivers]
     assert not paged, f"client errors paged: {paged}{diagnostics()}"
     report(
@@ -192,7 +195,7 @@ def test_rendered_alerts_fire_on_real_faults(e2e_stack, rendered, e2e_report):
         for event in fired_events:
             for label in ("model", "environment", "severity"):
                 value = rule.labels[label]
-                assert event.shows(value), (
+                assert event.shows(label, value), (
                     f"{alert}'s {event.channel} notification to {event.receiver} does not show {label} '{value}': "
                     f"{event.labels or event.message!r}"
                 )
@@ -209,7 +212,9 @@ def test_rendered_alerts_fire_on_real_faults(e2e_stack, rendered, e2e_report):
             f"{event.alertname} fired during '{phase and phase[0]}', which should only provoke "
             f"{sorted(phase[3]) if phase else '-'}{diagnostics()}"
         )
-    report(f"traffic by HTTP status: {dict(sorted(traffic.counts().items()))}")
+    counts = traffic.counts()
+    report(f"traffic by HTTP status: {dict(sorted(counts.items()))}")
+    assert counts.get(500) and 0 not in counts, f"an exception in predict must be HTTP 500, no request lost: {counts}"
     report(f"paging route: severity={SEVERITY_PAGE} -> {', '.join(routes[ALERT_LATENCY_HIGH].receivers)}")
     elapsed = time.monotonic() - stack.started
     report(f"runtime: {elapsed:.0f} s from starting the processes (budget {MAX_TEST_SECONDS} s)")

@@ -143,7 +143,7 @@ def test_decode_webhook_and_slack_notifications():
     assert (event.channel, event.secret, event.receiver, event.status, event.alertname) == (
         "webhook", "ticketHook", "ticket", "firing", "Slow"
     )
-    assert event.shows("a") and not event.shows("b")
+    assert event.shows("model", "a") and not event.shows("model", "b") and not event.shows("alertname", "a")
 
     slack = Notification(
         arrival=13.5,
@@ -153,8 +153,8 @@ def test_decode_webhook_and_slack_notifications():
     )
     (event,) = decode(slack)
     assert (event.channel, event.receiver, event.status, event.alertname) == ("slack", "page", "resolved", "Burn")
-    assert event.shows("prod") and event.shows("critical")
-    assert not event.shows("model")  # whole words only: "model-a" does not show the value "model"
+    assert event.shows("environment", "prod") and event.shows("severity", "critical")
+    assert not event.shows("model", "model")  # whole words only: "model-a" does not show the value "model"
 
     with pytest.raises(AssertionError, match="does not start with"):
         decode(Notification(arrival=1, path="/x", body={"attachments": [{"title": "Burn is firing"}]}))

@@ -26,10 +26,10 @@ class AlertEvent:
     labels: dict[str, str] = field(hash=False)  # full labels (webhook); {} for chat messages
     message: str = ""  # what a person reads (chat), "" for webhook
 
-    def shows(self, value: str) -> bool:
-        """Whether a label value is visible: in the labels (webhook) or as a word of the message (chat)."""
-        if self.labels:
-            return value in self.labels.values()
+    def shows(self, label: str, value: str) -> bool:
+        """Whether the label is there with this value (webhook), or the value is a word of the message (chat)."""
+        if self.channel == "webhook":
+            return self.labels.get(label) == value
         return re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", self.message) is not None
 
 
