@@ -39,7 +39,7 @@ TICKET_TYPES = ("email", "webhook", "slack", "msteams")
 GROUP_BY = ["alertname", "namespace", "model", "environment"]
 MUTED_ALERTS = ("Watchdog", "InfoInhibitor")  # kube-prometheus-stack's heartbeat and helper alerts
 
-_CHAT_TITLE = '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.model }} ({{ .CommonLabels.environment }})'
+_CHAT_TITLE = '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.model }} ({{ .CommonLabels.environment }}, {{ .CommonLabels.severity }})'
 _CHAT_TEXT = "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}"
 
 
