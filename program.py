@@ -43,7 +43,7 @@ def _monthly_cost(target: Any, profile: Any, env: str) -> float | None:
 
 def run() -> dict[str, Any]:
     """Read config, decide, assemble; returns the stack outputs. Domain errors become pulumi.RunError (no trace)."""
-    from mlinfra.decision.decide import decide
+    from mlinfra.decision.decide import DecisionError, decide
     from mlinfra.planning.plan import PlanError
     from mlinfra.profiles.environments import UnknownEnvironment
     from mlinfra.profiles.load import ProfileError, load_profile
@@ -56,12 +56,20 @@ def run() -> dict[str, Any]:
                                      config.get(CONFIG_KUBE_CONTEXT_KEY))
         chosen = config.get(CONFIG_TARGET_KEY)
         decided_by = "config mlinfra:target" if chosen else "decision"
-        target_name = chosen or decide(profile, env).target
+        if chosen:
+            target_name = chosen
+        else:
+            decision = decide(profile, env)
+            if decision.target is None:  # nothing feasible: say which requirements conflict
+                raise pulumi.RunError(
+                    f"stack '{env}': no target is feasible for this profile: " + "; ".join(decision.reasons)
+                )
+            target_name = decision.target
         target = get_target(target_name)
         outputs = dict(target.assemble(profile, env))
     except ProfileError as exc:
         raise pulumi.RunError(exc.report()) from None
-    except (UnknownEnvironment, PlanError, TargetLoadError) as exc:
+    except (UnknownEnvironment, PlanError, TargetLoadError, DecisionError) as exc:
         raise pulumi.RunError(f"stack '{env}': {exc}") from None
     except NotImplementedError as exc:  # a target whose components come later (or a plugin without assembly)
         raise pulumi.RunError(

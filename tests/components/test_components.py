@@ -15,8 +15,9 @@ from mlinfra.guardrails.graph import SECRET_MARK, kube_object_key, kube_type_tok
 from mlinfra.manifests.serving import build_model_objects, build_namespace_objects
 from mlinfra.monitoring.helm_values import CHART, CHART_REPO, CHART_VERSION, build_helm_values
 from mlinfra.monitoring.objects import (
-    build_alertmanager_secret,
     build_dashboard_configmap,
+    build_monitoring_namespace,
+    build_monitoring_secrets,
     build_prometheus_rule,
     build_service_monitor,
 )
@@ -62,7 +63,7 @@ def test_every_child_has_a_parent_and_the_explicit_provider(runs, env):
 def test_recorded_inputs_equal_the_pure_builders(runs, env, plain, kube_objects):
     run = runs[env]
     plan = plan_environment(load_profile(str(runs["path"])), env, "onprem-k8s")
-    expected = build_namespace_objects(plan)
+    expected = [*build_namespace_objects(plan), build_monitoring_namespace(plan)]
     for model in plan.models:
         expected += build_model_objects(plan, model)
         expected += [build_service_monitor(plan, model), build_dashboard_configmap(plan, model)]
@@ -76,14 +77,16 @@ def test_recorded_inputs_equal_the_pure_builders(runs, env, plain, kube_objects)
     assert plain(release["values"]) == plain(build_helm_values(plan))
     assert (release["chart"], release["version"], release["repositoryOpts"]["repo"]) == (CHART, CHART_VERSION, CHART_REPO)
     assert CHART_VERSION == "88.5.3" and release["name"] == MONITORING_RELEASE_NAME
-    assert release["namespace"] == plan.monitoring.namespace
-    # nothing registered that the builders did not build, except the Secret (its values are Pulumi secrets)
-    secret = build_alertmanager_secret(plan)
-    secret_key = ("core/Secret", secret["metadata"]["namespace"], secret["metadata"]["name"])
+    assert release["namespace"] == plan.monitoring.namespace and release["createNamespace"] is False
+    # nothing registered that the builders did not build; the Secrets' values are Pulumi secrets (compared below)
+    secrets = {("core/Secret", o["metadata"]["namespace"], o["metadata"]["name"]): o for o in build_monitoring_secrets(plan)}
+    assert set(secrets) == {("core/Secret", "monitoring", "mlinfra-grafana-admin"),
+                            ("core/Secret", "monitoring", "mlinfra-alertmanager-notify")}
     built = {kube_object_key({"type": kube_type_token(o["apiVersion"], o["kind"]), "inputs": o}) for o in expected}
-    assert set(recorded) == built | {secret_key}
-    registered_secret = recorded[secret_key]["inputs"]
-    assert plain({**registered_secret, "stringData": None}) == plain({**secret, "stringData": None})
+    assert set(recorded) == built | set(secrets)
+    for key, secret in secrets.items():
+        registered = recorded[key]["inputs"]
+        assert plain({**registered, "stringData": None}) == plain({**secret, "stringData": None}), key
 
 
 def test_two_models_do_not_collide(runs, kube_objects):
@@ -110,33 +113,89 @@ def test_dev_and_prod_differ_in_replicas_disruption_budgets_and_protection(runs)
     assert not _of_type(dev, "kubernetes:policy/v1:PodDisruptionBudget"), "dev has no PodDisruptionBudget"
     assert len(_of_type(prod, "kubernetes:policy/v1:PodDisruptionBudget")) == 2, "prod has one PDB per model"
     assert not any(r["options"]["protect"] for r in dev.resources), "nothing is protected in dev"
-    protected = {r["type"] for r in prod.resources if r["options"]["protect"]}
-    assert protected == {"kubernetes:core/v1:Namespace", RELEASE}, f"prod protects exactly the stateful: {protected}"
+    protected = {(r["type"], r["name"]) for r in prod.resources if r["options"]["protect"]}
+    assert protected == {
+        ("kubernetes:core/v1:Namespace", "fraud-lab-namespace"),
+        ("kubernetes:core/v1:Namespace", "fraud-lab-monitoring-namespace"),
+        (RELEASE, "fraud-lab-monitoring-release"),
+    }, f"prod protects exactly the stateful: {protected}"
 
 
-def test_custom_resources_and_the_secret_wait_for_the_release(runs):
-    run = runs["dev"]
-    release = _one(run, RELEASE)
+def _monitoring_children(run) -> dict[str, dict]:
+    """{role: resource} of the MonitoringStack's children (role = child name without the component's name)."""
     stack = _one(run, TYPE_MONITORING_STACK)
-    waiting = [r for r in run.resources if r["parent"] == stack["urn"] and r is not release]
-    kinds = {r["type"].rsplit(":", 1)[-1] for r in waiting}
-    assert kinds == {"PrometheusRule", "ServiceMonitor", "ConfigMap", "Secret"}, kinds
-    for r in waiting:
-        assert release["urn"] in r["options"]["depends_on"], f"{r['name']} does not depend on the release"
-    assert not release["options"]["depends_on"]
+    prefix = stack["name"] + "-"
+    return {r["name"].removeprefix(prefix): r for r in run.resources if r["parent"] == stack["urn"]}
 
 
-def test_alertmanager_secret_holds_pulumi_secrets_only(runs):
+@pytest.mark.parametrize("env", [pytest.param("dev", id="dev"), pytest.param("prod", id="prod")])
+def test_namespace_then_secrets_then_release_then_custom_resources(runs, env):
+    """The order Pulumi creates them in is the depends_on graph: Helm waits for readiness, so the Grafana admin
+    Secret must exist before the release, and the custom resources need the release's CRDs."""
+    children = _monitoring_children(runs[env])
+    kinds = {role: r["type"].rsplit(":", 1)[-1] for role, r in children.items()}
+    assert sorted(kinds) == [
+        "dashboard-fraud", "dashboard-ranker", "grafana-admin-secret", "namespace", "notify-secret",
+        "prometheus-rule", "release", "service-monitor-fraud", "service-monitor-ranker",
+    ], sorted(kinds)
+    urn = {role: r["urn"] for role, r in children.items()}
+    deps = {role: set(r["options"]["depends_on"]) for role, r in children.items()}
+    namespace, secrets = "namespace", ("grafana-admin-secret", "notify-secret")
+    assert not deps[namespace] & set(urn.values()), "the namespace depends on nothing of the stack"
+    assert kinds[namespace] == "Namespace" and children[namespace]["inputs"]["metadata"]["name"] == "monitoring"
+    for role in secrets:
+        assert kinds[role] == "Secret" and children[role]["inputs"]["metadata"]["namespace"] == "monitoring"
+        assert urn[namespace] in deps[role], f"{role} does not wait for the monitoring namespace"
+        assert urn["release"] not in deps[role], f"{role} must exist before the release, not after it"
+    assert {urn[namespace], *(urn[s] for s in secrets)} <= deps["release"], "the release must wait for its Secrets"
+    assert children["release"]["inputs"]["createNamespace"] is False, "Helm must not create the namespace"
+    after = [role for role in children if role not in (namespace, *secrets, "release")]
+    assert {kinds[r] for r in after} == {"PrometheusRule", "ServiceMonitor", "ConfigMap"}
+    for role in after:
+        assert urn["release"] in deps[role], f"{role} does not depend on the release (its CRDs)"
+    assert not deps["release"] & {urn[r] for r in after}, "the release must not wait for what waits for it"
+
+
+def test_monitoring_secrets_hold_pulumi_secrets_only(runs):
     run = runs["prod"]
-    secret = _one(run, "kubernetes:core/v1:Secret")
-    assert secret["inputs"]["stringData"] == SECRET_MARK, "stringData must be a Pulumi secret, not plain text"
-    raw = run.raw_inputs[secret["urn"]]["stringData"]
-    wrapped = raw["value"]  # the wire format keeps the secret wrapper: {sig: secret, value: {...}}
-    assert raw[next(k for k in raw if k != "value")] == "1b47061264138c4ac30d75fd1eb44270"
-    assert wrapped == {"slackHook": "mlinfra-fake-secret-slackHook", "pdRoutingKey": "mlinfra-fake-secret-pdRoutingKey"}
+    children = _monitoring_children(run)
+    expected = {
+        "grafana-admin-secret": {"admin-user": "admin", "admin-password": "mlinfra-fake-secret-grafanaAdminPassword"},
+        "notify-secret": {"slackHook": "mlinfra-fake-secret-slackHook", "pdRoutingKey": "mlinfra-fake-secret-pdRoutingKey"},
+    }
+    assert sorted(r["name"] for r in _of_type(run, "kubernetes:core/v1:Secret")) == [
+        "fraud-lab-monitoring-grafana-admin-secret", "fraud-lab-monitoring-notify-secret",
+    ]
+    for role, values in expected.items():
+        secret = children[role]
+        assert secret["inputs"]["stringData"] == SECRET_MARK, f"{role}: stringData must be a Pulumi secret, not plain"
+        raw = run.raw_inputs[secret["urn"]]["stringData"]
+        # the wire format keeps the secret wrapper: {sig: secret, value: {...}}
+        assert raw[next(k for k in raw if k != "value")] == "1b47061264138c4ac30d75fd1eb44270", role
+        assert raw["value"] == values, role
+    assert run.secret_values == {k: f"mlinfra-fake-secret-{k}" for k in ("grafanaAdminPassword", "pdRoutingKey", "slackHook")}
     flat = repr([r["inputs"] for r in run.resources])
     for value in run.secret_values.values():
         assert value not in flat, f"{value} reached a plain input"
+
+
+def test_profile_names_the_grafana_key_and_the_runbooks(write_profile):
+    """monitoring.grafana_admin_password_secret picks the config key; monitoring.runbook_url the alerts' links."""
+    from mlinfra.components.offline import run_offline
+    from mlinfra.profiles.load import profile_from_data
+
+    data = two_model_profile()
+    data["monitoring"] |= {"grafana_admin_password_secret": "labGrafanaPw", "runbook_url": "https://wiki.lab.example/ml/runbooks"}
+    run = run_offline(write_profile(data), "dev", target="onprem-k8s")
+    children = _monitoring_children(run)
+    grafana = run.raw_inputs[children["grafana-admin-secret"]["urn"]]["stringData"]["value"]
+    assert grafana == {"admin-user": "admin", "admin-password": "mlinfra-fake-secret-labGrafanaPw"}
+    assert "grafanaAdminPassword" not in run.secret_values and "labGrafanaPw" in run.secret_values
+    rules = children["prometheus-rule"]["inputs"]["spec"]["groups"]
+    links = {r["alert"]: r["annotations"]["runbook_url"] for g in rules for r in g["rules"] if "alert" in r}
+    assert links and links["MLModelLatencyHigh"] == "https://wiki.lab.example/ml/runbooks#mlmodellatencyhigh"
+    assert all(url == f"https://wiki.lab.example/ml/runbooks#{alert.lower()}" for alert, url in links.items())
+    assert profile_from_data(data, "mem.yaml").monitoring.runbook_url == "https://wiki.lab.example/ml/runbooks"
 
 
 def test_outputs_name_target_endpoints_dashboards_routes_and_cost(runs):
@@ -185,7 +244,7 @@ def test_stack_config_kube_context_overrides_the_profile(runs):
         program.main,
         stack="dev",
         config={"mlinfra:profile": str(runs["path"]), "mlinfra:target": "onprem-k8s", "mlinfra:kubeContext": "dev-ctx-3"},
-        secret_keys=["slackHook", "pdRoutingKey"],
+        secret_keys=["slackHook", "pdRoutingKey", "grafanaAdminPassword"],
     )
     assert _one(run, "pulumi:providers:kubernetes")["inputs"]["context"] == "dev-ctx-3"
     assert run.outputs["kube_context"] == "dev-ctx-3"
@@ -206,10 +265,51 @@ def test_program_errors_are_messages(runs, env, target, message):
         run_offline(runs["path"], env, target=target)
 
 
-def test_a_missing_secret_config_value_is_named(repo_root):
-    """`require_secret` fails with the key when the stack has no value for it."""
+@pytest.mark.parametrize(
+    ("secret_keys", "missing"),
+    [
+        pytest.param([], "grafanaAdminPassword, slackWebhookUrl", id="none-set"),
+        pytest.param(["slackWebhookUrl"], "grafanaAdminPassword", id="grafana-missing"),
+        pytest.param(["grafanaAdminPassword"], "slackWebhookUrl", id="slack-missing"),
+    ],
+)
+def test_a_missing_secret_config_value_is_named(repo_root, secret_keys, missing):
+    """One error naming every key the stack has no value for, and how to set it (before any resource)."""
     from mlinfra import program
 
     profile = str(repo_root / "stacks" / "profile.yaml")
-    with pytest.raises(OfflineError, match="slackWebhookUrl"):
-        run_mocked(program.main, stack="dev", config={"mlinfra:profile": profile, "mlinfra:target": "onprem-k8s"})
+    message = (rf"stack 'dev' has no value for the secret config key\(s\) {missing} named in the profile's "
+               r"monitoring section; set each once with `pulumi config set --secret -s dev KEY`")
+    with pytest.raises(OfflineError, match=message):
+        run_mocked(program.main, stack="dev", config={"mlinfra:profile": profile, "mlinfra:target": "onprem-k8s"},
+                   secret_keys=secret_keys)
+
+
+def test_no_feasible_target_names_the_conflict(tmp_path):
+    """Data that must stay on premise but no cluster declared: the program stops with the decision's reasons."""
+    import yaml
+
+    from mlinfra.components.offline import run_offline
+
+    path = tmp_path / "profile.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "name": "vault-scoring",
+                "environments": ["dev"],
+                "models": [
+                    {
+                        "name": "vault",
+                        "framework": "lightgbm",
+                        "artifact": "s3://vault/m/v4",
+                        "traffic": {"average_rps": 7, "peak_rps": 19},
+                        "slo": {"latency_p95_ms": 310, "availability": 0.995},
+                    }
+                ],
+                "data": {"sovereignty": "on_premise", "classification": "confidential"},
+            }
+        )
+    )
+    with pytest.raises(OfflineError, match=r"stack 'dev': no target is feasible for this profile: .*onprem"):
+        run_offline(path, "dev")
