@@ -166,9 +166,10 @@ GRAFANA_DASHBOARD_LABEL_VALUE = "1"
 RUNBOOK_URL = "https://github.com/mlinfra/mlinfra/blob/main/docs/runbooks.md"  # alerts link <this>#<alert>
 
 
-def runbook_url(alert: str) -> str:
-    """Where an alert's runbook is: the heading named after the alert in docs/runbooks.md."""
-    return f"{RUNBOOK_URL}#{alert.lower()}"
+def runbook_url(alert: str, base: str = RUNBOOK_URL) -> str:
+    """Where an alert's runbook is: the heading named after the alert on the runbooks page `base`
+    (the profile's monitoring.runbook_url; default this repository's docs/runbooks.md)."""
+    return f"{base}#{alert.lower()}"
 
 
 def dashboard_uid(profile: str, environment: str, model: str) -> str:
@@ -179,3 +180,12 @@ def dashboard_uid(profile: str, environment: str, model: str) -> str:
 def secret_file(secret_key: str, secrets_dir: str = ALERTMANAGER_SECRETS_DIR) -> str:
     """Path of a notification secret inside the Alertmanager pod (the operator mounts the Secret there)."""
     return f"{secrets_dir}/{ALERTMANAGER_SECRET_NAME}/{secret_key}"
+
+
+# --- Monitoring namespace and Grafana admin credentials (MonitoringStack creates both before the release) --
+
+GRAFANA_ADMIN_SECRET_NAME = "mlinfra-grafana-admin"  # grafana.admin.existingSecret of the chart values
+GRAFANA_ADMIN_USER = "admin"
+GRAFANA_ADMIN_USER_KEY = "admin-user"  # keys of that Secret (the chart's defaults, set explicitly)
+GRAFANA_ADMIN_PASSWORD_KEY = "admin-password"
+DEFAULT_GRAFANA_ADMIN_PASSWORD_SECRET = "grafanaAdminPassword"  # default Pulumi secret config key of its value

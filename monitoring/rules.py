@@ -7,7 +7,8 @@
   (critical pages, warning makes a ticket) - whether critical actually pages is decided by the Alertmanager
   routing of the environment (dev routes critical to the ticket receivers, see alertmanager.py).
 - Every alert carries the labels `namespace`, `model`, `environment`, `severity` and the annotations
-  `summary`, `description` (with the measured value) and `runbook_url`.
+  `summary`, `description` (with the measured value) and `runbook_url` (the profile's monitoring.runbook_url
+  plus `#<alert name in lower case>`, the anchors of docs/runbooks.md).
 """
 
 from __future__ import annotations
@@ -255,7 +256,11 @@ def _alert(
             "model": model.name,
             "environment": plan.environment,
         },
-        "annotations": {"summary": summary, "description": description, "runbook_url": runbook_url(name)},
+        "annotations": {
+            "summary": summary,
+            "description": description,
+            "runbook_url": runbook_url(name, plan.monitoring.runbook_url),
+        },
     }
 
 

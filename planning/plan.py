@@ -122,6 +122,8 @@ def _monitoring(profile: Profile, settings: EnvironmentSettings, onprem: Onprem 
         alerts_page=settings.alerts_page,
         drift=m.drift,
         drift_threshold=m.drift_threshold,
+        grafana_admin_password_secret=m.grafana_admin_password_secret,
+        runbook_url=m.runbook_url,
     )
 
 

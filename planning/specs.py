@@ -73,6 +73,8 @@ class MonitoringSpec:
     alerts_page: bool  # critical alerts go to paging receivers (false in dev)
     drift: bool
     drift_threshold: float
+    grafana_admin_password_secret: str  # Pulumi secret config key of the Grafana admin password
+    runbook_url: str  # base URL of the runbooks page; alerts link <runbook_url>#<alert>
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mlinfra.conventions import RFC1123_LABEL_PATTERN
+from mlinfra.conventions import DEFAULT_GRAFANA_ADMIN_PASSWORD_SECRET, RFC1123_LABEL_PATTERN, RUNBOOK_URL
 
 # ---------------------------------------------------------------------------------------------------------
 # Shared types
@@ -63,6 +63,7 @@ NON_EU_EUROPEAN_REGIONS = ("eu-central-2", "eu-west-2")
 DEFAULT_REGION = "eu-central-1"
 
 _ARTIFACT = re.compile(r"^(s3|pvc|oci|https)://[^\s]+$")
+_RUNBOOK_BASE = re.compile(r"^https?://[^\s#/]+[^\s#]*$")
 _PVC = re.compile(r"^pvc://(?P<claim>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(/(?P<path>[^\s]*))?$")
 
 
@@ -261,8 +262,27 @@ class Monitoring(Strict):
     storage_gib: int = Field(50, ge=1, le=100_000, description="Prometheus volume size in GiB.")
     notify: list[Notify] = Field(default_factory=list, description="Who is told when an alert fires.")
     smtp: Smtp = Field(default_factory=Smtp, description="SMTP relay used by email notifications.")
+    grafana_admin_password_secret: SecretKey = Field(
+        DEFAULT_GRAFANA_ADMIN_PASSWORD_SECRET,
+        description="Secret config key holding the Grafana admin password (user `admin`; Kubernetes targets).",
+    )
+    runbook_url: str = Field(
+        RUNBOOK_URL,
+        description="Base URL of your runbooks page (no #fragment); every alert links <runbook_url>#<alert name "
+        "in lower case>, e.g. #mlmodellatencyhigh - the headings of docs/runbooks.md.",
+    )
     drift: bool = Field(False, description="Alert on model-quality drift (needs the drift monitor's score metric).")
     drift_threshold: float = Field(0.3, gt=0, lt=1, description="Drift score (0..1) above which the drift alert fires.")
+
+    @field_validator("runbook_url")
+    @classmethod
+    def _runbook_base(cls, value: str) -> str:
+        if not _RUNBOOK_BASE.match(value):
+            raise ValueError(
+                "must be an http(s) URL without spaces or a #fragment (each alert appends #<alert>), "
+                "e.g. https://wiki.example.com/ml/runbooks"
+            )
+        return value
 
 
 # ---------------------------------------------------------------------------------------------------------

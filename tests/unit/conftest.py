@@ -32,7 +32,8 @@ def _plan(models: tuple[ModelSpec, ...] | None = None, **overrides: Any) -> Envi
         ),
         smtp=SmtpSpec(smarthost="smtp.example.com:587", from_address="am@example.com", auth_username="am",
                       auth_password_secret="smtpPassword", require_tls=True),
-        alerts_page=True, drift=True, drift_threshold=0.35,
+        alerts_page=True, drift=True, drift_threshold=0.35, grafana_admin_password_secret="grafanaAdminPw",
+        runbook_url="https://github.com/mlinfra/mlinfra/blob/main/docs/runbooks.md",
     )
     values: dict[str, Any] = dict(
         profile_name="churn-scoring", environment="prod", tier="prod", target="onprem-k8s",

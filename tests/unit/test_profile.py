@@ -60,6 +60,8 @@ def test_minimal_profile_gets_documented_defaults():
     assert profile.security.exposure == "internal"
     assert profile.team.kubernetes_skills == "basic"
     assert profile.monitoring.retention_days == 15
+    assert profile.monitoring.grafana_admin_password_secret == "grafanaAdminPassword"
+    assert profile.monitoring.runbook_url == "https://github.com/mlinfra/mlinfra/blob/main/docs/runbooks.md"
     assert profile.region == "eu-central-1"
     assert profile.models[0].resources.gpus == 0
 
@@ -87,6 +89,8 @@ def test_contract_sample_loads_with_team_name_and_skills(repo_root: Path):
         pytest.param({"models.0.artifact": "pvc://model-store/fraud/v11"}, id="pvc"),
         pytest.param({"environments": {"dev": None, "prod": {"min_replicas": 3, "max_replicas": 9}}}, id="env-mapping"),
         pytest.param({"models.0.traffic": {"average_rps": 0, "peak_rps": 0}}, id="no-traffic"),
+        pytest.param({"monitoring": {"runbook_url": "https://wiki.example.com/ml/runbooks",
+                                     "grafana_admin_password_secret": "opsGrafana_pw-2"}}, id="runbooks-grafana-key"),
     ],
 )
 def test_valid_variants(changes):
@@ -190,6 +194,22 @@ def test_valid_variants(changes):
         ),
         pytest.param(with_(**{"models": []}), "models: list should have at least 1 item after validation, not 0", id="no-models"),
         pytest.param(with_(**{"version": 2}), "version: input should be 1 (got 2)", id="version"),
+        pytest.param(
+            with_(**{"monitoring": {"runbook_url": "https://wiki.example.com/runbooks#top"}}),
+            "monitoring.runbook_url: must be an http(s) URL without spaces or a #fragment (each alert appends "
+            "#<alert>), e.g. https://wiki.example.com/ml/runbooks (got 'https://wiki.example.com/runbooks#top')",
+            id="runbook-url-fragment",
+        ),
+        pytest.param(
+            with_(**{"monitoring": {"runbook_url": "wiki.example.com/runbooks"}}),
+            "monitoring.runbook_url: must be an http(s) URL", id="runbook-url-scheme",
+        ),
+        pytest.param(
+            with_(**{"monitoring": {"grafana_admin_password_secret": "s3cr3t pass"}}),
+            "monitoring.grafana_admin_password_secret: string should match pattern '^[A-Za-z][A-Za-z0-9_-]*$' "
+            "(got 's3cr3t pass')",
+            id="grafana-key-not-a-key-name",
+        ),
         pytest.param(with_(**{"models.0.traffic": None}), "models[0].traffic: required field is missing", id="missing"),
     ],
 )
