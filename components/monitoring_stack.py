@@ -1,9 +1,14 @@
 """MonitoringStack: kube-prometheus-stack as one Helm release plus mlinfra's rules, scrapes, dashboards, routing.
 
-Order: the Helm release (creates the monitoring namespace and the CRDs), then the notification Secret in that
-namespace and the custom resources that need the CRDs (pulumi-kubernetes issue 1712: a ServiceMonitor
-registered before its CRD fails). Alertmanager mounts the Secret by name; the kubelet retries the mount
-until the Secret exists, so creating it after the release is safe.
+Order, as dependencies Pulumi sees:
+1. the monitoring Namespace (created here, not by Helm: the Secrets must be in it before the release);
+2. the Secrets the release reads - Grafana's admin credentials (grafana.admin.existingSecret) and the
+   Alertmanager notification credentials - from Pulumi secret config, never plain text;
+3. the Helm release, depending on the Namespace and the Secrets. helm.v3.Release waits until every resource
+   is ready unless skip_await: a Grafana pod whose admin Secret did not exist yet would not start, and the
+   release would time out;
+4. the custom resources (PrometheusRule, ServiceMonitors) and dashboard ConfigMaps, depending on the release:
+   its CRDs must exist first (pulumi-kubernetes issue 1712: a ServiceMonitor registered before its CRD fails).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from mlinfra.monitoring.helm_values import CHART, CHART_REPO, CHART_VERSION, bui
 from mlinfra.monitoring.objects import (
     build_alertmanager_secret,
     build_dashboard_configmap,
+    build_grafana_admin_secret,
+    build_monitoring_namespace,
     build_prometheus_rule,
     build_service_monitor,
 )
@@ -46,8 +53,21 @@ def alert_routes(config: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def secret_config(keys: list[str]) -> dict[str, pulumi.Output[str]]:
+    """The Pulumi secret config value of each key; one error naming every key the stack has no value for."""
+    config = pulumi.Config()
+    missing = [key for key in keys if config.get_secret(key) is None]
+    if missing:
+        stack = pulumi.get_stack()
+        raise pulumi.RunError(
+            f"stack '{stack}' has no value for the secret config key(s) {', '.join(missing)} named in the profile's "
+            f"monitoring section; set each once with `pulumi config set --secret -s {stack} KEY`"
+        )
+    return {key: config.require_secret(key) for key in keys}
+
+
 class MonitoringStack(pulumi.ComponentResource):
-    """The pinned chart, the Alertmanager notification Secret, PrometheusRule, ServiceMonitors, dashboards."""
+    """Monitoring Namespace, Grafana admin and notification Secrets, the pinned chart, rules, monitors, dashboards."""
 
     dashboards: dict[str, str]
     alert_routes: list[dict[str, Any]]
@@ -64,8 +84,28 @@ class MonitoringStack(pulumi.ComponentResource):
         super().__init__(TYPE_MONITORING_STACK, name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         plan = args.plan
+        # roles name the children without the environment, so `mlinfra diff` pairs them across stacks
+        res: dict[str, pulumi.CustomResource] = {}
 
-        release = k8s.helm.v3.Release(
+        # 1. the namespace: protected in production by the same rule the guardrail checks (guardrails/stateful.py)
+        res["namespace"] = create_object(
+            child_name(name, "namespace"), build_monitoring_namespace(plan), child, protect=plan.protect
+        )
+        in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[res["namespace"]]))
+
+        # 2. the Secrets the release reads: Pulumi secret config -> Kubernetes Secret, never plain text anywhere
+        notify_keys = alertmanager_secret_keys(plan)
+        grafana_key = plan.monitoring.grafana_admin_password_secret
+        values = secret_config(sorted({grafana_key, *notify_keys.values()}))
+        grafana = build_grafana_admin_secret(plan, values[grafana_key])
+        res["grafana-admin-secret"] = create_object(child_name(name, "grafana-admin-secret"), grafana, in_namespace)
+        if notify_keys:
+            notify = build_alertmanager_secret(plan, {key: values[cfg] for key, cfg in notify_keys.items()})
+            res["notify-secret"] = create_object(child_name(name, "notify-secret"), notify, in_namespace)
+
+        # 3. the release, after its namespace and Secrets; it holds the Prometheus, Alertmanager and Grafana
+        # volumes: protected in production
+        res["release"] = k8s.helm.v3.Release(
             child_name(name, "release"),
             k8s.helm.v3.ReleaseArgs(
                 name=MONITORING_RELEASE_NAME,
@@ -73,30 +113,23 @@ class MonitoringStack(pulumi.ComponentResource):
                 version=CHART_VERSION,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
                 namespace=plan.monitoring.namespace,
-                create_namespace=True,
+                create_namespace=False,
                 values=build_helm_values(plan),
             ),
-            # the release holds Prometheus, Alertmanager and Grafana volumes: protected in production
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=plan.protect)),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(protect=plan.protect, depends_on=list(res.values()))
+            ),
         )
-        after_release = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[release]))
 
-        # Notification credentials: Pulumi secret config -> Kubernetes Secret, never plain text anywhere.
-        config = pulumi.Config()
-        secret_data = {key: config.require_secret(cfg) for key, cfg in alertmanager_secret_keys(plan).items()}
-        secret = build_alertmanager_secret(plan, secret_data) if secret_data else None
-        # roles name the children without the environment, so `mlinfra diff` pairs them across stacks
+        # 4. what needs the chart's CRDs (and the dashboards the chart's Grafana sidecar loads), after the release
+        after_release = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[res["release"]]))
         objects = [("prometheus-rule", build_prometheus_rule(plan))]
         objects += [(f"service-monitor-{m.k8s_name}", build_service_monitor(plan, m)) for m in plan.models]
         objects += [(f"dashboard-{m.k8s_name}", build_dashboard_configmap(plan, m)) for m in plan.models]
         namespaces = {plan.namespace: args.namespace} if args.namespace is not None else None
-        self.resources = {
-            role: create_object(child_name(name, role), obj, after_release, namespaces=namespaces)
-            for role, obj in objects
-        }
-        self.resources["release"] = release
-        if secret is not None:
-            self.resources["notify-secret"] = create_object(child_name(name, "notify-secret"), secret, after_release)
+        for role, obj in objects:
+            res[role] = create_object(child_name(name, role), obj, after_release, namespaces=namespaces)
+        self.resources = res
 
         self.dashboards = {  # Grafana path of each model's dashboard (the sidecar loads the ConfigMaps)
             m.name: f"/d/{dashboard_uid(plan.profile_name, plan.environment, m.name)}" for m in plan.models

@@ -5,6 +5,11 @@ passes through (FREE_FORM); tests/unit/test_helm_values.py checks that against .
 The Alertmanager config goes in through `alertmanager.config` (the chart writes it to the Alertmanager's
 config Secret); it holds file paths only. The credentials come from the Secret named in
 `alertmanager.alertmanagerSpec.secrets`, which the operator mounts under /etc/alertmanager/secrets/<name>/.
+Grafana's admin user and password come from the Secret named in `grafana.admin.existingSecret`, filled from
+Pulumi secret config (without it the chart makes its own admin Secret: `prom-operator` in old releases, a random
+password in 88.x that no secret store holds and nobody chose). Both Secrets must exist before
+the release: the Grafana pods read theirs through secretKeyRef and do not start without it, so a release that
+waits for readiness would time out (components/monitoring_stack.py creates them first).
 """
 
 from __future__ import annotations
@@ -12,7 +17,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mlinfra.conventions import ALERTMANAGER_SECRET_NAME, GRAFANA_DASHBOARD_LABEL, GRAFANA_DASHBOARD_LABEL_VALUE
+from mlinfra.conventions import (
+    ALERTMANAGER_SECRET_NAME,
+    GRAFANA_ADMIN_PASSWORD_KEY,
+    GRAFANA_ADMIN_SECRET_NAME,
+    GRAFANA_ADMIN_USER_KEY,
+    GRAFANA_DASHBOARD_LABEL,
+    GRAFANA_DASHBOARD_LABEL_VALUE,
+)
 from mlinfra.monitoring.alertmanager import alertmanager_secret_keys, build_alertmanager_config
 from mlinfra.monitoring.timing import PRODUCTION, AlertTiming, format_duration
 from mlinfra.planning.specs import EnvironmentPlan
@@ -45,6 +57,11 @@ def build_helm_values(plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION) -
             "alertmanagerSpec": {"secrets": [ALERTMANAGER_SECRET_NAME] if alertmanager_secret_keys(plan) else []},
         },
         "grafana": {
+            "admin": {
+                "existingSecret": GRAFANA_ADMIN_SECRET_NAME,
+                "userKey": GRAFANA_ADMIN_USER_KEY,
+                "passwordKey": GRAFANA_ADMIN_PASSWORD_KEY,
+            },
             "sidecar": {
                 "dashboards": {
                     "enabled": True,

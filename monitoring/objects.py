@@ -1,5 +1,8 @@
-"""Kubernetes objects of the monitoring stack for one environment: rules, scrape config, dashboards, the secret.
+"""Kubernetes objects of the monitoring stack for one environment: its namespace and Secrets, rules, scrape
+config, dashboards.
 
+Apply order (the MonitoringStack component's, and render's file order): the monitoring Namespace, then the
+Secrets in it (Grafana admin, Alertmanager notification), then the Helm release, then the custom resources.
 The chart's Prometheus selects every PrometheusRule and ServiceMonitor in every namespace (helm_values sets the
 *SelectorNilUsesHelmValues flags false), so these live next to the models, in the plan's namespace. They are
 custom resources: the MonitoringStack component must make them depend on the Helm release (its CRDs).
@@ -13,6 +16,10 @@ from typing import Any
 from mlinfra.conventions import (
     ALERTMANAGER_SECRET_NAME,
     COMPONENT_MONITORING,
+    GRAFANA_ADMIN_PASSWORD_KEY,
+    GRAFANA_ADMIN_SECRET_NAME,
+    GRAFANA_ADMIN_USER,
+    GRAFANA_ADMIN_USER_KEY,
     GRAFANA_DASHBOARD_LABEL,
     GRAFANA_DASHBOARD_LABEL_VALUE,
     LABEL_ENVIRONMENT,
@@ -31,6 +38,19 @@ from mlinfra.runtimes.catalog import RUNTIMES
 
 MONITORING_API = "monitoring.coreos.com/v1"
 PLACEHOLDER = "<pulumi secret: {key}>"  # what a rendered Secret holds instead of a value
+
+# Pod Security for the monitoring namespace. The chart's node-exporter DaemonSet needs the node: hostNetwork,
+# hostPID and hostPath mounts of /proc, /sys and / (that is what it measures). Both `baseline` and `restricted`
+# forbid those, so enforcing either would reject its pods and the release would never become ready; the
+# namespace therefore enforces `privileged`. Audit stays at `baseline`, so the audit log names every pod that
+# needs more than baseline (node-exporter only, unless something else moved in). Model serving namespaces
+# enforce `restricted` (manifests/serving.py).
+MONITORING_PSS = {
+    "pod-security.kubernetes.io/enforce": "privileged",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+    "pod-security.kubernetes.io/audit": "baseline",
+    "pod-security.kubernetes.io/audit-version": "latest",
+}
 
 
 def scrape_labels(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, str]:
@@ -108,6 +128,38 @@ def dashboard_json(plan: EnvironmentPlan, model: ModelSpec) -> str:
     return json.dumps(build_dashboard(plan, model), indent=2, sort_keys=True) + "\n"
 
 
+def build_monitoring_namespace(plan: EnvironmentPlan) -> dict[str, Any]:
+    """The Namespace of the kube-prometheus-stack release (the MonitoringStack creates it, not Helm)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": plan.monitoring.namespace, "labels": {**_labels(plan), **MONITORING_PSS}},
+    }
+
+
+def build_grafana_admin_secret(plan: EnvironmentPlan, password: Any = None) -> dict[str, Any]:
+    """The Secret named in the chart's grafana.admin.existingSecret: user `admin` and the password.
+
+    `password` is the value of the Pulumi secret config key monitoring.grafana_admin_password_secret (the
+    component passes the secret Output); without it the placeholder `<pulumi secret: KEY>` - what render writes.
+    """
+    if password is None:
+        password = PLACEHOLDER.format(key=plan.monitoring.grafana_admin_password_secret)
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": GRAFANA_ADMIN_SECRET_NAME, "namespace": plan.monitoring.namespace, "labels": _labels(plan)},
+        "stringData": {GRAFANA_ADMIN_USER_KEY: GRAFANA_ADMIN_USER, GRAFANA_ADMIN_PASSWORD_KEY: password},
+    }
+
+
+def build_monitoring_secrets(plan: EnvironmentPlan) -> list[dict[str, Any]]:
+    """The Secrets the release reads (placeholder values): Grafana admin, and the notification Secret if any."""
+    notify = build_alertmanager_secret(plan)
+    return [build_grafana_admin_secret(plan), *([notify] if notify is not None else [])]
+
+
 def build_alertmanager_secret(plan: EnvironmentPlan, string_data: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The notification Secret mounted into Alertmanager; None when no receiver needs a credential.
 
@@ -135,12 +187,10 @@ def build_alertmanager_secret(plan: EnvironmentPlan, string_data: dict[str, Any]
 
 
 def build_monitoring_objects(plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION) -> list[dict[str, Any]]:
-    """Every monitoring object of the environment, in a stable order (render writes these)."""
-    objects: list[dict[str, Any]] = [build_prometheus_rule(plan, timing)]
+    """Every monitoring object of the environment in apply order: namespace, Secrets, then what needs the CRDs
+    (PrometheusRule, per model ServiceMonitor) and the dashboards."""
+    objects = [build_monitoring_namespace(plan), *build_monitoring_secrets(plan), build_prometheus_rule(plan, timing)]
     for model in plan.models:
         objects.append(build_service_monitor(plan, model, timing))
         objects.append(build_dashboard_configmap(plan, model))
-    secret = build_alertmanager_secret(plan)
-    if secret is not None:
-        objects.append(secret)
     return objects

@@ -1,15 +1,22 @@
 """Render one environment of a profile for a Kubernetes target (onprem-k8s, aws-eks) into files.
 
 Layout (relative to the output directory):
-    kubernetes/00-namespace.yaml        Namespace and default-deny NetworkPolicy
-    kubernetes/10-model-<model>.yaml    the model's serving objects, its ServiceMonitor and dashboard ConfigMap
-    kubernetes/20-monitoring.yaml       PrometheusRule, Alertmanager notification Secret (placeholder values)
-    prometheus/rules.yaml               the PrometheusRule's groups as a plain Prometheus rule file
-    alertmanager/alertmanager.yaml      Alertmanager configuration
-    grafana/<model>.json                one dashboard per model (same text as in the ConfigMap)
+    kubernetes/00-namespace.yaml              the models' Namespace and default-deny NetworkPolicy
+    kubernetes/01-monitoring-namespace.yaml   the monitoring Namespace (the Helm release does not create it)
+    kubernetes/05-monitoring-secrets.yaml     Grafana admin and Alertmanager notification Secrets (placeholders)
+    kubernetes/10-model-<model>.yaml          the model's serving objects, its ServiceMonitor and dashboard ConfigMap
+    kubernetes/20-monitoring.yaml             PrometheusRule
+    prometheus/rules.yaml                     the PrometheusRule's groups as a plain Prometheus rule file
+    alertmanager/alertmanager.yaml            Alertmanager configuration
+    grafana/<model>.json                      one dashboard per model (same text as in the ConfigMap)
     helm/kube-prometheus-stack.values.yaml
-The numeric prefixes keep `kubectl apply -f kubernetes/` in dependency order and model files from colliding
-with the shared ones. (render.json, the list of what was written, is added by rendering.output.)
+The numeric prefixes put `kubectl apply -f kubernetes/` in dependency order - namespaces, then the Secrets in
+them, then the rest - and keep model files from colliding with the shared ones. Applying by hand follows the
+MonitoringStack's order: namespaces and Secrets (00-05; replace every `<pulumi secret: KEY>` placeholder with
+the real value first, or Grafana's admin password is that text), then the chart with the helm/ values (it
+needs the Secrets, and brings the CRDs), then the whole directory (ServiceMonitors and the PrometheusRule
+need those CRDs). `pulumi up` does all of it in that order, with the values from Pulumi secret config.
+(render.json, the list of what was written, is added by rendering.output.)
 """
 
 from __future__ import annotations
@@ -21,8 +28,9 @@ from mlinfra.manifests.serving import build_model_objects, build_namespace_objec
 from mlinfra.monitoring.alertmanager import build_alertmanager_config
 from mlinfra.monitoring.helm_values import CHART, build_helm_values
 from mlinfra.monitoring.objects import (
-    build_alertmanager_secret,
     build_dashboard_configmap,
+    build_monitoring_namespace,
+    build_monitoring_secrets,
     build_prometheus_rule,
     build_service_monitor,
     dashboard_json,
@@ -62,7 +70,11 @@ def render_plan(
     plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION, *, secrets_dir: str = ALERTMANAGER_SECRETS_DIR
 ) -> list[RenderedFile]:
     """The files of one planned environment."""
-    files = [RenderedFile("kubernetes/00-namespace.yaml", to_yaml_documents(build_namespace_objects(plan)))]
+    files = [
+        RenderedFile("kubernetes/00-namespace.yaml", to_yaml_documents(build_namespace_objects(plan))),
+        RenderedFile("kubernetes/01-monitoring-namespace.yaml", to_yaml_documents([build_monitoring_namespace(plan)])),
+        RenderedFile("kubernetes/05-monitoring-secrets.yaml", to_yaml_documents(build_monitoring_secrets(plan))),
+    ]
     for model in plan.models:
         objects = [
             *build_model_objects(plan, model),
@@ -70,11 +82,7 @@ def render_plan(
             build_dashboard_configmap(plan, model),
         ]
         files.append(RenderedFile(f"kubernetes/10-model-{model.k8s_name}.yaml", to_yaml_documents(objects)))
-    monitoring = [build_prometheus_rule(plan, timing)]
-    secret = build_alertmanager_secret(plan)
-    if secret is not None:
-        monitoring.append(secret)
-    files.append(RenderedFile("kubernetes/20-monitoring.yaml", to_yaml_documents(monitoring)))
+    files.append(RenderedFile("kubernetes/20-monitoring.yaml", to_yaml_documents([build_prometheus_rule(plan, timing)])))
     files.append(RenderedFile("prometheus/rules.yaml", to_yaml({"groups": build_rule_groups(plan, timing)})))
     files.append(
         RenderedFile(

@@ -51,8 +51,9 @@ def test_json_is_the_whole_graph(example):
     for r in data["resources"]:
         assert set(r) == {"type", "name", "urn", "parent", "custom", "provider", "inputs", "options"}
         assert r["parent"] in urns or r["type"] == "mlinfra:environment:Environment"
-    secret = next(r for r in data["resources"] if r["type"] == "kubernetes:core/v1:Secret")
-    assert secret["inputs"]["stringData"] == "[secret]"
+    secrets = {r["name"]: r for r in data["resources"] if r["type"] == "kubernetes:core/v1:Secret"}
+    assert sorted(secrets) == ["churn-scoring-monitoring-grafana-admin-secret", "churn-scoring-monitoring-notify-secret"]
+    assert all(r["inputs"]["stringData"] == "[secret]" for r in secrets.values()), "Secret values must stay secrets"
     assert "mlinfra-fake-secret" not in result.stdout, "no secret value in the output"
     assert [g["id"] for g in data["guardrails"] if g["status"] == "fail"] == []
     assert data["outputs"]["alert_routes"][1]["receiver"] == "mlinfra-ticket", "dev does not page"

@@ -38,6 +38,8 @@ def test_layout_and_manifest(tmp_path):
         "grafana/damage-detector.json",
         "helm/kube-prometheus-stack.values.yaml",
         "kubernetes/00-namespace.yaml",
+        "kubernetes/01-monitoring-namespace.yaml",
+        "kubernetes/05-monitoring-secrets.yaml",
         "kubernetes/10-model-claims-assistant.yaml",
         "kubernetes/10-model-damage-detector.yaml",
         "kubernetes/20-monitoring.yaml",
@@ -54,8 +56,22 @@ def test_layout_and_manifest(tmp_path):
     docs = list(yaml.safe_load_all((out / "kubernetes" / "20-monitoring.yaml").read_text()))
     rule = next(d for d in docs if d["kind"] == "PrometheusRule")
     assert yaml.safe_load((out / "prometheus" / "rules.yaml").read_text()) == {"groups": rule["spec"]["groups"]}
-    secret = next(d for d in docs if d["kind"] == "Secret")
-    assert secret["stringData"]["pagerdutyRoutingKey"] == "<pulumi secret: pagerdutyRoutingKey>"
+    assert [d["kind"] for d in docs] == ["PrometheusRule"]
+    # `kubectl apply -f kubernetes/` goes by file name: namespaces, then the Secrets in them, then the rest
+    order = [(path, d["kind"], d["metadata"]["name"]) for path in sorted((out / "kubernetes").iterdir())
+             for d in yaml.safe_load_all(path.read_text())]
+    kinds = [kind for _path, kind, _name in order]
+    assert kinds[:4] == ["Namespace", "NetworkPolicy", "Namespace", "Secret"], order[:5]
+    last_namespace = max(i for i, k in enumerate(kinds) if k == "Namespace")
+    assert all(i > last_namespace for i, k in enumerate(kinds) if k == "Secret"), "a Secret before its namespace"
+    secret_docs = yaml.safe_load_all((out / "kubernetes" / "05-monitoring-secrets.yaml").read_text())
+    secrets = {d["metadata"]["name"]: d for d in secret_docs}
+    assert secrets["mlinfra-alertmanager-notify"]["stringData"]["pagerdutyRoutingKey"] == "<pulumi secret: pagerdutyRoutingKey>"
+    assert secrets["mlinfra-grafana-admin"]["stringData"] == {
+        "admin-user": "admin", "admin-password": "<pulumi secret: grafanaAdminPassword>",
+    }
+    values = yaml.safe_load((out / "helm" / "kube-prometheus-stack.values.yaml").read_text())
+    assert values["grafana"]["admin"]["existingSecret"] == "mlinfra-grafana-admin"
     for path, data in _tree(out).items():
         assert b"&id0" not in data and b"*id0" not in data, f"{path} has YAML anchors"
 
@@ -132,7 +148,7 @@ def test_render_scales_to_many_models(make_plan_many):
     from mlinfra.rendering.kubernetes import render_plan
 
     total = sum(len(render_plan(plan)) for plan in make_plan_many)
-    assert total == 3 * (2 * 100 + 5)  # per environment: 100 model manifests + 100 dashboards + 5 shared files
+    assert total == 3 * (2 * 100 + 7)  # per environment: 100 model manifests + 100 dashboards + 7 shared files
 
 
 @pytest.fixture

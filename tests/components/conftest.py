@@ -59,6 +59,12 @@ def two_model_profile() -> dict[str, Any]:
 
 
 @pytest.fixture
+def profile_data() -> dict[str, Any]:
+    """A fresh copy of the two-model profile, to change before `write_profile`."""
+    return two_model_profile()
+
+
+@pytest.fixture
 def write_profile(tmp_path: Path):
     """Write a profile dict (default: the two-model profile) to a file and return its path."""
 

@@ -43,7 +43,7 @@ def test_stack_files_point_at_the_profile_and_name_secrets_only(repo_root: Path,
     assert env in profile.environment_names
     assert config["mlinfra:kubeContext"] == profile.onprem.kube_context
     keys = secret_config_keys(profile)
-    assert keys == ["slackWebhookUrl"]
+    assert keys == ["grafanaAdminPassword", "slackWebhookUrl"]
     for key in keys:
         assert re.search(rf"^#\s+pulumi config set --secret {key} .* -s {env}$", text, re.M), f"no set command for {key}"
         assert f"mlinfra:{key}" not in config, f"{key} must not be in the stack file in plain text"

@@ -1,5 +1,6 @@
 """Every Kubernetes object `mlinfra render` writes for the example profiles passes kubernetes-validate --strict
-and checkov: serving objects, ServiceMonitors, dashboard ConfigMaps, the PrometheusRule and the Alertmanager Secret.
+and checkov: serving objects, ServiceMonitors, dashboard ConfigMaps, the PrometheusRule, the monitoring Namespace
+and its Secrets (Grafana admin, Alertmanager notification).
 
 Cases: every example profile x every environment x target onprem-k8s (profiles with an `onprem` block) and
 aws-eks (all). The objects are parsed back from the rendered kubernetes/*.yaml files, so what is checked is
@@ -53,7 +54,10 @@ def test_cases_cover_every_example_profile_environment_and_target(cases, repo_ro
     assert len(names) == 12, sorted(names)
     assert {"claims-vision-prod-onprem-k8s", "reco-api-dev-aws-eks", "churn-scoring-staging-aws-eks"} <= names
     kinds = {o["kind"] for objs in cases.values() for o in objs}
-    assert {"Deployment", "ServiceMonitor", "PrometheusRule", "ConfigMap", "Secret"} <= kinds, kinds
+    assert {"Deployment", "ServiceMonitor", "PrometheusRule", "ConfigMap", "Secret", "Namespace"} <= kinds, kinds
+    for name, objs in cases.items():  # every case carries the monitoring namespace and the Grafana admin Secret
+        named = {(o["kind"], o["metadata"]["name"]) for o in objs}
+        assert {("Namespace", "monitoring"), ("Secret", "mlinfra-grafana-admin")} <= named, name
 
 
 @pytest.mark.parametrize("version", [pytest.param("1.37", id="k8s-1.37"), pytest.param("1.30", id="k8s-1.30")])

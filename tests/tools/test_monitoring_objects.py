@@ -1,5 +1,6 @@
 """Every rendered monitoring object is valid: PrometheusRule and ServiceMonitor against the Prometheus Operator
-CRD schemas in ../shared/schemas/crds/, the ConfigMaps and the Secret with kubernetes-validate --strict."""
+CRD schemas in ../shared/schemas/crds/; the monitoring Namespace, the Grafana admin and notification Secrets and
+the dashboard ConfigMaps with kubernetes-validate --strict."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def test_custom_resources_match_crd_schemas(monitoring_plan, timing, crd_validat
 
 
 def test_crd_validation_can_fail(monitoring_plan, crd_validate):
-    rule = build_monitoring_objects(monitoring_plan)[0]
+    rule = next(o for o in build_monitoring_objects(monitoring_plan) if o["kind"] == "PrometheusRule")
     rule["spec"]["groups"][0]["rules"][0]["for"] = "ten minutes"  # not a duration
     rule["spec"]["groups"][0]["rules"][0]["bogus"] = True
     assert crd_validate(rule), "the CRD schema accepted an invalid PrometheusRule"
@@ -39,7 +40,8 @@ def test_rendered_kubernetes_files_hold_valid_monitoring_objects(monitoring_plan
         doc for f in files if f.path.startswith("kubernetes/") for doc in yaml.safe_load_all(f.text) if doc is not None
     ]
     monitoring = [o for o in objects if o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "monitoring"]
-    assert {o["kind"] for o in monitoring} >= {"PrometheusRule", "ServiceMonitor", "ConfigMap"}
+    assert {o["kind"] for o in monitoring} >= {"PrometheusRule", "ServiceMonitor", "ConfigMap", "Namespace", "Secret"}
+    assert ("Secret", "mlinfra-grafana-admin") in {(o["kind"], o["metadata"]["name"]) for o in monitoring}
     builtin = [o for o in monitoring if o["apiVersion"] == "v1"]
     assert k8s_validate(builtin) == []
     for obj in monitoring:

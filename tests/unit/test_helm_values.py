@@ -38,7 +38,8 @@ def _lookup(values, path):
 def test_every_key_path_exists_in_the_chart(make_plan, chart_values):
     values = build_helm_values(make_plan())
     paths = list(_paths(values))
-    assert len(paths) >= 12
+    assert len(paths) >= 15
+    assert {"grafana.admin.existingSecret", "grafana.admin.userKey", "grafana.admin.passwordKey"} <= set(paths)
     for path in paths:
         default = _lookup(chart_values, path)
         assert default is not KeyError, f"{path} is not a key of the chart's values.yaml"
@@ -49,6 +50,11 @@ def test_every_key_path_exists_in_the_chart(make_plan, chart_values):
 def test_key_path_check_can_fail(chart_values):
     assert _lookup(chart_values, "prometheus.prometheusSpec.retentionn") is KeyError
     assert _lookup(chart_values, "prometheus.prometheusSpec.retention") == "10d"
+    # the chart's Grafana admin keys (grafana subchart): an existing Secret replaces the chart's own
+    assert _lookup(chart_values, "grafana.admin") == {
+        "existingSecret": "", "userKey": "admin-user", "passwordKey": "admin-password",
+    }
+    assert _lookup(chart_values, "grafana.admin.existingSecrett") is KeyError
 
 
 def test_values_from_the_plan(make_plan):
