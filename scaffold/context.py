@@ -84,7 +84,9 @@ _NOTIFY_SECRET_FIELDS = {
 
 
 def secret_refs(profile: Profile) -> tuple[SecretRef, ...]:
-    """Every secret key monitoring.notify and monitoring.smtp reference, in profile order, merged by key."""
+    """Every secret key monitoring.notify, monitoring.smtp and monitoring.grafana_admin_password_secret reference,
+    in profile order, merged by key (the same keys as guardrails.secrets.secret_config_keys; a test holds them
+    equal for the examples)."""
     found: dict[str, tuple[str, list[str]]] = {}
     for i, notify in enumerate(profile.monitoring.notify):
         spec = _NOTIFY_SECRET_FIELDS.get(notify.type)
@@ -96,6 +98,10 @@ def secret_refs(profile: Profile) -> tuple[SecretRef, ...]:
     smtp_key = profile.monitoring.smtp.auth_password_secret
     if smtp_key:
         found.setdefault(smtp_key, ("SMTP password", []))[1].append("monitoring.smtp.auth_password_secret")
+    grafana_key = profile.monitoring.grafana_admin_password_secret  # always set (default grafanaAdminPassword)
+    found.setdefault(grafana_key, ("Grafana admin password (user admin; Kubernetes targets)", []))[1].append(
+        "monitoring.grafana_admin_password_secret"
+    )
     return tuple(SecretRef(key=k, what=w, paths=tuple(p)) for k, (w, p) in found.items())
 
 

@@ -16,6 +16,7 @@ from yamllint.config import YamlLintConfig
 from mlinfra import __version__
 from mlinfra.decision.adr import render_adr
 from mlinfra.decision.decide import decide
+from mlinfra.guardrails.secrets import secret_config_keys
 from mlinfra.profiles import load_profile, profile_from_data
 from mlinfra.scaffold import MANIFEST, ScaffoldError, apply, generate, plan
 from mlinfra.scaffold.context import build_context, pulumi_cli_range, release_requirements, secret_refs
@@ -52,12 +53,17 @@ def _base(**changes) -> dict:
 @pytest.mark.parametrize(
     ("example", "expected"),
     [
-        pytest.param("churn-scoring", [("slackWebhookUrl", ("monitoring.notify[1].webhook_secret",))], id="slack"),
+        pytest.param(
+            "churn-scoring",
+            [("slackWebhookUrl", ("monitoring.notify[1].webhook_secret",)), ("grafanaAdminPassword", ("monitoring.grafana_admin_password_secret",))],
+            id="slack",
+        ),
         pytest.param(
             "reco-api",
             [
                 ("slackWebhookUrl", ("monitoring.notify[1].webhook_secret",)),
                 ("smtpPassword", ("monitoring.smtp.auth_password_secret",)),
+                ("grafanaAdminPassword", ("monitoring.grafana_admin_password_secret",)),
             ],
             id="slack-and-smtp",
         ),
@@ -67,6 +73,7 @@ def _base(**changes) -> dict:
                 ("pagerdutyRoutingKey", ("monitoring.notify[0].routing_key_secret",)),
                 ("teamsWebhookUrl", ("monitoring.notify[1].webhook_secret",)),
                 ("incidentWebhookUrl", ("monitoring.notify[2].url_secret",)),
+                ("grafanaAdminPassword", ("monitoring.grafana_admin_password_secret",)),
             ],
             id="pagerduty-teams-webhook",
         ),
@@ -76,6 +83,8 @@ def test_secret_keys_of_examples(example: str, expected: list):
     refs = secret_refs(load_profile(str(EXAMPLES[example])))
     assert [(r.key, r.paths) for r in refs] == expected
     assert all(r.config_key == r.key for r in refs), "project namespace, where pulumi.Config() reads it"
+    # the scaffold asks for exactly the keys the program reads and preview fakes (every `*_secret` field)
+    assert sorted(r.key for r in refs) == secret_config_keys(load_profile(str(EXAMPLES[example])))
 
 
 def test_secret_key_used_twice_is_listed_once_with_both_fields():
@@ -86,11 +95,12 @@ def test_secret_key_used_twice_is_listed_once_with_both_fields():
             {"type": "email", "to": "a@example.com"},
         ],
         "smtp": {"auth_username": "u", "auth_password_secret": "mailPw"},
+        "grafana_admin_password_secret": "mailPw",
     }
     refs = secret_refs(profile_from_data(_base(monitoring=monitoring), "mem.yaml"))
     assert [(r.key, r.what, r.paths) for r in refs] == [
         ("opsHook", "Slack incoming-webhook URL", ("monitoring.notify[0].webhook_secret", "monitoring.notify[1].url_secret")),
-        ("mailPw", "SMTP password", ("monitoring.smtp.auth_password_secret",)),
+        ("mailPw", "SMTP password", ("monitoring.smtp.auth_password_secret", "monitoring.grafana_admin_password_secret")),
     ]
 
 
@@ -188,6 +198,9 @@ def test_stack_files_name_the_profile_and_the_secret_commands(generated):
             "#       Slack incoming-webhook URL, named in monitoring.notify[1].webhook_secret\n"
             f"#   pulumi config set --secret -s {env} smtpPassword\n"
             "#       SMTP password, named in monitoring.smtp.auth_password_secret\n"
+            f"#   pulumi config set --secret -s {env} grafanaAdminPassword\n"
+            "#       Grafana admin password (user admin; Kubernetes targets), named in "
+            "monitoring.grafana_admin_password_secret\n"
         ) in text
     assert "prod tier, stateful resources protected, critical alerts page" in files["stacks/Pulumi.prod.yaml"].decode()
     profile = load_profile(str(EXAMPLES["reco-api"]))
@@ -306,6 +319,8 @@ def test_readme_lists_commands_for_every_environment(generated):
     for env in ("dev", "staging", "prod"):
         assert f"pulumi stack init {env}\n" in text
         assert f"pulumi config set --secret -s {env} slackWebhookUrl    # Slack incoming-webhook URL\n" in text
+        assert (f"pulumi config set --secret -s {env} grafanaAdminPassword    "
+                "# Grafana admin password (user admin; Kubernetes targets)\n") in text
         assert f"pulumi preview -s {env}\npulumi up -s {env}\n" in text
     assert "pulumi login --local" in text and "pulumi login 's3://" in text
     assert "**aws-sagemaker**" in text
