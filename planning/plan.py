@@ -49,7 +49,7 @@ def plan_environment(profile: Profile, env: str, target: str) -> EnvironmentPlan
         authentication=profile.security.authentication,
         classification=profile.data.classification,
         domain=profile.security.domain or f"{profile.name}.internal",
-        tls_secret=profile.security.tls_secret or k8s_name(namespace, "tls"),
+        tls_secret=profile.security.tls_secret_name or k8s_name(namespace, "tls"),
         ingress_class=ingress_class,
         ingress_namespace=ingress_namespace,
         models=tuple(_model_spec(m, settings, onprem) for m in profile.models),

@@ -170,7 +170,7 @@ class Security(Strict):
         pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$",
         description="DNS suffix for ingress hosts; a model's host is <model>.<env>.<domain>. Default <name>.internal.",
     )
-    tls_secret: str | None = Field(
+    tls_secret_name: str | None = Field(
         None,
         pattern=RFC1123_LABEL_PATTERN,
         description="Existing TLS Secret for the ingress hosts; default: one per namespace named <namespace>-tls.",

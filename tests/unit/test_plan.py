@@ -92,7 +92,7 @@ def test_domain_and_tls_secret_defaults_and_overrides():
     assert plan.domain == "loan-desk.internal"
     assert plan.tls_secret == "loan-desk-dev-tls"
     plan = plan_environment(
-        profile(**{"security.domain": "ml.bank.example", "security.tls_secret": "wildcard-ml"}), "dev", "onprem-k8s"
+        profile(**{"security.domain": "ml.bank.example", "security.tls_secret_name": "wildcard-ml"}), "dev", "onprem-k8s"
     )
     assert (plan.domain, plan.tls_secret) == ("ml.bank.example", "wildcard-ml")
 

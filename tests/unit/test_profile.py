@@ -328,3 +328,14 @@ def test_unusual_unknown_keys_are_quoted_on_one_line(key, shown):
     found = problems(with_(**{"team": {key: 1}}))
     assert found == [f"team.{shown}: unknown field (allowed: kubernetes_skills, name, ops_fte)"]
     assert all(len(p.splitlines()) == 1 for p in found)
+
+
+def test_only_secret_key_fields_end_in_secret():
+    """Fields ending in `_secret` name Pulumi secret config keys (guardrails/preview/scaffold rely on that)."""
+    from mlinfra.guardrails.secrets import secret_config_keys
+
+    data = with_(
+        security={"tls_secret_name": "wildcard-tls", "exposure": "internal"},
+        monitoring={"notify": [{"type": "slack", "webhook_secret": "hookKey"}]},
+    )
+    assert secret_config_keys(profile_from_data(data)) == ["grafanaAdminPassword", "hookKey"]
