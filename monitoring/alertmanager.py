@@ -1,15 +1,20 @@
-"""Alertmanager configuration from the plan's receivers: routing by severity, inhibition, no secret values.
+"""Alertmanager configuration from the plan's receivers: routing by environment and severity, inhibition, no
+secret values.
 
 Routing (the decision "does this page?" lives here, not in the rules - rules carry the same severity in every
-environment, so the e2e test and production evaluate identical rules):
+environment, so the e2e test and production evaluate identical rules). Per environment, from its `alerts_page`:
 - critical -> `mlinfra-page`: PagerDuty, Slack and Teams receivers; when the environment does not page
   (`alerts_page` false, dev by default) critical goes to `mlinfra-ticket` instead and PagerDuty is never used.
 - warning -> `mlinfra-ticket`: email, webhook, Slack and Teams receivers. With no ticket receiver at all,
   warnings go to the paging receivers (PagerDuty gets severity "warning", which its event rules can map to low
   urgency) rather than nowhere.
 - anything else (kube-prometheus-stack's Watchdog/InfoInhibitor, severity info/none) -> `null`.
-- inhibition: a critical alert mutes the warning of the same alert and model; the fast error-budget burn mutes
-  the slow burn of the same model.
+One Alertmanager serves a whole cluster (planning.plan.monitoring_share): with several routed environments the
+routes match `environment` first, then severity, so the shared Alertmanager pages for prod and only tickets for
+dev. Alerts without a routed environment (the chart's own cluster alerts) follow the severity routes of the
+environment that owns the stack. With one routed environment those severity routes are the whole tree.
+- inhibition: a critical alert mutes the warning of the same alert, model and environment; the fast
+  error-budget burn mutes the slow burn of the same model.
 
 Secrets: every credential is a `*_file` path under conventions.ALERTMANAGER_SECRETS_DIR/<Secret>/<key>; the
 Secret's keys are the Pulumi secret config keys (`alertmanager_secret_keys`). Needs Alertmanager >= 0.26
@@ -46,13 +51,24 @@ _CHAT_TEXT = "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.des
 def build_alertmanager_config(
     plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION, *, secrets_dir: str = ALERTMANAGER_SECRETS_DIR
 ) -> dict[str, Any]:
-    """The alertmanager.yaml of one environment. `secrets_dir` differs from the operator's mount only in tests."""
-    receivers = plan.monitoring.receivers
-    paging = [r for r in receivers if r.type in PAGING_TYPES] if plan.monitoring.alerts_page else []
-    tickets = [r for r in receivers if r.type in TICKET_TYPES]
-    fallback = RECEIVER_TICKET if tickets else RECEIVER_NULL
-    critical = RECEIVER_PAGE if paging else fallback
-    warning = RECEIVER_TICKET if tickets else (RECEIVER_PAGE if paging else RECEIVER_NULL)
+    """The alertmanager.yaml of one environment's Alertmanager (the owner's: of every environment on its cluster).
+
+    `secrets_dir` differs from the operator's mount only in tests."""
+    mon = plan.monitoring
+    routed = mon.routed_environments
+    own = _severity_routes(mon.receivers, mon.alerts_page)  # also for alerts of no routed environment
+    routes: list[dict[str, Any]] = [{"matchers": [f'alertname=~"{"|".join(MUTED_ALERTS)}"'], "receiver": RECEIVER_NULL}]
+    if len(routed) > 1:
+        routes += [
+            {
+                "matchers": [f'environment="{env.name}"'],
+                "receiver": RECEIVER_NULL,
+                "routes": _severity_routes(mon.receivers, env.alerts_page),
+            }
+            for env in routed
+        ]
+    routes += own
+    used = {r["receiver"] for r in _leaves(routes)}
 
     config: dict[str, Any] = {
         "global": {"resolve_timeout": "5m"},
@@ -62,11 +78,7 @@ def build_alertmanager_config(
             "group_wait": format_duration(timing.group_wait),
             "group_interval": format_duration(timing.group_interval),
             "repeat_interval": format_duration(timing.repeat_interval),
-            "routes": [
-                {"matchers": [f'alertname=~"{"|".join(MUTED_ALERTS)}"'], "receiver": RECEIVER_NULL},
-                {"matchers": [f'severity="{SEVERITY_PAGE}"'], "receiver": critical},
-                {"matchers": [f'severity="{SEVERITY_TICKET}"'], "receiver": warning},
-            ],
+            "routes": routes,
         },
         "inhibit_rules": [
             {
@@ -82,13 +94,39 @@ def build_alertmanager_config(
         ],
         "receivers": [{"name": RECEIVER_NULL}],
     }
-    if paging and RECEIVER_PAGE in (critical, warning):
-        config["receivers"].append(_receiver(RECEIVER_PAGE, paging, secrets_dir))
-    if tickets:
+    tickets = _tickets(mon.receivers)
+    if RECEIVER_PAGE in used:
+        config["receivers"].append(_receiver(RECEIVER_PAGE, _paging(mon.receivers), secrets_dir))
+    if RECEIVER_TICKET in used:
         config["receivers"].append(_receiver(RECEIVER_TICKET, tickets, secrets_dir))
-    if any(r.type == "email" for r in tickets):
+    if RECEIVER_TICKET in used and any(r.type == "email" for r in tickets):
         config["global"].update(_smtp(plan, secrets_dir))
     return config
+
+
+def _paging(receivers: tuple[ReceiverSpec, ...]) -> list[ReceiverSpec]:
+    return [r for r in receivers if r.type in PAGING_TYPES]
+
+
+def _tickets(receivers: tuple[ReceiverSpec, ...]) -> list[ReceiverSpec]:
+    return [r for r in receivers if r.type in TICKET_TYPES]
+
+
+def _severity_routes(receivers: tuple[ReceiverSpec, ...], pages: bool) -> list[dict[str, Any]]:
+    """critical and warning routes of one paging policy (module docstring)."""
+    paging = _paging(receivers) if pages else []
+    tickets = _tickets(receivers)
+    fallback = RECEIVER_TICKET if tickets else RECEIVER_NULL
+    critical = RECEIVER_PAGE if paging else fallback
+    warning = RECEIVER_TICKET if tickets else (RECEIVER_PAGE if paging else RECEIVER_NULL)
+    return [
+        {"matchers": [f'severity="{SEVERITY_PAGE}"'], "receiver": critical},
+        {"matchers": [f'severity="{SEVERITY_TICKET}"'], "receiver": warning},
+    ]
+
+
+def _leaves(routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [leaf for r in routes for leaf in (_leaves(r["routes"]) if r.get("routes") else [r])]
 
 
 def alertmanager_secret_keys(plan: EnvironmentPlan) -> dict[str, str]:

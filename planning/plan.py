@@ -9,22 +9,39 @@ Target-specific choices, in one place:
   (`ingress_namespace` None; the ALB's security group is the gate). No kube context: the EKS component builds
   its provider from the cluster it creates.
 - any other target (e.g. aws-sagemaker) gets no ingress or storage settings; it uses the sizing and model specs.
+
+One monitoring stack per cluster (kube-prometheus-stack is cluster-wide: its operator, CRDs and node-exporter's
+host ports cannot be installed twice). Environments on the same cluster - onprem-k8s: the same effective
+kube_context (`environments.<env>.kube_context`, default `onprem.kube_context`); aws-eks and other targets: each
+environment has its own cluster today - share the stack installed by the highest tier among them (prod >
+staging > dev; on a tie the first declared). Its Alertmanager routes the alerts of every environment on the
+cluster, each with that environment's own paging policy. The decision is made from the profile alone, as if every
+environment deployed with the same target: a stack cannot see another stack's config.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from mlinfra.conventions import k8s_name, monitoring_namespace, namespace_name
 from mlinfra.planning.sizing import size_model
-from mlinfra.planning.specs import EnvironmentPlan, ModelSpec, MonitoringSpec, ReceiverSpec, SmtpSpec
-from mlinfra.profiles.environments import EnvironmentSettings, resolve_environment
+from mlinfra.planning.specs import (
+    EnvironmentPlan,
+    ModelSpec,
+    MonitoringSpec,
+    ReceiverSpec,
+    RoutedEnvironment,
+    SmtpSpec,
+)
+from mlinfra.profiles.environments import EnvironmentSettings, all_environments, resolve_environment
 from mlinfra.profiles.model import Model, Onprem, Profile
 from mlinfra.runtimes.catalog import RUNTIMES, runtime_for
 
 ONPREM_K8S = "onprem-k8s"
 AWS_EKS = "aws-eks"
 EKS_INGRESS_CLASS = "alb"
+TIER_RANK = {"dev": 0, "staging": 1, "prod": 2}  # who owns a shared monitoring stack: the highest tier
 
 
 class PlanError(ValueError):
@@ -53,9 +70,33 @@ def plan_environment(profile: Profile, env: str, target: str) -> EnvironmentPlan
         ingress_class=ingress_class,
         ingress_namespace=ingress_namespace,
         models=tuple(_model_spec(m, settings, onprem) for m in profile.models),
-        monitoring=_monitoring(profile, settings, onprem),
-        kube_context=onprem.kube_context if onprem else None,
+        monitoring=_monitoring(profile, settings, onprem, monitoring_share(profile, env, target)),
+        kube_context=settings.kube_context if onprem else None,
     )
+
+
+@dataclass(frozen=True)
+class MonitoringShare:
+    """The environments on one cluster, which share its monitoring stack, and the one that installs it."""
+
+    cluster: str | None  # the kubeconfig context (onprem-k8s); None: the environment's own cluster
+    environments: tuple[EnvironmentSettings, ...]  # in profile order
+    owner: str
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self.environments)
+
+
+def monitoring_share(profile: Profile, env: str, target: str) -> MonitoringShare:
+    """Which environments share `env`'s cluster (and so its monitoring stack), and which of them installs it."""
+    this = resolve_environment(profile, env)
+    if target != ONPREM_K8S or this.kube_context is None:  # aws-eks: one cluster per environment
+        return MonitoringShare(cluster=None, environments=(this,), owner=env)
+    members = tuple(e for e in all_environments(profile) if e.kube_context == this.kube_context)
+    # max() keeps the first of equal keys: among the highest tier, the first declared
+    owner = max(members, key=lambda e: TIER_RANK[e.tier])
+    return MonitoringShare(cluster=this.kube_context, environments=members, owner=owner.name)
 
 
 def _onprem(profile: Profile, target: str) -> Onprem | None:
@@ -104,8 +145,12 @@ def _model_spec(model: Model, settings: EnvironmentSettings, onprem: Onprem | No
     )
 
 
-def _monitoring(profile: Profile, settings: EnvironmentSettings, onprem: Onprem | None) -> MonitoringSpec:
+def _monitoring(
+    profile: Profile, settings: EnvironmentSettings, onprem: Onprem | None, share: MonitoringShare
+) -> MonitoringSpec:
     m = profile.monitoring
+    owns = share.owner == settings.name
+    routed = share.environments if owns else (settings,)
     return MonitoringSpec(
         namespace=monitoring_namespace(),
         retention_days=settings.retention_days,
@@ -124,6 +169,9 @@ def _monitoring(profile: Profile, settings: EnvironmentSettings, onprem: Onprem 
         drift_threshold=m.drift_threshold,
         grafana_admin_password_secret=m.grafana_admin_password_secret,
         runbook_url=m.runbook_url,
+        owns_stack=owns,
+        stack_owner=share.owner,
+        routed_environments=tuple(RoutedEnvironment(name=e.name, alerts_page=e.alerts_page) for e in routed),
     )
 
 

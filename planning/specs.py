@@ -63,6 +63,14 @@ class SmtpSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RoutedEnvironment:
+    """An environment whose alerts an Alertmanager routes, with that environment's own paging policy."""
+
+    name: str
+    alerts_page: bool  # its critical alerts page (otherwise they are routed as tickets)
+
+
+@dataclass(frozen=True, kw_only=True)
 class MonitoringSpec:
     namespace: str
     retention_days: int
@@ -75,6 +83,14 @@ class MonitoringSpec:
     drift_threshold: float
     grafana_admin_password_secret: str  # Pulumi secret config key of the Grafana admin password
     runbook_url: str  # base URL of the runbooks page; alerts link <runbook_url>#<alert>
+    # One monitoring stack per cluster: environments on the same cluster share the one installed by the highest
+    # tier among them (planning.plan.monitoring_owner). The owner installs the monitoring namespace, its Secrets
+    # and the release; every environment installs its own rules, ServiceMonitors and dashboards.
+    owns_stack: bool  # this environment installs the cluster's monitoring stack
+    stack_owner: str  # the environment that does (this one when owns_stack)
+    # every environment whose alerts this environment's Alertmanager routes, in profile order: the owner's are
+    # all environments on its cluster; a non-owner's just itself (what `render` writes for it)
+    routed_environments: tuple[RoutedEnvironment, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,3 +114,22 @@ class EnvironmentPlan:
     models: tuple[ModelSpec, ...]
     monitoring: MonitoringSpec
     kube_context: str | None = None  # onprem-k8s: the explicit kubeconfig context
+
+    def __post_init__(self) -> None:
+        mon = self.monitoring
+        own = [r for r in mon.routed_environments if r.name == self.environment]
+        if mon.owns_stack != (mon.stack_owner == self.environment):
+            raise ValueError(
+                f"environment '{self.environment}': monitoring.owns_stack is {mon.owns_stack} "
+                f"but monitoring.stack_owner is '{mon.stack_owner}'"
+            )
+        if len(own) != 1 or own[0].alerts_page != mon.alerts_page:
+            raise ValueError(
+                f"environment '{self.environment}': monitoring.routed_environments must hold it once, with "
+                f"alerts_page {mon.alerts_page}; got {[(r.name, r.alerts_page) for r in mon.routed_environments]}"
+            )
+        if not mon.owns_stack and len(mon.routed_environments) != 1:
+            raise ValueError(
+                f"environment '{self.environment}' does not own the monitoring stack ('{mon.stack_owner}' does): "
+                "its routed_environments are itself only"
+            )

@@ -22,6 +22,7 @@ class EnvironmentSettings:
     retention_days: int
     high_availability: bool  # >= 2 replicas, PDB, topology spread
     protect: bool  # protect=True on stateful resources
+    kube_context: str | None  # the cluster's kubeconfig context: the override, else onprem.kube_context (None: no onprem)
 
 
 class UnknownEnvironment(ValueError):
@@ -69,6 +70,8 @@ def resolve_environment(profile: Profile, env: str) -> EnvironmentSettings:
         retention_days=retention,
         high_availability=min_replicas >= 2,
         protect=prod,
+        kube_context=(overrides.kube_context if overrides else None)
+        or (profile.onprem.kube_context if profile.onprem else None),
     )
 
 

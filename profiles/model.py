@@ -299,6 +299,13 @@ class EnvironmentOverrides(Strict):
     max_replicas: int | None = Field(None, ge=1, le=1000, description="Maximum replicas per model (HPA).")
     alerts_page: bool | None = Field(None, description="Whether critical alerts page someone (prod default: true).")
     retention_days: int | None = Field(None, ge=1, le=3650, description="Prometheus retention for this environment.")
+    kube_context: str | None = Field(
+        None,
+        min_length=1,
+        description="kubeconfig context of the cluster this environment deploys to (onprem-k8s); default "
+        "onprem.kube_context. Environments on the same cluster share one monitoring stack (kube-prometheus-stack), "
+        "installed by the highest tier among them (prod > staging > dev; on a tie the first declared).",
+    )
 
     @model_validator(mode="after")
     def _min_le_max(self) -> EnvironmentOverrides:

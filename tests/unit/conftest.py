@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from mlinfra.planning.specs import EnvironmentPlan, ModelSpec, MonitoringSpec, ReceiverSpec, SmtpSpec
+from mlinfra.planning.specs import (
+    EnvironmentPlan,
+    ModelSpec,
+    MonitoringSpec,
+    ReceiverSpec,
+    RoutedEnvironment,
+    SmtpSpec,
+)
 
 
 def _model(**overrides: Any) -> ModelSpec:
@@ -23,6 +30,7 @@ def _model(**overrides: Any) -> ModelSpec:
 
 
 def _plan(models: tuple[ModelSpec, ...] | None = None, **overrides: Any) -> EnvironmentPlan:
+    env = overrides.get("environment", "prod")  # owns its monitoring stack, alone on its cluster
     monitoring = MonitoringSpec(
         namespace="monitoring", retention_days=15, storage_gib=60, storage_class="fast-ssd",
         receivers=(
@@ -34,6 +42,7 @@ def _plan(models: tuple[ModelSpec, ...] | None = None, **overrides: Any) -> Envi
                       auth_password_secret="smtpPassword", require_tls=True),
         alerts_page=True, drift=True, drift_threshold=0.35, grafana_admin_password_secret="grafanaAdminPw",
         runbook_url="https://github.com/mlinfra/mlinfra/blob/main/docs/runbooks.md",
+        owns_stack=True, stack_owner=env, routed_environments=(RoutedEnvironment(name=env, alerts_page=True),),
     )
     values: dict[str, Any] = dict(
         profile_name="churn-scoring", environment="prod", tier="prod", target="onprem-k8s",
@@ -52,13 +61,19 @@ def make_model() -> Callable[..., ModelSpec]:
 
 @pytest.fixture
 def make_plan() -> Callable[..., EnvironmentPlan]:
-    """make_plan(models=(...), **EnvironmentPlan fields); `monitoring=` replaces fields via with_monitoring."""
+    """make_plan(models=(...), **EnvironmentPlan fields); `monitoring=` replaces fields via with_monitoring.
+    The plan owns its monitoring stack alone (routed_environments: itself, paging)."""
     return _plan
 
 
 @pytest.fixture
 def with_monitoring() -> Callable[..., EnvironmentPlan]:
     def run(plan: EnvironmentPlan, **fields: Any) -> EnvironmentPlan:
+        if "alerts_page" in fields and "routed_environments" not in fields:  # the plan's own entry follows
+            fields["routed_environments"] = tuple(
+                dataclasses.replace(r, alerts_page=fields["alerts_page"]) if r.name == plan.environment else r
+                for r in plan.monitoring.routed_environments
+            )
         return dataclasses.replace(plan, monitoring=dataclasses.replace(plan.monitoring, **fields))
 
     return run

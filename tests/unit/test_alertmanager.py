@@ -8,7 +8,7 @@ from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR, RECEIVER_NULL, RECEIVE
 from mlinfra.monitoring.alertmanager import alertmanager_secret_keys, build_alertmanager_config
 from mlinfra.monitoring.objects import build_alertmanager_secret
 from mlinfra.monitoring.timing import FAST
-from mlinfra.planning.specs import ReceiverSpec
+from mlinfra.planning.specs import ReceiverSpec, RoutedEnvironment
 
 
 def _route(config, severity):
@@ -102,3 +102,66 @@ def _walk(obj):
             yield from _walk(v)
     else:
         yield obj
+
+
+def _shared(make_plan, with_monitoring, *pages: tuple[str, bool]):
+    """The owner's plan (prod) routing the given environments, e.g. ("dev", False), ("prod", True)."""
+    routed = tuple(RoutedEnvironment(name=n, alerts_page=p) for n, p in pages)
+    return with_monitoring(make_plan(), routed_environments=routed)
+
+
+def test_a_shared_alertmanager_routes_by_environment_then_severity(make_plan, with_monitoring):
+    config = build_alertmanager_config(_shared(make_plan, with_monitoring, ("dev", False), ("prod", True)))
+    critical, warning = 'severity="critical"', 'severity="warning"'
+    assert config["route"]["routes"] == [
+        {"matchers": ['alertname=~"Watchdog|InfoInhibitor"'], "receiver": RECEIVER_NULL},
+        {"matchers": ['environment="dev"'], "receiver": RECEIVER_NULL, "routes": [
+            {"matchers": [critical], "receiver": RECEIVER_TICKET},
+            {"matchers": [warning], "receiver": RECEIVER_TICKET},
+        ]},
+        {"matchers": ['environment="prod"'], "receiver": RECEIVER_NULL, "routes": [
+            {"matchers": [critical], "receiver": RECEIVER_PAGE},
+            {"matchers": [warning], "receiver": RECEIVER_TICKET},
+        ]},
+        # alerts of no routed environment (the chart's cluster alerts): the owner's policy
+        {"matchers": [critical], "receiver": RECEIVER_PAGE},
+        {"matchers": [warning], "receiver": RECEIVER_TICKET},
+    ]
+    assert [r["name"] for r in config["receivers"]] == [RECEIVER_NULL, RECEIVER_PAGE, RECEIVER_TICKET]
+    single = build_alertmanager_config(make_plan())
+    assert {k: v for k, v in config.items() if k != "route"} == {k: v for k, v in single.items() if k != "route"}, (
+        "receivers, *_file secrets, SMTP and inhibit rules do not depend on how many environments are routed"
+    )
+
+
+def test_one_routed_environment_keeps_the_severity_tree(make_plan):
+    routes = build_alertmanager_config(make_plan())["route"]["routes"]
+    assert routes == [
+        {"matchers": ['alertname=~"Watchdog|InfoInhibitor"'], "receiver": RECEIVER_NULL},
+        {"matchers": ['severity="critical"'], "receiver": RECEIVER_PAGE},
+        {"matchers": ['severity="warning"'], "receiver": RECEIVER_TICKET},
+    ]
+
+
+def test_a_shared_alertmanager_of_a_non_paging_owner_has_no_paging_receiver(make_plan, with_monitoring):
+    """staging owns a cluster shared with dev: nobody pages, so PagerDuty is not configured at all."""
+    plan = with_monitoring(make_plan(environment="staging", tier="staging"), alerts_page=False)
+    plan = with_monitoring(plan, routed_environments=(
+        RoutedEnvironment(name="dev", alerts_page=False), RoutedEnvironment(name="staging", alerts_page=False)))
+    config = build_alertmanager_config(plan)
+    assert [r["name"] for r in config["receivers"]] == [RECEIVER_NULL, RECEIVER_TICKET]
+    assert "pagerduty_configs" not in json.dumps(config)
+    env_routes = [r for r in config["route"]["routes"] if "routes" in r]
+    assert [r["matchers"] for r in env_routes] == [['environment="dev"'], ['environment="staging"']]
+
+
+def test_a_paging_dev_pages_through_the_shared_alertmanager(make_plan, with_monitoring):
+    """environments.dev.alerts_page: true is honoured by the owner's Alertmanager."""
+    plan = with_monitoring(make_plan(), alerts_page=False)
+    plan = with_monitoring(plan, routed_environments=(
+        RoutedEnvironment(name="dev", alerts_page=True), RoutedEnvironment(name="prod", alerts_page=False)))
+    config = build_alertmanager_config(plan)
+    dev = next(r for r in config["route"]["routes"] if r["matchers"] == ['environment="dev"'])
+    assert dev["routes"][0] == {"matchers": ['severity="critical"'], "receiver": RECEIVER_PAGE}
+    assert config["route"]["routes"][-2] == {"matchers": ['severity="critical"'], "receiver": RECEIVER_TICKET}
+    assert RECEIVER_PAGE in [r["name"] for r in config["receivers"]]

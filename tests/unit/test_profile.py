@@ -183,6 +183,11 @@ def test_valid_variants(changes):
             id="env-min-above-max",
         ),
         pytest.param(
+            with_(**{"environments": {"dev": {"kube_context": ""}}}),
+            "environments.dev.kube_context: string should have at least 1 character (got '')",
+            id="env-empty-kube-context",
+        ),
+        pytest.param(
             with_(**{"environments": ["dev", "dev"]}),
             "environments: environment names must be unique; repeated: dev",
             id="env-duplicate",
@@ -285,6 +290,14 @@ def test_environment_overrides_win():
     )
     qa = resolve_environment(profile, "qa")
     assert (qa.tier, qa.min_replicas, qa.max_replicas, qa.alerts_page, qa.retention_days) == ("prod", 3, 8, False, 21)
+
+
+def test_environment_kube_context_defaults_to_the_onprem_one():
+    profile = profile_from_data(
+        with_(environments={"dev": {"kube_context": "lab-3"}, "prod": None}, onprem={"kube_context": "dc-9"})
+    )
+    assert [resolve_environment(profile, e).kube_context for e in ("dev", "prod")] == ["lab-3", "dc-9"]
+    assert resolve_environment(profile_from_data(BASE), "dev").kube_context is None, "no onprem block, no context"
 
 
 def test_explicit_ceiling_lowers_the_tier_floor():
