@@ -1,5 +1,6 @@
 """The rendered Alertmanager config passes the real amtool (0.28, see .ci/install-alertmanager.sh) for every
-notify type, and routes by severity as documented: critical pages, warning tickets, dev never pages."""
+notify type, and routes by severity as documented: critical pages, warning tickets, dev never pages - also in
+the Alertmanager one cluster's environments share (by environment first: prod pages, dev tickets)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from mlinfra.conventions import RECEIVER_NULL, RECEIVER_PAGE, RECEIVER_TICKET
 from mlinfra.monitoring.alertmanager import build_alertmanager_config
-from mlinfra.planning.specs import ReceiverSpec, SmtpSpec
+from mlinfra.planning.specs import ReceiverSpec, RoutedEnvironment, SmtpSpec
 from mlinfra.rendering.dump import to_yaml
 
 pytestmark = pytest.mark.tools
@@ -28,9 +29,12 @@ SMTP = SmtpSpec(
 )
 
 
-def _plan(base, types: tuple[str, ...], *, pages: bool):
+def _plan(base, types: tuple[str, ...], *, pages: bool, routed: tuple[tuple[str, bool], ...] | None = None):
+    """`base` (prod) with these receivers and paging policy; routing its own alerts only unless `routed`."""
+    routed = routed or ((base.environment, pages),)
     monitoring = dataclasses.replace(
-        base.monitoring, receivers=tuple(RECEIVERS[t] for t in types), smtp=SMTP, alerts_page=pages
+        base.monitoring, receivers=tuple(RECEIVERS[t] for t in types), smtp=SMTP, alerts_page=pages,
+        routed_environments=tuple(RoutedEnvironment(name=n, alerts_page=p) for n, p in routed),
     )
     return dataclasses.replace(base, monitoring=monitoring)
 
@@ -96,3 +100,47 @@ def test_routing_by_severity(types, pages, critical, warning, base_plan, amtool,
     assert _route(amtool, path, **labels, severity="critical") == critical
     assert _route(amtool, path, **labels, severity="warning") == warning
     assert _route(amtool, path, **labels, severity="info") == RECEIVER_NULL
+
+
+@pytest.mark.parametrize(
+    ("types", "expected"),
+    [
+        pytest.param(
+            ("slack", "email"),
+            {("prod", "critical"): RECEIVER_PAGE, ("prod", "warning"): RECEIVER_TICKET,
+             ("staging", "critical"): RECEIVER_TICKET, ("dev", "critical"): RECEIVER_TICKET,
+             ("dev", "warning"): RECEIVER_TICKET, ("dev", "info"): RECEIVER_NULL,
+             (None, "critical"): RECEIVER_PAGE, (None, "warning"): RECEIVER_TICKET},
+            id="slack-email",
+        ),
+        pytest.param(
+            ("pagerduty", "webhook"),
+            {("prod", "critical"): RECEIVER_PAGE, ("prod", "warning"): RECEIVER_TICKET,
+             ("staging", "critical"): RECEIVER_TICKET, ("dev", "critical"): RECEIVER_TICKET,
+             ("dev", "warning"): RECEIVER_TICKET, ("dev", "info"): RECEIVER_NULL,
+             (None, "critical"): RECEIVER_PAGE, (None, "warning"): RECEIVER_TICKET},
+            id="pagerduty-webhook",
+        ),
+        pytest.param(
+            ("pagerduty",),
+            {("prod", "critical"): RECEIVER_PAGE, ("prod", "warning"): RECEIVER_PAGE,
+             ("staging", "critical"): RECEIVER_NULL, ("dev", "critical"): RECEIVER_NULL,
+             ("dev", "warning"): RECEIVER_NULL, ("dev", "info"): RECEIVER_NULL,
+             (None, "critical"): RECEIVER_PAGE, (None, "warning"): RECEIVER_PAGE},
+            id="pagerduty-only-never-pages-dev",
+        ),
+    ],
+)
+def test_a_shared_alertmanager_pages_for_prod_and_tickets_for_dev(types, expected, base_plan, amtool, tmp_path):
+    """The owner (prod) of a cluster shared with staging and dev; `None`: an alert of no environment (the
+    chart's own cluster alerts) follows the owner's policy. The real planner's output, checked by amtool."""
+    planned = base_plan.monitoring.routed_environments  # stacks/profile.yaml: one cluster for all three
+    assert [(r.name, r.alerts_page) for r in planned] == [("dev", False), ("staging", False), ("prod", True)]
+    plan = _plan(base_plan, types, pages=True, routed=tuple((r.name, r.alerts_page) for r in planned))
+    path = _check(amtool, build_alertmanager_config(plan), tmp_path)
+    for (env, severity), receiver in expected.items():
+        labels = {"alertname": "MLModelLatencyHigh", "model": "churn", "severity": severity}
+        if env is not None:
+            labels["environment"] = env
+        assert _route(amtool, path, **labels) == receiver, f"{env} {severity}"
+    assert _route(amtool, path, alertname="Watchdog", severity="none") == RECEIVER_NULL
