@@ -2,7 +2,8 @@
 
 The stack name is the environment. Stack config: `mlinfra:profile` (path to the profile, relative to the project
 directory), optionally `mlinfra:target` (overrides the decision) and `mlinfra:kubeContext` (this stack's
-kubeconfig context, overriding the profile's onprem.kube_context). The target is resolved through the one
+kubeconfig context, overriding the profile's environments.<env>.kube_context / onprem.kube_context for this
+environment only). The target is resolved through the one
 registry (entry points `mlinfra.targets`), so plugin targets deploy exactly like the built-in ones.
 `mlinfra preview` runs this same function under Pulumi's mocks.
 """
@@ -25,11 +26,21 @@ def _profile_path(configured: str) -> Path:
     return Path(pulumi.get_root_directory() or os.getcwd()) / path
 
 
-def _with_kube_context(profile: Any, context: str | None) -> Any:
-    """A stack may deploy to its own cluster context (dev cluster, prod cluster); never the ambient one."""
-    if not context or profile.onprem is None:
+def _with_kube_context(profile: Any, env: str, context: str | None) -> Any:
+    """A stack may deploy to its own cluster context (dev cluster, prod cluster); never the ambient one.
+
+    The context becomes this environment's `environments.<env>.kube_context`, so the other environments keep
+    theirs and the choice of who installs the cluster's monitoring stack stays right for this stack. Other
+    stacks' config is invisible here: environments that move clusters are best declared in the profile."""
+    from mlinfra.profiles.model import EnvironmentOverrides
+
+    if not context or profile.onprem is None or env not in profile.environment_names:
         return profile
-    return profile.model_copy(update={"onprem": profile.onprem.model_copy(update={"kube_context": context})})
+    declared = profile.environments if isinstance(profile.environments, dict) else {}
+    environments = {name: declared.get(name) for name in profile.environment_names}
+    current = environments[env] or EnvironmentOverrides()
+    environments[env] = current.model_copy(update={"kube_context": context})
+    return profile.model_copy(update={"environments": environments})
 
 
 def _monthly_cost(target: Any, profile: Any, env: str) -> float | None:
@@ -52,7 +63,7 @@ def run() -> dict[str, Any]:
     config = pulumi.Config(PACKAGE)
     env = pulumi.get_stack()
     try:
-        profile = _with_kube_context(load_profile(str(_profile_path(config.require(CONFIG_PROFILE_KEY)))),
+        profile = _with_kube_context(load_profile(str(_profile_path(config.require(CONFIG_PROFILE_KEY)))), env,
                                      config.get(CONFIG_KUBE_CONTEXT_KEY))
         chosen = config.get(CONFIG_TARGET_KEY)
         decided_by = "config mlinfra:target" if chosen else "decision"

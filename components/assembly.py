@@ -1,7 +1,9 @@
 """Assemble one environment on a Kubernetes cluster: provider, namespace, one model server per model, monitoring.
 
 Called by the targets' `assemble` (onprem-k8s, and aws-eks onto the cluster it creates) inside the running
-Pulumi program; returns the stack outputs that belong to the deployment (endpoints, dashboards, alert routes).
+Pulumi program; returns the stack outputs that belong to the deployment (endpoints, dashboards, alert routes,
+and which environment installs the cluster's monitoring stack - the MonitoringStack of the others adds only
+their rules, monitors and dashboards).
 """
 
 from __future__ import annotations
@@ -73,4 +75,5 @@ def assemble_kubernetes(
         "endpoints": {model: server.endpoint for model, server in sorted(servers.items())},
         "dashboards": monitoring.dashboards,
         "alert_routes": monitoring.alert_routes,
+        "monitoring_stack": monitoring.ownership,  # which environment installs the cluster's monitoring stack
     }

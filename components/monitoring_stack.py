@@ -1,6 +1,10 @@
 """MonitoringStack: kube-prometheus-stack as one Helm release plus mlinfra's rules, scrapes, dashboards, routing.
 
-Order, as dependencies Pulumi sees:
+One monitoring stack per cluster (planning.plan.monitoring_share): the environment that owns it installs
+everything below; every other environment on the cluster installs only step 4 (its own PrometheusRule,
+ServiceMonitors and dashboards) and its alerts are routed by the owner's Alertmanager.
+
+Order, as dependencies Pulumi sees (the owner):
 1. the monitoring Namespace (created here, not by Helm: the Secrets must be in it before the release);
 2. the Secrets the release reads - Grafana's admin credentials (grafana.admin.existingSecret) and the
    Alertmanager notification credentials - from Pulumi secret config, never plain text;
@@ -9,6 +13,8 @@ Order, as dependencies Pulumi sees:
    release would time out;
 4. the custom resources (PrometheusRule, ServiceMonitors) and dashboard ConfigMaps, depending on the release:
    its CRDs must exist first (pulumi-kubernetes issue 1712: a ServiceMonitor registered before its CRD fails).
+   A non-owner's cannot depend on a resource of another stack: the owner's stack must have been deployed first
+   (the `monitoring_stack` output says so).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from mlinfra.components.k8s_objects import create_object
 from mlinfra.conventions import MONITORING_RELEASE_NAME, TYPE_MONITORING_STACK, child_name, dashboard_uid
 from mlinfra.monitoring.alertmanager import alertmanager_secret_keys, build_alertmanager_config
 from mlinfra.monitoring.helm_values import CHART, CHART_REPO, CHART_VERSION, build_helm_values
+from mlinfra.monitoring.ownership import stack_ownership
 from mlinfra.monitoring.objects import (
     build_alertmanager_secret,
     build_dashboard_configmap,
@@ -42,15 +49,24 @@ class MonitoringStackArgs:
 
 
 def alert_routes(config: dict[str, Any]) -> list[dict[str, Any]]:
-    """Which receiver (and which integrations) each severity reaches: the `alert_routes` stack output."""
+    """Which receiver (and which integrations) each route reaches - environment routes flattened into their
+    severity routes, matchers joined: the `alert_routes` stack output."""
     integrations = {
         r["name"]: sorted(k.removesuffix("_configs") for k in r if k.endswith("_configs")) for r in config["receivers"]
     }
-    return [
-        {"matchers": route.get("matchers", []), "receiver": route["receiver"],
-         "integrations": integrations.get(route["receiver"], [])}
-        for route in config["route"].get("routes", [])
-    ]
+
+    def leaves(routes: list[dict[str, Any]], matchers: list[str]) -> list[dict[str, Any]]:
+        out = []
+        for route in routes:
+            here = matchers + route.get("matchers", [])
+            if route.get("routes"):
+                out += leaves(route["routes"], here)
+            else:
+                out.append({"matchers": here, "receiver": route["receiver"],
+                            "integrations": integrations.get(route["receiver"], [])})
+        return out
+
+    return leaves(config["route"].get("routes", []), [])
 
 
 def secret_config(keys: list[str]) -> dict[str, pulumi.Output[str]]:
@@ -67,10 +83,12 @@ def secret_config(keys: list[str]) -> dict[str, pulumi.Output[str]]:
 
 
 class MonitoringStack(pulumi.ComponentResource):
-    """Monitoring Namespace, Grafana admin and notification Secrets, the pinned chart, rules, monitors, dashboards."""
+    """Monitoring Namespace, Grafana admin and notification Secrets, the pinned chart (when this environment owns
+    the cluster's monitoring stack), then the environment's rules, monitors and dashboards."""
 
     dashboards: dict[str, str]
     alert_routes: list[dict[str, Any]]
+    ownership: dict[str, Any]
     resources: dict[str, pulumi.CustomResource]
 
     def __init__(
@@ -86,43 +104,12 @@ class MonitoringStack(pulumi.ComponentResource):
         plan = args.plan
         # roles name the children without the environment, so `mlinfra diff` pairs them across stacks
         res: dict[str, pulumi.CustomResource] = {}
-
-        # 1. the namespace: protected in production by the same rule the guardrail checks (guardrails/stateful.py)
-        res["namespace"] = create_object(
-            child_name(name, "namespace"), build_monitoring_namespace(plan), child, protect=plan.protect
-        )
-        in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[res["namespace"]]))
-
-        # 2. the Secrets the release reads: Pulumi secret config -> Kubernetes Secret, never plain text anywhere
-        notify_keys = alertmanager_secret_keys(plan)
-        grafana_key = plan.monitoring.grafana_admin_password_secret
-        values = secret_config(sorted({grafana_key, *notify_keys.values()}))
-        grafana = build_grafana_admin_secret(plan, values[grafana_key])
-        res["grafana-admin-secret"] = create_object(child_name(name, "grafana-admin-secret"), grafana, in_namespace)
-        if notify_keys:
-            notify = build_alertmanager_secret(plan, {key: values[cfg] for key, cfg in notify_keys.items()})
-            res["notify-secret"] = create_object(child_name(name, "notify-secret"), notify, in_namespace)
-
-        # 3. the release, after its namespace and Secrets; it holds the Prometheus, Alertmanager and Grafana
-        # volumes: protected in production
-        res["release"] = k8s.helm.v3.Release(
-            child_name(name, "release"),
-            k8s.helm.v3.ReleaseArgs(
-                name=MONITORING_RELEASE_NAME,
-                chart=CHART,
-                version=CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
-                namespace=plan.monitoring.namespace,
-                create_namespace=False,
-                values=build_helm_values(plan),
-            ),
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(protect=plan.protect, depends_on=list(res.values()))
-            ),
-        )
+        after_release = child
+        if plan.monitoring.owns_stack:
+            res.update(_install_stack(name, plan, child))
+            after_release = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[res["release"]]))
 
         # 4. what needs the chart's CRDs (and the dashboards the chart's Grafana sidecar loads), after the release
-        after_release = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[res["release"]]))
         objects = [("prometheus-rule", build_prometheus_rule(plan))]
         objects += [(f"service-monitor-{m.k8s_name}", build_service_monitor(plan, m)) for m in plan.models]
         objects += [(f"dashboard-{m.k8s_name}", build_dashboard_configmap(plan, m)) for m in plan.models]
@@ -135,4 +122,46 @@ class MonitoringStack(pulumi.ComponentResource):
             m.name: f"/d/{dashboard_uid(plan.profile_name, plan.environment, m.name)}" for m in plan.models
         }
         self.alert_routes = alert_routes(build_alertmanager_config(plan))
-        self.register_outputs({"dashboards": self.dashboards, "alert_routes": self.alert_routes})
+        self.ownership = stack_ownership(plan)
+        self.register_outputs(
+            {"dashboards": self.dashboards, "alert_routes": self.alert_routes, "monitoring_stack": self.ownership}
+        )
+
+
+def _install_stack(name: str, plan: EnvironmentPlan, child: pulumi.ResourceOptions) -> dict[str, pulumi.CustomResource]:
+    """Steps 1-3 (the owner only): the monitoring Namespace, the Secrets the release reads, the release."""
+    res: dict[str, pulumi.CustomResource] = {}
+    # 1. the namespace: protected in production by the same rule the guardrail checks (guardrails/stateful.py)
+    res["namespace"] = create_object(
+        child_name(name, "namespace"), build_monitoring_namespace(plan), child, protect=plan.protect
+    )
+    in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[res["namespace"]]))
+
+    # 2. the Secrets the release reads: Pulumi secret config -> Kubernetes Secret, never plain text anywhere
+    notify_keys = alertmanager_secret_keys(plan)
+    grafana_key = plan.monitoring.grafana_admin_password_secret
+    values = secret_config(sorted({grafana_key, *notify_keys.values()}))
+    grafana = build_grafana_admin_secret(plan, values[grafana_key])
+    res["grafana-admin-secret"] = create_object(child_name(name, "grafana-admin-secret"), grafana, in_namespace)
+    if notify_keys:
+        notify = build_alertmanager_secret(plan, {key: values[cfg] for key, cfg in notify_keys.items()})
+        res["notify-secret"] = create_object(child_name(name, "notify-secret"), notify, in_namespace)
+
+    # 3. the release, after its namespace and Secrets; it holds the Prometheus, Alertmanager and Grafana
+    # volumes: protected in production
+    res["release"] = k8s.helm.v3.Release(
+        child_name(name, "release"),
+        k8s.helm.v3.ReleaseArgs(
+            name=MONITORING_RELEASE_NAME,
+            chart=CHART,
+            version=CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            namespace=plan.monitoring.namespace,
+            create_namespace=False,
+            values=build_helm_values(plan),
+        ),
+        opts=pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(protect=plan.protect, depends_on=list(res.values()))
+        ),
+    )
+    return res

@@ -3,6 +3,8 @@ config, dashboards.
 
 Apply order (the MonitoringStack component's, and render's file order): the monitoring Namespace, then the
 Secrets in it (Grafana admin, Alertmanager notification), then the Helm release, then the custom resources.
+The namespace, the Secrets and the release belong to the environment that owns its cluster's monitoring stack
+(monitoring.owns_stack); the others on that cluster add only their custom resources and dashboards.
 The chart's Prometheus selects every PrometheusRule and ServiceMonitor in every namespace (helm_values sets the
 *SelectorNilUsesHelmValues flags false), so these live next to the models, in the plan's namespace. They are
 custom resources: the MonitoringStack component must make them depend on the Helm release (its CRDs).
@@ -187,9 +189,11 @@ def build_alertmanager_secret(plan: EnvironmentPlan, string_data: dict[str, Any]
 
 
 def build_monitoring_objects(plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION) -> list[dict[str, Any]]:
-    """Every monitoring object of the environment in apply order: namespace, Secrets, then what needs the CRDs
-    (PrometheusRule, per model ServiceMonitor) and the dashboards."""
-    objects = [build_monitoring_namespace(plan), *build_monitoring_secrets(plan), build_prometheus_rule(plan, timing)]
+    """Every monitoring object the environment deploys, in apply order: namespace and Secrets (the owner of the
+    cluster's monitoring stack only), then what needs the CRDs (PrometheusRule, per model ServiceMonitor) and
+    the dashboards."""
+    objects = [build_monitoring_namespace(plan), *build_monitoring_secrets(plan)] if plan.monitoring.owns_stack else []
+    objects.append(build_prometheus_rule(plan, timing))
     for model in plan.models:
         objects.append(build_service_monitor(plan, model, timing))
         objects.append(build_dashboard_configmap(plan, model))

@@ -29,7 +29,13 @@ def test_tree_shows_resources_counts_outputs_and_guardrails(example):
     result = run("preview", example, "--env", "prod", "--target", "onprem-k8s")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    count = len(json.loads(run("preview", example, "--env", "prod", "--target", "onprem-k8s", "--format", "json").stdout)["resources"])
+    as_json = run("preview", example, "--env", "prod", "--target", "onprem-k8s", "--format", "json").stdout
+    data = json.loads(as_json)
+    count = len(data["resources"])
+    secrets = {r["name"]: r for r in data["resources"] if r["type"] == "kubernetes:core/v1:Secret"}
+    assert sorted(secrets) == ["churn-scoring-monitoring-grafana-admin-secret", "churn-scoring-monitoring-notify-secret"]
+    assert all(r["inputs"]["stringData"] == "[secret]" for r in secrets.values()), "Secret values must stay secrets"
+    assert "mlinfra-fake-secret" not in as_json + result.stdout, "no secret value in the output"
     assert "prod stack of" in out and f"-> target onprem-k8s ({count} resources)" in out
     assert "mlinfra:environment:Environment churn-scoring  tier=prod target=onprem-k8s exposure=internal" in out
     assert "pulumi:providers:kubernetes churn-scoring-kubernetes  context=prod-cluster" in out
@@ -51,10 +57,9 @@ def test_json_is_the_whole_graph(example):
     for r in data["resources"]:
         assert set(r) == {"type", "name", "urn", "parent", "custom", "provider", "inputs", "options"}
         assert r["parent"] in urns or r["type"] == "mlinfra:environment:Environment"
-    secrets = {r["name"]: r for r in data["resources"] if r["type"] == "kubernetes:core/v1:Secret"}
-    assert sorted(secrets) == ["churn-scoring-monitoring-grafana-admin-secret", "churn-scoring-monitoring-notify-secret"]
-    assert all(r["inputs"]["stringData"] == "[secret]" for r in secrets.values()), "Secret values must stay secrets"
-    assert "mlinfra-fake-secret" not in result.stdout, "no secret value in the output"
+    # dev shares prod's cluster: prod's stack installs the monitoring stack and holds its Secrets
+    assert "kubernetes:core/v1:Secret" not in data["counts"] and "kubernetes:helm.sh/v3:Release" not in data["counts"]
+    assert (data["outputs"]["monitoring_stack"]["owner"], data["outputs"]["monitoring_stack"]["owned_here"]) == ("prod", False)
     assert [g["id"] for g in data["guardrails"] if g["status"] == "fail"] == []
     assert data["outputs"]["alert_routes"][1]["receiver"] == "mlinfra-ticket", "dev does not page"
 

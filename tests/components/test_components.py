@@ -63,7 +63,9 @@ def test_every_child_has_a_parent_and_the_explicit_provider(runs, env):
 def test_recorded_inputs_equal_the_pure_builders(runs, env, plain, kube_objects):
     run = runs[env]
     plan = plan_environment(load_profile(str(runs["path"])), env, "onprem-k8s")
-    expected = [*build_namespace_objects(plan), build_monitoring_namespace(plan)]
+    owner = env == "prod"  # the three environments share lab-ctx-17: prod installs its monitoring stack
+    assert plan.monitoring.owns_stack is owner
+    expected = [*build_namespace_objects(plan), *([build_monitoring_namespace(plan)] if owner else [])]
     for model in plan.models:
         expected += build_model_objects(plan, model)
         expected += [build_service_monitor(plan, model), build_dashboard_configmap(plan, model)]
@@ -73,6 +75,10 @@ def test_recorded_inputs_equal_the_pure_builders(runs, env, plain, kube_objects)
         key = kube_object_key({"type": kube_type_token(obj["apiVersion"], obj["kind"]), "inputs": obj})
         assert key in recorded, f"{key} was built but not registered"
         assert plain(recorded[key]["inputs"]) == plain(obj), f"{key}: registered inputs differ from the builder"
+    built = {kube_object_key({"type": kube_type_token(o["apiVersion"], o["kind"]), "inputs": o}) for o in expected}
+    if not owner:  # no monitoring namespace, no Secrets, no release: the owner's stack has them
+        assert set(recorded) == built and not _of_type(run, RELEASE)
+        return
     release = _one(run, RELEASE)["inputs"]
     assert plain(release["values"]) == plain(build_helm_values(plan))
     assert (release["chart"], release["version"], release["repositoryOpts"]["repo"]) == (CHART, CHART_VERSION, CHART_REPO)
@@ -82,7 +88,6 @@ def test_recorded_inputs_equal_the_pure_builders(runs, env, plain, kube_objects)
     secrets = {("core/Secret", o["metadata"]["namespace"], o["metadata"]["name"]): o for o in build_monitoring_secrets(plan)}
     assert set(secrets) == {("core/Secret", "monitoring", "mlinfra-grafana-admin"),
                             ("core/Secret", "monitoring", "mlinfra-alertmanager-notify")}
-    built = {kube_object_key({"type": kube_type_token(o["apiVersion"], o["kind"]), "inputs": o}) for o in expected}
     assert set(recorded) == built | set(secrets)
     for key, secret in secrets.items():
         registered = recorded[key]["inputs"]
@@ -128,11 +133,10 @@ def _monitoring_children(run) -> dict[str, dict]:
     return {r["name"].removeprefix(prefix): r for r in run.resources if r["parent"] == stack["urn"]}
 
 
-@pytest.mark.parametrize("env", [pytest.param("dev", id="dev"), pytest.param("prod", id="prod")])
-def test_namespace_then_secrets_then_release_then_custom_resources(runs, env):
+def test_namespace_then_secrets_then_release_then_custom_resources(runs):
     """The order Pulumi creates them in is the depends_on graph: Helm waits for readiness, so the Grafana admin
-    Secret must exist before the release, and the custom resources need the release's CRDs."""
-    children = _monitoring_children(runs[env])
+    Secret must exist before the release, and the custom resources need the release's CRDs (the owner, prod)."""
+    children = _monitoring_children(runs["prod"])
     kinds = {role: r["type"].rsplit(":", 1)[-1] for role, r in children.items()}
     assert sorted(kinds) == [
         "dashboard-fraud", "dashboard-ranker", "grafana-admin-secret", "namespace", "notify-secret",
@@ -154,6 +158,54 @@ def test_namespace_then_secrets_then_release_then_custom_resources(runs, env):
     for role in after:
         assert urn["release"] in deps[role], f"{role} does not depend on the release (its CRDs)"
     assert not deps["release"] & {urn[r] for r in after}, "the release must not wait for what waits for it"
+
+
+@pytest.mark.parametrize("env", [pytest.param("dev", id="dev"), pytest.param("staging", id="staging")])
+def test_a_non_owner_adds_only_its_rules_monitors_and_dashboards(runs, env):
+    """dev and staging share prod's cluster: no monitoring namespace, Secrets or release of their own (those are
+    prod's), and nothing to wait for inside their stack - prod's stack is deployed first (outputs say so)."""
+    from mlinfra.components.offline import run_offline
+
+    run = run_offline(runs["path"], env, target="onprem-k8s", secret_keys=[])  # no secret config: none needed
+    children = _monitoring_children(run)
+    assert sorted(children) == [
+        "dashboard-fraud", "dashboard-ranker", "prometheus-rule", "service-monitor-fraud", "service-monitor-ranker",
+    ], sorted(children)
+    stack_urns = {r["urn"] for r in children.values()}
+    for role, r in children.items():
+        assert not set(r["options"]["depends_on"]) & stack_urns, f"{role} waits for a sibling"
+        assert r["inputs"]["metadata"]["namespace"] == f"fraud-lab-{env}", role
+    assert not _of_type(run, RELEASE) and not _of_type(run, "kubernetes:core/v1:Secret")
+    assert [r["inputs"]["metadata"]["name"] for r in _of_type(run, "kubernetes:core/v1:Namespace")] == [f"fraud-lab-{env}"]
+    ownership = run.outputs["monitoring_stack"]
+    assert (ownership["owner"], ownership["owned_here"], ownership["routes_alerts_of"]) == ("prod", False, [])
+    assert ownership["note"].endswith("which need that stack's CRDs: deploy 'prod' first"), ownership["note"]
+
+
+def test_the_owner_names_the_environments_it_serves(runs):
+    ownership = runs["prod"].outputs["monitoring_stack"]
+    assert (ownership["owner"], ownership["owned_here"]) == ("prod", True)
+    assert ownership["routes_alerts_of"] == ["dev", "staging", "prod"]
+    assert "shared with dev, staging (same cluster)" in ownership["note"]
+    routes = {tuple(r["matchers"]): r["receiver"] for r in runs["prod"].outputs["alert_routes"]}
+    assert routes[('environment="prod"', 'severity="critical"')] == "mlinfra-page"
+    assert routes[('environment="dev"', 'severity="critical"')] == "mlinfra-ticket"
+    assert routes[('severity="critical"',)] == "mlinfra-page", "cluster alerts follow the owner"
+
+
+def test_environments_on_their_own_clusters_each_install_a_monitoring_stack(write_profile, profile_data):
+    """environments.dev.kube_context moves dev to its own cluster: dev and prod both own one."""
+    from mlinfra.components.offline import run_offline
+
+    profile_data["environments"]["dev"] = {"kube_context": "lab-ctx-dev-4"}
+    path = write_profile(profile_data)
+    for env, context, routed in (("dev", "lab-ctx-dev-4", ["dev"]), ("prod", KUBE_CONTEXT, ["staging", "prod"])):
+        run = run_offline(path, env, target="onprem-k8s")
+        assert _one(run, "pulumi:providers:kubernetes")["inputs"]["context"] == context
+        assert _one(run, RELEASE)["inputs"]["namespace"] == "monitoring"
+        assert run.outputs["monitoring_stack"]["routes_alerts_of"] == routed, env
+    staging = run_offline(path, "staging", target="onprem-k8s")
+    assert not _of_type(staging, RELEASE) and staging.outputs["monitoring_stack"]["owner"] == "prod"
 
 
 def test_monitoring_secrets_hold_pulumi_secrets_only(runs):
@@ -185,7 +237,7 @@ def test_profile_names_the_grafana_key_and_the_runbooks(write_profile, profile_d
 
     data = profile_data
     data["monitoring"] |= {"grafana_admin_password_secret": "labGrafanaPw", "runbook_url": "https://wiki.lab.example/ml/runbooks"}
-    run = run_offline(write_profile(data), "dev", target="onprem-k8s")
+    run = run_offline(write_profile(data), "prod", target="onprem-k8s")
     children = _monitoring_children(run)
     grafana = run.raw_inputs[children["grafana-admin-secret"]["urn"]]["stringData"]["value"]
     assert grafana == {"admin-user": "admin", "admin-password": "mlinfra-fake-secret-labGrafanaPw"}
@@ -246,6 +298,20 @@ def test_stack_config_kube_context_overrides_the_profile(runs):
     )
     assert _one(run, "pulumi:providers:kubernetes")["inputs"]["context"] == "dev-ctx-3"
     assert run.outputs["kube_context"] == "dev-ctx-3"
+    # for this environment only: dev is alone on dev-ctx-3, so it installs that cluster's monitoring stack
+    assert run.outputs["monitoring_stack"]["owned_here"] is True and _of_type(run, RELEASE)
+    assert run.outputs["monitoring_stack"]["routes_alerts_of"] == ["dev"]
+
+
+def test_stack_config_kube_context_of_the_shared_cluster_keeps_the_owner(runs):
+    from mlinfra import program
+
+    run = run_mocked(
+        program.main,
+        stack="staging",
+        config={"mlinfra:profile": str(runs["path"]), "mlinfra:target": "onprem-k8s", "mlinfra:kubeContext": KUBE_CONTEXT},
+    )
+    assert run.outputs["monitoring_stack"]["owner"] == "prod" and not _of_type(run, RELEASE)
 
 
 @pytest.mark.parametrize(
@@ -276,11 +342,15 @@ def test_a_missing_secret_config_value_is_named(repo_root, secret_keys, missing)
     from mlinfra import program
 
     profile = str(repo_root / "stacks" / "profile.yaml")
-    message = (rf"stack 'dev' has no value for the secret config key\(s\) {missing} named in the profile's "
-               r"monitoring section; set each once with `pulumi config set --secret -s dev KEY`")
+    message = (rf"stack 'prod' has no value for the secret config key\(s\) {missing} named in the profile's "
+               r"monitoring section; set each once with `pulumi config set --secret -s prod KEY`")
     with pytest.raises(OfflineError, match=message):
-        run_mocked(program.main, stack="dev", config={"mlinfra:profile": profile, "mlinfra:target": "onprem-k8s"},
+        run_mocked(program.main, stack="prod", config={"mlinfra:profile": profile, "mlinfra:target": "onprem-k8s"},
                    secret_keys=secret_keys)
+    # dev shares prod's cluster: prod's stack holds the Secrets, dev's needs none of the keys
+    dev = run_mocked(program.main, stack="dev", config={"mlinfra:profile": profile, "mlinfra:target": "onprem-k8s"},
+                     secret_keys=secret_keys)
+    assert dev.outputs["monitoring_stack"]["owner"] == "prod"
 
 
 def test_no_feasible_target_names_the_conflict(tmp_path):

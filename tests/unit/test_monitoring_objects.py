@@ -85,6 +85,16 @@ def test_objects_in_apply_order(make_plan, make_model):
     ]
 
 
+def test_a_non_owner_deploys_no_namespace_or_secrets(make_plan, make_model, with_monitoring):
+    """dev on prod's cluster: the monitoring namespace and its Secrets are prod's."""
+    plan = with_monitoring(make_plan(environment="dev", tier="dev", namespace="churn-scoring-dev"),
+                           owns_stack=False, stack_owner="prod")
+    order = [(o["kind"], o["metadata"]["name"]) for o in build_monitoring_objects(plan)]
+    assert order == [
+        ("PrometheusRule", "churn-scoring-dev-rules"), ("ServiceMonitor", "churn"), ("ConfigMap", "churn-dashboard"),
+    ]
+
+
 def test_runbook_links_follow_the_profile(make_plan, with_monitoring):
     plan = with_monitoring(make_plan(), runbook_url="https://wiki.example.com/ml/runbooks")
     links = {r["alert"]: r["annotations"]["runbook_url"] for g in build_rule_groups(plan) for r in g["rules"]
