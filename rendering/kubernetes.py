@@ -2,21 +2,27 @@
 
 Layout (relative to the output directory):
     kubernetes/00-namespace.yaml              the models' Namespace and default-deny NetworkPolicy
-    kubernetes/01-monitoring-namespace.yaml   the monitoring Namespace (the Helm release does not create it)
-    kubernetes/05-monitoring-secrets.yaml     Grafana admin and Alertmanager notification Secrets (placeholders)
+    kubernetes/01-monitoring-namespace.yaml   the monitoring Namespace (the Helm release does not create it)  *
+    kubernetes/05-monitoring-secrets.yaml     Grafana admin and Alertmanager notification Secrets (placeholders)  *
     kubernetes/10-model-<model>.yaml          the model's serving objects, its ServiceMonitor and dashboard ConfigMap
     kubernetes/20-monitoring.yaml             PrometheusRule
     prometheus/rules.yaml                     the PrometheusRule's groups as a plain Prometheus rule file
     alertmanager/alertmanager.yaml            Alertmanager configuration
     grafana/<model>.json                      one dashboard per model (same text as in the ConfigMap)
-    helm/kube-prometheus-stack.values.yaml
+    helm/kube-prometheus-stack.values.yaml    *
+* only for the environment that owns its cluster's monitoring stack (planning.plan.monitoring_share: environments
+on one cluster share one kube-prometheus-stack, installed by the highest tier among them). Its alertmanager.yaml
+and Helm values route the alerts of every environment on the cluster. Another environment's render leaves the
+starred files out and its alertmanager.yaml routes its own alerts only - exactly as the owner's routes them, so
+it can be checked and run on its own (the e2e test does) - and render.json says who owns the stack.
 The numeric prefixes put `kubectl apply -f kubernetes/` in dependency order - namespaces, then the Secrets in
 them, then the rest - and keep model files from colliding with the shared ones. Applying by hand follows the
 MonitoringStack's order: namespaces and Secrets (00-05; replace every `<pulumi secret: KEY>` placeholder with
 the real value first, or Grafana's admin password is that text), then the chart with the helm/ values (it
 needs the Secrets, and brings the CRDs), then the whole directory (ServiceMonitors and the PrometheusRule
-need those CRDs). `pulumi up` does all of it in that order, with the values from Pulumi secret config.
-(render.json, the list of what was written, is added by rendering.output.)
+need those CRDs); a non-owner's directory after the owner's. `pulumi up` does all of it in that order, with the
+values from Pulumi secret config.
+(render.json, the list of what was written and the notes, is added by rendering.output.)
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR
 from mlinfra.manifests.serving import build_model_objects, build_namespace_objects
 from mlinfra.monitoring.alertmanager import build_alertmanager_config
 from mlinfra.monitoring.helm_values import CHART, build_helm_values
+from mlinfra.monitoring.ownership import stack_ownership
 from mlinfra.monitoring.objects import (
     build_dashboard_configmap,
     build_monitoring_namespace,
@@ -41,10 +48,15 @@ from mlinfra.planning.plan import plan_environment
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.model import Profile
 from mlinfra.rendering.dump import to_yaml, to_yaml_documents
+from mlinfra.rendering.output import RenderedFiles
 from mlinfra.targets.base import RenderedFile
 
 OPTION_TIMING = "timing"  # "production" (default) or "fast" (see monitoring/timing.py)
 OPTION_SECRETS_DIR = "alertmanager_secrets_dir"  # where alertmanager.yaml expects credential files
+MONITORING_NAMESPACE_FILE = "kubernetes/01-monitoring-namespace.yaml"
+MONITORING_SECRETS_FILE = "kubernetes/05-monitoring-secrets.yaml"
+HELM_VALUES_FILE = f"helm/{CHART}.values.yaml"
+OWNER_ONLY_FILES = (MONITORING_NAMESPACE_FILE, MONITORING_SECRETS_FILE, HELM_VALUES_FILE)
 
 
 def render_kubernetes(
@@ -68,13 +80,15 @@ def timing_option(name: str | None) -> AlertTiming:
 
 def render_plan(
     plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION, *, secrets_dir: str = ALERTMANAGER_SECRETS_DIR
-) -> list[RenderedFile]:
-    """The files of one planned environment."""
-    files = [
-        RenderedFile("kubernetes/00-namespace.yaml", to_yaml_documents(build_namespace_objects(plan))),
-        RenderedFile("kubernetes/01-monitoring-namespace.yaml", to_yaml_documents([build_monitoring_namespace(plan)])),
-        RenderedFile("kubernetes/05-monitoring-secrets.yaml", to_yaml_documents(build_monitoring_secrets(plan))),
-    ]
+) -> RenderedFiles:
+    """The files of one planned environment, with render.json's note on who owns the monitoring stack."""
+    owner = plan.monitoring.owns_stack
+    files = [RenderedFile("kubernetes/00-namespace.yaml", to_yaml_documents(build_namespace_objects(plan)))]
+    if owner:
+        files += [
+            RenderedFile(MONITORING_NAMESPACE_FILE, to_yaml_documents([build_monitoring_namespace(plan)])),
+            RenderedFile(MONITORING_SECRETS_FILE, to_yaml_documents(build_monitoring_secrets(plan))),
+        ]
     for model in plan.models:
         objects = [
             *build_model_objects(plan, model),
@@ -90,5 +104,17 @@ def render_plan(
         )
     )
     files += [RenderedFile(f"grafana/{m.k8s_name}.json", dashboard_json(plan, m)) for m in plan.models]
-    files.append(RenderedFile(f"helm/{CHART}.values.yaml", to_yaml(build_helm_values(plan, timing))))
-    return files
+    if owner:
+        files.append(RenderedFile(HELM_VALUES_FILE, to_yaml(build_helm_values(plan, timing))))
+    return RenderedFiles(files, notes={"monitoring_stack": _ownership_note(plan)})
+
+
+def _ownership_note(plan: EnvironmentPlan) -> dict[str, Any]:
+    note = stack_ownership(plan)
+    if not plan.monitoring.owns_stack:
+        note["not_rendered"] = list(OWNER_ONLY_FILES)
+        note["alertmanager"] = (
+            "alertmanager/alertmanager.yaml routes this environment's alerts only, the way the Alertmanager of "
+            f"'{plan.monitoring.stack_owner}' routes them; that environment's render holds the deployed configuration"
+        )
+    return note

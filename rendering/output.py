@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -19,6 +20,16 @@ MANIFEST_FORMAT = 1
 
 class RenderRefused(Exception):
     """The output directory is not render's to write; the message says why and how to proceed."""
+
+
+class RenderedFiles(list):
+    """A target's rendered files plus `notes` for render.json (e.g. who owns the cluster's monitoring stack).
+
+    A plain list of RenderedFile (what plugin targets return) is rendered the same way, without notes."""
+
+    def __init__(self, files: Iterable[RenderedFile] = (), *, notes: dict[str, Any] | None = None):
+        super().__init__(files)
+        self.notes: dict[str, Any] = dict(notes or {})
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,8 @@ def sha256(text: str) -> str:
 
 
 def write_render(out: Path, files: list[RenderedFile], meta: dict[str, Any], *, force: bool = False) -> list[WrittenFile]:
-    """Write `files` under `out` plus render.json (`meta` + the file list). Returns what happened per file.
+    """Write `files` under `out` plus render.json (`meta`, the files' notes and the file list). Returns what
+    happened per file.
 
     Refused without `force`: `out` exists, is not empty and has no render.json (not render's directory), or
     a file render wrote last time was edited since (its sha256 differs from the previous render.json).
@@ -70,7 +82,8 @@ def write_render(out: Path, files: list[RenderedFile], meta: dict[str, Any], *, 
         written.append(WrittenFile(f.path, len(f.text.encode()), sha256(f.text), status))
     for stale in sorted(set(previous or {}) - {f.path for f in files}):
         (out / stale).unlink(missing_ok=True)
-    manifest = {**meta, "format": MANIFEST_FORMAT, "files": [{k: v for k, v in w.to_dict().items() if k != "status"} for w in written]}
+    notes = getattr(files, "notes", {})
+    manifest = {**notes, **meta, "format": MANIFEST_FORMAT, "files": [{k: v for k, v in w.to_dict().items() if k != "status"} for w in written]}
     (out / MANIFEST).write_text(to_json(manifest), encoding="utf-8", newline="\n")
     return written
 

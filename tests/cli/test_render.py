@@ -76,6 +76,35 @@ def test_layout_and_manifest(tmp_path):
         assert b"&id0" not in data and b"*id0" not in data, f"{path} has YAML anchors"
 
 
+@pytest.mark.parametrize(
+    ("env", "owner_files"),
+    [pytest.param("prod", True, id="prod-owns"), pytest.param("dev", False, id="dev-shares"),
+     pytest.param("staging", False, id="staging-shares")],
+)
+def test_only_the_owner_renders_the_monitoring_stack(tmp_path, env, owner_files):
+    """The example's three environments share one cluster: prod installs the monitoring stack; dev and staging
+    write their rules, monitors, dashboards and their own routing, and render.json says who owns the stack."""
+    out = tmp_path / "out"
+    assert run("render", PROFILE, "--env", env, "--target", "onprem-k8s", "--out", str(out)).exit_code == 0
+    owner_only = {"kubernetes/01-monitoring-namespace.yaml", "kubernetes/05-monitoring-secrets.yaml",
+                  "helm/kube-prometheus-stack.values.yaml"}
+    shared = {"kubernetes/00-namespace.yaml", "kubernetes/10-model-churn.yaml", "kubernetes/20-monitoring.yaml",
+              "prometheus/rules.yaml", "alertmanager/alertmanager.yaml", "grafana/churn.json", "render.json"}
+    assert set(_tree(out)) == shared | (owner_only if owner_files else set())
+    note = json.loads((out / "render.json").read_text())["monitoring_stack"]
+    assert (note["owner"], note["owned_here"]) == ("prod", owner_files)
+    am = yaml.safe_load((out / "alertmanager" / "alertmanager.yaml").read_text())
+    env_routes = [r["matchers"] for r in am["route"]["routes"] if "routes" in r]
+    if owner_files:
+        assert note["routes_alerts_of"] == ["dev", "staging", "prod"] and "not_rendered" not in note
+        assert env_routes == [['environment="dev"'], ['environment="staging"'], ['environment="prod"']]
+    else:
+        assert note["not_rendered"] == sorted(owner_only, key=lambda p: ("helm" in p, p))
+        assert f"routes the alerts of '{env}'" in note["note"] and "deploy 'prod' first" in note["note"]
+        assert env_routes == [], "a non-owner's alertmanager.yaml routes its own alerts only"
+        assert {r["receiver"] for r in am["route"]["routes"][1:]} == {"mlinfra-ticket"}, "and they do not page"
+
+
 def test_rerun_is_byte_identical(tmp_path):
     out = tmp_path / "out"
     assert run("render", PROFILE, "--env", "prod", "--target", "onprem-k8s", "--out", str(out)).exit_code == 0
@@ -147,8 +176,10 @@ def test_render_scales_to_many_models(make_plan_many):
     """100 models render one manifest and one dashboard each (speed is measured by bench/render.py)."""
     from mlinfra.rendering.kubernetes import render_plan
 
-    total = sum(len(render_plan(plan)) for plan in make_plan_many)
-    assert total == 3 * (2 * 100 + 7)  # per environment: 100 model manifests + 100 dashboards + 7 shared files
+    counts = [len(render_plan(plan)) for plan in make_plan_many]
+    # per environment: 100 model manifests + 100 dashboards + 4 shared files, + 3 for prod, which owns the
+    # cluster's monitoring stack (its namespace, Secrets and Helm values)
+    assert counts == [2 * 100 + 4, 2 * 100 + 4, 2 * 100 + 7]
 
 
 @pytest.fixture

@@ -40,8 +40,13 @@ def test_rendered_kubernetes_files_hold_valid_monitoring_objects(monitoring_plan
         doc for f in files if f.path.startswith("kubernetes/") for doc in yaml.safe_load_all(f.text) if doc is not None
     ]
     monitoring = [o for o in objects if o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "monitoring"]
-    assert {o["kind"] for o in monitoring} >= {"PrometheusRule", "ServiceMonitor", "ConfigMap", "Namespace", "Secret"}
-    assert ("Secret", "mlinfra-grafana-admin") in {(o["kind"], o["metadata"]["name"]) for o in monitoring}
+    kinds = {o["kind"] for o in monitoring}
+    assert kinds >= {"PrometheusRule", "ServiceMonitor", "ConfigMap"}
+    if monitoring_plan.monitoring.owns_stack:  # the monitoring namespace and its Secrets come with the stack
+        assert kinds >= {"Namespace", "Secret"}
+        assert ("Secret", "mlinfra-grafana-admin") in {(o["kind"], o["metadata"]["name"]) for o in monitoring}
+    else:
+        assert not kinds & {"Namespace", "Secret"}, f"{monitoring_plan.environment} does not own the monitoring stack"
     builtin = [o for o in monitoring if o["apiVersion"] == "v1"]
     assert k8s_validate(builtin) == []
     for obj in monitoring:
