@@ -3,6 +3,9 @@
 Resources are paired by (type, name): names carry no environment, so the same model's Deployment pairs up.
 Environment names inside values (namespace `churn-dev` vs `churn-prod`, labels) are written `<env>` on both
 sides first, so the diff shows what really differs (replicas, PDBs, protection, alert routing, instance types).
+Two stack outputs keep their environment names, which are their meaning there: `monitoring_stack` (which
+environment installs the cluster's shared monitoring stack - typically prod, and dev only adds its rules) and
+`alert_routes` (the owner's Alertmanager routes by environment), compared route by route, keyed by matchers.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from mlinfra.guardrails.graph import Resource
 
 ENV_TOKEN = "<env>"
+VERBATIM_OUTPUTS = ("monitoring_stack", "alert_routes")  # environment names there are meaning, not noise
 
 
 def _neutral(value: Any, pattern: re.Pattern[str]) -> Any:
@@ -51,6 +55,17 @@ def _comparable(res: Resource, pattern: re.Pattern[str]) -> dict[str, Any]:
     return {"inputs": _neutral(res["inputs"], pattern), "options": {"protect": res["options"]["protect"]}}
 
 
+def _outputs(outputs: dict[str, Any], pattern: re.Pattern[str]) -> dict[str, Any]:
+    out = {k: v if k in VERBATIM_OUTPUTS else _neutral(v, pattern) for k, v in outputs.items()}
+    routes = out.get("alert_routes")
+    if isinstance(routes, list) and all(isinstance(r, dict) and "receiver" in r for r in routes):
+        out["alert_routes"] = {
+            "{" + ", ".join(r.get("matchers") or []) + "}": f"{r['receiver']} ({', '.join(r.get('integrations') or []) or '-'})"
+            for r in routes
+        }
+    return out
+
+
 def diff_previews(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """Diff two `PreviewReport.as_dict()` results (plain data in, plain data out)."""
     pattern = _env_pattern(a["environment"], b["environment"])
@@ -61,7 +76,7 @@ def diff_previews(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         changes = _changes(_comparable(ra[key], pattern), _comparable(rb[key], pattern))
         if changes:
             changed.append({"type": key[0], "name": key[1], "changes": changes})
-    outputs = _changes(_neutral(a["outputs"], pattern), _neutral(b["outputs"], pattern))
+    outputs = _changes(_outputs(a["outputs"], pattern), _outputs(b["outputs"], pattern))
     return {
         "a": {"environment": a["environment"], "target": a["target"], "resources": len(ra)},
         "b": {"environment": b["environment"], "target": b["target"], "resources": len(rb)},

@@ -35,29 +35,35 @@ def _change(diff: dict, typ: str, path: str) -> dict:
     return next(c for c in resource["changes"] if c["path"] == path)
 
 
-def test_prod_adds_a_disruption_budget_and_removes_nothing(dev_prod):
+def test_prod_adds_the_shared_monitoring_stack_and_a_disruption_budget(dev_prod):
+    """All three share one cluster: prod installs its monitoring stack, dev only adds its rules and monitors."""
     assert dev_prod["added"] == [
-        {"type": "kubernetes:policy/v1:PodDisruptionBudget", "name": "churn-scoring-churn-pod-disruption-budget"}
+        {"type": "kubernetes:core/v1:Namespace", "name": "churn-scoring-monitoring-namespace"},
+        {"type": "kubernetes:core/v1:Secret", "name": "churn-scoring-monitoring-grafana-admin-secret"},
+        {"type": "kubernetes:core/v1:Secret", "name": "churn-scoring-monitoring-notify-secret"},
+        {"type": "kubernetes:helm.sh/v3:Release", "name": "churn-scoring-monitoring-release"},
+        {"type": "kubernetes:policy/v1:PodDisruptionBudget", "name": "churn-scoring-churn-pod-disruption-budget"},
     ]
     assert dev_prod["removed"] == []
-    assert dev_prod["b"]["resources"] == dev_prod["a"]["resources"] + 1
+    assert dev_prod["b"]["resources"] == dev_prod["a"]["resources"] + 5
+    outputs = {c["path"]: (c["a"], c["b"]) for c in dev_prod["outputs"]}
+    assert outputs["monitoring_stack.owned_here"] == (False, True)
+    assert outputs["monitoring_stack.routes_alerts_of"] == ([], ["dev", "staging", "prod"])
+    assert "monitoring_stack.owner" not in outputs, "both name prod as the owner"
 
 
-def test_replicas_protection_retention_and_alert_routing_change(dev_prod):
+def test_replicas_protection_and_alert_routing_change(dev_prod):
     hpa = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
     assert _change(dev_prod, hpa, "inputs.spec.minReplicas") == {"path": "inputs.spec.minReplicas", "a": 1, "b": 2}
     assert _change(dev_prod, hpa, "inputs.spec.maxReplicas")["b"] == 6
     assert _change(dev_prod, "kubernetes:core/v1:Namespace", "options.protect") == {
         "path": "options.protect", "a": False, "b": True,
     }
-    release = "kubernetes:helm.sh/v3:Release"
-    assert _change(dev_prod, release, "inputs.values.prometheus.prometheusSpec.retention") == {
-        "path": "inputs.values.prometheus.prometheusSpec.retention", "a": "7d", "b": "15d",
-    }
-    route = _change(dev_prod, release, "inputs.values.alertmanager.config.route.routes[1].receiver")
-    assert (route["a"], route["b"]) == ("mlinfra-ticket", "mlinfra-page"), "prod pages on critical alerts"
-    outputs = {c["path"]: c for c in dev_prod["outputs"]}
-    assert outputs["alert_routes[1].receiver"]["b"] == "mlinfra-page"
+    outputs = {c["path"]: (c["a"], c["b"]) for c in dev_prod["outputs"]}
+    # route by route: dev's critical alerts are tickets, the shared Alertmanager pages for prod only
+    assert outputs['alert_routes.{environment="prod", severity="critical"}'] == (None, "mlinfra-page (slack)")
+    assert outputs['alert_routes.{environment="dev", severity="critical"}'] == (None, "mlinfra-ticket (email, slack)")
+    assert outputs['alert_routes.{severity="critical"}'] == ("mlinfra-ticket (email, slack)", "mlinfra-page (slack)")
 
 
 def test_environment_names_do_not_count_as_differences(dev_prod):
@@ -72,7 +78,7 @@ def test_table_lists_the_changes(example):
     assert result.exit_code == 0, result.output
     assert "dev (onprem-k8s) -> prod (onprem-k8s)" in result.stdout
     assert "kubernetes:policy/v1:PodDisruptionBudget" in result.stdout and "inputs.spec.minReplicas" in result.stdout
-    assert re.search(r"1 added, 0 removed, \d+ changed \(\+ only in prod, - only in dev; environment names shown as <env>\)",
+    assert re.search(r"5 added, 0 removed, \d+ changed \(\+ only in prod, - only in dev; environment names shown as <env>\)",
                      result.stdout)
 
 
