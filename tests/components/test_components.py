@@ -381,3 +381,25 @@ def test_no_feasible_target_names_the_conflict(tmp_path):
     )
     with pytest.raises(OfflineError, match=r"stack 'dev': no target is feasible for this profile: .*onprem"):
         run_offline(path, "dev")
+
+
+def test_guardrails_hold_each_stack_to_what_it_owns(write_profile, profile_data):
+    """Two prod-tier environments on one cluster: the first declared owns the monitoring stack. The other is
+    still protected like prod, but only for what its stack holds (its namespace) - and passes."""
+    from mlinfra.components.offline import run_offline
+    from mlinfra.guardrails import context_from_graph, run_guardrails
+
+    profile_data["environments"] = {"prod": {"min_replicas": 3, "max_replicas": 9}, "prod-eu": {"tier": "prod"}}
+    path = write_profile(profile_data)
+    protected = {}
+    for env in ("prod", "prod-eu"):
+        run = run_offline(path, env, target="onprem-k8s")
+        checks = {c.id: c for c in run_guardrails(run.resources, context_from_graph(run.resources).with_secrets(run.secret_values))}
+        assert [c.id for c in checks.values() if c.status == "fail"] == [], env
+        assert checks["protect"].status == "pass", env
+        protected[env] = sorted(r["name"] for r in run.resources if r["options"]["protect"])
+        assert run.outputs["monitoring_stack"]["owner"] == "prod"
+    assert protected == {
+        "prod": ["fraud-lab-monitoring-namespace", "fraud-lab-monitoring-release", "fraud-lab-namespace"],
+        "prod-eu": ["fraud-lab-namespace"],
+    }
