@@ -35,17 +35,27 @@ def test_main_is_tiny_and_calls_the_program(repo_root: Path):
 
 @pytest.mark.parametrize("env", [pytest.param(e, id=e) for e in ("dev", "staging", "prod")])
 def test_stack_files_point_at_the_profile_and_name_secrets_only(repo_root: Path, env: str):
+    from mlinfra.planning.plan import plan_environment
+
     text = (repo_root / "stacks" / f"Pulumi.{env}.yaml").read_text()
     config = yaml.safe_load(text)["config"]
     profile_path = repo_root / config["mlinfra:profile"]
     assert profile_path.is_file(), f"mlinfra:profile {config['mlinfra:profile']} is not relative to the project dir"
     profile = load_profile(str(profile_path))
     assert env in profile.environment_names
-    assert config["mlinfra:kubeContext"] == profile.onprem.kube_context
+    assert config["mlinfra:target"] == "onprem-k8s", "the decided aws-sagemaker cannot be deployed yet"
+    assert set(config) == {"mlinfra:profile", "mlinfra:target"}, "the cluster comes from the profile"
     keys = secret_config_keys(profile)
     assert keys == ["grafanaAdminPassword", "slackWebhookUrl"]
     for key in keys:
-        assert re.search(rf"^#\s+pulumi config set --secret {key} .* -s {env}$", text, re.M), f"no set command for {key}"
         assert f"mlinfra:{key}" not in config, f"{key} must not be in the stack file in plain text"
-    assert config["mlinfra:target"] == "onprem-k8s", "the decided aws-sagemaker cannot be deployed yet"
-    assert set(config) == {"mlinfra:profile", "mlinfra:kubeContext", "mlinfra:target"}
+    monitoring = plan_environment(profile, env, config["mlinfra:target"]).monitoring
+    how = "`environments.<env>.kube_context`" if monitoring.owns_stack else f"`environments.{env}.kube_context`"
+    assert how in " ".join(text.split()), "how to give an environment its own cluster"
+    if monitoring.owns_stack:  # the stack that installs the monitoring stack holds its secrets
+        for key in keys:
+            assert re.search(rf"^#\s+pulumi config set --secret {key} .* -s {env}$", text, re.M), f"no set command for {key}"
+        assert "Deploy this stack first" in text
+    else:  # the others need none, and are deployed after the owner
+        assert "config set --secret" not in text
+        assert f"deploy {monitoring.stack_owner} first (`pulumi up -s {monitoring.stack_owner}`)" in " ".join(text.split())
