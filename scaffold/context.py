@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, requires
 
 from mlinfra import __version__
-from mlinfra.planning.plan import ONPREM_K8S  # the target that deploys with the cluster's kubeconfig
-from mlinfra.profiles.environments import all_environments
+from mlinfra.planning.plan import ONPREM_K8S, monitoring_share  # the target that deploys with the cluster's kubeconfig
+from mlinfra.profiles.environments import EnvironmentSettings, all_environments
 from mlinfra.profiles.model import Profile
 
 CONFIG_NAMESPACE = "mlinfra"  # namespace of mlinfra:profile (secrets live in the project's own namespace)
@@ -37,6 +37,9 @@ class EnvironmentView:
     protect: bool
     alerts_page: bool
     target: str | None  # what the program deploys in this stack (it decides per environment)
+    # the environment whose stack installs the monitoring stack of this one's cluster, when that is another one
+    # (environments on one on-premise cluster share one; planning.plan.monitoring_share): deploy it first
+    monitoring_owner: str | None = None
 
     @property
     def job_id(self) -> str:
@@ -56,6 +59,7 @@ class ScaffoldContext:
     target: str | None  # the decided target over all environments (None: nothing feasible)
     aws_region: str | None  # the profile has an AWS account (cloud targets, S3 state): CI assumes a role here
     kube_context: str | None  # the target deploys to the on-premise cluster: CI writes its kubeconfig
+    kube_contexts: tuple[str, ...] = ()  # every context the on-premise stacks use (environments.<env>.kube_context)
     python_version: str = "3.11"
 
     def as_template_vars(self) -> dict[str, object]:
@@ -70,6 +74,7 @@ class ScaffoldContext:
             "target": self.target,
             "aws_region": self.aws_region,
             "kube_context": self.kube_context,
+            "kube_contexts": self.kube_contexts or ((self.kube_context,) if self.kube_context else ()),
             "python_version": self.python_version,
             "config_namespace": CONFIG_NAMESPACE,
         }
@@ -145,13 +150,16 @@ def _normalise(spec: str) -> str:
 def build_context(profile: Profile, target: str | None, env_targets: dict[str, str | None] | None = None) -> ScaffoldContext:
     """Template data for `profile`: `target` decided over all environments, `env_targets` per environment."""
     env_targets = env_targets if env_targets is not None else {}
+    settings = all_environments(profile)
     envs = tuple(
         EnvironmentView(
-            name=e.name, tier=e.tier, protect=e.protect, alerts_page=e.alerts_page, target=env_targets.get(e.name, target)
+            name=e.name, tier=e.tier, protect=e.protect, alerts_page=e.alerts_page, target=env_targets.get(e.name, target),
+            monitoring_owner=_monitoring_owner(profile, e, env_targets.get(e.name, target)),
         )
-        for e in all_environments(profile)
+        for e in settings
     )
     deployed = {target, *(e.target for e in envs)}
+    on_prem = deployed & {ONPREM_K8S, None} and profile.onprem
     requirements = release_requirements()
     return ScaffoldContext(
         project=profile.name,
@@ -163,5 +171,15 @@ def build_context(profile: Profile, target: str | None, env_targets: dict[str, s
         pulumi_cli=pulumi_cli_range(requirements),
         target=target,
         aws_region=profile.cloud.region if profile.cloud else None,
-        kube_context=profile.onprem.kube_context if profile.onprem and deployed & {ONPREM_K8S, None} else None,
+        kube_context=profile.onprem.kube_context if on_prem else None,
+        kube_contexts=tuple(sorted({
+            e.kube_context for e, view in zip(settings, envs) if view.target in (ONPREM_K8S, None) and e.kube_context
+        })) if on_prem else (),
     )
+
+
+def _monitoring_owner(profile: Profile, env: EnvironmentSettings, target: str | None) -> str | None:
+    if target != ONPREM_K8S or profile.onprem is None:
+        return None
+    owner = monitoring_share(profile, env.name, ONPREM_K8S).owner
+    return owner if owner != env.name else None

@@ -212,6 +212,32 @@ def test_stack_files_name_the_profile_and_the_secret_commands(generated):
     assert "dev tier." in files["stacks/Pulumi.dev.yaml"].decode()
 
 
+def test_environments_sharing_a_cluster_deploy_its_monitoring_owner_first(generated):
+    """claims-vision runs dev and prod on one on-premise cluster: prod installs its monitoring stack, so only
+    prod sets secrets, and dev's stack file, the README and the deploy workflow say to deploy prod first."""
+    files = {path: content.decode() for path, content in generated["claims-vision"].items()}
+    dev, prod = files["stacks/Pulumi.dev.yaml"], files["stacks/Pulumi.prod.yaml"]
+    assert "config set --secret" not in dev
+    assert "# Shares its cluster with prod: the stack prod installs the cluster's monitoring stack" in dev
+    assert "needs no secret config; deploy prod first." in dev
+    assert "#   pulumi config set --secret -s prod grafanaAdminPassword\n" in prod and "Shares its cluster" not in prod
+    readme = files["README.md"]
+    assert "pulumi config set --secret -s dev" not in readme
+    assert "pulumi config set --secret -s prod teamsWebhookUrl    # Microsoft Teams webhook URL\n" in readme
+    assert "- `dev` shares the cluster of `prod`: `pulumi up -s prod` before the first `pulumi up -s dev`.\n" in readme
+    assert "before the first run of this workflow, `pulumi up -s prod` once" in files[".github/workflows/deploy.yml"]
+    for other in ("reco-api", "churn-scoring"):  # cloud targets: every environment owns its monitoring
+        assert "shares the cluster" not in generated[other][".github/workflows/deploy.yml"].decode()
+
+
+def test_kubeconfig_names_every_context_the_stacks_use():
+    data = yaml.safe_load(EXAMPLES["claims-vision"].read_text())
+    data["environments"]["dev"] = {"kube_context": "lab-gpu"}
+    ctx = build_context(profile_from_data(data, "mem.yaml"), target="onprem-k8s")
+    assert ctx.kube_contexts == ("dc1-gpu", "lab-gpu")
+    assert [e.monitoring_owner for e in ctx.environments] == [None, None], "dev on its own cluster owns its stack"
+
+
 def test_main_py_runs_the_installed_program(generated):
     text = generated["churn-scoring"]["__main__.py"].decode()
     compile(text, "__main__.py", "exec")
