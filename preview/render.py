@@ -74,11 +74,25 @@ def guardrails_table(report: PreviewReport):
     return table
 
 
+def monitoring_note(report: PreviewReport) -> str | None:
+    """The deploy-order note when the environment shares its cluster's monitoring stack (owner or not)."""
+    stack = report.outputs.get("monitoring_stack")
+    if not isinstance(stack, dict) or not stack.get("note"):
+        return None
+    shared = not stack.get("owned_here") or len(stack.get("routes_alerts_of") or []) > 1
+    return str(stack["note"]) if shared else None
+
+
 def print_report(report: PreviewReport, console) -> None:
+    from rich.markup import escape
+
     console.print(resource_tree(report))
     console.print(counts_table(report))
     console.print(outputs_table(report))
     console.print(guardrails_table(report))
+    note = monitoring_note(report)
+    if note:
+        console.print(f"[bold]shared monitoring stack:[/] {escape(note)}")
     verdict = "[green]all guardrails pass[/]" if report.passed else f"[bold red]{report.violations} guardrail violation(s)[/]"
     console.print(f"{verdict}; {len(report.resources)} resources, {len(report.invokes)} invokes, "
                   f"{report.seconds:.2f} s under Pulumi's mocks")

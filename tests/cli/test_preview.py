@@ -44,6 +44,16 @@ def test_tree_shows_resources_counts_outputs_and_guardrails(example):
     assert "│ kubernetes:core/v1:Namespace " in out and "│ total " in out
     assert '{"churn": "https://churn.prod.churn-scoring.internal"}' in out
     assert f"all guardrails pass; {count} resources, 0 invokes" in out
+    assert "shared monitoring stack: environment 'prod' installs the cluster's monitoring stack" in " ".join(out.split())
+
+
+def test_tree_tells_a_non_owner_to_deploy_the_owner_first(example):
+    result = run("preview", example, "--env", "staging", "--target", "onprem-k8s")
+    assert result.exit_code == 0, result.output
+    assert "kubernetes:helm.sh/v3:Release" not in result.stdout
+    assert ("shared monitoring stack: environment 'prod' installs the cluster's monitoring stack"
+            in " ".join(result.stdout.split()))
+    assert "deploy 'prod' first" in " ".join(result.stdout.split())
 
 
 def test_json_is_the_whole_graph(example):
