@@ -1,4 +1,6 @@
-"""kube-prometheus-stack values for one environment, as data.
+"""kube-prometheus-stack values, as data: built for the environment that owns its cluster's monitoring stack
+(monitoring.owns_stack; the others on that cluster install no release), with that environment's retention and
+storage and an Alertmanager config routing every environment on the cluster.
 
 Every key path set here exists in the pinned chart's values.yaml or lies inside a free-form map the chart
 passes through (FREE_FORM); tests/unit/test_helm_values.py checks that against ../shared/charts/.
