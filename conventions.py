@@ -127,7 +127,7 @@ DRIFT_SCORE_METRIC = "mlinfra_model_drift_score"
 # Config keys (Pulumi stack config, namespace `mlinfra`)
 CONFIG_PROFILE_KEY = "profile"
 CONFIG_TARGET_KEY = "target"  # optional: deploy this target instead of the decided one
-CONFIG_KUBE_CONTEXT_KEY = "kubeContext"  # optional: this stack's kubeconfig context (overrides onprem.kube_context)
+CONFIG_KUBE_CONTEXT_KEY = "kubeContext"  # optional: kubeconfig context of this stack's environment only (the profile sets the others)
 
 # --- Ports (named container/Service ports; ServiceMonitors and NetworkPolicies refer to these names) -----
 
