@@ -43,28 +43,33 @@ class ProfileError(Exception):
 # YAML with duplicate-key detection
 
 
-class _DuplicateKey(Exception):
-    pass
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present: ~10x faster
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that records duplicate mapping keys instead of silently keeping the last one."""
+class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader that records duplicate mapping keys instead of silently keeping the last one."""
 
     def __init__(self, stream):
         super().__init__(stream)
-        self.duplicates: list[tuple[str, int, Any, Any]] = []
+        self.duplicates: list[tuple[Any, int]] = []  # (key, line) of every repeated key
+        self.root_team: list[Any] = []  # every value of the top-level `team` key, in order
+        self._root: Any = None
+
+    def construct_document(self, node):  # noqa: D401 - PyYAML hook
+        self._root = node
+        return super().construct_document(node)
 
     def construct_mapping(self, node, deep=False):  # noqa: D401 - PyYAML hook
-        seen: dict[Any, Any] = {}
+        seen: set[Any] = set()
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, (list, dict)):
-                continue
+                continue  # unhashable keys are reported by the constructor itself
+            if node is self._root and key == "team":
+                self.root_team.append(self.construct_object(value_node, deep=True))
             if key in seen:
-                self.duplicates.append(
-                    (key, key_node.start_mark.line + 1, seen[key], self.construct_object(value_node, deep=True))
-                )
-            seen[key] = value_node
+                self.duplicates.append((key, key_node.start_mark.line + 1))
+            seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 
@@ -81,36 +86,28 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ProfileError(source, [Problem("", f"YAML error: {exc}")]) from None
     finally:
         loader.dispose()
-    problems = []
-    for key, line, _first, _second in loader.duplicates:
-        if key == "team" and isinstance(data, dict):
-            continue  # handled by _merge_team below: `team: <name>` and `team: {skills}` are both allowed
-        problems.append(Problem(f"line {line}", f"duplicate key '{key}'; each key may appear once per mapping"))
+    team = _merged_team(loader.root_team)
+    problems = [
+        Problem(f"line {line}", f"duplicate key '{key}'; each key may appear once per mapping")
+        for key, line in loader.duplicates
+        if not (key == "team" and team is not None)
+    ]
     if problems:
         raise ProfileError(source, problems)
-    if isinstance(data, dict):
-        data = _merge_team(text, data)
+    if team is not None:
+        data = {**data, "team": team}
     return data
 
 
-def _merge_team(text: str, data: dict) -> dict:
+def _merged_team(values: list[Any]) -> dict | None:
     """`team: name` and `team: {kubernetes_skills, ops_fte}` may both be given (the v1 contract shows both)."""
-    try:
-        nodes = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return data
-    if not isinstance(nodes, yaml.MappingNode):
-        return data
-    values = [v for k, v in nodes.value if isinstance(k, yaml.ScalarNode) and k.value == "team"]
-    if len(values) < 2:
-        return data
-    scalars = [v.value for v in values if isinstance(v, yaml.ScalarNode)]
-    mappings = [v for v in values if isinstance(v, yaml.MappingNode)]
-    if len(scalars) == 1 and len(mappings) == 1:
-        team = yaml.safe_load(yaml.serialize(mappings[0]))
-        if isinstance(team, dict) and "name" not in team:
-            return {**data, "team": {"name": scalars[0], **team}}
-    raise ProfileError("", [Problem("team", "given more than once; give one name and at most one skills mapping")])
+    if len(values) != 2:
+        return None
+    names = [v for v in values if isinstance(v, str)]
+    skills = [v for v in values if isinstance(v, dict) and "name" not in v]
+    if len(names) == 1 and len(skills) == 1:
+        return {"name": names[0], **skills[0]}
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------

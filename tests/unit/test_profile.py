@@ -240,6 +240,10 @@ def test_all_problems_are_reported_together():
         pytest.param("- just\n- a list\n", "a profile is a YAML mapping of fields (got list)", id="not-mapping"),
         pytest.param("", "a profile is a YAML mapping of fields (got empty)", id="empty"),
         pytest.param("version: 1\nname: a\nname: b\n", "line 3: duplicate key 'name'", id="duplicate-key"),
+        pytest.param("version: 1\nteam: a\nteam: b\n", "line 3: duplicate key 'team'", id="two-team-names"),
+        pytest.param(
+            "version: 1\nmonitoring:\n  drift: true\n  drift: false\n", "line 4: duplicate key 'drift'", id="nested-duplicate"
+        ),
     ],
 )
 def test_file_level_problems(tmp_path: Path, text: str, expected: str):
