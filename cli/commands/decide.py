@@ -79,6 +79,7 @@ def _money(value: float | None, estimated: bool) -> str:
 
 def print_decision(decision) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from mlinfra.cli.output import console
 
@@ -89,8 +90,12 @@ def print_decision(decision) -> None:
                   f"({', '.join(decision.components)})")
     else:
         out.print(f"[bold]{decision.profile}[/bold] -> [bold red]no feasible target[/bold red]")
+    reasons = Table.grid(padding=(0, 1))  # bullet column: wrapped reasons keep a hanging indent
+    reasons.add_column(width=3, justify="right")
+    reasons.add_column(ratio=1)
     for reason in decision.reasons:
-        out.print(f"  - {reason}", markup=False)
+        reasons.add_row("-", Text(reason))
+    out.print(reasons)
 
     options = Table(title=f"Options (EUR/month, {decision.cost_scope})", title_justify="left", show_lines=True)
     for name, kw in (("#", {"justify": "right"}), ("target", {}), ("feasible", {}), ("EUR/month", {"justify": "right"}),
