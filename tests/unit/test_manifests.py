@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 import yaml
+
+from profile_data import LOAN_DESK, changed
 
 from mlinfra.conventions import artifact_secret_name
 from mlinfra.manifests import build_model_objects, build_namespace_objects, build_serving_objects
@@ -13,38 +13,7 @@ from mlinfra.manifests.common import find_none
 from mlinfra.planning.plan import plan_environment
 from mlinfra.profiles import profile_from_data
 
-BASE = {
-    "version": 1,
-    "name": "loan-desk",
-    "environments": {"dev": None, "prod": {"min_replicas": 3, "max_replicas": 9}},
-    "models": [
-        {
-            "name": "scorer",
-            "framework": "lightgbm",
-            "artifact": "s3://risk-models/scorer/v12",
-            "resources": {"cpu": 1.5, "memory_gib": 3},
-            "traffic": {"average_rps": 11, "peak_rps": 130},
-            "slo": {"latency_p95_ms": 170, "availability": 0.997},
-        },
-        {
-            "name": "doc-reader",
-            "framework": "pytorch",
-            "artifact": "pvc://model-store/doc-reader/v4",
-            "resources": {"cpu": 6, "memory_gib": 22, "gpus": 2},
-            "traffic": {"average_rps": 17, "peak_rps": 45},
-            "slo": {"latency_p95_ms": 650, "availability": 0.995},
-        },
-    ],
-    "security": {"exposure": "internal", "authentication": "api_key", "domain": "ml.bank.example"},
-    "onprem": {
-        "kube_context": "dc2-admin",
-        "gpu_nodes": 3,
-        "gpu_type": "a10",
-        "storage_class": "longhorn",
-        "ingress_class": "traefik",
-        "ingress_namespace": "traefik-system",
-    },
-}
+BASE = changed(LOAN_DESK, **{"security.domain": "ml.bank.example"})
 SELECTOR_SCORER = {"app.kubernetes.io/instance": "loan-desk-prod-scorer", "mlinfra.io/model": "scorer"}
 LABELS_SCORER_PROD = {
     "app.kubernetes.io/name": "scorer",
@@ -59,13 +28,7 @@ META_SCORER_PROD = {"name": "scorer", "namespace": "loan-desk-prod", "labels": L
 
 
 def plan_of(env="prod", target="onprem-k8s", **changes):
-    data = copy.deepcopy(BASE)
-    for dotted, value in changes.items():
-        *parents, last = dotted.split(".")
-        node = data
-        for part in parents:
-            node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
-        node[int(last) if last.isdigit() else last] = value
+    data = changed(BASE, **changes)
     return plan_environment(profile_from_data(data), env, target)
 
 

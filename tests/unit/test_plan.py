@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
+
+from profile_data import LOAN_DESK, changed
 
 from mlinfra.planning.plan import PlanError, plan_environment
 from mlinfra.planning.sizing import size_model
@@ -12,67 +12,32 @@ from mlinfra.planning.specs import ReceiverSpec, SmtpSpec
 from mlinfra.profiles import profile_from_data
 from mlinfra.profiles.environments import UnknownEnvironment, resolve_environment
 
-BASE = {
-    "version": 1,
-    "name": "loan-desk",
-    "environments": {"dev": None, "prod": {"min_replicas": 3, "max_replicas": 9, "retention_days": 41}},
-    "models": [
-        {
-            "name": "scorer",
-            "framework": "lightgbm",
-            "artifact": "s3://risk-models/scorer/v12",
-            "resources": {"cpu": 1.5, "memory_gib": 3},
-            "traffic": {"average_rps": 11, "peak_rps": 130},
-            "slo": {"latency_p95_ms": 170, "availability": 0.997},
+BASE = changed(
+    LOAN_DESK,
+    **{
+        "environments.prod.retention_days": 41,
+        "data": {"classification": "confidential"},
+        "monitoring": {
+            "retention_days": 23,
+            "storage_gib": 77,
+            "drift": True,
+            "drift_threshold": 0.35,
+            "notify": [
+                {"type": "email", "to": "risk-oncall@example.com"},
+                {"type": "slack", "webhook_secret": "riskSlack", "channel": "#risk"},
+                {"type": "email", "to": "risk-leads@example.com"},
+                {"type": "pagerduty", "routing_key_secret": "riskPager"},
+                {"type": "msteams", "webhook_secret": "riskTeams"},
+                {"type": "webhook", "url_secret": "riskHook"},
+            ],
+            "smtp": {"smarthost": "mail.example.com:2525", "from_address": "ml@example.com", "require_tls": False},
         },
-        {
-            "name": "doc-reader",
-            "framework": "pytorch",
-            "artifact": "pvc://model-store/doc-reader/v4",
-            "resources": {"cpu": 6, "memory_gib": 22, "gpus": 2},
-            "traffic": {"average_rps": 17, "peak_rps": 45},
-            "slo": {"latency_p95_ms": 650, "availability": 0.995},
-        },
-    ],
-    "security": {"exposure": "internal", "authentication": "api_key"},
-    "data": {"classification": "confidential"},
-    "onprem": {
-        "kube_context": "dc2-admin",
-        "gpu_nodes": 3,
-        "gpu_type": "a10",
-        "storage_class": "longhorn",
-        "ingress_class": "traefik",
-        "ingress_namespace": "traefik-system",
     },
-    "monitoring": {
-        "retention_days": 23,
-        "storage_gib": 77,
-        "drift": True,
-        "drift_threshold": 0.35,
-        "notify": [
-            {"type": "email", "to": "risk-oncall@example.com"},
-            {"type": "slack", "webhook_secret": "riskSlack", "channel": "#risk"},
-            {"type": "email", "to": "risk-leads@example.com"},
-            {"type": "pagerduty", "routing_key_secret": "riskPager"},
-            {"type": "msteams", "webhook_secret": "riskTeams"},
-            {"type": "webhook", "url_secret": "riskHook"},
-        ],
-        "smtp": {"smarthost": "mail.example.com:2525", "from_address": "ml@example.com", "require_tls": False},
-    },
-}
+)
 
 
 def profile(**changes):
-    data = copy.deepcopy(BASE)
-    for dotted, value in changes.items():
-        *parents, last = dotted.split(".")
-        node = data
-        for part in parents:
-            node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
-        if value is None:
-            del node[int(last) if last.isdigit() else last]
-        else:
-            node[int(last) if last.isdigit() else last] = value
+    data = changed(BASE, **changes)
     return profile_from_data(data)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import pytest
+
+from profile_data import changed
 
 from mlinfra.profiles import Profile, ProfileError, load_profile, profile_from_data
 from mlinfra.profiles.environments import UnknownEnvironment, resolve_environment, tier_for
@@ -30,19 +31,7 @@ BASE = {
 
 def with_(**changes) -> dict:
     """BASE with dotted-path changes, e.g. with_(**{"models.0.framework": "x"}); None deletes."""
-    data = copy.deepcopy(BASE)
-    for dotted, value in changes.items():
-        *parents, last = dotted.split(".")
-        node = data
-        for part in parents:
-            node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
-        if value is None:
-            del node[int(last) if last.isdigit() else last]
-        elif last.isdigit():
-            node[int(last)] = value
-        else:
-            node[last] = value
-    return data
+    return changed(BASE, **changes)
 
 
 def problems(data) -> list[str]:
