@@ -42,3 +42,12 @@ def test_objects_of_any_profile_pass_kubernetes_validate(k8s_validate, batch):
     for version in ("1.37", "1.30"):
         problems = k8s_validate(objects, versions=[version])
         assert problems == [], "\n".join(problems[:20])
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(batch=st.lists(profiles(), min_size=8, max_size=8))
+def test_objects_of_any_profile_pass_checkov(checkov_scan, batch):
+    report = checkov_scan({f"profile-{i}": rendered_objects(data) for i, data in enumerate(batch)})
+    assert report.unexpected == [], "\n".join(
+        f"{f.check_id} {f.check_name}: {f.resource} ({f.file})" for f in report.unexpected
+    )
