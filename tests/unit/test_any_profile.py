@@ -9,11 +9,15 @@ each Kubernetes target the profile can use. Speed is not asserted here (see benc
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import yaml
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from profile_strategies import profiles
 
+from mlinfra.cli.main import cli
 from mlinfra.decision.decide import decide
 from mlinfra.planning.plan import PlanError
 from mlinfra.profiles import profile_from_data
@@ -26,6 +30,7 @@ def test_any_valid_profile_decides_and_renders(data):
     profile = profile_from_data(data)
     decision = decide(profile)
     result = decision.to_dict()
+    _decide_cli_prints(data, decision.target)
     json.dumps(result)  # JSON-serialisable, as `decide --format json` prints it
     assert result["feasible"] == (result["target"] is not None)
     assert {o["target"] for o in result["options"]} >= {"aws-eks", "aws-sagemaker", "onprem-k8s"}
@@ -52,6 +57,18 @@ def test_any_valid_profile_decides_and_renders(data):
                 docs = list(yaml.safe_load_all(f.text))
                 assert all(d is not None for d in docs), f.path
                 assert all(v is not None for d in docs for v in _leaves(d)), f"{f.path} holds a null value"
+
+
+def _decide_cli_prints(data: dict, target: str | None) -> None:
+    """`mlinfra decide` prints the table for this profile: exit 0 with a target, 1 without, never a traceback."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "profile.yaml"
+        path.write_text(yaml.safe_dump(data))
+        result = CliRunner(env={"NO_COLOR": "1", "COLUMNS": "100"}).invoke(
+            cli, ["decide", str(path)], catch_exceptions=False
+        )
+    assert result.exit_code == (0 if target else 1), result.output
+    assert (f"-> {target}" in result.output) if target else ("no target" in result.output.lower()), result.output
 
 
 def _leaves(node):
