@@ -189,6 +189,8 @@ def _tag_of(model: type[BaseModel]) -> str | None:
 def _show(value: Any) -> str:
     text = repr(value) if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
     text = text.removesuffix("\n...").strip()
+    if "\n" in text or not text.isprintable():  # YAML keeps odd keys multi-line; a problem stays on one line
+        text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

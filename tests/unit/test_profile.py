@@ -345,3 +345,8 @@ def test_only_secret_key_fields_end_in_secret():
         monitoring={"notify": [{"type": "slack", "webhook_secret": "hookKey"}]},
     )
     assert secret_config_keys(profile_from_data(data)) == ["grafanaAdminPassword", "hookKey"]
+
+
+def test_found_values_with_line_breaks_stay_on_one_line():
+    found = problems(with_(version={"\n\n": 0}))
+    assert found == ["version: input should be 1 (got {'\\n\\n': 0})"]
