@@ -12,7 +12,6 @@ custom resources: the MonitoringStack component must make them depend on the Hel
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from mlinfra.conventions import (
@@ -36,6 +35,7 @@ from mlinfra.monitoring.dashboards import build_dashboard
 from mlinfra.monitoring.rules import build_rule_groups
 from mlinfra.monitoring.timing import PRODUCTION, AlertTiming, format_duration
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
+from mlinfra.rendering.dump import to_json
 from mlinfra.runtimes.catalog import RUNTIMES
 
 MONITORING_API = "monitoring.coreos.com/v1"
@@ -127,7 +127,7 @@ def build_dashboard_configmap(plan: EnvironmentPlan, model: ModelSpec) -> dict[s
 
 def dashboard_json(plan: EnvironmentPlan, model: ModelSpec) -> str:
     """The dashboard as the exact text of grafana/<model>.json and of the ConfigMap."""
-    return json.dumps(build_dashboard(plan, model), indent=2, sort_keys=True) + "\n"
+    return to_json(build_dashboard(plan, model))
 
 
 def build_monitoring_namespace(plan: EnvironmentPlan) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from mlinfra.preview.report import PreviewReport, key_inputs, ordered
 _STATUS = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "n/a": "[dim]n/a[/]"}
 
 
-def _short(value: Any) -> str:
+def short(value: Any) -> str:
+    """A value on one line: strings as they are, everything else as compact sorted JSON."""
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
@@ -27,7 +28,7 @@ def resource_tree(report: PreviewReport):
     )
     nodes: dict[str, Any] = {}
     for r in resources:
-        keys = " ".join(f"{k}={escape(_short(v))}" for k, v in key_inputs(r, by_urn).items())
+        keys = " ".join(f"{k}={escape(short(v))}" for k, v in key_inputs(r, by_urn).items())
         label = f"[cyan]{escape(r['type'])}[/] [bold]{escape(r['name'])}[/]" + (f"  [dim]{keys}[/]" if keys else "")
         parent = nodes.get(r["parent"] or "", root)
         nodes[r["urn"]] = parent.add(label)
@@ -54,7 +55,7 @@ def outputs_table(report: PreviewReport):
     table.add_column("output")
     table.add_column("value", overflow="fold")
     for key, value in sorted(report.outputs.items()):
-        table.add_row(key, escape(_short(value)))
+        table.add_row(key, escape(short(value)))
     return table
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from mlinfra.cli.commands.preview import check_environment, run_with_progress
@@ -11,9 +9,9 @@ from mlinfra.cli.output import console, emit_json, format_option
 
 
 def _cell(value) -> str:
-    if value is None:
-        return "-"
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    from mlinfra.preview.render import short
+
+    return "-" if value is None else short(value)
 
 
 @click.command()

@@ -22,16 +22,14 @@ from typing import Any
 import pytest
 import yaml
 
+from mlinfra.rendering.dump import to_yaml_documents
+
 TOOL_TIMEOUT_S = 300
 
 
-class _NoAliasDumper(yaml.SafeDumper):
-    def ignore_aliases(self, data: Any) -> bool:  # noqa: D401 - PyYAML hook
-        return True
-
-
 def dump_yaml(objects: Iterable[dict[str, Any]]) -> str:
-    return yaml.dump_all(list(objects), Dumper=_NoAliasDumper, sort_keys=True, default_flow_style=False)
+    """The objects exactly as `mlinfra render` writes them (rendering.dump: sorted keys, no anchors)."""
+    return to_yaml_documents(list(objects))
 
 
 def is_builtin(obj: dict[str, Any]) -> bool:
@@ -149,7 +147,7 @@ def checkov_scan(tools_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> C
     return run
 
 
-# --- monitoring tools (helper H3): promtool, amtool >= 0.26, CRD schemas, example plans ---------------------
+# --- monitoring tools: promtool, amtool >= 0.26, CRD schemas, example plans ---------------------
 
 MONITORING_TARGET = "onprem-k8s"
 

@@ -1,4 +1,4 @@
-"""Fixtures for unit tests. Monitoring (helper H3): hand-built EnvironmentPlans with distinct numbers."""
+"""Fixtures for unit tests: hand-built EnvironmentPlans with distinct numbers (monitoring builders)."""
 
 from __future__ import annotations
 
