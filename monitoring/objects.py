@@ -35,7 +35,7 @@ from mlinfra.monitoring.dashboards import build_dashboard
 from mlinfra.monitoring.rules import build_rule_groups
 from mlinfra.monitoring.timing import PRODUCTION, AlertTiming, format_duration
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
-from mlinfra.rendering.dump import to_json
+from mlinfra.files.dump import to_json
 from mlinfra.runtimes.catalog import RUNTIMES
 
 MONITORING_API = "monitoring.coreos.com/v1"

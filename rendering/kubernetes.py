@@ -47,9 +47,9 @@ from mlinfra.monitoring.timing import PRODUCTION, TIMINGS, AlertTiming
 from mlinfra.planning.plan import plan_environment
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.model import Profile
-from mlinfra.rendering.dump import to_yaml, to_yaml_documents
+from mlinfra.files.dump import to_yaml, to_yaml_documents
 from mlinfra.rendering.output import RenderedFiles
-from mlinfra.targets.base import RenderedFile
+from mlinfra.files.rendered import RenderedFile
 
 OPTION_TIMING = "timing"  # "production" (default) or "fast" (see monitoring/timing.py)
 OPTION_SECRETS_DIR = "alertmanager_secrets_dir"  # where alertmanager.yaml expects credential files

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from mlinfra.rendering.dump import to_json
-from mlinfra.targets.base import RenderedFile
+from mlinfra.files.dump import to_json
+from mlinfra.files.rendered import RenderedFile
 
 MANIFEST = "render.json"
 MANIFEST_FORMAT = 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from mlinfra.files.rendered import RenderedFile
+
 if TYPE_CHECKING:  # pragma: no cover
     from mlinfra.profiles.environments import EnvironmentSettings
     from mlinfra.profiles.model import Profile
@@ -37,14 +39,6 @@ class CostEstimate:
     @property
     def monthly_eur(self) -> float:
         return round(sum(line.monthly_eur for line in self.lines), 2)
-
-
-@dataclass(frozen=True)
-class RenderedFile:
-    """One file `mlinfra render` writes: a relative path and its exact text."""
-
-    path: str
-    text: str
 
 
 class Target:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mlinfra.rendering.dump import to_yaml_documents
+from mlinfra.files.dump import to_yaml_documents
 
 TOOL_TIMEOUT_S = 300
 

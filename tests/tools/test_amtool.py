@@ -12,7 +12,7 @@ import pytest
 from mlinfra.conventions import RECEIVER_NULL, RECEIVER_PAGE, RECEIVER_TICKET
 from mlinfra.monitoring.alertmanager import build_alertmanager_config
 from mlinfra.planning.specs import ReceiverSpec, RoutedEnvironment, SmtpSpec
-from mlinfra.rendering.dump import to_yaml
+from mlinfra.files.dump import to_yaml
 
 pytestmark = pytest.mark.tools
 

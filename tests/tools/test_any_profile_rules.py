@@ -13,7 +13,7 @@ from mlinfra.monitoring.rule_tests import build_rule_tests
 from mlinfra.monitoring.timing import FAST
 from mlinfra.planning.plan import PlanError, plan_environment
 from mlinfra.profiles import profile_from_data
-from mlinfra.rendering.dump import to_yaml
+from mlinfra.files.dump import to_yaml
 from mlinfra.rendering.kubernetes import render_plan
 
 pytestmark = pytest.mark.tools

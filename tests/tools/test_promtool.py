@@ -11,7 +11,7 @@ import yaml
 
 from mlinfra.monitoring.rule_tests import build_rule_tests
 from mlinfra.monitoring.timing import FAST, PRODUCTION
-from mlinfra.rendering.dump import to_yaml
+from mlinfra.files.dump import to_yaml
 from mlinfra.rendering.kubernetes import render_plan
 
 pytestmark = pytest.mark.tools

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from mlinfra.profiles.model import Profile
-from mlinfra.targets.base import RenderedFile
+from mlinfra.files.rendered import RenderedFile
 from mlinfra.targets.onprem_k8s import OnpremK8s
 
 POLICY_FILE = "acme/platform-policy.json"
