@@ -35,13 +35,7 @@ MONITORING_RELEASE_NAME = "kube-prometheus-stack"  # Helm release name (prefix o
 # --- Kubernetes names -----------------------------------------------------------------------------------
 
 K8S_LABEL_MAX = 63
-_RFC1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 RFC1123_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-
-
-def is_rfc1123_label(value: str) -> bool:
-    """True when `value` is a valid RFC 1123 DNS label (Kubernetes object and namespace names)."""
-    return len(value) <= K8S_LABEL_MAX and bool(_RFC1123_LABEL.match(value))
 
 
 def k8s_name(*parts: str, max_len: int = K8S_LABEL_MAX) -> str:
@@ -72,7 +66,6 @@ LABEL_INSTANCE = "app.kubernetes.io/instance"
 LABEL_COMPONENT = "app.kubernetes.io/component"
 LABEL_PART_OF = "app.kubernetes.io/part-of"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-LABEL_VERSION = "app.kubernetes.io/version"
 LABEL_ENVIRONMENT = "mlinfra.io/environment"
 LABEL_MODEL = "mlinfra.io/model"
 

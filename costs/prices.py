@@ -16,7 +16,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from mlinfra.profiles.model import Profile
 
 TABLE_FILE = Path(__file__).with_name("prices.yaml")
-CONFIDENCE = {"A": "vendor price list", "B": "second-hand", "U": "unconfirmed or derived"}
 HOME_REGION_EU = "eu-central-1"
 HOME_REGION_OTHER = "us-east-1"
 

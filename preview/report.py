@@ -114,21 +114,6 @@ def ordered(resources: list[Resource]) -> list[Resource]:
     return out
 
 
-def depth_map(resources: list[Resource]) -> dict[str, int]:
-    urns = {r["urn"]: r for r in resources}
-    depth: dict[str, int] = {}
-
-    def d(r: Resource) -> int:
-        if r["urn"] not in depth:
-            parent = urns.get(r["parent"] or "")
-            depth[r["urn"]] = 0 if parent is None else d(parent) + 1
-        return depth[r["urn"]]
-
-    for r in resources:
-        d(r)
-    return depth
-
-
 def _ports(ports: list[dict[str, Any]]) -> str:
     return ",".join(f"{p.get('name', '')}:{p.get('port')}" for p in ports)
 
