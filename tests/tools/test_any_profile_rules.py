@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from profile_strategies import profiles
 
-from mlinfra.monitoring.rule_tests import build_rule_tests
+from rule_tests import build_rule_tests
 from mlinfra.monitoring.timing import FAST
 from mlinfra.planning.plan import PlanError, plan_environment
 from mlinfra.profiles import profile_from_data

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlinfra.monitoring.rule_tests import build_rule_tests
+from rule_tests import build_rule_tests
 from mlinfra.monitoring.timing import FAST, PRODUCTION
 from mlinfra.files.dump import to_yaml
 from mlinfra.rendering.kubernetes import render_plan

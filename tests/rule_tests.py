@@ -4,7 +4,8 @@ silent on a healthy one, with exact labels and annotations.
 The input series are the runtimes' *raw* metrics (the names runtime_metrics maps), so a test exercises the
 whole path raw metric -> recording rule -> alert. Healthy cases carry the noise that must not count: 4xx client
 errors at a high rate, health/readiness requests, and breaching series of another namespace (scope check).
-Used by tests/tools/test_promtool.py; `promtool test rules` runs the result against prometheus/rules.yaml.
+Test-only (imported as `rule_tests`, tests/ is on pytest's pythonpath): used by tests/tools/test_promtool.py and
+test_any_profile_rules.py; `promtool test rules` runs the result against prometheus/rules.yaml.
 """
 
 from __future__ import annotations
@@ -265,7 +266,7 @@ def _cases(plan: EnvironmentPlan, model: ModelSpec, rule: dict[str, Any], timing
                 _series(DRIFT_SCORE_METRIC, {**drift, "namespace": DECOY_NAMESPACE}, _gauge(high, steps))]
         value, labels = high, {"namespace": plan.namespace, "model": model.name}
     else:
-        raise ValueError(f"no test cases for alert {name}: add them to monitoring/rule_tests.py")
+        raise ValueError(f"no test cases for alert {name}: add them to tests/rule_tests.py")
 
     # Every other model of the plan serves healthy traffic meanwhile (its own alert of this name stays silent).
     background = [
