@@ -3,8 +3,9 @@
 The stack name is the environment. Stack config: `mlinfra:profile` (path to the profile, relative to the project
 directory), optionally `mlinfra:target` (overrides the decision) and `mlinfra:kubeContext` (this stack's
 kubeconfig context, overriding the profile's environments.<env>.kube_context / onprem.kube_context for this
-environment only). The target is resolved through the one
+environment only). The target comes from the one resolver (targets.resolve) every command uses, over the
 registry (entry points `mlinfra.targets`), so plugin targets deploy exactly like the built-in ones.
+Secret config is read here, once, and handed to the target's components through their Args.
 `mlinfra preview` runs this same function under Pulumi's mocks.
 """
 
@@ -17,6 +18,16 @@ from typing import Any
 import pulumi
 
 from mlinfra.conventions import CONFIG_KUBE_CONTEXT_KEY, CONFIG_PROFILE_KEY, CONFIG_TARGET_KEY, PACKAGE
+from mlinfra.costs.model import EstimateError
+from mlinfra.costs.prices import price_table
+from mlinfra.decision.decide import DecisionError
+from mlinfra.guardrails.secrets import secret_config_keys
+from mlinfra.planning.plan import PlanError
+from mlinfra.profiles.environments import UnknownEnvironment, resolve_environment
+from mlinfra.profiles.load import ProfileError, load_profile
+from mlinfra.profiles.model import EnvironmentOverrides, Profile
+from mlinfra.targets.registry import TargetLoadError
+from mlinfra.targets.resolve import NoFeasibleTarget, UnknownTarget, resolve_target
 
 
 def _profile_path(configured: str) -> Path:
@@ -26,14 +37,12 @@ def _profile_path(configured: str) -> Path:
     return Path(pulumi.get_root_directory() or os.getcwd()) / path
 
 
-def _with_kube_context(profile: Any, env: str, context: str | None) -> Any:
+def _with_kube_context(profile: Profile, env: str, context: str | None) -> Profile:
     """A stack may deploy to its own cluster context (dev cluster, prod cluster); never the ambient one.
 
     The context becomes this environment's `environments.<env>.kube_context`, so the other environments keep
     theirs and the choice of who installs the cluster's monitoring stack stays right for this stack. Other
     stacks' config is invisible here: environments that move clusters are best declared in the profile."""
-    from mlinfra.profiles.model import EnvironmentOverrides
-
     if not context or profile.onprem is None or env not in profile.environment_names:
         return profile
     declared = profile.environments if isinstance(profile.environments, dict) else {}
@@ -43,58 +52,38 @@ def _with_kube_context(profile: Any, env: str, context: str | None) -> Any:
     return profile.model_copy(update={"environments": environments})
 
 
-def _monthly_cost(target: Any, profile: Any, env: str) -> float | None:
-    from mlinfra.profiles.environments import resolve_environment
-
-    try:
-        return target.estimate(profile, resolve_environment(profile, env)).monthly_eur
-    except NotImplementedError:
-        return None
+def _secrets(profile: Profile) -> dict[str, pulumi.Output[str] | None]:
+    """Every secret config key the profile names, read once here (None: not set in this stack); components take
+    them through their Args, and the one that needs a key names every missing one."""
+    config = pulumi.Config()
+    return {key: config.get_secret(key) for key in secret_config_keys(profile)}
 
 
 def run() -> dict[str, Any]:
-    """Read config, decide, assemble; returns the stack outputs. Domain errors become pulumi.RunError (no trace)."""
-    from mlinfra.decision.decide import DecisionError, decide
-    from mlinfra.planning.plan import PlanError
-    from mlinfra.profiles.environments import UnknownEnvironment
-    from mlinfra.profiles.load import ProfileError, load_profile
-    from mlinfra.targets.registry import TargetLoadError, get_target
-
+    """Read config, resolve the target, assemble; returns the stack outputs. Domain errors become pulumi.RunError."""
     config = pulumi.Config(PACKAGE)
     env = pulumi.get_stack()
+    pinned = config.get(CONFIG_TARGET_KEY)
     try:
         profile = _with_kube_context(load_profile(str(_profile_path(config.require(CONFIG_PROFILE_KEY)))), env,
                                      config.get(CONFIG_KUBE_CONTEXT_KEY))
-        chosen = config.get(CONFIG_TARGET_KEY)
-        decided_by = "config mlinfra:target" if chosen else "decision"
-        if chosen:
-            target_name = chosen
-        else:
-            decision = decide(profile, env)
-            if decision.target is None:  # nothing feasible: say which requirements conflict
-                raise pulumi.RunError(
-                    f"stack '{env}': no target is feasible for this profile: " + "; ".join(decision.reasons)
-                )
-            target_name = decision.target
-        target = get_target(target_name)
-        outputs = dict(target.assemble(profile, env))
+        chosen = resolve_target(profile, env, pinned, override_from=f"config {PACKAGE}:{CONFIG_TARGET_KEY}")
+        outputs = dict(chosen.target.assemble(profile, env, _secrets(profile)))
+        cost = chosen.target.estimate(profile, resolve_environment(profile, env), price_table(profile)).monthly_eur
     except ProfileError as exc:
         raise pulumi.RunError(exc.report()) from None
-    except (UnknownEnvironment, PlanError, TargetLoadError, DecisionError) as exc:
+    except NoFeasibleTarget as exc:
         raise pulumi.RunError(f"stack '{env}': {exc}") from None
-    except NotImplementedError as exc:  # a target whose components come later (or a plugin without assembly)
+    except UnknownTarget as exc:
+        raise pulumi.RunError(f"config {PACKAGE}:{CONFIG_TARGET_KEY}: {exc.args[0]}") from None
+    except (UnknownEnvironment, PlanError, TargetLoadError, DecisionError, EstimateError) as exc:
+        raise pulumi.RunError(f"stack '{env}': {exc}") from None
+    except NotImplementedError as exc:  # a pinned target without components, or a plugin without a cost model
         raise pulumi.RunError(
-            f"stack '{env}': target '{target_name}' ({decided_by}) cannot be deployed: {exc}; "
-            f"set config {PACKAGE}:{CONFIG_TARGET_KEY} (mlinfra preview --target) to a deployable target"
+            f"stack '{env}': target '{pinned}' ({chosen.chosen_by}) cannot be deployed: {exc}; "
+            f"remove config {PACKAGE}:{CONFIG_TARGET_KEY} to deploy the decided target"
         ) from None
-    except KeyError as exc:  # unknown target name from config
-        raise pulumi.RunError(f"config mlinfra:target: {exc.args[0]}") from None
-    outputs.update(
-        target=target_name,
-        target_chosen_by=decided_by,
-        environment=env,
-        monthly_cost_eur=_monthly_cost(target, profile, env),
-    )
+    outputs.update(target=chosen.name, target_chosen_by=chosen.chosen_by, environment=env, monthly_cost_eur=cost)
     return outputs
 
 

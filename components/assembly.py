@@ -20,20 +20,22 @@ from mlinfra.components.monitoring_stack import MonitoringStack, MonitoringStack
 from mlinfra.conventions import child_name
 from mlinfra.guardrails.context import context_for, context_inputs
 from mlinfra.manifests.serving import build_namespace_objects
-from mlinfra.planning.plan import plan_environment
+from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.model import Profile
 
 
 def assemble_kubernetes(
+    plan: EnvironmentPlan,
     profile: Profile,
-    env: str,
-    target: str,
+    secrets: dict[str, Any],
     *,
     kubeconfig: pulumi.Input[str] | None = None,
     opts: pulumi.ResourceOptions | None = None,
 ) -> dict[str, Any]:
-    """Create the environment's components; `kubeconfig` is for clusters created in the same program (EKS)."""
-    plan = plan_environment(profile, env, target)
+    """Create the environment's components; `kubeconfig` is for clusters created in the same program.
+
+    `secrets`: secret config key -> Pulumi secret, every key the profile names (read by the program)."""
+    env, target = plan.environment, plan.target
     ctx = context_for(profile, env, tier=plan.tier, protect=plan.protect, target=target)
     name = profile.name  # names carry no environment: stacks are environments, and `diff` pairs resources by name
     scope = Environment(name, EnvironmentArgs(context=context_inputs(ctx)), opts)

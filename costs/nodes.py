@@ -1,6 +1,6 @@
 """Kubernetes capacity for the cost model: what a node offers, what pods ask, first-fit-decreasing bin packing.
 
-Pure arithmetic over the price table's instance sizes; the EKS estimate and the feasibility checks share it.
+Pure arithmetic over the price table's instance sizes, for any target that packs pods onto nodes.
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mlinfra.costs.model import EstimateError, fmt_number
 from mlinfra.costs.prices import InstanceType, Price, PriceTable
 from mlinfra.planning.sizing import PEAK_SHARE_OF_MONTH
 
@@ -35,14 +36,6 @@ MONITORING_PODS = (
 NODE_RESERVED_CPU = 0.3  # kubelet, system daemons, node-exporter, CNI
 NODE_RESERVED_MEMORY_GIB = 0.8
 NODE_MEMORY_ALLOCATABLE = 0.9  # share of the rest the scheduler may hand out (eviction threshold, page cache)
-
-class EstimateError(ValueError):
-    """The profile cannot be priced on this target (e.g. no instance in the table fits a model)."""
-
-
-def fmt_number(value: float) -> str:
-    """A number for item texts: no trailing zeros, thousands separated above 100,000."""
-    return f"{value:g}" if value < 1e5 else f"{value:,.0f}"
 
 
 def allocatable(inst: InstanceType) -> tuple[float, float]:

@@ -1,6 +1,10 @@
 """decide(profile) -> Decision: hard constraints, monthly costs, weighted criteria, a ranked and explained choice.
 
-Pure: no Pulumi, no network. Targets come from the registry (built-ins and plugins alike) unless given.
+Pure: no Pulumi, no network, and no target named here: the candidates are given (targets.resolve passes every
+installed target) and each brings its own feasibility rules, cost model and criteria scores (`Candidate`).
+One target serves every environment of a profile (dev tests what prod runs), so feasibility is checked in every
+environment and options are ranked on the cost summed over all of them; `env` narrows the costs shown to one
+environment without changing the choice.
 Ranking: feasible options within budget come first, then by weighted score; ties go to the cheaper, then by name.
 An option over budget never beats one within it; when every option is over budget they are ranked by score.
 """
@@ -8,20 +12,28 @@ An option over budget never beats one within it; when every option is over budge
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
-from mlinfra.decision.constraints import conflicts
-from mlinfra.decision.explain import eur, reasons_for, why_lost
-from mlinfra.decision.scoring import CRITERIA, cost_score, normalised_weights
+from mlinfra.costs.model import CostEstimate, EstimateError, money
+from mlinfra.costs.prices import PriceTable, price_table
+from mlinfra.decision.criteria import CRITERIA, NEUTRAL_SCORE, Criteria, cost_score, normalised_weights
+from mlinfra.decision.explain import reasons_for, why_lost
+from mlinfra.profiles.environments import EnvironmentSettings, all_environments, resolve_environment
+from mlinfra.profiles.model import Profile
 
-if TYPE_CHECKING:  # pragma: no cover
-    from mlinfra.costs.prices import PriceTable
-    from mlinfra.profiles.environments import EnvironmentSettings
-    from mlinfra.profiles.model import Profile
-    from mlinfra.targets.base import Target
 
-NEUTRAL_SCORE = 0.5  # a plugin target that does not score a criterion
+class Candidate(Protocol):
+    """What the decision needs of a target (targets.base.Target implements it)."""
+
+    name: str
+    title: str
+
+    def violations(self, profile: Profile) -> list[str]: ...
+    def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate: ...
+    def criteria(self, profile: Profile) -> Criteria: ...
+    def components(self, profile: Profile) -> list[str]: ...
+    def consequences(self, profile: Profile) -> list[str]: ...
 
 
 class DecisionError(ValueError):
@@ -64,10 +76,17 @@ class Option:
     why: str = ""
     components: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
+    consequences: tuple[str, ...] = ()  # what choosing it means for the team (the decision record lists them)
 
     @property
     def estimated(self) -> bool:
         return any(line.estimated for line in self.cost_breakdown)
+
+    def env_cost(self, env: str) -> float | None:
+        """This option's monthly cost in one environment."""
+        if self.monthly_cost_eur is None:
+            return None
+        return round(sum(line.monthly_eur for line in self.cost_breakdown if line.env == env), 2)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +96,9 @@ class Option:
             "violations": list(self.violations),
             "monthly_cost_eur": self.monthly_cost_eur,
             "cost_estimated": self.estimated,
+            "monthly_cost_eur_by_env": {
+                env: self.env_cost(env) for env in dict.fromkeys(line.env for line in self.cost_breakdown)
+            },
             "cost_breakdown": [line.to_dict() for line in self.cost_breakdown],
             "score": self.score,
             "rank": self.rank,
@@ -85,6 +107,7 @@ class Option:
             "over_budget": self.over_budget,
             "why": self.why,
             "components": list(self.components),
+            "consequences": list(self.consequences),
         }
 
 
@@ -136,14 +159,15 @@ class Decision:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def decide(profile: Profile, env: str | None = None, targets: Sequence[Target | str] | None = None) -> Decision:
-    """Evaluate every target for `profile` (costs for `env`, or summed over all environments) and pick one."""
-    from mlinfra.costs.prices import price_table
-    from mlinfra.profiles.environments import all_environments, resolve_environment
+def decide(profile: Profile, targets: Sequence[Candidate], env: str | None = None) -> Decision:
+    """Evaluate every candidate for `profile` in every environment and pick one for all of them.
 
-    envs = [resolve_environment(profile, env)] if env else all_environments(profile)
+    `env` (raises UnknownEnvironment) shows that environment's costs; the choice is the same for every env."""
+    envs = all_environments(profile)
+    if env:
+        resolve_environment(profile, env)
     table = price_table(profile)
-    candidates = _targets(targets)
+    candidates = sorted(targets, key=lambda t: t.name)
     names = [t.name for t in candidates]
     allowed = profile.decision.targets
     if allowed:
@@ -162,29 +186,38 @@ def decide(profile: Profile, env: str | None = None, targets: Sequence[Target | 
     cheapest = min(costs) if costs else None
     scored = [_score(o, weights, cheapest, budget, len(costs)) for o in feasible]
     ranked = sorted(scored, key=lambda o: (bool(o.over_budget), -(o.score or 0.0), o.monthly_cost_eur or 0.0, o.target))
-    ranked = [_with(o, rank=i + 1) for i, o in enumerate(ranked)]
+    ranked = [replace(o, rank=i + 1) for i, o in enumerate(ranked)]
     infeasible = sorted((o for o in evaluated if not o.feasible), key=lambda o: o.target)
+    infeasible = [replace(o, why="infeasible: " + "; ".join(o.violations)) for o in infeasible]
 
     if ranked:
         chosen = ranked[0]
-        ranked = [chosen] + [_with(o, why=why_lost(o, chosen, weights, budget)) for o in ranked[1:]]
-        infeasible = [_with(o, why="infeasible: " + "; ".join(o.violations)) for o in infeasible]
+        ranked = [chosen] + [replace(o, why=why_lost(o, chosen, weights, budget)) for o in ranked[1:]]
         reasons = reasons_for(chosen, ranked[1:], infeasible, weights, budget, profile)
     else:
         chosen = None
-        infeasible = [_with(o, why="infeasible: " + "; ".join(o.violations)) for o in infeasible]
-        reasons = ["no target is feasible: " + "; ".join(conflicts(profile, {o.target: list(o.violations) for o in infeasible}))]
+        reasons = [_nothing_feasible(infeasible)]
     options = tuple(ranked + infeasible)
 
     used = table.used(k for o in options for line in o.cost_breakdown for k in line.price_keys)
     assumptions = tuple(dict.fromkeys(a for o in options for a in o.assumptions))
-    scope = f"environment {env}" if env else f"the sum over all environments ({', '.join(e.name for e in envs)})"
+    every = ", ".join(e.name for e in envs)
+    scope = (f"environment {env} (the choice weighs the sum over all environments: {every})" if env
+             else f"the sum over all environments ({every})")
+    reasons = [
+        *reasons,
+        f"one target serves every environment ({every}), so what dev and staging test is what prod runs; "
+        "config mlinfra:target pins another for one stack",
+        f"monthly costs are for {scope}, in EUR at {table.usd_to_eur:g} EUR/USD ({table.usd_to_eur_date}); "
+        "'≈' marks figures that use unconfirmed prices",
+    ]
+    if env:
+        options = tuple(_only_env(o, env) for o in options)
     return Decision(
         profile=profile.name,
         target=chosen.target if chosen else None,
         feasible=chosen is not None,
-        reasons=tuple([*reasons, f"monthly costs are for {scope}, in EUR at {table.usd_to_eur:g} EUR/USD "
-                       f"({table.usd_to_eur_date}); '≈' marks figures that use unconfirmed prices"]),
+        reasons=tuple(reasons),
         options=options,
         components=tuple(chosen.components) if chosen else (),
         weights=weights,
@@ -203,26 +236,27 @@ def decide(profile: Profile, env: str | None = None, targets: Sequence[Target | 
     )
 
 
-def _targets(targets: Sequence[Target | str] | None) -> list[Target]:
-    from mlinfra.targets.registry import get_target, load_targets
-
-    if targets is None:
-        return load_targets()
-    out = []
-    for t in targets:
-        if isinstance(t, str):
-            try:
-                out.append(get_target(t))
-            except KeyError as exc:
-                raise DecisionError(str(exc.args[0])) from None
-        else:
-            out.append(t)
-    return sorted(out, key=lambda t: t.name)
+def _nothing_feasible(infeasible: list[Option]) -> str:
+    """One line: every distinct violation once, with the targets it rules out (shared rules are not repeated)."""
+    by_text: dict[str, list[str]] = {}
+    for o in infeasible:
+        for v in o.violations:
+            by_text.setdefault(v, []).append(o.target)
+    return "no target is feasible: " + "; ".join(f"{', '.join(names)}: {v}" for v, names in by_text.items())
 
 
-def _evaluate(target: Target, profile: Profile, envs: list[EnvironmentSettings], table: PriceTable, allowed) -> Option:
-    from mlinfra.costs.estimate import EstimateError
+def _only_env(option: Option, env: str) -> Option:
+    """The option with one environment's cost lines and cost (scores and rank stay those of the whole profile)."""
+    return replace(
+        option,
+        monthly_cost_eur=option.env_cost(env),
+        cost_breakdown=tuple(line for line in option.cost_breakdown if line.env == env),
+    )
 
+
+def _evaluate(
+    target: Candidate, profile: Profile, envs: list[EnvironmentSettings], table: PriceTable, allowed: Sequence[str]
+) -> Option:
     violations = list(target.violations(profile))
     if allowed and target.name not in allowed:
         violations.insert(0, f"not among decision.targets ({', '.join(allowed)})")
@@ -231,7 +265,7 @@ def _evaluate(target: Target, profile: Profile, envs: list[EnvironmentSettings],
     total: float | None = 0.0
     try:
         for env in envs:
-            estimate = target.estimate(profile, env)
+            estimate = target.estimate(profile, env, table)
             assumptions += estimate.assumptions
             for line in estimate.lines:
                 lines.append(
@@ -256,7 +290,7 @@ def _evaluate(target: Target, profile: Profile, envs: list[EnvironmentSettings],
         if not violations:
             raise
         total, lines = None, []
-    notes_fn = getattr(target, "criteria_notes", None)
+    scored = target.criteria(profile)
     return Option(
         target=target.name,
         title=target.title or target.name,
@@ -264,10 +298,11 @@ def _evaluate(target: Target, profile: Profile, envs: list[EnvironmentSettings],
         violations=tuple(violations),
         monthly_cost_eur=round(total, 2) if total is not None else None,
         cost_breakdown=tuple(lines),
-        criteria=dict(target.criteria(profile)),
-        notes=dict(notes_fn(profile)) if notes_fn else {},
+        criteria=dict(scored.scores),
+        notes=dict(scored.notes),
         components=tuple(target.components(profile)),
         assumptions=tuple(dict.fromkeys(assumptions)),
+        consequences=tuple(target.consequences(profile)),
     )
 
 
@@ -282,21 +317,15 @@ def _score(
         notes["cost"] = f"no cost model (neutral {NEUTRAL_SCORE})"
     else:
         criteria["cost"] = cost_score(cost, cheapest, budget)
-        approx = "≈ " if option.estimated else ""
-        notes["cost"] = f"{approx}{eur(cost)} EUR/month" + (
-            ", the cheapest feasible option" if cost <= cheapest else f"; the cheapest feasible option costs {eur(cheapest)}"
+        shown = money(cost, estimated=option.estimated)
+        notes["cost"] = f"{shown} EUR/month" + (
+            ", the cheapest feasible option" if cost <= cheapest else f"; the cheapest feasible option costs {money(cheapest)}"
         )
         if cost <= cheapest and n_priced == 1:
-            notes["cost"] = f"{approx}{eur(cost)} EUR/month, the only feasible option with a cost"
+            notes["cost"] = f"{shown} EUR/month, the only feasible option with a cost"
     for c in CRITERIA:
         notes.setdefault(c, f"not scored by target {option.target} (neutral {NEUTRAL_SCORE})")
     ordered = {c: criteria[c] for c in CRITERIA}
     score = round(sum(weights[c] * ordered[c] for c in CRITERIA), 3)
     over = None if budget is None or cost is None else cost > budget
-    return _with(option, criteria=ordered, notes={c: notes[c] for c in CRITERIA}, score=score, over_budget=over)
-
-
-def _with(option: Option, **changes: Any) -> Option:
-    from dataclasses import replace
-
-    return replace(option, **changes)
+    return replace(option, criteria=ordered, notes={c: notes[c] for c in CRITERIA}, score=score, over_budget=over)

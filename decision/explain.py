@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlinfra.decision.scoring import CRITERIA, burstiness
+from mlinfra.costs.model import money
+from mlinfra.decision.criteria import CRITERIA, burstiness
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlinfra.decision.decide import Option
     from mlinfra.profiles.model import Profile
 
-
-def eur(value: float) -> str:
-    return f"{value:,.0f}"
+BURSTY = 3.0  # peak/average from which the load shape is worth a reason of its own
 
 
 def cost_text(option: Option) -> str:
     """Monthly cost in whole EUR, '≈' when it rests on unconfirmed prices."""
-    return ("≈ " if option.estimated else "") + eur(option.monthly_cost_eur or 0)
+    return money(option.monthly_cost_eur or 0, estimated=option.estimated)
 
 
 def _gaps(loser: Option, winner: Option, weights: dict[str, float]) -> list[tuple[float, str]]:
@@ -30,7 +29,7 @@ def why_lost(option: Option, chosen: Option, weights: dict[str, float], budget: 
     """One line: budget first, then the score gap and the two criteria that cost the most."""
     parts = []
     if option.over_budget and not chosen.over_budget:
-        parts.append(f"over the {eur(budget or 0)} EUR budget ({cost_text(option)} EUR/month)")
+        parts.append(f"over the {money(budget or 0)} EUR budget ({cost_text(option)} EUR/month)")
     parts.append(f"scores {option.score:.2f} against {chosen.score:.2f} for {chosen.target}")
     for _, c in _gaps(option, chosen, weights)[:2]:
         parts.append(f"{c} {option.criteria[c]:.2f} vs {chosen.criteria[c]:.2f}: {option.notes[c]}")
@@ -72,14 +71,14 @@ def reasons_for(
     if budget is not None and chosen.monthly_cost_eur is not None:
         if chosen.over_budget:
             reasons.append(
-                f"over budget: {cost_text(chosen)} EUR/month exceeds budget.monthly_eur {eur(budget)}, "
+                f"over budget: {cost_text(chosen)} EUR/month exceeds budget.monthly_eur {money(budget)}, "
                 "and every feasible option does"
             )
         else:
-            reasons.append(f"within budget: {cost_text(chosen)} of {eur(budget)} EUR/month")
+            reasons.append(f"within budget: {cost_text(chosen)} of {money(budget)} EUR/month")
     for o in infeasible:
         reasons.append(f"{o.target} is infeasible: {o.violations[0]}")
     b = burstiness(profile)
-    if b >= 3 and chosen.target != "onprem-k8s":
+    if b >= BURSTY and others and all(chosen.criteria["scalability"] >= o.criteria["scalability"] for o in others):
         reasons.append(f"bursty load (peak {b:.1f}x average) favours capacity that scales with demand")
     return reasons

@@ -1,22 +1,14 @@
 """Plan one environment of a profile for one target: the EnvironmentPlan every builder and component works from.
 
-Target-specific choices, in one place:
-- onprem-k8s: storage class, ingress class and ingress-controller namespace, kube context and the GPU type of
-  the GPU nodes come from the profile's `onprem` block (required).
-- aws-eks: the cluster's default StorageClass (gp3 on EKS Auto Mode / the EBS CSI default), ingress through
-  the AWS Load Balancer Controller (class `alb`). ALB targets are pod IPs reached from the VPC, not from an
-  in-cluster controller, so there is no ingress-controller namespace to allow in NetworkPolicies
-  (`ingress_namespace` None; the ALB's security group is the gate). No kube context: the EKS component builds
-  its provider from the cluster it creates.
-- any other target (e.g. aws-sagemaker) gets no ingress or storage settings; it uses the sizing and model specs.
+What differs between targets comes in as each environment's ClusterSettings (the target's planning hook:
+kube context, ingress and storage classes, the GPU type of its nodes); nothing here names a target.
 
 One monitoring stack per cluster (kube-prometheus-stack is cluster-wide: its operator, CRDs and node-exporter's
-host ports cannot be installed twice). Environments on the same cluster - onprem-k8s: the same effective
-kube_context (`environments.<env>.kube_context`, default `onprem.kube_context`); aws-eks and other targets: each
-environment has its own cluster today - share the stack installed by the highest tier among them (prod >
-staging > dev; on a tie the first declared). Its Alertmanager routes the alerts of every environment on the
-cluster, each with that environment's own paging policy. The decision is made from the profile alone, as if every
-environment deployed with the same target: a stack cannot see another stack's config.
+host ports cannot be installed twice). Environments whose ClusterSettings name the same kube context share the
+stack installed by the highest tier among them (prod > staging > dev; on a tie the first declared); an
+environment without a kube context has a cluster of its own. The owner's Alertmanager routes the alerts of every
+environment on the cluster, each with that environment's own paging policy. The decision is made from the
+profile alone, as if every environment deployed with the same target: a stack cannot see another stack's config.
 """
 
 from __future__ import annotations
@@ -27,6 +19,7 @@ from dataclasses import dataclass
 from mlinfra.conventions import k8s_name, monitoring_namespace, namespace_name
 from mlinfra.planning.sizing import size_model
 from mlinfra.planning.specs import (
+    ClusterSettings,
     EnvironmentPlan,
     ModelSpec,
     MonitoringSpec,
@@ -35,12 +28,9 @@ from mlinfra.planning.specs import (
     SmtpSpec,
 )
 from mlinfra.profiles.environments import EnvironmentSettings, all_environments, resolve_environment
-from mlinfra.profiles.model import Model, Onprem, Profile
+from mlinfra.profiles.model import Model, Profile
 from mlinfra.runtimes.catalog import RUNTIMES, runtime_for
 
-ONPREM_K8S = "onprem-k8s"
-AWS_EKS = "aws-eks"
-EKS_INGRESS_CLASS = "alb"
 TIER_RANK = {"dev": 0, "staging": 1, "prod": 2}  # who owns a shared monitoring stack: the highest tier
 
 
@@ -48,12 +38,12 @@ class PlanError(ValueError):
     """The profile lacks something the target needs; the message names the field and the fix."""
 
 
-def plan_environment(profile: Profile, env: str, target: str) -> EnvironmentPlan:
-    """The plan of `env` (raises profiles.environments.UnknownEnvironment) for `target`."""
+def plan_environment(profile: Profile, env: str, target: str, clusters: dict[str, ClusterSettings]) -> EnvironmentPlan:
+    """The plan of `env` (raises profiles.environments.UnknownEnvironment) for `target`, whose planning hook
+    gave `clusters` (environment name -> ClusterSettings, every environment of the profile)."""
     settings = resolve_environment(profile, env)
-    onprem = _onprem(profile, target)
+    cluster = clusters[env]
     namespace = namespace_name(profile.name, env)
-    ingress_class, ingress_namespace = _ingress(target, onprem)
     return EnvironmentPlan(
         profile_name=profile.name,
         environment=env,
@@ -67,11 +57,11 @@ def plan_environment(profile: Profile, env: str, target: str) -> EnvironmentPlan
         classification=profile.data.classification,
         domain=profile.security.domain or f"{profile.name}.internal",
         tls_secret=profile.security.tls_secret_name or k8s_name(namespace, "tls"),
-        ingress_class=ingress_class,
-        ingress_namespace=ingress_namespace,
-        models=tuple(_model_spec(m, settings, onprem) for m in profile.models),
-        monitoring=_monitoring(profile, settings, onprem, monitoring_share(profile, env, target)),
-        kube_context=settings.kube_context if onprem else None,
+        ingress_class=cluster.ingress_class,
+        ingress_namespace=cluster.ingress_namespace,
+        models=tuple(_model_spec(m, settings, cluster) for m in profile.models),
+        monitoring=_monitoring(profile, settings, cluster, monitoring_share(profile, env, clusters)),
+        kube_context=cluster.kube_context,
     )
 
 
@@ -79,7 +69,7 @@ def plan_environment(profile: Profile, env: str, target: str) -> EnvironmentPlan
 class MonitoringShare:
     """The environments on one cluster, which share its monitoring stack, and the one that installs it."""
 
-    cluster: str | None  # the kubeconfig context (onprem-k8s); None: the environment's own cluster
+    cluster: str | None  # the kubeconfig context; None: the environment's own cluster
     environments: tuple[EnvironmentSettings, ...]  # in profile order
     owner: str
 
@@ -88,41 +78,23 @@ class MonitoringShare:
         return tuple(e.name for e in self.environments)
 
 
-def monitoring_share(profile: Profile, env: str, target: str) -> MonitoringShare:
+def monitoring_share(profile: Profile, env: str, clusters: dict[str, ClusterSettings]) -> MonitoringShare:
     """Which environments share `env`'s cluster (and so its monitoring stack), and which of them installs it."""
     this = resolve_environment(profile, env)
-    if target != ONPREM_K8S or this.kube_context is None:  # aws-eks: one cluster per environment
+    context = clusters[env].kube_context
+    if context is None:  # a cluster of its own
         return MonitoringShare(cluster=None, environments=(this,), owner=env)
-    members = tuple(e for e in all_environments(profile) if e.kube_context == this.kube_context)
+    members = tuple(e for e in all_environments(profile) if clusters[e.name].kube_context == context)
     # max() keeps the first of equal keys: among the highest tier, the first declared
     owner = max(members, key=lambda e: TIER_RANK[e.tier])
-    return MonitoringShare(cluster=this.kube_context, environments=members, owner=owner.name)
+    return MonitoringShare(cluster=context, environments=members, owner=owner.name)
 
 
-def _onprem(profile: Profile, target: str) -> Onprem | None:
-    if target != ONPREM_K8S:
-        return None
-    if profile.onprem is None:
-        raise PlanError(
-            f"target '{ONPREM_K8S}' needs the profile's `onprem` block (kube_context, storage_class, ingress_class); "
-            f"profile '{profile.name}' has none - add `onprem:` or choose another target"
-        )
-    return profile.onprem
-
-
-def _ingress(target: str, onprem: Onprem | None) -> tuple[str | None, str | None]:
-    if onprem is not None:
-        return onprem.ingress_class, onprem.ingress_namespace
-    if target == AWS_EKS:
-        return EKS_INGRESS_CLASS, None
-    return None, None
-
-
-def _model_spec(model: Model, settings: EnvironmentSettings, onprem: Onprem | None) -> ModelSpec:
+def _model_spec(model: Model, settings: EnvironmentSettings, cluster: ClusterSettings) -> ModelSpec:
     sizing = size_model(model, settings)
     runtime = runtime_for(model.framework)
     r = model.resources
-    gpu_type = (r.gpu_type or (onprem.gpu_type if onprem else None)) if r.gpus > 0 else None
+    gpu_type = (r.gpu_type or cluster.gpu_type) if r.gpus > 0 else None
     return ModelSpec(
         name=model.name,
         k8s_name=k8s_name(model.name),
@@ -146,7 +118,7 @@ def _model_spec(model: Model, settings: EnvironmentSettings, onprem: Onprem | No
 
 
 def _monitoring(
-    profile: Profile, settings: EnvironmentSettings, onprem: Onprem | None, share: MonitoringShare
+    profile: Profile, settings: EnvironmentSettings, cluster: ClusterSettings, share: MonitoringShare
 ) -> MonitoringSpec:
     m = profile.monitoring
     owns = share.owner == settings.name
@@ -155,7 +127,7 @@ def _monitoring(
         namespace=monitoring_namespace(),
         retention_days=settings.retention_days,
         storage_gib=m.storage_gib,
-        storage_class=onprem.storage_class if onprem else None,
+        storage_class=cluster.storage_class,
         receivers=_receivers(profile),
         smtp=SmtpSpec(
             smarthost=m.smtp.smarthost,

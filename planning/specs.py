@@ -9,6 +9,19 @@ ArtifactKind = Literal["s3", "pvc", "oci", "https"]
 
 
 @dataclass(frozen=True, kw_only=True)
+class ClusterSettings:
+    """Where one environment runs, as its target sees it (the target's planning hook, Target.cluster)."""
+
+    # the kubeconfig context of an existing cluster; None: a cluster of the environment's own (or no cluster)
+    kube_context: str | None = None
+    ingress_class: str | None = None
+    # namespace of an in-cluster ingress controller NetworkPolicies admit; None: the edge is outside the cluster
+    ingress_namespace: str | None = None
+    storage_class: str | None = None  # None: the cluster's default StorageClass
+    gpu_type: str | None = None  # GPU type of the GPU nodes, for models that name none
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelSpec:
     """One model as deployed in one environment."""
 

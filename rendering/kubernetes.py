@@ -44,7 +44,6 @@ from mlinfra.monitoring.objects import (
 )
 from mlinfra.monitoring.rules import build_rule_groups
 from mlinfra.monitoring.timing import PRODUCTION, TIMINGS, AlertTiming
-from mlinfra.planning.plan import plan_environment
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.model import Profile
 from mlinfra.files.dump import to_yaml, to_yaml_documents
@@ -57,16 +56,6 @@ MONITORING_NAMESPACE_FILE = "kubernetes/01-monitoring-namespace.yaml"
 MONITORING_SECRETS_FILE = "kubernetes/05-monitoring-secrets.yaml"
 HELM_VALUES_FILE = f"helm/{CHART}.values.yaml"
 OWNER_ONLY_FILES = (MONITORING_NAMESPACE_FILE, MONITORING_SECRETS_FILE, HELM_VALUES_FILE)
-
-
-def render_kubernetes(
-    profile: Profile, env: str, target: str, options: dict[str, Any] | None = None
-) -> list[RenderedFile]:
-    """Every file of `env` on a Kubernetes `target`, in a fixed order (the writer adds render.json)."""
-    options = options or {}
-    timing = timing_option(options.get(OPTION_TIMING))
-    secrets_dir = options.get(OPTION_SECRETS_DIR) or ALERTMANAGER_SECRETS_DIR
-    return render_plan(plan_environment(profile, env, target), timing, secrets_dir=secrets_dir)
 
 
 def timing_option(name: str | None) -> AlertTiming:

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, requires
 
 from mlinfra import __version__
-from mlinfra.planning.plan import ONPREM_K8S, monitoring_share  # the target that deploys with the cluster's kubeconfig
-from mlinfra.profiles.environments import EnvironmentSettings, all_environments
+from mlinfra.planning.specs import EnvironmentPlan
+from mlinfra.profiles.environments import all_environments
 from mlinfra.profiles.model import Profile
+from mlinfra.targets.base import Target
 
 CONFIG_NAMESPACE = "mlinfra"  # namespace of mlinfra:profile (secrets live in the project's own namespace)
 PROFILE_FILE = "profile.yaml"  # where the scaffold keeps the team's profile
@@ -36,7 +37,7 @@ class EnvironmentView:
     tier: str
     protect: bool
     alerts_page: bool
-    target: str | None  # what the program deploys in this stack (it decides per environment)
+    target: str | None  # what the program deploys in this stack (the resolver's target; config may pin another)
     # the environment whose stack installs the monitoring stack of this one's cluster, when that is another one
     # (environments on one on-premise cluster share one; planning.plan.monitoring_share): deploy it first
     monitoring_owner: str | None = None
@@ -56,10 +57,10 @@ class ScaffoldContext:
     secrets: tuple[SecretRef, ...]
     requirements: tuple[str, ...]
     pulumi_cli: str  # version range for pulumi/actions' pulumi-version input
-    target: str | None  # the decided target over all environments (None: nothing feasible)
+    target: str | None  # the resolved target every stack deploys (None: nothing feasible)
     aws_region: str | None  # the profile has an AWS account (cloud targets, S3 state): CI assumes a role here
-    kube_context: str | None  # the target deploys to the on-premise cluster: CI writes its kubeconfig
-    kube_contexts: tuple[str, ...] = ()  # every context the on-premise stacks use (environments.<env>.kube_context)
+    kube_context: str | None  # the target deploys to an existing cluster: CI writes its kubeconfig
+    kube_contexts: tuple[str, ...] = ()  # every context the stacks use (environments.<env>.kube_context)
     python_version: str = "3.11"
 
     def as_template_vars(self) -> dict[str, object]:
@@ -147,19 +148,21 @@ def _normalise(spec: str) -> str:
     return name + ",".join(parts)
 
 
-def build_context(profile: Profile, target: str | None, env_targets: dict[str, str | None] | None = None) -> ScaffoldContext:
-    """Template data for `profile`: `target` decided over all environments, `env_targets` per environment."""
-    env_targets = env_targets if env_targets is not None else {}
+def build_context(profile: Profile, target: Target | None) -> ScaffoldContext:
+    """Template data for `profile`, deployed with `target` (the resolver's; None: nothing feasible)."""
     settings = all_environments(profile)
+    plans = {e.name: target.plan(profile, e.name) for e in settings} if target else {}
     envs = tuple(
         EnvironmentView(
-            name=e.name, tier=e.tier, protect=e.protect, alerts_page=e.alerts_page, target=env_targets.get(e.name, target),
-            monitoring_owner=_monitoring_owner(profile, e, env_targets.get(e.name, target)),
+            name=e.name, tier=e.tier, protect=e.protect, alerts_page=e.alerts_page,
+            target=target.name if target else None, monitoring_owner=_monitoring_owner(plans.get(e.name)),
         )
         for e in settings
     )
-    deployed = {target, *(e.target for e in envs)}
-    on_prem = deployed & {ONPREM_K8S, None} and profile.onprem
+    if target is None and profile.onprem:  # nothing decided: a stack may still pin the declared cluster's target
+        contexts = tuple(sorted({e.kube_context for e in settings if e.kube_context}))
+    else:
+        contexts = tuple(sorted({p.kube_context for p in plans.values() if p.kube_context}))
     requirements = release_requirements()
     return ScaffoldContext(
         project=profile.name,
@@ -169,17 +172,16 @@ def build_context(profile: Profile, target: str | None, env_targets: dict[str, s
         secrets=secret_refs(profile),
         requirements=requirements,
         pulumi_cli=pulumi_cli_range(requirements),
-        target=target,
+        target=target.name if target else None,
         aws_region=profile.cloud.region if profile.cloud else None,
-        kube_context=profile.onprem.kube_context if on_prem else None,
-        kube_contexts=tuple(sorted({
-            e.kube_context for e, view in zip(settings, envs) if view.target in (ONPREM_K8S, None) and e.kube_context
-        })) if on_prem else (),
+        kube_context=profile.onprem.kube_context if contexts and profile.onprem else (contexts[0] if contexts else None),
+        kube_contexts=contexts,
     )
 
 
-def _monitoring_owner(profile: Profile, env: EnvironmentSettings, target: str | None) -> str | None:
-    if target != ONPREM_K8S or profile.onprem is None:
+def _monitoring_owner(plan: EnvironmentPlan | None) -> str | None:
+    """The environment whose stack installs this one's cluster monitoring stack, when it is another one."""
+    if plan is None or plan.kube_context is None:
         return None
-    owner = monitoring_share(profile, env.name, ONPREM_K8S).owner
-    return owner if owner != env.name else None
+    owner = plan.monitoring.stack_owner
+    return owner if owner != plan.environment else None

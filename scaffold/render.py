@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
-
+from mlinfra.decision.adr import render_adr
+from mlinfra.files.templates import environment as template_environment
 from mlinfra.profiles.model import Profile
+from mlinfra.targets.registry import get_target
+from mlinfra.targets.resolve import decision_for
 from mlinfra.scaffold.context import ScaffoldContext, build_context
+
+if TYPE_CHECKING:  # pragma: no cover
+    import jinja2
 
 TEMPLATES = Path(__file__).parent / "templates"
 ADR_PATH = "docs/decisions/0001-target.md"
@@ -25,29 +30,9 @@ class GeneratedFile:
     about: str
 
 
-def _gh(expression: str) -> str:
-    """A GitHub Actions expression, written `gh("secrets.X")` in templates so it never clashes with Jinja."""
-    return "${{ " + expression + " }}"
-
-
-def _yaml_str(value: str) -> str:
-    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
-    return json.dumps(value, ensure_ascii=False)
-
-
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    env.globals["gh"] = _gh
-    env.filters["yaml_str"] = _yaml_str
-    return env
+    return template_environment(TEMPLATES)
 
 
 def render_template(name: str, context: ScaffoldContext, **extra: object) -> str:
@@ -56,13 +41,8 @@ def render_template(name: str, context: ScaffoldContext, **extra: object) -> str
 
 def generate(profile_path: Path, profile: Profile) -> list[GeneratedFile]:
     """Every file `mlinfra init` writes, in a fixed order; the profile is copied byte for byte."""
-    from mlinfra.decision.adr import render_adr
-    from mlinfra.decision.decide import decide
-
-    decision = decide(profile)  # the same decision code `mlinfra decide` runs
-    # the program decides per stack (environment); CI needs the credentials of every target it may deploy
-    per_env = {env: decide(profile, env).target for env in profile.environment_names}
-    ctx = build_context(profile, target=decision.target, env_targets=per_env)
+    decision = decision_for(profile)  # the same decision `mlinfra decide` and every stack's program make
+    ctx = build_context(profile, get_target(decision.target) if decision.target else None)
     files = [
         GeneratedFile(ctx.profile_file, Path(profile_path).read_bytes(), "requirements profile (copied)"),
         _text("Pulumi.yaml", render_template("Pulumi.yaml.j2", ctx), "Pulumi project"),

@@ -1,6 +1,2 @@
-"""Deployment targets (aws-sagemaker, aws-eks, onprem-k8s, and plugins) found through one registry."""
-
-from mlinfra.targets.base import CostEstimate, CostLine, Target
-from mlinfra.targets.registry import TargetLoadError, load_targets
-
-__all__ = ["CostEstimate", "CostLine", "Target", "TargetLoadError", "load_targets"]
+"""Deployment targets: one package each (onprem_k8s/, aws_eks/, aws_sagemaker/; plugins through entry points),
+the contract they implement (base.py), the registry that finds them and the one resolver that picks one."""

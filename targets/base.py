@@ -1,44 +1,23 @@
-"""What a target is: feasibility rules, cost model, criteria scores, component set, render and assembly.
+"""What a target is: feasibility rules, cost model, criteria scores, planning hooks, component set, render, assembly.
 
 A target is a plain object (no Pulumi import at module level). Built-in targets and plugin targets are both
-registered through the `mlinfra.targets` entry-point group, so a platform team adds one without forking.
-`assemble` is the only method that touches Pulumi, and it imports Pulumi inside the method.
+registered through the `mlinfra.targets` entry-point group, so a platform team adds one without forking, and
+a plugin can do everything a built-in does: rule itself out, price, score, shape the plan (`cluster`), render
+and deploy. `assemble` is the only method that touches Pulumi; it imports its components when called.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from mlinfra.costs.model import CostEstimate
+from mlinfra.costs.prices import PriceTable
+from mlinfra.decision.criteria import Criteria
 from mlinfra.files.rendered import RenderedFile
-
-if TYPE_CHECKING:  # pragma: no cover
-    from mlinfra.profiles.environments import EnvironmentSettings
-    from mlinfra.profiles.model import Profile
-
-CRITERIA = ("cost", "scalability", "sovereignty", "security", "operations")
-
-
-@dataclass(frozen=True)
-class CostLine:
-    """One line of a monthly cost estimate."""
-
-    item: str  # what is paid for, e.g. "2 x m6i.large worker nodes"
-    monthly_eur: float
-    price_keys: tuple[str, ...] = ()  # price-table entries used (shows where a figure came from)
-    note: str = ""  # e.g. "unconfirmed price (U)"
-
-
-@dataclass(frozen=True)
-class CostEstimate:
-    """Monthly cost of a target for one environment (or all), with a per-line breakdown."""
-
-    lines: tuple[CostLine, ...]
-    assumptions: tuple[str, ...] = ()
-
-    @property
-    def monthly_eur(self) -> float:
-        return round(sum(line.monthly_eur for line in self.lines), 2)
+from mlinfra.planning.plan import plan_environment
+from mlinfra.planning.specs import ClusterSettings, EnvironmentPlan
+from mlinfra.profiles.environments import EnvironmentSettings, all_environments
+from mlinfra.profiles.model import Profile
 
 
 class Target:
@@ -49,39 +28,55 @@ class Target:
     description: ClassVar[str] = ""
 
     # -- decision (pure) ---------------------------------------------------------------------------------
-    def violations(self, profile: Profile) -> list[str]:
-        """Hard constraints this profile breaks on this target; empty when feasible."""
+    def feasibility(self, profile: Profile) -> list[str]:
+        """Hard constraints this profile breaks on this target, each naming the fields and the fix."""
         return []
 
-    def estimate(self, profile: Profile, env: EnvironmentSettings) -> CostEstimate:
+    def deployment_gaps(self, profile: Profile) -> list[str]:
+        """What this installation lacks to deploy the profile on this target (empty: `pulumi up` can)."""
+        if type(self).assemble is Target.assemble:
+            return [f"target {self.name} has no Pulumi components (it does not implement assemble)"]
+        return []
+
+    def violations(self, profile: Profile) -> list[str]:
+        """Everything that rules this target out; a target that cannot deploy is never an option to pick."""
+        return [*self.feasibility(profile), *(f"cannot be deployed: {gap}" for gap in self.deployment_gaps(profile))]
+
+    def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
         """Monthly cost estimate for one environment."""
         raise NotImplementedError(f"target {self.name} has no cost model")
 
-    def criteria(self, profile: Profile) -> dict[str, float]:
-        """Scores 0..1 for scalability, sovereignty, security, operations (cost is scored by the ranking)."""
-        return {}
+    def criteria(self, profile: Profile) -> Criteria:
+        """Scores 0..1 with a sentence each for scalability, sovereignty, security, operations (cost is scored by
+        the ranking); a criterion left out scores neutral."""
+        return Criteria()
 
     def components(self, profile: Profile) -> list[str]:
         """Names of the component set this target deploys, e.g. ['KubernetesModelServer', 'MonitoringStack']."""
         return []
 
+    def consequences(self, profile: Profile) -> list[str]:
+        """What choosing this target means for the team, one sentence each (the decision record lists them)."""
+        return []
+
+    # -- planning (pure) -----------------------------------------------------------------------------------
+    def cluster(self, profile: Profile, env: EnvironmentSettings) -> ClusterSettings:
+        """Where an environment runs: kube context, ingress and storage classes, GPU type of the nodes."""
+        return ClusterSettings()
+
+    def plan(self, profile: Profile, env: str) -> EnvironmentPlan:
+        """The plan every builder and component of this target works from (raises UnknownEnvironment)."""
+        clusters = {e.name: self.cluster(profile, e) for e in all_environments(profile)}
+        return plan_environment(profile, env, self.name, clusters)
+
     # -- render (pure) -------------------------------------------------------------------------------------
     def render(self, profile: Profile, env: str, options: dict[str, Any] | None = None) -> list[RenderedFile]:
         """Files `mlinfra render` writes for this target (no Pulumi)."""
-        raise NotImplementedError(f"target {self.name} cannot be rendered")
+        raise NotImplementedError(f"target {self.name} has no render")
 
     # -- Pulumi (imports Pulumi lazily) -------------------------------------------------------------------
-    def assemble(self, profile: Profile, env: str) -> dict[str, Any]:
-        """Create this target's components in the running Pulumi program; returns stack outputs."""
-        raise NotImplementedError(f"target {self.name} cannot be deployed yet")
+    def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
+        """Create this target's components in the running Pulumi program; returns stack outputs.
 
-
-@dataclass(frozen=True)
-class TargetInfo:
-    """Where a target came from (for `mlinfra targets`)."""
-
-    name: str
-    title: str
-    source: str  # entry point "module:attr"
-    distribution: str
-    notes: list[str] = field(default_factory=list)
+        `secrets`: secret config key -> value (a Pulumi secret Output), every key the profile names."""
+        raise NotImplementedError(f"target {self.name} has no Pulumi components")

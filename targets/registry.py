@@ -16,7 +16,9 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 
-from mlinfra.targets.base import Target, TargetInfo
+from mlinfra.planning.specs import EnvironmentPlan
+from mlinfra.profiles.model import Profile
+from mlinfra.targets.base import Target
 
 GROUP = "mlinfra.targets"
 BUILTIN_DISTRIBUTION = "mlinfra"
@@ -185,21 +187,6 @@ def load_targets() -> list[Target]:
     return [t for t, _ in scan.targets]
 
 
-def target_infos() -> list[TargetInfo]:
-    """Where each target came from (name, title, entry point, distribution, what it replaces)."""
-    load_targets()
-    return [
-        TargetInfo(
-            name=i.name,
-            title=i.title,
-            source=i.source,
-            distribution=i.distribution,
-            notes=[f"replaces {i.replaces}"] if i.replaces else [],
-        )
-        for _, i in _scan().targets
-    ]
-
-
 def get_target(name: str) -> Target:
     """The installed target called `name`; KeyError lists the installed names."""
     targets = load_targets()
@@ -208,3 +195,8 @@ def get_target(name: str) -> Target:
             return target
     known = ", ".join(t.name for t in targets)
     raise KeyError(f"unknown target '{name}'; installed: {known}")
+
+
+def plan_for(profile: Profile, env: str, target: str) -> EnvironmentPlan:
+    """The plan of `env` on the installed target called `target` (its planning hook applied)."""
+    return get_target(target).plan(profile, env)

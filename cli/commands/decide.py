@@ -9,12 +9,20 @@ import click
 
 from mlinfra.cli.errors import DomainError, user_errors
 from mlinfra.cli.output import emit_json, format_option
+from mlinfra.costs.model import money
+from mlinfra.costs.prices import PriceError
+from mlinfra.decision.decide import DecisionError
+from mlinfra.profiles import load_profile
+from mlinfra.targets.resolve import decision_for
 
 
 @click.command()
 @click.argument("profile", type=click.Path(dir_okay=False, path_type=str))
 @format_option()
-@click.option("--env", "env", default=None, metavar="ENV", help="Cost this environment only (default: the sum over all).")
+@click.option(
+    "--env", "env", default=None, metavar="ENV",
+    help="Show this environment's costs (the choice always weighs all environments: one target serves them all).",
+)
 @click.option(
     "--adr",
     "adr_dir",
@@ -23,25 +31,21 @@ from mlinfra.cli.output import emit_json, format_option
     type=click.Path(file_okay=False, path_type=str),
     help="Also write the decision as an architecture decision record, DIR/0001-deployment-target.md.",
 )
-@click.option("--force", is_flag=True, help="With --adr: overwrite a record whose content differs.")
+@click.option("--force", is_flag=True, help="With --adr: overwrite a record edited since mlinfra wrote it.")
 def decide(profile: str, fmt: str, env: str | None, adr_dir: str | None, force: bool) -> None:
-    """Decide where the profile's models should run: aws-sagemaker, aws-eks or onprem-k8s.
+    """Decide where the profile's models should run, among every installed target.
 
-    Hard constraints rule options out (each with its reason); the feasible ones are ranked by cost,
-    scalability, sovereignty, security and operating effort with the profile's weights.
+    Hard constraints rule options out (each with its reason), and so does a target this installation cannot
+    deploy; the feasible ones are ranked by cost, scalability, sovereignty, security and operating effort with
+    the profile's weights. One target serves every environment; render, preview, init and `pulumi up` use it.
     Exit code 0 when a target is chosen, 1 when none is feasible, 2 for usage errors.
     """
     if force and not adr_dir:
         raise click.UsageError("--force only applies together with --adr DIR")
-    from mlinfra.costs.prices import PriceError
-    from mlinfra.decision.decide import DecisionError
-    from mlinfra.decision.decide import decide as run_decision
-    from mlinfra.profiles import load_profile
-
     with user_errors():
         loaded = load_profile(profile)
         try:
-            decision = run_decision(loaded, env=env)
+            decision = decision_for(loaded, env)
         except (PriceError, DecisionError) as exc:
             raise DomainError(f"{profile}: {exc}") from None
 
@@ -56,11 +60,12 @@ def decide(profile: str, fmt: str, env: str | None, adr_dir: str | None, force: 
 
 
 def _write_adr(decision, profile, adr_dir: str, force: bool) -> None:
-    from mlinfra.decision.adr import AdrExists, render_adr, write_adr
+    from mlinfra.decision.adr import render_adr, write_adr
+    from mlinfra.files.writer import WriteError
 
     try:
         path, what = write_adr(adr_dir, render_adr(decision, profile), force=force)
-    except AdrExists as exc:
+    except WriteError as exc:
         raise DomainError(str(exc)) from None
     except OSError as exc:
         raise DomainError(f"--adr {adr_dir}: cannot write the record: {exc.strerror}") from None
@@ -69,12 +74,6 @@ def _write_adr(decision, profile, adr_dir: str, force: bool) -> None:
 
 # ---------------------------------------------------------------------------------------------------------
 # Tables for people
-
-
-def _money(value: float | None, estimated: bool) -> str:
-    if value is None:
-        return "-"
-    return ("≈ " if estimated else "") + f"{value:,.2f}"
 
 
 def print_decision(decision) -> None:
@@ -105,7 +104,7 @@ def print_decision(decision) -> None:
         budget = "-" if o.over_budget is None else ("over" if o.over_budget else "within")
         why = "chosen" if chosen and o.target == chosen.target else o.why
         options.add_row(
-            str(o.rank or "-"), o.target, "yes" if o.feasible else "no", _money(o.monthly_cost_eur, o.estimated),
+            str(o.rank or "-"), o.target, "yes" if o.feasible else "no", money(o.monthly_cost_eur, estimated=o.estimated, cents=True),
             budget, f"{o.score:.2f}" if o.score is not None else "-", why,
         )
     out.print(options)
@@ -116,8 +115,8 @@ def print_decision(decision) -> None:
             costs.add_column(name, **kw)
         for line in chosen.cost_breakdown:
             keys = line.price_keys[0] + (f" +{len(line.price_keys) - 1}" if len(line.price_keys) > 1 else "") if line.price_keys else ""
-            costs.add_row(line.env, line.item, _money(line.monthly_eur, line.estimated), keys)
-        costs.add_row("", "total", _money(chosen.monthly_cost_eur, chosen.estimated), "")
+            costs.add_row(line.env, line.item, money(line.monthly_eur, estimated=line.estimated, cents=True), keys)
+        costs.add_row("", "total", money(chosen.monthly_cost_eur, estimated=chosen.estimated, cents=True), "")
         out.print(costs)
 
     weights = ", ".join(f"{c} {w:.2f}" for c, w in decision.weights.items())

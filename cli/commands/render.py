@@ -10,6 +10,7 @@ from mlinfra.cli.errors import DomainError, user_errors
 from mlinfra.cli.output import console, emit_json, format_option
 from mlinfra.monitoring.timing import TIMINGS
 from mlinfra.profiles import load_profile
+from mlinfra.targets.resolve import NoFeasibleTarget, UnknownTarget, resolve_target
 
 
 @click.command()
@@ -48,8 +49,9 @@ def render(
     DIR/helm/kube-prometheus-stack.values.yaml
     DIR/render.json                       what was written (path, bytes, sha256)
     """
-    from mlinfra.rendering.kubernetes import OPTION_SECRETS_DIR, OPTION_TIMING
-    from mlinfra.rendering.output import RenderRefused, write_render
+    from mlinfra.targets.kubernetes import OPTION_SECRETS_DIR, OPTION_TIMING
+    from mlinfra.files.writer import WriteError
+    from mlinfra.rendering.output import write_render
 
     with user_errors():
         loaded = load_profile(profile)
@@ -58,22 +60,18 @@ def render(
                 f"environment '{env}' is not in the profile; declared: {', '.join(loaded.environment_names)}",
                 param_hint="'--env'",
             )
-        target_obj = _target(loaded, target)
+        target_obj = _target(loaded, env, target)
         options = {OPTION_TIMING: timing, OPTION_SECRETS_DIR: secrets_dir}
         try:
             files = target_obj.render(loaded, env, options)
-        except NotImplementedError:
-            chosen = "" if target else " (the target `mlinfra decide` chose)"
-            raise DomainError(
-                f"target '{target_obj.name}'{chosen} cannot be rendered yet; the Kubernetes targets can "
-                "(onprem-k8s, aws-eks): pass --target with one of them"
-            ) from None
+        except NotImplementedError as exc:
+            raise DomainError(f"--target {target_obj.name}: {exc}; render a target that has one") from None
         except ValueError as exc:  # planning errors name the profile field and the fix
             raise DomainError(f"{profile}: {exc}") from None
         meta = {"profile": loaded.name, "environment": env, "target": target_obj.name, "timing": timing}
         try:
             written = write_render(out, files, meta, force=force)
-        except RenderRefused as exc:
+        except WriteError as exc:
             raise DomainError(str(exc)) from None
     summary = {**meta, "out": str(out), "files": [w.to_dict() for w in written]}
     if fmt == "json":
@@ -89,20 +87,13 @@ def render(
     console().print(table)
 
 
-def _target(profile, name: str | None):
-    """The named target, or the decision's choice."""
-    from mlinfra.targets.registry import get_target
-
-    if name is None:
-        from mlinfra.decision.decide import decide
-
-        decision = decide(profile)
-        if decision.target is None:
-            raise DomainError(
-                f"no target is feasible for profile '{profile.name}' (see `mlinfra decide`); pass --target to render anyway"
-            )
-        name = decision.target
+def _target(profile, env: str, name: str | None):
+    """The target `env` deploys with: --target, or the one every command resolves for the profile."""
     try:
-        return get_target(name)
-    except KeyError as exc:
+        return resolve_target(profile, env, name).target
+    except UnknownTarget as exc:
         raise click.BadParameter(str(exc.args[0]), param_hint="'--target'") from None
+    except NoFeasibleTarget as exc:
+        raise DomainError(
+            f"no target is feasible for profile '{profile.name}' (see `mlinfra decide`); pass --target to render anyway"
+        ) from exc

@@ -37,11 +37,11 @@ def test_table_output_explains_the_choice(bundled):
     result = run("decide", bundled)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.startswith("churn-scoring -> aws-sagemaker (SageMakerEndpoint, CloudWatchMonitoring)\n")
-    assert "aws-sagemaker ranks first with a weighted score of 0.93, ahead of onprem-k8s (0.84), aws-eks (0.51)" in out
+    assert out.startswith("churn-scoring -> onprem-k8s (KubernetesModelServer, MonitoringStack)\n")
+    assert "onprem-k8s is the only feasible option (score 0.86)" in out
+    assert "aws-sagemaker is infeasible: cannot be deployed: this mlinfra has no components for SageMaker" in out
     assert "Options (EUR/month, sum over all environments (dev, staging, prod))" in out
-    assert "Cost breakdown: aws-sagemaker" in out
-    assert "over the 2,000 EUR budget" in out  # aws-eks
+    assert "Cost breakdown: onprem-k8s" in out
     assert "weights (decision.weights, normalised): cost 0.30, scalability 0.20, sovereignty 0.15, security 0.15, operations 0.20" in out
     assert "\x1b[" not in out  # NO_COLOR
 
@@ -51,8 +51,8 @@ def test_json_shape(bundled):
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert {"target", "feasible", "reasons", "options", "components"} <= set(data)
-    assert data["target"] == "aws-sagemaker" and data["feasible"] is True
-    assert data["components"] == ["SageMakerEndpoint", "CloudWatchMonitoring"]
+    assert data["target"] == "onprem-k8s" and data["feasible"] is True
+    assert data["components"] == ["KubernetesModelServer", "MonitoringStack"]
     assert data["cost_scope"] == "sum over all environments (dev, staging, prod)"
     assert all(isinstance(r, str) for r in data["reasons"])
     for option in data["options"]:
@@ -60,7 +60,10 @@ def test_json_shape(bundled):
         for line in option["cost_breakdown"]:
             assert set(line) == {"env", "item", "monthly_eur", "price_keys", "note", "estimated"}
     eks = next(o for o in data["options"] if o["target"] == "aws-eks")
-    assert eks["over_budget"] is True and eks["feasible"] is True
+    assert eks["feasible"] is False and eks["monthly_cost_eur"] > 2000, "priced for the comparison"
+    assert eks["violations"][-1].startswith("cannot be deployed: ")
+    chosen = data["options"][0]
+    assert sum(chosen["monthly_cost_eur_by_env"].values()) == pytest.approx(chosen["monthly_cost_eur"], abs=0.02)
 
 
 def test_env_costs_one_environment(bundled):
@@ -69,6 +72,9 @@ def test_env_costs_one_environment(bundled):
     data = json.loads(result.stdout)
     assert data["env"] == "prod" and data["cost_scope"] == "environment prod"
     assert {line["env"] for o in data["options"] for line in o["cost_breakdown"]} == {"prod"}
+    whole = json.loads(run("decide", bundled, "--format", "json").stdout)
+    assert data["target"] == whole["target"], "--env shows costs; it never changes the choice"
+    assert data["options"][0]["monthly_cost_eur"] == whole["options"][0]["monthly_cost_eur_by_env"]["prod"]
 
 
 def test_none_feasible_exits_1_naming_the_conflict(tmp_path, repo_root):
@@ -80,10 +86,14 @@ def test_none_feasible_exits_1_naming_the_conflict(tmp_path, repo_root):
     assert result.exit_code == 1
     out = json.loads(result.stdout)
     assert out["target"] is None and out["feasible"] is False and out["components"] == []
-    assert result.stderr == (
-        f"Error: {path}: no target is feasible: data must stay on premise (data.sovereignty: on_premise) but no "
-        "on-premise cluster is declared (no `onprem` block)\n"
+    assert result.stderr.startswith(
+        f"Error: {path}: no target is feasible: aws-eks, aws-sagemaker: data.sovereignty is 'on_premise': the data "
+        "may not leave your premises, so no cloud target can process it; "
     )
+    assert (
+        "; onprem-k8s: data must stay on premise (data.sovereignty: on_premise) but no on-premise cluster is "
+        "declared: no `onprem` block; declare it with onprem.kube_context (and onprem.gpu_nodes for GPU models)"
+    ) in result.stderr
     table = run("decide", path)
     assert table.exit_code == 1
     assert "churn-scoring -> no feasible target" in table.stdout
@@ -96,10 +106,10 @@ def test_gpu_without_gpu_nodes_names_the_conflict(tmp_path, repo_root):
     path = _write(tmp_path, data)
     result = run("decide", path)
     assert result.exit_code == 1
-    assert result.stderr.endswith(
-        "no target is feasible: data must stay on premise (data.sovereignty: on_premise) and the GPU model (churn) "
-        "needs GPUs, but the declared cluster has no GPU nodes (onprem.gpu_nodes: 0)\n"
-    )
+    assert (
+        "onprem-k8s: GPU model 'churn' (1 per replica) needs GPUs but onprem.gpu_nodes is 0; declare the cluster's "
+        "GPU nodes (onprem.gpu_nodes, onprem.gpus_per_node) or serve the models on CPU"
+    ) in result.stderr
     assert "GPU model 'churn' (1 per replica) needs GPUs but onprem.gpu_nodes is 0" in result.stdout
 
 
@@ -149,7 +159,7 @@ def test_adr_written_then_overwrite_refused(tmp_path, bundled):
     assert f"ADR written: {record}" in first.stderr
     json.loads(first.stdout)  # the notice goes to stderr, stdout stays JSON
     text = record.read_text(encoding="utf-8")
-    assert text.startswith("# 0001. Deployment target for churn-scoring: aws-sagemaker\n")
+    assert text.startswith("# 0001. Deployment target for churn-scoring: onprem-k8s\n")
 
     again = run("decide", bundled, "--adr", str(adr_dir))
     assert again.exit_code == 0 and f"ADR unchanged: {record}" in again.stderr

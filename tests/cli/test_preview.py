@@ -74,11 +74,25 @@ def test_json_is_the_whole_graph(example):
     assert data["outputs"]["alert_routes"][1]["receiver"] == "mlinfra-ticket", "dev does not page"
 
 
-def test_decided_target_that_cannot_deploy_is_an_error_not_a_traceback(example):
-    result = run("preview", example, "--env", "dev")
+def test_the_decided_target_previews(example):
+    """No --target: the program resolves the same target `mlinfra decide` names, and it deploys."""
+    result = run("preview", example, "--env", "dev", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["target"], data["outputs"]["target_chosen_by"]) == ("onprem-k8s", "decision")
+
+
+def test_pinned_target_that_cannot_deploy_is_an_error_not_a_traceback(example):
+    result = run("preview", example, "--env", "dev", "--target", "aws-sagemaker")
     assert result.exit_code == 1
-    assert "preview of 'dev' failed: stack 'dev': target 'aws-sagemaker' (decision) cannot be deployed" in result.stderr
-    assert "set config mlinfra:target (mlinfra preview --target) to a deployable target" in result.stderr
+    assert "preview of 'dev' failed: stack 'dev': target 'aws-sagemaker' (config mlinfra:target) cannot be deployed" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_profile_without_a_feasible_target_is_an_error_not_a_traceback(repo_root):
+    result = run("preview", str(repo_root / "docs" / "examples" / "bursty-cloud.yaml"), "--env", "prod")
+    assert result.exit_code == 1
+    assert "preview of 'prod' failed: stack 'prod': no target is feasible for profile" in result.stderr
     assert "Traceback" not in result.output
 
 

@@ -154,8 +154,7 @@ def test_fast_timing_and_secrets_dir(tmp_path):
     [
         pytest.param(["--env", "qa"], 2, "environment 'qa' is not in the profile; declared: dev, staging, prod", id="unknown-env"),
         pytest.param(["--env", "prod", "--target", "nope"], 2, "unknown target 'nope'", id="unknown-target"),
-        pytest.param(["--env", "prod", "--target", "aws-sagemaker"], 1, "target 'aws-sagemaker' cannot be rendered yet", id="sagemaker"),
-        pytest.param(["--env", "prod"], 1, "(the target `mlinfra decide` chose) cannot be rendered yet", id="decided-sagemaker"),
+        pytest.param(["--env", "prod", "--target", "aws-sagemaker"], 1, "--target aws-sagemaker: target aws-sagemaker has no render", id="sagemaker"),
         pytest.param(["--env", "prod", "--timing", "slow"], 2, "'slow' is not one of 'fast', 'production'", id="bad-timing"),
     ],
 )
@@ -186,14 +185,14 @@ def test_render_scales_to_many_models(make_plan_many):
 def make_plan_many():
     import dataclasses
 
-    from mlinfra.planning.plan import plan_environment
+    from mlinfra.targets.registry import plan_for
     from mlinfra.profiles import load_profile
 
     profile = load_profile(PROFILE)
     base = profile.models[0]
     models = [base.model_copy(update={"name": f"model-{i:03d}"}) for i in range(100)]
     profile = profile.model_copy(update={"models": models})
-    plans = [plan_environment(profile, env, "onprem-k8s") for env in ("dev", "staging", "prod")]
+    plans = [plan_for(profile, env, "onprem-k8s") for env in ("dev", "staging", "prod")]
     return [dataclasses.replace(p) for p in plans]
 
 

@@ -18,7 +18,6 @@ import pytest
 from click.testing import CliRunner
 
 from mlinfra.cli.main import cli
-from mlinfra.planning.plan import plan_environment
 from mlinfra.profiles import load_profile
 from mlinfra.targets import registry
 from mlinfra.targets.base import Target
@@ -134,7 +133,9 @@ def test_plugin_is_an_option_in_decide_with_score_and_cost(plugin_site: Path):
 
 
 def test_plugin_feasibility_rules_apply(plugin_site: Path):
-    data = _json(mlinfra("decide", str(BURSTY), "--format", "json", pythonpath=plugin_site))
+    proc = mlinfra("decide", str(BURSTY), "--format", "json", pythonpath=plugin_site)
+    assert proc.returncode == 1, "nothing this installation can deploy fits a cloud-only profile"
+    data = json.loads(proc.stdout)
     nomad = next(o for o in data["options"] if o["target"] == "acme-nomad")
     assert nomad["feasible"] is False
     assert nomad["violations"] == [
@@ -157,7 +158,8 @@ def test_plugin_renders_its_files(plugin_site: Path, tmp_path: Path):
     ]
     job = json.loads((out / paths[1]).read_text())["Job"]
     group = job["TaskGroups"][0]
-    plan = plan_environment(load_profile(str(GPU_ONPREM)), "prod", "acme-nomad")
+    nomad = type("Nomad", (Target,), {"name": "acme-nomad"})()  # no planning hook: the base plan
+    plan = nomad.plan(load_profile(str(GPU_ONPREM)), "prod")
     replicas = next(m.min_replicas for m in plan.models if m.name == "damage-detector")
     assert (job["ID"], job["Type"], group["Count"]) == ("claims-vision-prod-damage-detector", "service", replicas)
     task = group["Tasks"][0]
@@ -194,6 +196,28 @@ def test_replacement_changes_the_builtin_render(plugin_site: Path, tmp_path: Pat
     assert added == {"acme/platform-policy.json"}
     policy = json.loads((tmp_path / "acme" / "acme" / "platform-policy.json").read_text())
     assert policy["cost_center"] == "claims-ml" and "kubernetes/00-namespace.yaml" in policy["files"]
+
+
+def test_replacement_overrides_planning_and_scores(plugin_site: Path, tmp_path: Path):
+    """A plugin shapes the plan (its cluster hook) and the scores, not only the component set: Acme's clusters
+    all run one ingress controller and one storage class, and its platform team carries operations."""
+    plain = _json(mlinfra("decide", str(GPU_ONPREM), "--format", "json"))
+    acme = _json(mlinfra("decide", str(GPU_ONPREM), "--format", "json", pythonpath=plugin_site))
+    base, replaced = (next(o for o in d["options"] if o["target"] == "onprem-k8s") for d in (plain, acme))
+    assert base["criteria"]["operations"] != 0.95 and replaced["criteria"]["operations"] == 0.95
+    assert replaced["criteria_notes"]["operations"] == "the Acme platform team runs the cluster; the ML team owns its models"
+    args = ("render", str(GPU_ONPREM), "--env", "prod", "--target", "onprem-k8s", "--format", "json")
+    for name, site in (("plain", None), ("acme", plugin_site)):
+        _json(mlinfra(*args, "--out", str(tmp_path / name), pythonpath=site))
+    def rendered(name: str, path: str) -> str:
+        return (tmp_path / name / path).read_text()
+    model = "kubernetes/10-model-damage-detector.yaml"
+    assert "ingressClassName: nginx" in rendered("plain", model)
+    assert "ingressClassName: acme-haproxy" in rendered("acme", model)
+    assert "kubernetes.io/metadata.name: acme-ingress" in rendered("acme", model)  # its NetworkPolicy admits Acme's controller
+    values = "helm/kube-prometheus-stack.values.yaml"
+    assert "storageClassName: ceph-rbd" in rendered("plain", values)
+    assert "storageClassName: acme-ceph-rbd" in rendered("acme", values)
 
 
 # --- broken plugins -----------------------------------------------------------------------------------------

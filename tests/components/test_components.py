@@ -21,7 +21,7 @@ from mlinfra.monitoring.objects import (
     build_prometheus_rule,
     build_service_monitor,
 )
-from mlinfra.planning.plan import plan_environment
+from mlinfra.targets.registry import plan_for
 from mlinfra.profiles import load_profile
 
 KUBE_CONTEXT = "lab-ctx-17"  # the two-model profile's onprem.kube_context (conftest)
@@ -62,7 +62,7 @@ def test_every_child_has_a_parent_and_the_explicit_provider(runs, env):
 @pytest.mark.parametrize("env", [pytest.param("dev", id="dev"), pytest.param("prod", id="prod")])
 def test_recorded_inputs_equal_the_pure_builders(runs, env, plain, kube_objects):
     run = runs[env]
-    plan = plan_environment(load_profile(str(runs["path"])), env, "onprem-k8s")
+    plan = plan_for(load_profile(str(runs["path"])), env, "onprem-k8s")
     owner = env == "prod"  # the three environments share lab-ctx-17: prod installs its monitoring stack
     assert plan.monitoring.owns_stack is owner
     expected = [*build_namespace_objects(plan), *([build_monitoring_namespace(plan)] if owner else [])]
@@ -265,7 +265,7 @@ def test_outputs_name_target_endpoints_dashboards_routes_and_cost(runs):
 def test_a_duplicate_name_fails_like_pulumi_up(write_profile):
     from mlinfra.components.model_server import KubernetesModelServer, KubernetesModelServerArgs
 
-    plan = plan_environment(load_profile(str(write_profile())), "dev", "onprem-k8s")
+    plan = plan_for(load_profile(str(write_profile())), "dev", "onprem-k8s")
 
     def program():
         import pulumi_kubernetes as k8s
@@ -379,7 +379,7 @@ def test_no_feasible_target_names_the_conflict(tmp_path):
             }
         )
     )
-    with pytest.raises(OfflineError, match=r"stack 'dev': no target is feasible for this profile: .*onprem"):
+    with pytest.raises(OfflineError, match=r"stack 'dev': no target is feasible for profile 'vault-scoring': .*onprem"):
         run_offline(path, "dev")
 
 

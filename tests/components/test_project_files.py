@@ -35,7 +35,7 @@ def test_main_is_tiny_and_calls_the_program(repo_root: Path):
 
 @pytest.mark.parametrize("env", [pytest.param(e, id=e) for e in ("dev", "staging", "prod")])
 def test_stack_files_point_at_the_profile_and_name_secrets_only(repo_root: Path, env: str):
-    from mlinfra.planning.plan import plan_environment
+    from mlinfra.targets.registry import plan_for
 
     text = (repo_root / "stacks" / f"Pulumi.{env}.yaml").read_text()
     config = yaml.safe_load(text)["config"]
@@ -49,7 +49,7 @@ def test_stack_files_point_at_the_profile_and_name_secrets_only(repo_root: Path,
     assert keys == ["grafanaAdminPassword", "slackWebhookUrl"]
     for key in keys:
         assert f"mlinfra:{key}" not in config, f"{key} must not be in the stack file in plain text"
-    monitoring = plan_environment(profile, env, config["mlinfra:target"]).monitoring
+    monitoring = plan_for(profile, env, config["mlinfra:target"]).monitoring
     how = "`environments.<env>.kube_context`" if monitoring.owns_stack else f"`environments.{env}.kube_context`"
     assert how in " ".join(text.split()), "how to give an environment its own cluster"
     if monitoring.owns_stack:  # the stack that installs the monitoring stack holds its secrets

@@ -95,7 +95,7 @@ def rendered(tmp_path: Path) -> Rendered:
     """
     from mlinfra.cli.main import cli
     from mlinfra.monitoring.objects import scrape_labels
-    from mlinfra.planning.plan import plan_environment
+    from mlinfra.targets.registry import plan_for
     from mlinfra.profiles import load_profile
 
     out, secrets = tmp_path / "render", tmp_path / "secrets"
@@ -104,7 +104,7 @@ def rendered(tmp_path: Path) -> Rendered:
     result = CliRunner(env={"NO_COLOR": "1", "COLUMNS": "120"}).invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, f"mlinfra {' '.join(args)} failed:\n{result.output}"
 
-    plan = plan_environment(load_profile(str(PROFILE)), ENVIRONMENT, TARGET)
+    plan = plan_for(load_profile(str(PROFILE)), ENVIRONMENT, TARGET)
     assert len(plan.models) == 1, "the e2e profile serves exactly one model"
     model = plan.models[0]
     assert model.runtime == "mlserver", f"the e2e profile's model must run on MLServer (got {model.runtime})"

@@ -155,7 +155,7 @@ MONITORING_TARGET = "onprem-k8s"
 def example_plans() -> list[tuple[str, Any]]:
     """(id, EnvironmentPlan) for every environment of every example profile (profiles with an `onprem` block
     plan as onprem-k8s, the others as aws-eks)."""
-    from mlinfra.planning.plan import plan_environment
+    from mlinfra.targets.registry import plan_for
     from mlinfra.profiles import load_profile
 
     repo = Path(__file__).resolve().parents[2]
@@ -164,7 +164,7 @@ def example_plans() -> list[tuple[str, Any]]:
         profile = load_profile(str(path))
         target = MONITORING_TARGET if profile.onprem else "aws-eks"
         for env in profile.environment_names:
-            plans.append((f"{profile.name}-{env}", plan_environment(profile, env, target)))
+            plans.append((f"{profile.name}-{env}", plan_for(profile, env, target)))
     return plans
 
 

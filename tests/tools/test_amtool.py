@@ -41,13 +41,13 @@ def _plan(base, types: tuple[str, ...], *, pages: bool, routed: tuple[tuple[str,
 
 @pytest.fixture(scope="module")
 def base_plan():
-    from mlinfra.planning.plan import plan_environment
+    from mlinfra.targets.registry import plan_for
     from mlinfra.profiles import load_profile
 
     from pathlib import Path
 
     profile = load_profile(str(Path(__file__).resolve().parents[2] / "stacks" / "profile.yaml"))
-    return plan_environment(profile, "prod", "onprem-k8s")
+    return plan_for(profile, "prod", "onprem-k8s")
 
 
 def _check(amtool: str, config: dict, tmp_path) -> str:

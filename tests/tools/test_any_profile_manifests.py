@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from profile_strategies import profiles
 
-from mlinfra.planning.plan import PlanError, plan_environment
+from mlinfra.planning.plan import PlanError
+from mlinfra.targets.registry import plan_for
 from mlinfra.profiles import profile_from_data
 from mlinfra.rendering.kubernetes import render_plan
 
@@ -25,7 +26,7 @@ def rendered_objects(data: dict) -> list[dict]:
     for env in profile.environment_names:
         for target in (["onprem-k8s"] if profile.onprem else []) + ["aws-eks"]:
             try:
-                plan = plan_environment(profile, env, target)
+                plan = plan_for(profile, env, target)
             except PlanError:
                 continue
             for f in render_plan(plan):

@@ -11,7 +11,8 @@ from profile_strategies import profiles
 
 from rule_tests import build_rule_tests
 from mlinfra.monitoring.timing import FAST
-from mlinfra.planning.plan import PlanError, plan_environment
+from mlinfra.planning.plan import PlanError
+from mlinfra.targets.registry import plan_for
 from mlinfra.profiles import profile_from_data
 from mlinfra.files.dump import to_yaml
 from mlinfra.rendering.kubernetes import render_plan
@@ -27,7 +28,7 @@ def test_rules_of_any_profile_pass_promtool(promtool, tmp_path_factory, data):
     profile = profile_from_data(data)
     env = profile.environment_names[-1]
     try:
-        plan = plan_environment(profile, env, "onprem-k8s" if profile.onprem else "aws-eks")
+        plan = plan_for(profile, env, "onprem-k8s" if profile.onprem else "aws-eks")
     except PlanError:
         return
     directory = tmp_path_factory.mktemp("rules")

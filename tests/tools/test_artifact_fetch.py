@@ -20,7 +20,7 @@ import pytest
 
 from mlinfra.manifests import build_model_objects
 from mlinfra.manifests.artifacts import CREDENTIALS_DIR, FETCH_CONTAINER
-from mlinfra.planning.plan import plan_environment
+from mlinfra.targets.registry import plan_for
 from mlinfra.profiles import profile_from_data
 from mlinfra.runtimes.catalog import MODEL_DIR
 
@@ -93,7 +93,7 @@ def fetch_container(artifact: str) -> dict:
             ],
         }
     )
-    plan = plan_environment(profile, "dev", "aws-eks")
+    plan = plan_for(profile, "dev", "aws-eks")
     deployment = next(o for o in build_model_objects(plan, plan.models[0]) if o["kind"] == "Deployment")
     (container,) = deployment["spec"]["template"]["spec"]["initContainers"]
     assert container["name"] == FETCH_CONTAINER

@@ -15,7 +15,7 @@ import pytest
 
 import yaml
 
-from mlinfra.planning.plan import plan_environment
+from mlinfra.targets.registry import plan_for
 from mlinfra.profiles import load_profile
 from mlinfra.rendering.kubernetes import render_plan
 
@@ -36,7 +36,7 @@ def cases(repo_root: Path) -> dict[str, list[dict]]:
         targets = (["onprem-k8s"] if profile.onprem else []) + ["aws-eks"]
         for env in profile.environment_names:
             for target in targets:
-                files = render_plan(plan_environment(profile, env, target))
+                files = render_plan(plan_for(profile, env, target))
                 built[f"{profile.name}-{env}-{target}"] = [
                     doc
                     for f in files

@@ -20,7 +20,7 @@ import pytest
 
 from mlinfra.conventions import PORT_METRICS
 from mlinfra.manifests import build_model_objects
-from mlinfra.planning.plan import plan_environment
+from mlinfra.targets.registry import plan_for
 from mlinfra.profiles import profile_from_data
 from mlinfra.runtimes.catalog import MODEL_DIR
 
@@ -77,7 +77,7 @@ def infer(url: str) -> dict:
 @pytest.fixture(scope="module")
 def objects() -> dict[str, dict]:
     profile = profile_from_data(PROFILE)
-    plan = plan_environment(profile, "dev", "onprem-k8s")
+    plan = plan_for(profile, "dev", "onprem-k8s")
     return {o["kind"]: o for o in build_model_objects(plan, plan.models[0])}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlinfra.decision.adr import ADR_FILE, AdrExists, render_adr, write_adr
-from mlinfra.decision.decide import decide
+from mlinfra.targets.resolve import decision_for as decide
 from mlinfra.profiles import load_profile, profile_from_data
 
 
@@ -22,17 +22,18 @@ def _sections(text: str) -> list[str]:
 def test_adr_has_context_options_decision_consequences(bundled):
     profile, decision = bundled
     text = render_adr(decision, profile)
-    assert text.startswith("# 0001. Deployment target for churn-scoring: aws-sagemaker\n")
+    assert text.startswith("# 0001. Deployment target for churn-scoring: onprem-k8s\n")
     assert _sections(text) == ["## Context", "## Options", "## Decision", "## Consequences"]
     assert "| churn | sklearn | 1 CPU, 2 GiB | 5 / 40 | 250 ms, 0.995 |" in text
     assert "- Data: sovereignty `eu`, classification `personal`." in text
-    assert "We deploy `churn-scoring` to **aws-sagemaker** with the component set SageMakerEndpoint, CloudWatchMonitoring." in text
+    assert "We deploy `churn-scoring` to **onprem-k8s** with the component set KubernetesModelServer, MonitoringStack." in text
     # every option with its cost, the estimated ones marked
     for option in decision.options:
         assert f"### {option.target}: {option.title}" in text
-    assert f"| aws-sagemaker | yes | ≈ {decision.chosen.monthly_cost_eur:,.2f} |" in text
+    sagemaker = next(o for o in decision.options if o.target == "aws-sagemaker")
+    assert f"| aws-sagemaker | no | ≈ {sagemaker.monthly_cost_eur:,.2f} |" in text  # priced, but not deployable
     assert "| onprem-k8s | yes | 134.52 |" in text  # on-prem uses profile assumptions only: exact
-    assert "Endpoints authenticate callers with IAM" in text
+    assert "- The models run on the existing cluster; its capacity is fixed" in text  # the target's consequences
     assert text.endswith("review the diff.\n")
 
 
@@ -62,7 +63,8 @@ def test_adr_for_an_infeasible_profile():
     text = render_adr(decide(profile), profile)
     assert text.startswith("# 0001. Deployment target for vault: no feasible option\n")
     assert "No option is feasible, so nothing is deployed until a requirement changes." in text
-    assert "- no target is feasible: data must stay on premise" in text
+    assert "- no target is feasible: aws-eks, aws-sagemaker: data.sovereignty is 'on_premise'" in text
+    assert "onprem-k8s: data must stay on premise (data.sovereignty: on_premise) but no on-premise cluster" in text
     assert "- On premise: no cluster declared." in text
 
 

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from profile_strategies import profiles
 
 from mlinfra.cli.main import cli
-from mlinfra.decision.decide import decide
+from mlinfra.targets.resolve import decision_for as decide
 from mlinfra.planning.plan import PlanError
 from mlinfra.profiles import profile_from_data
-from mlinfra.rendering.kubernetes import render_kubernetes
+from mlinfra.targets.registry import get_target
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -44,11 +44,11 @@ def test_any_valid_profile_decides_and_renders(data):
     for env in profile.environment_names:
         for target in targets:
             try:
-                files = render_kubernetes(profile, env, target)
+                files = get_target(target).render(profile, env)
             except PlanError as exc:  # a clear, user-facing refusal is fine; a crash is not
                 assert str(exc)
                 continue
-            again = render_kubernetes(profile, env, target)
+            again = get_target(target).render(profile, env)
             assert [(f.path, f.text) for f in files] == [(f.path, f.text) for f in again], "render is deterministic"
             for f in files:
                 if f.path.endswith(".json"):  # Grafana dashboards: null is meaningful there (threshold base)

@@ -6,9 +6,11 @@ import copy
 
 import pytest
 
-from mlinfra.costs.estimate import estimate_eks, estimate_sagemaker
-from mlinfra.costs.nodes import MONITORING_PODS, EstimateError, Pod, allocatable, pack
-from mlinfra.costs.onprem import estimate_onprem
+from mlinfra.costs.model import EstimateError
+from mlinfra.costs.nodes import MONITORING_PODS, Pod, allocatable, pack
+from mlinfra.targets.aws_eks.cost import estimate_eks
+from mlinfra.targets.aws_sagemaker.cost import estimate_sagemaker
+from mlinfra.targets.onprem_k8s.cost import estimate_onprem
 from mlinfra.costs.prices import PriceError, load_table, price_table
 from mlinfra.planning.sizing import size_model
 from mlinfra.profiles import profile_from_data

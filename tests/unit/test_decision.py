@@ -6,10 +6,27 @@ import copy
 
 import pytest
 
-from mlinfra.decision.decide import DecisionError, decide
-from mlinfra.decision.scoring import cost_score, normalised_weights
+from mlinfra.decision.criteria import cost_score, normalised_weights
+from mlinfra.decision.decide import DecisionError
+from mlinfra.decision.decide import decide as rank
 from mlinfra.profiles import load_profile, profile_from_data
 from mlinfra.profiles.environments import UnknownEnvironment
+from mlinfra.targets.registry import get_target, load_targets
+from mlinfra.targets.resolve import decision_for
+
+
+def deployable(target):
+    """The built-in target as an installation with its components would offer it: the ranking below is about
+    feasibility, costs and scores; what this installation can deploy is tested on its own (test_undeployable_*)."""
+    return type(f"Deployable{type(target).__name__}", (type(target),), {"deployment_gaps": lambda self, p: []})()
+
+
+ALL_DEPLOYABLE = [deployable(t) for t in load_targets()]
+
+
+def decide(profile, env=None, targets=None):
+    """The decision over every built-in target, each deployable."""
+    return rank(profile, [deployable(get_target(t)) if isinstance(t, str) else t for t in targets] if targets else ALL_DEPLOYABLE, env)
 
 CPU_MODEL = {
     "name": "scorer",
@@ -74,8 +91,10 @@ def test_on_premise_without_a_cluster_is_infeasible_and_names_the_conflict():
     d = decide(_profile(data={"sovereignty": "on_premise", "classification": "personal"}, onprem=None))
     assert d.target is None and not d.feasible and d.components == ()
     assert d.reasons[0] == (
-        "no target is feasible: data must stay on premise (data.sovereignty: on_premise) but no on-premise "
-        "cluster is declared (no `onprem` block)"
+        "no target is feasible: aws-eks, aws-sagemaker: data.sovereignty is 'on_premise': the data may not leave "
+        "your premises, so no cloud target can process it; onprem-k8s: data must stay on premise "
+        "(data.sovereignty: on_premise) but no on-premise cluster is declared: no `onprem` block; declare it with "
+        "onprem.kube_context (and onprem.gpu_nodes for GPU models)"
     )
     assert all(not o.feasible and o.score is None for o in d.options)
 
@@ -107,10 +126,11 @@ def test_gpu_on_premise_shortage_is_named_as_the_conflict():
     onprem = {"kube_context": "dc", "gpu_nodes": 1, "gpus_per_node": 2}
     d = decide(_profile(models=[GPU_MODEL], onprem=onprem, data={"sovereignty": "on_premise", "classification": "internal"}))
     assert d.target is None
-    assert d.reasons[0] == (
-        "no target is feasible: data must stay on premise (data.sovereignty: on_premise) and the GPU models "
-        "(vision) need 6 GPUs at peak, but the cluster has 2 (onprem.gpu_nodes: 1)"
-    )
+    assert d.reasons[0].startswith("no target is feasible: aws-eks, aws-sagemaker: data.sovereignty is 'on_premise'")
+    assert (
+        "; onprem-k8s: the GPU models need 6 GPUs at peak (vision 2 in dev, vision 4 in prod) but the cluster has "
+        "onprem.gpu_nodes x onprem.gpus_per_node = 1 x 2 = 2; add GPU nodes or lower max_replicas"
+    ) in d.reasons[0]
 
 
 def test_gpu_type_must_match_the_cluster():
@@ -271,9 +291,36 @@ def test_costs_for_one_environment_or_the_sum():
     for target in ("aws-sagemaker", "aws-eks", "onprem-k8s"):
         parts = sum(_option(per_env[e], target).monthly_cost_eur for e in per_env)
         assert _option(total, target).monthly_cost_eur == pytest.approx(parts, abs=0.02)
+        by_env = total.to_dict()["options"][[o.target for o in total.options].index(target)]["monthly_cost_eur_by_env"]
+        assert by_env == {e: _option(per_env[e], target).monthly_cost_eur for e in ("dev", "staging", "prod")}
     assert {line.env for line in _option(per_env["prod"], "aws-eks").cost_breakdown} == {"prod"}
     assert per_env["prod"].cost_scope == "environment prod"
     assert total.cost_scope == "sum over all environments (dev, staging, prod)"
+
+
+def test_one_target_for_every_environment():
+    """--env shows an environment's costs; the choice weighs all of them, so no environment decides differently:
+    every view names the same target with the same scores and ranks."""
+    profile = _profile(environments=["dev", "staging", "prod"])
+    total = decide(profile)
+    for env in ("dev", "staging", "prod"):
+        view = decide(profile, env=env)
+        assert view.target == total.target
+        assert [(o.target, o.score, o.rank) for o in view.options] == [(o.target, o.score, o.rank) for o in total.options]
+    assert any("one target serves every environment (dev, staging, prod)" in r for r in total.reasons)
+
+
+def test_undeployable_targets_are_never_picked():
+    """The installed AWS targets have no components in this installation: infeasible, and the row says why."""
+    d = decision_for(_profile())
+    assert d.target == "onprem-k8s"
+    for target in ("aws-eks", "aws-sagemaker"):
+        option = _option(d, target)
+        assert not option.feasible and option.violations[-1].startswith("cannot be deployed: this mlinfra has no")
+        assert option.monthly_cost_eur is not None, "still priced, for the comparison"
+    nothing = decision_for(_profile(onprem=None))
+    assert nothing.target is None and not nothing.feasible
+    assert "aws-sagemaker: cannot be deployed" in nothing.reasons[0]
 
 
 def test_unknown_environment():
@@ -333,7 +380,10 @@ def test_plugin_target_without_cost_model_or_scores_is_ranked_neutrally():
         def components(self, profile):
             return ["Script"]
 
-    d = decide(_profile(), targets=[Bare(), "aws-sagemaker"])
+        def assemble(self, profile, env, secrets):
+            return {}
+
+    d = rank(_profile(), [Bare(), deployable(get_target("aws-sagemaker"))])
     bare = _option(d, "bare-metal")
     assert bare.feasible and bare.monthly_cost_eur is None and bare.cost_breakdown == ()
     assert bare.criteria == {c: 0.5 for c in ("cost", "scalability", "sovereignty", "security", "operations")}

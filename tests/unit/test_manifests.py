@@ -10,7 +10,7 @@ from profile_data import LOAN_DESK, changed
 from mlinfra.conventions import artifact_secret_name
 from mlinfra.manifests import build_model_objects, build_namespace_objects, build_serving_objects
 from mlinfra.manifests.common import find_none
-from mlinfra.planning.plan import plan_environment
+from mlinfra.targets.registry import plan_for
 from mlinfra.profiles import profile_from_data
 
 BASE = changed(LOAN_DESK, **{"security.domain": "ml.bank.example"})
@@ -29,7 +29,7 @@ META_SCORER_PROD = {"name": "scorer", "namespace": "loan-desk-prod", "labels": L
 
 def plan_of(env="prod", target="onprem-k8s", **changes):
     data = changed(BASE, **changes)
-    return plan_environment(profile_from_data(data), env, target)
+    return plan_for(profile_from_data(data), env, target)
 
 
 def objects_of(plan, index=0, **kwargs) -> dict[str, dict]:

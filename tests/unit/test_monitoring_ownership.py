@@ -7,7 +7,9 @@ import dataclasses
 import pytest
 
 from mlinfra.monitoring.ownership import stack_ownership
-from mlinfra.planning.plan import monitoring_share, plan_environment
+from mlinfra.planning.plan import monitoring_share
+from mlinfra.profiles.environments import all_environments
+from mlinfra.targets.registry import get_target, plan_for
 from mlinfra.planning.specs import RoutedEnvironment
 from mlinfra.profiles import profile_from_data
 
@@ -33,11 +35,11 @@ def profile(environments, onprem_context="rack-a"):
 
 
 def owners(p, target="onprem-k8s") -> dict[str, str]:
-    return {env: plan_environment(p, env, target).monitoring.stack_owner for env in p.environment_names}
+    return {env: plan_for(p, env, target).monitoring.stack_owner for env in p.environment_names}
 
 
 def routed(p, env, target="onprem-k8s") -> list[tuple[str, bool]]:
-    return [(r.name, r.alerts_page) for r in plan_environment(p, env, target).monitoring.routed_environments]
+    return [(r.name, r.alerts_page) for r in plan_for(p, env, target).monitoring.routed_environments]
 
 
 @pytest.mark.parametrize(
@@ -64,7 +66,7 @@ def test_the_highest_tier_on_a_cluster_owns_its_monitoring_stack(environments, e
     p = profile(environments)
     assert owners(p) == expected
     for env, owner in expected.items():
-        assert plan_environment(p, env, "onprem-k8s").monitoring.owns_stack == (env == owner)
+        assert plan_for(p, env, "onprem-k8s").monitoring.owns_stack == (env == owner)
 
 
 def test_own_clusters_through_kube_context_overrides():
@@ -77,15 +79,20 @@ def test_own_clusters_through_kube_context_overrides():
         }
     )
     assert owners(p) == {"dev": "test", "test": "test", "staging": "staging", "prod": "prod"}
-    plans = {env: plan_environment(p, env, "onprem-k8s") for env in p.environment_names}
+    plans = {env: plan_for(p, env, "onprem-k8s") for env in p.environment_names}
     assert {env: plan.kube_context for env, plan in plans.items()} == {
         "dev": "rack-b", "test": "rack-b", "staging": "rack-a", "prod": "rack-c",
     }
     assert routed(p, "test") == [("dev", False), ("test", False)]
     assert routed(p, "dev") == [("dev", False)]
     assert routed(p, "staging") == [("staging", False)] and routed(p, "prod") == [("prod", True)]
-    share = monitoring_share(p, "dev", "onprem-k8s")
+    share = monitoring_share(p, "dev", _clusters(p, "onprem-k8s"))
     assert (share.cluster, share.names, share.owner) == ("rack-b", ("dev", "test"), "test")
+
+
+def _clusters(p, target):
+    t = get_target(target)
+    return {e.name: t.cluster(p, e) for e in all_environments(p)}
 
 
 def test_an_override_equal_to_the_default_context_shares_the_cluster():
@@ -105,11 +112,11 @@ def test_cloud_environments_each_own_their_cluster(target):
     p = profile(["dev", "staging", "prod"])
     assert owners(p, target) == {"dev": "dev", "staging": "staging", "prod": "prod"}
     assert routed(p, "prod", target) == [("prod", True)] and routed(p, "dev", target) == [("dev", False)]
-    assert monitoring_share(p, "dev", target).cluster is None
+    assert monitoring_share(p, "dev", _clusters(p, target)).cluster is None
 
 
 def test_plan_invariants_name_the_inconsistency():
-    plan = plan_environment(profile(["dev", "prod"]), "dev", "onprem-k8s")
+    plan = plan_for(profile(["dev", "prod"]), "dev", "onprem-k8s")
     mon = plan.monitoring
     with pytest.raises(ValueError, match=r"environment 'dev': monitoring.owns_stack is True but monitoring.stack_owner is 'prod'"):
         dataclasses.replace(plan, monitoring=dataclasses.replace(mon, owns_stack=True))
@@ -123,7 +130,7 @@ def test_plan_invariants_name_the_inconsistency():
 
 def test_ownership_notes_say_who_installs_what_and_the_deploy_order():
     p = profile(["dev", "staging", "prod"])
-    assert stack_ownership(plan_environment(p, "prod", "onprem-k8s")) == {
+    assert stack_ownership(plan_for(p, "prod", "onprem-k8s")) == {
         "owner": "prod",
         "owned_here": True,
         "routes_alerts_of": ["dev", "staging", "prod"],
@@ -132,7 +139,7 @@ def test_ownership_notes_say_who_installs_what_and_the_deploy_order():
         "(same cluster), which add only their own PrometheusRule, ServiceMonitors and dashboards: deploy 'prod' "
         "first, they need its CRDs",
     }
-    assert stack_ownership(plan_environment(p, "staging", "onprem-k8s")) == {
+    assert stack_ownership(plan_for(p, "staging", "onprem-k8s")) == {
         "owner": "prod",
         "owned_here": False,
         "routes_alerts_of": [],
@@ -140,5 +147,5 @@ def test_ownership_notes_say_who_installs_what_and_the_deploy_order():
         "monitoring) and its Alertmanager routes the alerts of 'staging'; 'staging' adds only its PrometheusRule, "
         "ServiceMonitors and dashboards, which need that stack's CRDs: deploy 'prod' first",
     }
-    alone = stack_ownership(plan_environment(p, "dev", "aws-eks"))
+    alone = stack_ownership(plan_for(p, "dev", "aws-eks"))
     assert alone["owned_here"] and alone["routes_alerts_of"] == ["dev"] and "shared" not in alone["note"]

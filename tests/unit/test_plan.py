@@ -6,7 +6,8 @@ import pytest
 
 from profile_data import LOAN_DESK, changed
 
-from mlinfra.planning.plan import PlanError, plan_environment
+from mlinfra.planning.plan import PlanError
+from mlinfra.targets.registry import plan_for
 from mlinfra.planning.sizing import size_model
 from mlinfra.planning.specs import ReceiverSpec, SmtpSpec
 from mlinfra.profiles import profile_from_data
@@ -42,7 +43,7 @@ def profile(**changes):
 
 
 def test_onprem_plan_takes_cluster_settings_from_the_onprem_block():
-    plan = plan_environment(profile(), "prod", "onprem-k8s")
+    plan = plan_for(profile(), "prod", "onprem-k8s")
     assert (plan.profile_name, plan.environment, plan.tier, plan.target) == ("loan-desk", "prod", "prod", "onprem-k8s")
     assert plan.namespace == "loan-desk-prod"
     assert plan.kube_context == "dc2-admin"
@@ -53,10 +54,10 @@ def test_onprem_plan_takes_cluster_settings_from_the_onprem_block():
 
 
 def test_domain_and_tls_secret_defaults_and_overrides():
-    plan = plan_environment(profile(), "dev", "onprem-k8s")
+    plan = plan_for(profile(), "dev", "onprem-k8s")
     assert plan.domain == "loan-desk.internal"
     assert plan.tls_secret == "loan-desk-dev-tls"
-    plan = plan_environment(
+    plan = plan_for(
         profile(**{"security.domain": "ml.bank.example", "security.tls_secret_name": "wildcard-ml"}), "dev", "onprem-k8s"
     )
     assert (plan.domain, plan.tls_secret) == ("ml.bank.example", "wildcard-ml")
@@ -64,7 +65,7 @@ def test_domain_and_tls_secret_defaults_and_overrides():
 
 def test_model_specs_carry_runtime_image_resources_slo_and_sizing():
     p = profile()
-    plan = plan_environment(p, "prod", "onprem-k8s")
+    plan = plan_for(p, "prod", "onprem-k8s")
     scorer, reader = plan.models
     sizing = size_model(p.models[0], resolve_environment(p, "prod"))
     assert (scorer.name, scorer.k8s_name, scorer.framework) == ("scorer", "scorer", "lightgbm")
@@ -78,13 +79,13 @@ def test_model_specs_carry_runtime_image_resources_slo_and_sizing():
 
 
 def test_gpu_type_falls_back_to_the_onprem_gpu_nodes_and_is_none_without_gpus():
-    plan = plan_environment(profile(), "dev", "onprem-k8s")
+    plan = plan_for(profile(), "dev", "onprem-k8s")
     assert [m.gpu_type for m in plan.models] == [None, "a10"]
-    plan = plan_environment(profile(**{"models.1.resources.gpu_type": "l40s"}), "dev", "onprem-k8s")
+    plan = plan_for(profile(**{"models.1.resources.gpu_type": "l40s"}), "dev", "onprem-k8s")
     assert plan.models[1].gpu_type == "l40s"
-    plan = plan_environment(profile(**{"models.0.resources.gpu_type": "t4"}), "dev", "onprem-k8s")
+    plan = plan_for(profile(**{"models.0.resources.gpu_type": "t4"}), "dev", "onprem-k8s")
     assert plan.models[0].gpu_type is None, "gpu_type is ignored when gpus is 0"
-    assert plan_environment(profile(), "dev", "aws-eks").models[1].gpu_type is None, "no onprem fallback on EKS"
+    assert plan_for(profile(), "dev", "aws-eks").models[1].gpu_type is None, "no onprem fallback on EKS"
 
 
 def test_image_override_and_custom_image_as_given():
@@ -95,14 +96,14 @@ def test_image_override_and_custom_image_as_given():
             "models.1.image": "registry.bank.example/doc-reader:4.0.2",
         }
     )
-    scorer, reader = plan_environment(p, "dev", "onprem-k8s").models
+    scorer, reader = plan_for(p, "dev", "onprem-k8s").models
     assert (scorer.runtime, scorer.image) == ("mlserver", "registry.bank.example/mlserver:1.7.1-risk")
     assert (reader.runtime, reader.image) == ("custom", "registry.bank.example/doc-reader:4.0.2")
 
 
 def test_dev_is_minimal_prod_is_highly_available():
-    dev = plan_environment(profile(), "dev", "onprem-k8s")
-    prod = plan_environment(profile(), "prod", "onprem-k8s")
+    dev = plan_for(profile(), "dev", "onprem-k8s")
+    prod = plan_for(profile(), "prod", "onprem-k8s")
     assert (dev.tier, dev.high_availability, dev.protect, dev.monitoring.alerts_page) == ("dev", False, False, False)
     assert (prod.tier, prod.high_availability, prod.protect, prod.monitoring.alerts_page) == ("prod", True, True, True)
     assert [m.min_replicas for m in dev.models] == [1, 1]
@@ -111,7 +112,7 @@ def test_dev_is_minimal_prod_is_highly_available():
 
 
 def test_monitoring_spec_and_receivers_with_unique_names():
-    m = plan_environment(profile(), "prod", "onprem-k8s").monitoring
+    m = plan_for(profile(), "prod", "onprem-k8s").monitoring
     assert (m.namespace, m.storage_gib, m.drift, m.drift_threshold) == ("monitoring", 77, True, 0.35)
     assert m.receivers == (
         ReceiverSpec(type="email", name="email-1", to="risk-oncall@example.com"),
@@ -139,7 +140,7 @@ def test_monitoring_spec_and_receivers_with_unique_names():
     ],
 )
 def test_cloud_targets_ignore_the_onprem_block(target, ingress, storage_class, context):
-    plan = plan_environment(profile(), "dev", target)
+    plan = plan_for(profile(), "dev", target)
     assert (plan.ingress_class, plan.ingress_namespace) == ingress
     assert plan.monitoring.storage_class == storage_class
     assert plan.kube_context == context
@@ -147,7 +148,7 @@ def test_cloud_targets_ignore_the_onprem_block(target, ingress, storage_class, c
 
 def test_onprem_target_without_onprem_block_names_the_field():
     with pytest.raises(PlanError) as exc:
-        plan_environment(profile(onprem=None), "dev", "onprem-k8s")
+        plan_for(profile(onprem=None), "dev", "onprem-k8s")
     assert str(exc.value) == (
         "target 'onprem-k8s' needs the profile's `onprem` block (kube_context, storage_class, ingress_class); "
         "profile 'loan-desk' has none - add `onprem:` or choose another target"
@@ -156,9 +157,9 @@ def test_onprem_target_without_onprem_block_names_the_field():
 
 def test_unknown_environment():
     with pytest.raises(UnknownEnvironment) as exc:
-        plan_environment(profile(), "qa", "onprem-k8s")
+        plan_for(profile(), "qa", "onprem-k8s")
     assert str(exc.value) == "environment 'qa' is not in the profile; declared: dev, prod"
 
 
 def test_plans_are_deterministic():
-    assert plan_environment(profile(), "prod", "onprem-k8s") == plan_environment(profile(), "prod", "onprem-k8s")
+    assert plan_for(profile(), "prod", "onprem-k8s") == plan_for(profile(), "prod", "onprem-k8s")

@@ -15,7 +15,8 @@ from yamllint.config import YamlLintConfig
 
 from mlinfra import __version__
 from mlinfra.decision.adr import render_adr
-from mlinfra.decision.decide import decide
+from mlinfra.targets.registry import get_target
+from mlinfra.targets.resolve import decision_for as decide
 from mlinfra.guardrails.secrets import secret_config_keys
 from mlinfra.profiles import load_profile, profile_from_data
 from mlinfra.scaffold import MANIFEST, ScaffoldError, apply, generate, plan
@@ -204,11 +205,13 @@ def test_stack_files_name_the_profile_and_the_secret_commands(generated):
         ) in text
     assert "prod tier, stateful resources protected, critical alerts page" in files["stacks/Pulumi.prod.yaml"].decode()
     profile = load_profile(str(EXAMPLES["reco-api"]))
+    chosen = decide(profile).target
     for env in ("dev", "prod"):
-        chosen = decide(profile, env).target
-        assert f"# Deploys on {chosen} (what `mlinfra decide --env {env}` chooses today" in (
-            files[f"stacks/Pulumi.{env}.yaml"].decode()
-        )
+        stack = files[f"stacks/Pulumi.{env}.yaml"].decode()
+        if chosen:
+            assert f"# Deploys on {chosen} (what `mlinfra decide` chooses today" in stack
+        else:
+            assert "# Deploys on" not in stack and "no target is feasible" in stack
     assert "dev tier." in files["stacks/Pulumi.dev.yaml"].decode()
 
 
@@ -226,14 +229,14 @@ def test_environments_sharing_a_cluster_deploy_its_monitoring_owner_first(genera
     assert "pulumi config set --secret -s prod teamsWebhookUrl    # Microsoft Teams webhook URL\n" in readme
     assert "- `dev` shares the cluster of `prod`: `pulumi up -s prod` before the first `pulumi up -s dev`.\n" in readme
     assert "before the first run of this workflow, `pulumi up -s prod` once" in files[".github/workflows/deploy.yml"]
-    for other in ("reco-api", "churn-scoring"):  # cloud targets: every environment owns its monitoring
-        assert "shares the cluster" not in generated[other][".github/workflows/deploy.yml"].decode()
+    # reco-api has no cluster and no deployable target: no environment shares anything
+    assert "shares the cluster" not in generated["reco-api"][".github/workflows/deploy.yml"].decode()
 
 
 def test_kubeconfig_names_every_context_the_stacks_use():
     data = yaml.safe_load(EXAMPLES["claims-vision"].read_text())
     data["environments"]["dev"] = {"kube_context": "lab-gpu"}
-    ctx = build_context(profile_from_data(data, "mem.yaml"), target="onprem-k8s")
+    ctx = build_context(profile_from_data(data, "mem.yaml"), get_target("onprem-k8s"))
     assert ctx.kube_contexts == ("dc1-gpu", "lab-gpu")
     assert [e.monitoring_owner for e in ctx.environments] == [None, None], "dev on its own cluster owns its stack"
 
@@ -329,7 +332,7 @@ def test_deploy_workflow_runs_environments_in_order_behind_github_environments(e
 @pytest.mark.parametrize(
     ("example", "aws", "kube"),
     [
-        pytest.param("churn-scoring", True, False, id="sagemaker-decided-no-kubeconfig"),
+        pytest.param("churn-scoring", True, True, id="onprem-decided-aws-account-declared"),
         pytest.param("claims-vision", False, True, id="onprem-kubeconfig-no-aws"),
         pytest.param("reco-api", True, False, id="cloud-only"),
     ],
@@ -344,26 +347,28 @@ def test_readme_lists_commands_for_every_environment(generated):
     text = generated["churn-scoring"]["README.md"].decode()
     for env in ("dev", "staging", "prod"):
         assert f"pulumi stack init {env}\n" in text
-        assert f"pulumi config set --secret -s {env} slackWebhookUrl    # Slack incoming-webhook URL\n" in text
-        assert (f"pulumi config set --secret -s {env} grafanaAdminPassword    "
-                "# Grafana admin password (user admin; Kubernetes targets)\n") in text
         assert f"pulumi preview -s {env}\npulumi up -s {env}\n" in text
+    # the three environments share the declared cluster: prod installs its monitoring stack and holds the secrets
+    assert "pulumi config set --secret -s prod slackWebhookUrl    # Slack incoming-webhook URL\n" in text
+    assert ("pulumi config set --secret -s prod grafanaAdminPassword    "
+            "# Grafana admin password (user admin; Kubernetes targets)\n") in text
+    assert "pulumi config set --secret -s dev" not in text
     assert "pulumi login --local" in text and "pulumi login 's3://" in text
-    assert "**aws-sagemaker**" in text
+    assert "**onprem-k8s**" in text
 
 
 @pytest.mark.parametrize(
-    ("target", "env_targets", "kube"),
+    ("target", "kube"),
     [
-        pytest.param(None, {}, "prod-cluster", id="nothing-feasible-keeps-both"),
-        pytest.param("aws-sagemaker", {}, None, id="cloud-target-no-kubeconfig"),
-        pytest.param("aws-sagemaker", {"dev": "onprem-k8s"}, "prod-cluster", id="one-stack-on-prem-needs-it"),
+        pytest.param(None, "prod-cluster", id="nothing-feasible-keeps-the-cluster"),
+        pytest.param("aws-sagemaker", None, id="cloud-target-no-kubeconfig"),
+        pytest.param("onprem-k8s", "prod-cluster", id="on-prem-needs-it"),
     ],
 )
-def test_kubeconfig_is_needed_when_any_stack_deploys_on_prem(target, env_targets, kube):
-    ctx = build_context(load_profile(str(EXAMPLES["churn-scoring"])), target=target, env_targets=env_targets)
+def test_kubeconfig_is_needed_when_the_stacks_deploy_on_prem(target, kube):
+    ctx = build_context(load_profile(str(EXAMPLES["churn-scoring"])), get_target(target) if target else None)
     assert (ctx.aws_region, ctx.kube_context) == ("eu-central-1", kube)
-    assert [e.target for e in ctx.environments] == [env_targets.get(e, target) for e in ("dev", "staging", "prod")]
+    assert [e.target for e in ctx.environments] == [target] * 3
 
 
 # --- manifest: what may be written ------------------------------------------------------------------------

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlinfra.planning.plan import plan_environment
+from mlinfra.costs.model import CostEstimate, CostLine
+from mlinfra.costs.prices import PriceTable
+from mlinfra.decision.criteria import Criteria
+from mlinfra.files.rendered import RenderedFile
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
-from mlinfra.targets.base import CostEstimate, CostLine, RenderedFile, Target
+from mlinfra.targets.base import Target
 
 from acme_nomad.jobspec import job_json, job_name
 
@@ -24,7 +27,7 @@ class AcmeNomad(Target):
     description = "One Nomad service job per model on Acme's on-premise Nomad clients, charged back by reservation."
 
     # -- decision ------------------------------------------------------------------------------------------
-    def violations(self, profile: Profile) -> list[str]:
+    def feasibility(self, profile: Profile) -> list[str]:
         found = []
         if profile.onprem is None:
             found.append("acme-nomad runs on Acme's on-premise Nomad clients; the profile has no `onprem` block")
@@ -35,8 +38,8 @@ class AcmeNomad(Target):
             found.append("Acme's Nomad has no public ingress; security.exposure 'public' needs another target")
         return found
 
-    def estimate(self, profile: Profile, env: EnvironmentSettings) -> CostEstimate:
-        plan = plan_environment(profile, env.name, self.name)
+    def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
+        plan = self.plan(profile, env.name)
         lines = [CostLine(item=f"Acme Nomad platform fee ({env.name})", monthly_eur=PLATFORM_FEE_EUR)]
         for m in plan.models:
             n = m.min_replicas
@@ -48,28 +51,28 @@ class AcmeNomad(Target):
             assumptions=("acme-nomad: reservations at the minimum replica count, Acme's 2026 charge-back prices",),
         )
 
-    def criteria(self, profile: Profile) -> dict[str, float]:
+    def criteria(self, profile: Profile) -> Criteria:
         ops = 0.8 if profile.team.kubernetes_skills != "advanced" else 0.7
-        return {"scalability": 0.55, "sovereignty": 1.0, "security": 0.7, "operations": ops}
-
-    def criteria_notes(self, profile: Profile) -> dict[str, str]:
-        return {
-            "scalability": "fixed allocation counts; the Nomad autoscaler is not wired up",
-            "sovereignty": "runs in Acme's own data centres",
-            "security": "internal network only, Consul service mesh without mTLS policies",
-            "operations": "the Acme platform team runs Nomad; the ML team only owns job specs",
-        }
+        return Criteria(
+            scores={"scalability": 0.55, "sovereignty": 1.0, "security": 0.7, "operations": ops},
+            notes={
+                "scalability": "fixed allocation counts; the Nomad autoscaler is not wired up",
+                "sovereignty": "runs in Acme's own data centres",
+                "security": "internal network only, Consul service mesh without mTLS policies",
+                "operations": "the Acme platform team runs Nomad; the ML team only owns job specs",
+            },
+        )
 
     def components(self, profile: Profile) -> list[str]:
         return ["AcmeNomadJob"]
 
     # -- render --------------------------------------------------------------------------------------------
     def render(self, profile: Profile, env: str, options: dict[str, Any] | None = None) -> list[RenderedFile]:
-        plan = plan_environment(profile, env, self.name)
+        plan = self.plan(profile, env)
         return [RenderedFile(f"nomad/{job_name(plan, m)}.nomad.json", job_json(plan, m)) for m in plan.models]
 
     # -- Pulumi --------------------------------------------------------------------------------------------
-    def assemble(self, profile: Profile, env: str) -> dict[str, Any]:
+    def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
         from acme_nomad.component import assemble_nomad
 
-        return assemble_nomad(profile, plan_environment(profile, env, self.name), self.name)
+        return assemble_nomad(profile, self.plan(profile, env), self.name)

@@ -4,24 +4,14 @@ power, colocation and operations time (all from the profile's costs.onprem assum
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from mlinfra.costs.estimate import ASSUMPTIONS
-from mlinfra.costs.nodes import (
-    MONITORING_PODS,
-    NODE_MEMORY_ALLOCATABLE,
-    NODE_RESERVED_CPU,
-    NODE_RESERVED_MEMORY_GIB,
-    EstimateError,
-    fmt_number,
-)
+from mlinfra.costs.assumptions import MONTH
+from mlinfra.costs.model import CostEstimate, CostLine, EstimateError, fmt_number
+from mlinfra.costs.nodes import MONITORING_PODS, NODE_MEMORY_ALLOCATABLE, NODE_RESERVED_CPU, NODE_RESERVED_MEMORY_GIB
 from mlinfra.costs.prices import PriceTable
 from mlinfra.planning.sizing import size_model
-from mlinfra.targets.base import CostEstimate, CostLine
-
-if TYPE_CHECKING:  # pragma: no cover
-    from mlinfra.profiles.environments import EnvironmentSettings
-    from mlinfra.profiles.model import Profile
+from mlinfra.profiles.environments import EnvironmentSettings
+from mlinfra.profiles.model import Profile
 
 
 @dataclass(frozen=True)
@@ -116,7 +106,7 @@ def estimate_onprem(profile: Profile, env: EnvironmentSettings, table: PriceTabl
     return CostEstimate(
         lines=tuple(lines),
         assumptions=(
-            ASSUMPTIONS[0],
+            MONTH,
             "on premise: the existing cluster's share is priced in node-equivalents (the larger of the CPU and "
             "memory shares); the monitoring stack is shared by every environment; storage is part of the hardware",
         ),

@@ -1,0 +1,61 @@
+"""aws-eks: one managed EKS cluster per environment, worker nodes sized from the models, the same Kubernetes
+component set as on premise.
+
+Everything specific to it lives here: feasibility (feasibility.py), scores (criteria.py), cost (cost.py), and
+where its environments run (`cluster`: a cluster of their own, ingress through the AWS Load Balancer Controller).
+"""
+
+from __future__ import annotations
+
+from mlinfra.costs.model import CostEstimate
+from mlinfra.costs.prices import PriceTable
+from mlinfra.decision.criteria import Criteria
+from mlinfra.planning.specs import ClusterSettings
+from mlinfra.profiles.environments import EnvironmentSettings
+from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws_eks import cost, feasibility
+from mlinfra.targets.aws_eks.criteria import criteria
+from mlinfra.targets.kubernetes import KubernetesTarget
+
+NAME = "aws-eks"
+INGRESS_CLASS = "alb"  # AWS Load Balancer Controller
+
+
+class AwsEks(KubernetesTarget):
+    name = NAME
+    title = "AWS EKS (managed Kubernetes)"
+    description = "One EKS cluster per environment; the same Kubernetes component set as on premise."
+
+    def feasibility(self, profile: Profile) -> list[str]:
+        return feasibility.violations(profile)
+
+    def deployment_gaps(self, profile: Profile) -> list[str]:
+        return [
+            "this mlinfra has no component that creates the EKS cluster, its node groups and its kubeconfig, and "
+            "it never deploys to a cluster the profile does not name"
+        ]
+
+    def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
+        return cost.estimate_eks(profile, env, table)
+
+    def criteria(self, profile: Profile) -> Criteria:
+        return criteria(profile)
+
+    def consequences(self, profile: Profile) -> list[str]:
+        return [
+            "One EKS cluster per environment: the team owns upgrades, node groups and add-ons (cluster autoscaler, "
+            "ingress, CSI driver).",
+            "The same Kubernetes manifests and kube-prometheus-stack monitoring as on premise, so moving between the "
+            "two stays cheap.",
+            "Worker nodes sit in private subnets behind a NAT gateway; exposure other than private adds an "
+            "application load balancer.",
+        ]
+
+    def components(self, profile: Profile) -> list[str]:
+        return ["EksCluster", *super().components(profile)]
+
+    def cluster(self, profile: Profile, env: EnvironmentSettings) -> ClusterSettings:
+        """A cluster per environment (no shared context). ALB targets are pod IPs reached from the VPC, not from an
+        in-cluster controller: no ingress-controller namespace to admit (the ALB's security group is the gate);
+        storage on the cluster's default StorageClass."""
+        return ClusterSettings(ingress_class=INGRESS_CLASS)

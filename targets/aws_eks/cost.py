@@ -1,0 +1,93 @@
+"""AWS EKS monthly cost per environment: control plane, node pools packed from the models, volumes, NAT, ALB,
+the monitoring volume and operations time. Pure arithmetic over the sizing and the price table."""
+
+from __future__ import annotations
+
+from mlinfra.costs.assumptions import CLOUD, PAYLOAD_KB
+from mlinfra.costs.lines import priced_line
+from mlinfra.costs.model import CostEstimate, CostLine, fmt_number
+from mlinfra.costs.nodes import MONITORING_PODS, candidate_instances, gpu_matches, model_pod, plan_pool
+from mlinfra.costs.prices import PriceTable
+from mlinfra.planning.sizing import size_model, traffic_share
+from mlinfra.profiles.environments import EnvironmentSettings
+from mlinfra.profiles.model import Profile
+
+NODE_ROOT_VOLUME_GIB = 20
+LCU_NEW_CONNECTIONS_PER_S = 25
+LCU_GB_PER_HOUR = 1.0
+
+
+def estimate_eks(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
+    """One EKS cluster per environment: control plane, node pools, volumes, NAT, ALB, monitoring, ops time."""
+    region, hours, fx = profile.region, table.hours_per_month, table.usd_to_eur
+    lines: list[CostLine] = []
+    cp = table.regional("eks", "control-plane", region)
+    lines.append(priced_line("EKS control plane (1 cluster)", cp.value * hours * fx, (cp,)))
+
+    sized = [(m, size_model(m, env)) for m in profile.models]
+    cpu_models = [(m, s) for m, s in sized if m.resources.gpus == 0]
+    base = [p for m, s in cpu_models for p in [model_pod(m)] * s.min_replicas] + list(MONITORING_PODS)
+    peak = [p for m, s in cpu_models for p in [model_pod(m)] * s.peak_replicas] + list(MONITORING_PODS)
+    min_nodes = 2 if env.high_availability and cpu_models else 1
+    pools = [("CPU pool (models + monitoring)", plan_pool(base, peak, candidate_instances(table.ec2, env, False), table, region, min_nodes))]
+    for m, s in sized:
+        if m.resources.gpus > 0:
+            gpu_candidates = [i for i in candidate_instances(table.ec2, env, True) if gpu_matches(m, i)]
+            pod = model_pod(m)
+            pools.append((f"GPU pool for {m.name}", plan_pool([pod] * s.min_replicas, [pod] * s.peak_replicas, gpu_candidates, table, region, 1)))
+
+    gp3 = table.regional("ebs", "gp3-gb", region)
+    total_nodes = 0.0
+    for label, plan in pools:
+        total_nodes += plan.billed_nodes
+        lines.append(
+            priced_line(
+                f"{label}: {plan.base_nodes} x {plan.instance.name}"
+                + (f", {plan.peak_nodes} at peak" if plan.peak_nodes != plan.base_nodes else ""),
+                plan.billed_nodes * plan.price.value * hours * fx,
+                (plan.price,),
+                note=f"{fmt_number(round(plan.billed_nodes, 3))} node-months billed",
+            )
+        )
+    lines.append(
+        priced_line(
+            f"node root volumes ({NODE_ROOT_VOLUME_GIB} GiB gp3 each)",
+            total_nodes * NODE_ROOT_VOLUME_GIB * gp3.value * fx,
+            (gp3,),
+        )
+    )
+    nat = table.regional("nat", "hour", region)
+    lines.append(priced_line("NAT gateway (egress of private worker nodes)", nat.value * hours * fx, (nat,)))
+    if profile.security.exposure != "private":
+        lines.append(_alb_line(profile, env, table))
+    storage = profile.monitoring.storage_gib
+    lines.append(priced_line(f"Prometheus volume ({storage} GiB gp3)", storage * gp3.value * fx, (gp3,)))
+    c = profile.costs
+    ops_hours = c.eks_ops_hours_per_cluster_month + c.eks_ops_hours_per_node_month * total_nodes
+    lines.append(
+        CostLine(
+            item=f"operations time ({fmt_number(round(ops_hours, 2))} h)",
+            monthly_eur=round(ops_hours * profile.costs.onprem.ops_hourly_rate_eur, 2),
+            price_keys=(
+                "costs.eks_ops_hours_per_cluster_month",
+                "costs.eks_ops_hours_per_node_month",
+                "costs.onprem.ops_hourly_rate_eur",
+            ),
+        )
+    )
+    return CostEstimate(lines=tuple(lines), assumptions=CLOUD)
+
+
+def _alb_line(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostLine:
+    region, hours, fx = profile.region, table.hours_per_month, table.usd_to_eur
+    alb = table.regional("alb", "hour", region)
+    lcu = table.regional("alb", "lcu-hour", region)
+    rps = sum(m.traffic.average_rps for m in profile.models) * traffic_share(env)
+    lcus = max(rps / LCU_NEW_CONNECTIONS_PER_S, rps * PAYLOAD_KB * 3600 / 1e6 / LCU_GB_PER_HOUR)
+    return priced_line(
+        f"application load balancer ({profile.security.exposure}), {fmt_number(round(lcus, 3))} LCU",
+        (alb.value + lcus * lcu.value) * hours * fx,
+        (alb, lcu),
+    )
+
+

@@ -1,0 +1,35 @@
+"""How AWS EKS scores: nodes scale within minutes, AWS processes the data, the team runs a cluster.
+
+The figures are judgement encoded as data: visible, few, and named so a reviewer can argue with them."""
+
+from __future__ import annotations
+
+from mlinfra.decision.criteria import Criteria, burst_need, clamp, load_text
+from mlinfra.profiles.model import Profile
+from mlinfra.targets.cloud import sovereignty
+from mlinfra.targets.kubernetes import criteria as k8s
+
+BURST_GAP = 0.15  # share of the burst need the cluster autoscaler's minutes do not absorb
+SECURITY_BASE = 0.8
+PUBLIC_EDGE_GAP = 0.05  # exposure public: the ALB with WAF is managed, the rules are yours
+OPS_FTE_BASE = 0.25
+
+
+def criteria(profile: Profile) -> Criteria:
+    sov, sov_note = sovereignty(profile)
+    security, security_note = k8s.security(profile, SECURITY_BASE, PUBLIC_EDGE_GAP, "a VPC")
+    operations, operations_note = k8s.operations(profile, OPS_FTE_BASE)
+    return Criteria(
+        scores={
+            "scalability": clamp(1 - BURST_GAP * burst_need(profile)),
+            "sovereignty": clamp(sov),
+            "security": clamp(security),
+            "operations": clamp(operations),
+        },
+        notes={
+            "scalability": f"{load_text(profile)}; the cluster autoscaler adds nodes within minutes",
+            "sovereignty": sov_note,
+            "security": security_note,
+            "operations": operations_note,
+        },
+    )

@@ -1,0 +1,37 @@
+"""How AWS SageMaker scores: endpoints autoscale per model, AWS processes the data, nothing to patch.
+
+The figures are judgement encoded as data: visible, few, and named so a reviewer can argue with them."""
+
+from __future__ import annotations
+
+from mlinfra.decision.criteria import Criteria, burst_need, clamp, load_text
+from mlinfra.profiles.model import Profile
+from mlinfra.targets.cloud import sovereignty
+
+BURST_GAP = 0.05  # endpoints autoscale per model and Serverless scales to zero
+SECURITY_BASE = 0.9  # managed, isolated endpoints behind IAM
+OPS_FTE_BASE = 0.05
+OPS_FTE_PER_MODEL = 0.02
+
+
+def criteria(profile: Profile) -> Criteria:
+    sov, sov_note = sovereignty(profile)
+    security_note = "managed, isolated endpoints behind IAM; no cluster to patch"
+    if profile.security.authentication == "oidc":
+        security_note += "; OIDC callers need a gateway in front (endpoints authenticate with IAM)"
+    team = profile.team
+    need = OPS_FTE_BASE + OPS_FTE_PER_MODEL * len(profile.models)
+    return Criteria(
+        scores={
+            "scalability": clamp(1 - BURST_GAP * burst_need(profile)),
+            "sovereignty": clamp(sov),
+            "security": clamp(SECURITY_BASE),
+            "operations": clamp(min(1.0, team.ops_fte / need)),
+        },
+        notes={
+            "scalability": f"{load_text(profile)}; endpoints autoscale per model and Serverless scales to zero",
+            "sovereignty": sov_note,
+            "security": security_note,
+            "operations": f"needs ~{need:.2f} FTE, no Kubernetes; the team has {team.ops_fte:g} FTE",
+        },
+    )

@@ -1,0 +1,36 @@
+"""The Kubernetes family: what onprem-k8s and aws-eks share (and a plugin for another cluster can reuse).
+
+Render and assembly of the serving objects and the monitoring stack on a cluster; each member brings its own
+feasibility rules, cost model, scores and ClusterSettings (where its environments run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR
+from mlinfra.files.rendered import RenderedFile
+from mlinfra.profiles.model import Profile
+from mlinfra.targets.base import Target
+from mlinfra.rendering.kubernetes import OPTION_SECRETS_DIR, OPTION_TIMING, render_plan, timing_option
+
+__all__ = ["OPTION_SECRETS_DIR", "OPTION_TIMING", "KubernetesTarget"]
+
+
+class KubernetesTarget(Target):
+    """A target whose environments are namespaces on a Kubernetes cluster, monitored by kube-prometheus-stack."""
+
+    def components(self, profile: Profile) -> list[str]:
+        return ["KubernetesModelServer", "MonitoringStack"]
+
+    def render(self, profile: Profile, env: str, options: dict[str, Any] | None = None) -> list[RenderedFile]:
+        options = options or {}
+        return render_plan(
+            self.plan(profile, env), timing_option(options.get(OPTION_TIMING)),
+            secrets_dir=options.get(OPTION_SECRETS_DIR) or ALERTMANAGER_SECRETS_DIR,
+        )
+
+    def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
+        from mlinfra.components.assembly import assemble_kubernetes  # Pulumi: only when deploying
+
+        return assemble_kubernetes(self.plan(profile, env), profile, secrets)

@@ -1,0 +1,98 @@
+"""When the existing on-premise cluster cannot hold the profile: no cluster declared, too few GPUs or CPU nodes."""
+
+from __future__ import annotations
+
+from mlinfra.planning.sizing import size_model
+from mlinfra.profiles.environments import all_environments
+from mlinfra.profiles.model import Model, Profile
+from mlinfra.targets.onprem_k8s.cost import onprem_share
+
+
+def gpu_demand(profile: Profile) -> list[tuple[str, str, int]]:
+    """(model, environment, GPUs at peak) for every GPU model in every environment."""
+    return [
+        (m.name, env.name, m.resources.gpus * size_model(m, env).peak_replicas)
+        for env in all_environments(profile)
+        for m in profile.models
+        if m.resources.gpus > 0
+    ]
+
+
+def gpu_models(profile: Profile) -> list[Model]:
+    return [m for m in profile.models if m.resources.gpus > 0]
+
+
+def violations(profile: Profile) -> list[str]:
+    """A declared cluster with enough GPUs (of the right type) and CPU for every environment at peak."""
+    o = profile.onprem
+    if o is None:
+        if profile.data.sovereignty == "on_premise":
+            return [
+                "data must stay on premise (data.sovereignty: on_premise) but no on-premise cluster is declared: "
+                "no `onprem` block; declare it with onprem.kube_context (and onprem.gpu_nodes for GPU models)"
+            ]
+        return [
+            "no `onprem` block: onprem-k8s deploys to an existing cluster; declare it with onprem.kube_context "
+            "(and onprem.gpu_nodes for GPU models)"
+        ]
+    problems: list[str] = []
+    gpus = gpu_models(profile)
+    available = o.gpu_nodes * o.gpus_per_node
+    if gpus and o.gpu_nodes == 0:
+        names = ", ".join(f"'{m.name}' ({m.resources.gpus} per replica)" for m in gpus)
+        problems.append(
+            f"GPU model{'s' if len(gpus) > 1 else ''} {names} need{'' if len(gpus) > 1 else 's'} GPUs but "
+            "onprem.gpu_nodes is 0; "
+            "declare the cluster's GPU nodes (onprem.gpu_nodes, onprem.gpus_per_node) or serve the models on CPU"
+        )
+    elif gpus:
+        for m in gpus:
+            if m.resources.gpus > o.gpus_per_node:
+                problems.append(
+                    f"model '{m.name}' needs {m.resources.gpus} GPUs per replica but a GPU node has "
+                    f"onprem.gpus_per_node = {o.gpus_per_node}; one replica must fit on one node"
+                )
+            wanted = (m.resources.gpu_type or "").lower()
+            have = (o.gpu_type or "").lower()
+            if wanted and have and wanted != have:
+                problems.append(
+                    f"model '{m.name}' asks for gpu_type '{wanted}' but the cluster's GPU nodes have "
+                    f"onprem.gpu_type '{have}'; change models[].resources.gpu_type or onprem.gpu_type"
+                )
+        demand = gpu_demand(profile)
+        needed = sum(n for _, _, n in demand)
+        if needed > available:
+            detail = ", ".join(f"{model} {n} in {env}" for model, env, n in demand)
+            problems.append(
+                f"the GPU models need {needed} GPUs at peak ({detail}) but the cluster has onprem.gpu_nodes x "
+                f"onprem.gpus_per_node = {o.gpu_nodes} x {o.gpus_per_node} = {available}; add GPU nodes or lower "
+                "max_replicas"
+            )
+    problems += _cpu(profile)
+    return problems
+
+
+def _cpu(profile: Profile) -> list[str]:
+    o, c = profile.onprem, profile.costs.onprem
+    assert o is not None
+    envs = all_environments(profile)
+    used = sum(onprem_share(profile, env, len(envs)).cpu_node_equivalents for env in envs)
+    if used > o.cpu_nodes:
+        return [
+            f"at peak the models and the monitoring stack need {used:.2f} CPU nodes of {c.node_cpu:g} cores / "
+            f"{c.node_memory_gib:g} GiB (costs.onprem.node_cpu, node_memory_gib) but onprem.cpu_nodes is "
+            f"{o.cpu_nodes}; add nodes or lower max_replicas"
+        ]
+    return []
+
+
+def utilisation(profile: Profile) -> float:
+    """Peak share of the declared cluster (the larger of CPU and GPU), over every environment."""
+    if profile.onprem is None:
+        return 1.0
+    envs = all_environments(profile)
+    shares = [onprem_share(profile, e, len(envs)) for e in envs]
+    cpu = sum(s.cpu_node_equivalents for s in shares) / profile.onprem.cpu_nodes
+    gpu_total = profile.onprem.gpu_nodes * profile.onprem.gpus_per_node
+    gpu = sum(s.gpus for s in shares) / gpu_total if gpu_total else 0.0
+    return round(max(cpu, gpu), 4)
