@@ -1,9 +1,14 @@
 """Run the real Pulumi program (mlinfra.program.main) offline under the SDK's official mocks; return plain data.
 
-- A recording MockMonitor (pulumi.runtime.set_mocks(monitor=...)) keeps every registration's parent, provider,
-  protect and dependencies, and fails on a duplicate (type, name) pair: the mock engine accepts duplicates
-  that `pulumi up` rejects.
-- The mocks fill computed outputs sensibly (ids, Kubernetes metadata, Helm release status, AWS ARNs).
+Public SDK API only (tests/unit/test_no_pulumi_import.py scans for private names): private names change between
+3.x minors, and the suite runs this module on the oldest SDK the pins allow as well as the newest.
+- `pulumi.runtime.set_mocks(monitor=...)` with a recording MockMonitor that keeps every registration's parent,
+  provider, protect and dependencies, and fails on a duplicate (type, name) pair: the mock engine accepts
+  duplicates that `pulumi up` rejects.
+- `pulumi.runtime.test` runs the program and waits for every output; stack outputs are read from the root stack
+  resource (`pulumi.runtime.get_root_resource`), secrets found with `Output.is_secret` and, in the inputs the
+  monitor receives, `pulumi.runtime.rpc.is_rpc_secret`.
+- The mocks fill computed outputs the way a provider would (Kubernetes metadata, Helm release status).
 - Secret config keys named by the profile get recognisable fake values, handed out as Pulumi secrets; the
   guardrails search the graph for them.
 - Each run gets a fresh contextvars.Context and event loop: the SDK keeps its settings, config and root stack
@@ -22,18 +27,15 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
-from pulumi.runtime.settings import SETTINGS, get_root_resource
-from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
 
 from mlinfra.conventions import CONFIG_PROFILE_KEY, CONFIG_TARGET_KEY, PACKAGE
 from mlinfra.guardrails.graph import SECRET_MARK, Resource, normalise, provider_urn, resource
 from mlinfra.guardrails.secrets import secret_config_keys
 
 PROJECT = PACKAGE  # Pulumi.yaml `name`: secret config keys live in the project namespace
-FAKE_ACCOUNT = "123456789012"
+STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 class OfflineError(Exception):
@@ -61,9 +63,9 @@ def fake_secret(key: str) -> str:
 
 def unwrap_secrets(value: Any) -> Any:
     """Replace Pulumi's wire-format secret wrappers by SECRET_MARK (the values never reach the graph)."""
+    if rpc.is_rpc_secret(value):
+        return SECRET_MARK
     if isinstance(value, dict):
-        if value.get(_special_sig_key) == _special_secret_sig:
-            return SECRET_MARK
         return {k: unwrap_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
         return [unwrap_secrets(v) for v in value]
@@ -71,9 +73,10 @@ def unwrap_secrets(value: Any) -> Any:
 
 
 class _Recorder:
+    """What one run registered; the monitor is called from the SDK's worker threads."""
+
     def __init__(self, on_register: Callable[[int], None] | None):
         self.lock = threading.Lock()
-        self.local = threading.local()
         self.seen: set[tuple[str, str]] = set()
         self.entries: list[Resource] = []
         self.raw_inputs: dict[str, dict[str, Any]] = {}
@@ -83,51 +86,31 @@ class _Recorder:
 
 
 class _Mocks(pulumi.runtime.Mocks):
-    """Computed outputs for what the program reads back; inputs are echoed as state."""
+    """Inputs echoed as state, plus the computed outputs a provider would add; invokes are recorded."""
 
     def __init__(self, recorder: _Recorder):
         self.recorder = recorder
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
-        request = getattr(self.recorder.local, "request", None)
-        if request is not None and request.name == args.name and request.type == args.typ:
-            self.recorder.local.inputs = args.inputs
         state = dict(args.inputs)
-        typ = args.typ
-        if typ.startswith("kubernetes:helm.sh/"):
+        if args.typ.startswith("kubernetes:helm.sh/"):
             state["status"] = {
                 "name": args.inputs.get("name", args.name), "namespace": args.inputs.get("namespace", "default"),
                 "chart": args.inputs.get("chart"), "version": args.inputs.get("version"),
                 "status": "deployed", "revision": 1,
             }
-        elif typ.startswith("kubernetes:") and isinstance(state.get("metadata"), dict):
-            meta = dict(state["metadata"])
-            meta.setdefault("name", args.name)
-            meta.setdefault("uid", f"uid-{args.name}")
-            state["metadata"] = meta
-        elif typ.startswith("aws:"):
-            region = args.inputs.get("region", "eu-central-1")
-            service = typ.split(":")[1].split("/")[0]
-            state.setdefault("arn", f"arn:aws:{service}:{region}:{FAKE_ACCOUNT}:{args.name}")
+        elif args.typ.startswith("kubernetes:") and isinstance(state.get("metadata"), dict):
+            state["metadata"] = {"name": args.name, "uid": f"uid-{args.name}", **state["metadata"]}
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
-        with self.recorder.lock:
+        with self.recorder.lock:  # the program calls no invoke: preview reports any that appears
             self.recorder.invokes.append(args.token)
-        known = {
-            "aws:index/getCallerIdentity:getCallerIdentity": {
-                "accountId": FAKE_ACCOUNT, "arn": f"arn:aws:iam::{FAKE_ACCOUNT}:user/mock", "userId": "mock",
-            },
-            "aws:index/getRegion:getRegion": {"name": "eu-central-1", "region": "eu-central-1"},
-            "aws:index/getAvailabilityZones:getAvailabilityZones": {
-                "names": ["eu-central-1a", "eu-central-1b", "eu-central-1c"],
-            },
-        }
-        return known.get(args.token, {}), None
+        return {}, None
 
 
-class _Monitor(pulumi_mocks.MockMonitor):
-    """MockMonitor that records options the Mocks interface does not see, and rejects duplicate names."""
+class _Monitor(MockMonitor):
+    """MockMonitor that records what the Mocks interface does not see, and rejects duplicate names."""
 
     def __init__(self, mocks: _Mocks, recorder: _Recorder):
         super().__init__(mocks)
@@ -135,21 +118,18 @@ class _Monitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         rec = self.recorder
-        if request.type != "pulumi:pulumi:Stack":
-            with rec.lock:
-                key = (request.type, request.name)
-                if key in rec.seen:
-                    raise DuplicateResource(
-                        f"two resources are both named '{request.name}' (type {request.type}); "
-                        "`pulumi up` rejects this - every child name must derive from its component's name"
-                    )
-                rec.seen.add(key)
-        rec.local.request, rec.local.inputs = request, {}
-        response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
-            return response
-        inputs = rec.local.inputs
-        rec.local.request = rec.local.inputs = None
+        if request.type == STACK_TYPE:
+            return super().RegisterResource(request)
+        with rec.lock:
+            key = (request.type, request.name)
+            if key in rec.seen:
+                raise DuplicateResource(
+                    f"two resources are both named '{request.name}' (type {request.type}); "
+                    "`pulumi up` rejects this - every child name must derive from its component's name"
+                )
+            rec.seen.add(key)
+        response = super().RegisterResource(request)  # also gives this worker thread the event loop it needs
+        inputs = rpc.deserialize_properties(request.object)  # what the mocks saw, secret wrappers included
         entry = resource(
             type=request.type,
             name=request.name,
@@ -158,7 +138,8 @@ class _Monitor(pulumi_mocks.MockMonitor):
             custom=request.custom,
             provider=provider_urn(request.provider),
             inputs=unwrap_secrets(inputs),
-            protect=request.protect if request.HasField("protect") else False,
+            # proto3: an unset `protect` (optional in newer SDKs, plain bool in older ones) reads as False
+            protect=bool(request.protect),
             depends_on=request.dependencies,
         )
         with rec.lock:
@@ -168,13 +149,6 @@ class _Monitor(pulumi_mocks.MockMonitor):
         if rec.on_register:
             rec.on_register(count)
         return response
-
-
-async def _resolve(value: Any) -> Any:
-    out = pulumi.Output.from_input(value)
-    if await out.is_secret():
-        return SECRET_MARK
-    return normalise(await out.future())
 
 
 def run_offline(
@@ -216,34 +190,49 @@ def run_mocked(
     return contextvars.Context().run(_run, program, stack, dict(config or {}), list(secret_keys), on_register)
 
 
+def _stack_outputs(into: dict[str, Any]) -> Callable[[], Any]:
+    """After the program: an awaitable of the root stack's exports, resolved into `into` (secrets as SECRET_MARK)."""
+
+    async def resolve() -> Any:
+        values: dict[str, Any] = {}
+        for key, value in dict(pulumi.runtime.get_root_resource().outputs).items():
+            out = pulumi.Output.from_input(value)
+            values[key] = SECRET_MARK if await out.is_secret() else out
+        return pulumi.Output.from_input(values).apply(lambda resolved: into.update(normalise(resolved)))
+
+    return resolve
+
+
 def _run(program, env: str, config: dict[str, str], secret_keys: list[str], on_register) -> OfflineRun:
     started = time.perf_counter()
     recorder = _Recorder(on_register)
     mocks = _Mocks(recorder)
+    outputs: dict[str, Any] = {}
     loop = asyncio.new_event_loop()
     # after a failed run, the SDK's abandoned outputs report "exception never retrieved" at garbage collection;
     # the failure itself is raised as OfflineError, so keep those echoes out of the user's terminal
     loop.set_exception_handler(lambda _loop, context: recorder.loop_errors.append(str(context.get("message"))))
     asyncio.set_event_loop(loop)
+    secrets = {key: fake_secret(key) for key in secret_keys}
     try:
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=env, preview=True, monitor=_Monitor(mocks, recorder))
-        # The SDK's context properties fall back to the first value ever set (a process-wide set of pending
-        # outputs): give this run its own, or tasks left by an earlier failed run would be awaited here.
-        SETTINGS.outputs = set()
-        SETTINGS.lock = threading.Lock()
-        secrets = {key: fake_secret(key) for key in secret_keys}
         config = {**config, **{f"{PROJECT}:{k}": v for k, v in secrets.items()}}
-        set_all_config(config, secret_keys=[f"{PROJECT}:{k}" for k in secrets])
+        pulumi.runtime.set_all_config(config, secret_keys=[f"{PROJECT}:{k}" for k in secrets])
+        exports = _stack_outputs(outputs)
+
+        @pulumi.runtime.test  # runs the program, then waits for every RPC and output, the returned one included
+        def run_program() -> Any:
+            program()
+            return exports()
+
         try:
-            loop.run_until_complete(run_pulumi_func(program))
+            run_program()
         except pulumi.RunError as exc:
             raise OfflineError(str(exc)) from None
         except DuplicateResource as exc:
             raise OfflineError(f"program error: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - any program bug is reported by name, without a traceback
             raise OfflineError(f"program error: {type(exc).__name__}: {exc}") from None
-        root = get_root_resource()
-        outputs = {k: loop.run_until_complete(_resolve(v)) for k, v in (root.outputs if root else {}).items()}
     finally:
         pending = asyncio.all_tasks(loop)
         for task in pending:
@@ -255,7 +244,7 @@ def _run(program, env: str, config: dict[str, str], secret_keys: list[str], on_r
     return OfflineRun(
         environment=env,
         resources=list(recorder.entries),
-        outputs=outputs or {},
+        outputs=outputs,
         secret_values=secrets,
         invokes=list(recorder.invokes),
         seconds=time.perf_counter() - started,

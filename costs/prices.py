@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlinfra.profiles.model import EU_REGIONS
+
 if TYPE_CHECKING:  # pragma: no cover
     from mlinfra.profiles.model import Profile
 
@@ -91,8 +93,6 @@ class PriceTable:
         key = f"{service}/{item}/{region}"
         if key in self.prices:
             return self.prices[key]
-        from mlinfra.profiles.model import EU_REGIONS
-
         home = HOME_REGION_EU if region in EU_REGIONS else HOME_REGION_OTHER
         found = self.get(f"{service}/{item}/{home}")
         return replace(

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlinfra.guardrails import CheckResult, context_from_graph, run_guardrails
+from mlinfra.guardrails import CheckResult, context_for, context_from_graph, run_guardrails
 from mlinfra.guardrails.graph import SECRET_MARK, Resource
+from mlinfra.profiles import load_profile
+from mlinfra.profiles.environments import resolve_environment
 
 
 class PreviewError(Exception):
@@ -83,10 +85,6 @@ def run_preview(
 
 def _context_from_profile(profile: str | Path, env: str, outputs: dict[str, Any]):
     """For a plugin target whose assembly registers no environment component: the same context, from the profile."""
-    from mlinfra.guardrails.context import context_for
-    from mlinfra.profiles import load_profile
-    from mlinfra.profiles.environments import resolve_environment
-
     loaded = load_profile(str(profile))
     settings = resolve_environment(loaded, env)
     return context_for(loaded, env, tier=settings.tier, protect=settings.protect, target=str(outputs.get("target", "")))

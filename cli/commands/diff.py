@@ -6,11 +6,11 @@ import click
 
 from mlinfra.cli.commands.preview import check_environment, run_with_progress
 from mlinfra.cli.output import console, emit_json, format_option
+from mlinfra.preview.diff import diff_previews, diff_rows
+from mlinfra.preview.render import short
 
 
 def _cell(value) -> str:
-    from mlinfra.preview.render import short
-
     return "-" if value is None else short(value)
 
 
@@ -28,8 +28,6 @@ def diff(profile: str, envs: tuple[str, ...], target: str | None, fmt: str) -> N
     """
     if len(envs) != 2 or envs[0] == envs[1]:
         raise click.UsageError(f"give exactly two different environments: --env A --env B (got {', '.join(envs)})")
-    from mlinfra.preview.diff import diff_previews, diff_rows
-
     reports = []
     for env in envs:
         check_environment(profile, env)

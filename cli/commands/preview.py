@@ -6,21 +6,20 @@ import click
 
 from mlinfra.cli.errors import DomainError, user_errors
 from mlinfra.cli.output import console, emit_json, format_option
+from mlinfra.preview.render import print_report
+from mlinfra.preview.report import PreviewError, run_preview
+from mlinfra.profiles import load_profile
+from mlinfra.profiles.environments import resolve_environment
 
 
 def check_environment(profile: str, env: str) -> None:
     """Fail fast (exit 2, names the declared environments) before any Pulumi work."""
-    from mlinfra.profiles import load_profile
-    from mlinfra.profiles.environments import resolve_environment
-
     with user_errors():
         resolve_environment(load_profile(profile), env)
 
 
 def run_with_progress(profile: str, env: str, target: str | None):
     """Run one offline preview with a rich status line on stderr; domain failures become exit 1."""
-    from mlinfra.preview.report import PreviewError, run_preview
-
     status_console = console()
     status_console.stderr = True
     with status_console.status(f"Running the Pulumi program for '{env}' under mocks...") as status:
@@ -51,8 +50,6 @@ def preview(profile: str, env: str, target: str | None, fmt: str) -> None:
     if fmt == "json":
         emit_json(report.as_dict())
     else:
-        from mlinfra.preview.render import print_report
-
         print_report(report, console())
     if not report.passed:
         failed = ", ".join(c.id for c in report.checks if c.status == "fail")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from mlinfra.cli.errors import DomainError, user_errors
-from mlinfra.cli.output import emit_json, format_option
+from mlinfra.cli.output import console, emit_json, format_option
+from mlinfra.costs.prices import PriceError, load_table, price_table
+from mlinfra.profiles import load_profile
 
 
 @click.command()
@@ -23,13 +25,9 @@ def prices(profile: str | None, fmt: str) -> None:
 
     Override any entry in a profile with `costs: {prices: {KEY: VALUE}}`.
     """
-    from mlinfra.costs.prices import PriceError, load_table, price_table
-
     with user_errors():
         try:
             if profile:
-                from mlinfra.profiles import load_profile
-
                 table = price_table(load_profile(profile))
             else:
                 table = load_table()
@@ -49,7 +47,6 @@ def prices(profile: str | None, fmt: str) -> None:
         return
     from rich.table import Table
 
-    from mlinfra.cli.output import console
 
     out = console()
     grid = Table(

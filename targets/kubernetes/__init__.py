@@ -12,7 +12,7 @@ from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR
 from mlinfra.files.rendered import RenderedFile
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.base import Target
-from mlinfra.rendering.kubernetes import OPTION_SECRETS_DIR, OPTION_TIMING, render_plan, timing_option
+from mlinfra.targets.kubernetes.render import OPTION_SECRETS_DIR, OPTION_TIMING, render_plan, timing_option
 
 __all__ = ["OPTION_SECRETS_DIR", "OPTION_TIMING", "KubernetesTarget"]
 

@@ -173,7 +173,7 @@ def test_onprem_target_without_onprem_block(tmp_path):
 
 def test_render_scales_to_many_models(make_plan_many):
     """100 models render one manifest and one dashboard each (speed is measured by bench/render.py)."""
-    from mlinfra.rendering.kubernetes import render_plan
+    from mlinfra.targets.kubernetes.render import render_plan
 
     counts = [len(render_plan(plan)) for plan in make_plan_many]
     # per environment: 100 model manifests + 100 dashboards + 4 shared files, + 3 for prod, which owns the

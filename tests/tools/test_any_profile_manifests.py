@@ -15,7 +15,7 @@ from profile_strategies import profiles
 from mlinfra.planning.plan import PlanError
 from mlinfra.targets.registry import plan_for
 from mlinfra.profiles import profile_from_data
-from mlinfra.rendering.kubernetes import render_plan
+from mlinfra.targets.kubernetes.render import render_plan
 
 pytestmark = pytest.mark.tools
 

@@ -17,7 +17,7 @@ import yaml
 
 from mlinfra.targets.registry import plan_for
 from mlinfra.profiles import load_profile
-from mlinfra.rendering.kubernetes import render_plan
+from mlinfra.targets.kubernetes.render import render_plan
 
 pytestmark = pytest.mark.tools
 

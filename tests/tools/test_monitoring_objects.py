@@ -9,7 +9,7 @@ import yaml
 
 from mlinfra.monitoring.objects import build_monitoring_objects
 from mlinfra.monitoring.timing import FAST, PRODUCTION
-from mlinfra.rendering.kubernetes import render_plan
+from mlinfra.targets.kubernetes.render import render_plan
 
 pytestmark = pytest.mark.tools
 

@@ -12,7 +12,7 @@ import yaml
 from rule_tests import build_rule_tests
 from mlinfra.monitoring.timing import FAST, PRODUCTION
 from mlinfra.files.dump import to_yaml
-from mlinfra.rendering.kubernetes import render_plan
+from mlinfra.targets.kubernetes.render import render_plan
 
 pytestmark = pytest.mark.tools
 

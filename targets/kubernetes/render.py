@@ -47,8 +47,7 @@ from mlinfra.monitoring.timing import PRODUCTION, TIMINGS, AlertTiming
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.model import Profile
 from mlinfra.files.dump import to_yaml, to_yaml_documents
-from mlinfra.rendering.output import RenderedFiles
-from mlinfra.files.rendered import RenderedFile
+from mlinfra.files.rendered import RenderedFile, RenderedFiles
 
 OPTION_TIMING = "timing"  # "production" (default) or "fast" (see monitoring/timing.py)
 OPTION_SECRETS_DIR = "alertmanager_secrets_dir"  # where alertmanager.yaml expects credential files
