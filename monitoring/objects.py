@@ -75,13 +75,18 @@ def _labels(plan: EnvironmentPlan, model: ModelSpec | None = None) -> dict[str, 
     )
 
 
-def build_prometheus_rule(plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION) -> dict[str, Any]:
-    """PrometheusRule holding exactly the groups of prometheus/rules.yaml."""
+def build_prometheus_rule(
+    plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION, groups: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """PrometheusRule holding exactly the groups of prometheus/rules.yaml (`groups`: build_rule_groups' result
+    when the caller has it already)."""
+    if groups is None:
+        groups = build_rule_groups(plan, timing)
     return {
         "apiVersion": MONITORING_API,
         "kind": "PrometheusRule",
         "metadata": {"name": k8s_name(plan.namespace, "rules"), "namespace": plan.namespace, "labels": _labels(plan)},
-        "spec": {"groups": build_rule_groups(plan, timing)},
+        "spec": {"groups": groups},
     }
 
 
@@ -114,14 +119,17 @@ def build_service_monitor(plan: EnvironmentPlan, model: ModelSpec, timing: Alert
     }
 
 
-def build_dashboard_configmap(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
-    """The model's dashboard as a ConfigMap the chart's Grafana sidecar picks up (label grafana_dashboard=1)."""
+def build_dashboard_configmap(plan: EnvironmentPlan, model: ModelSpec, dashboard: str | None = None) -> dict[str, Any]:
+    """The model's dashboard as a ConfigMap the chart's Grafana sidecar picks up (label grafana_dashboard=1);
+    `dashboard`: dashboard_json's text when the caller has it already (render writes it as a file too)."""
+    if dashboard is None:
+        dashboard = dashboard_json(plan, model)
     labels = {**_labels(plan, model), GRAFANA_DASHBOARD_LABEL: GRAFANA_DASHBOARD_LABEL_VALUE}
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": k8s_name(model.k8s_name, "dashboard"), "namespace": plan.namespace, "labels": labels},
-        "data": {f"{model.k8s_name}.json": dashboard_json(plan, model)},
+        "data": {f"{model.k8s_name}.json": dashboard},
     }
 
 

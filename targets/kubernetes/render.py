@@ -77,21 +77,24 @@ def render_plan(
             RenderedFile(MONITORING_NAMESPACE_FILE, to_yaml_documents([build_monitoring_namespace(plan)])),
             RenderedFile(MONITORING_SECRETS_FILE, to_yaml_documents(build_monitoring_secrets(plan))),
         ]
+    dashboards = {m.name: dashboard_json(plan, m) for m in plan.models}  # each in its ConfigMap and as a file
     for model in plan.models:
         objects = [
             *build_model_objects(plan, model),
             build_service_monitor(plan, model, timing),
-            build_dashboard_configmap(plan, model),
+            build_dashboard_configmap(plan, model, dashboards[model.name]),
         ]
         files.append(RenderedFile(f"kubernetes/10-model-{model.k8s_name}.yaml", to_yaml_documents(objects)))
-    files.append(RenderedFile("kubernetes/20-monitoring.yaml", to_yaml_documents([build_prometheus_rule(plan, timing)])))
-    files.append(RenderedFile("prometheus/rules.yaml", to_yaml({"groups": build_rule_groups(plan, timing)})))
+    groups = build_rule_groups(plan, timing)  # the PrometheusRule's and rules.yaml's
+    rule = build_prometheus_rule(plan, timing, groups)
+    files.append(RenderedFile("kubernetes/20-monitoring.yaml", to_yaml_documents([rule])))
+    files.append(RenderedFile("prometheus/rules.yaml", to_yaml({"groups": groups})))
     files.append(
         RenderedFile(
             "alertmanager/alertmanager.yaml", to_yaml(build_alertmanager_config(plan, timing, secrets_dir=secrets_dir))
         )
     )
-    files += [RenderedFile(f"grafana/{m.k8s_name}.json", dashboard_json(plan, m)) for m in plan.models]
+    files += [RenderedFile(f"grafana/{m.k8s_name}.json", dashboards[m.name]) for m in plan.models]
     if owner:
         files.append(RenderedFile(HELM_VALUES_FILE, to_yaml(build_helm_values(plan, timing))))
     return RenderedFiles(files, notes={"monitoring_stack": _ownership_note(plan)})
