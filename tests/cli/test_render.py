@@ -132,9 +132,25 @@ def test_refuses_to_overwrite_an_edited_file(tmp_path):
     rules = out / "prometheus" / "rules.yaml"
     rules.write_text(rules.read_text() + "# my edit\n")
     result = run(*args)
-    assert result.exit_code == 1 and "changed since the last render: prometheus/rules.yaml" in result.output
+    assert result.exit_code == 1
+    assert f"refusing to overwrite {rules}: edited since mlinfra render wrote it" in result.output
+    assert "pass --force to overwrite it" in result.output
     assert rules.read_text().endswith("# my edit\n")
     assert run(*args, "--force").exit_code == 0 and not rules.read_text().endswith("# my edit\n")
+
+
+def test_a_rerun_removes_the_files_it_no_longer_writes(tmp_path):
+    """prod owns the monitoring stack, dev does not: dev rendered over prod removes prod's unedited owner files."""
+    out = tmp_path / "out"
+    assert run("render", PROFILE, "--env", "prod", "--target", "onprem-k8s", "--out", str(out)).exit_code == 0
+    values = out / "helm" / "kube-prometheus-stack.values.yaml"
+    secrets = out / "kubernetes" / "05-monitoring-secrets.yaml"
+    secrets.write_text(secrets.read_text() + "# my edit\n")
+    result = run("render", PROFILE, "--env", "dev", "--target", "onprem-k8s", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert not values.exists() and secrets.read_text().endswith("# my edit\n"), "removed when unedited, else kept"
+    listed = {f["path"] for f in json.loads((out / "render.json").read_text())["files"]}
+    assert listed == set(_tree(out)) - {"render.json", "kubernetes/05-monitoring-secrets.yaml"}
 
 
 def test_fast_timing_and_secrets_dir(tmp_path):
