@@ -10,7 +10,10 @@ from mlinfra.cli.errors import DomainError, user_errors
 from mlinfra.cli.output import console, emit_json, format_option
 from mlinfra.profiles import load_profile
 
-_STYLE = {"create": "green", "update": "cyan", "overwrite": "yellow", "skip": "red", "unchanged": "dim"}
+_STYLE = {
+    "create": "green", "update": "cyan", "overwrite": "yellow", "skip": "red", "remove": "magenta", "keep": "dim",
+    "unchanged": "dim",
+}
 
 
 @click.command()
@@ -22,7 +25,7 @@ _STYLE = {"create": "green", "update": "cyan", "overwrite": "yellow", "skip": "r
     type=click.Path(file_okay=False, path_type=Path),
     help="Repository directory to scaffold (created when missing).",
 )
-@click.option("--force", is_flag=True, help="Overwrite files edited since mlinfra init wrote them.")
+@click.option("--force", is_flag=True, help="Overwrite files edited since mlinfra init wrote them, or that it never wrote.")
 @click.option("--dry-run", is_flag=True, help="List what would be written, kept or overwritten; write nothing.")
 @format_option()
 def init(profile: Path, directory: Path, force: bool, dry_run: bool, fmt: str) -> None:
@@ -32,18 +35,18 @@ def init(profile: Path, directory: Path, force: bool, dry_run: bool, fmt: str) -
     Writes Pulumi.yaml, __main__.py, requirements.txt, stacks/Pulumi.<env>.yaml per environment, the profile,
     GitHub workflows (PR previews with the decision table, deployments per environment), the decision
     record docs/decisions/0001-target.md and a README. Re-running refreshes generated files; a file edited
-    since it was generated is kept (listed as skip) unless --force.
+    since it was generated, or one mlinfra never wrote, is kept (listed as skip) unless --force. A file an
+    earlier run generated and this one does not is removed when unedited.
     """
-    from mlinfra.scaffold import MANIFEST, ScaffoldError, apply, generate, plan
+    from mlinfra.files.writer import WriteError
+    from mlinfra.scaffold import MANIFEST, generate, write_scaffold
 
     with user_errors():
         loaded = load_profile(str(profile))
         files = generate(profile, loaded)
     try:
-        steps = plan(directory, files, force=force)
-        if not dry_run:
-            apply(directory, files, steps)
-    except ScaffoldError as exc:
+        steps = write_scaffold(directory, files, force=force, dry_run=dry_run)
+    except WriteError as exc:
         raise DomainError(str(exc)) from None
 
     counts = {a: sum(1 for s in steps if s.action == a) for a in _STYLE}

@@ -56,7 +56,8 @@ def test_scaffolds_a_repository(tmp_path: Path):
     assert f"Next: read {out / 'README.md'}" in result.output
     assert (out / "profile.yaml").read_bytes() == PROFILE.read_bytes()
     manifest = json.loads((out / ".mlinfra" / "init.json").read_text())
-    assert sorted(manifest["files"]) == sorted(FILES)
+    assert [f["path"] for f in manifest["files"]] == sorted(FILES)
+    assert all(f["sha256"] == tree(out)[f["path"]] for f in manifest["files"])
 
 
 def test_rerun_is_byte_identical_and_reports_unchanged(tmp_path: Path):
@@ -92,6 +93,20 @@ def test_profile_change_updates_generated_files_and_adds_a_stack(tmp_path: Path)
     assert got["stacks/Pulumi.dev.yaml"] == "unchanged"
     assert got[".github/workflows/preview.yml"] == "update" and got["README.md"] == "update"
     assert "- qa\n" in (tmp_path / ".github" / "workflows" / "preview.yml").read_text()
+
+
+def test_dropped_environment_removes_its_unedited_stack_file(tmp_path: Path):
+    run(str(PROFILE), "--dir", str(tmp_path))
+    data = yaml.safe_load(PROFILE.read_text())
+    del data["environments"]["staging"]
+    changed = tmp_path / "profile.yaml"
+    changed.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = run(str(changed), "--dir", str(tmp_path), "--format", "json")
+    assert actions(result)["stacks/Pulumi.staging.yaml"] == "remove"
+    assert json.loads(result.output)["counts"]["remove"] == 1
+    assert not (tmp_path / "stacks" / "Pulumi.staging.yaml").exists()
+    listed = [f["path"] for f in json.loads((tmp_path / ".mlinfra" / "init.json").read_text())["files"]]
+    assert "stacks/Pulumi.staging.yaml" not in listed and "stacks/Pulumi.prod.yaml" in listed
 
 
 def test_dry_run_lists_and_writes_nothing(tmp_path: Path):

@@ -3,6 +3,7 @@ manifest rules that protect edited files. Generated YAML goes through yamllint a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from pathlib import Path
@@ -19,9 +20,9 @@ from mlinfra.targets.registry import get_target
 from mlinfra.targets.resolve import decision_for as decide
 from mlinfra.guardrails.secrets import secret_config_keys
 from mlinfra.profiles import load_profile, profile_from_data
-from mlinfra.scaffold import MANIFEST, ScaffoldError, apply, generate, plan
+from mlinfra.files.writer import WriteError
+from mlinfra.scaffold import MANIFEST, generate, write_scaffold
 from mlinfra.scaffold.context import build_context, pulumi_cli_range, release_requirements, secret_refs
-from mlinfra.scaffold.manifest import digest, read_manifest
 from mlinfra.scaffold.render import ADR_PATH, GeneratedFile
 
 REPO = Path(__file__).resolve().parents[2]
@@ -371,11 +372,11 @@ def test_kubeconfig_is_needed_when_the_stacks_deploy_on_prem(target, kube):
     assert [e.target for e in ctx.environments] == [target] * 3
 
 
-# --- manifest: what may be written ------------------------------------------------------------------------
+# --- manifest: what may be written (the rules themselves: tests/unit/test_writer.py) -----------------------
 
 
 def _files(**contents: str) -> list[GeneratedFile]:
-    return [GeneratedFile(path, text.encode(), "test") for path, text in contents.items()]
+    return [GeneratedFile(path, text.encode(), f"about {path}") for path, text in contents.items()]
 
 
 def _actions(steps) -> dict[str, str]:
@@ -384,60 +385,62 @@ def _actions(steps) -> dict[str, str]:
 
 def test_first_run_creates_and_records_hashes(tmp_path: Path):
     files = _files(**{"a.txt": "one\n", "sub/b.txt": "two\n"})
-    steps = plan(tmp_path, files)
-    assert _actions(steps) == {"a.txt": "create", "sub/b.txt": "create"}
-    apply(tmp_path, files, steps)
+    steps = write_scaffold(tmp_path, files)
+    assert [s.to_dict() for s in steps] == [
+        {"path": "a.txt", "action": "create", "reason": "new file", "about": "about a.txt"},
+        {"path": "sub/b.txt", "action": "create", "reason": "new file", "about": "about sub/b.txt"},
+    ]
     assert (tmp_path / "sub" / "b.txt").read_text() == "two\n"
-    assert read_manifest(tmp_path) == {"a.txt": digest(b"one\n"), "sub/b.txt": digest(b"two\n")}
-    assert json.loads((tmp_path / MANIFEST).read_text())["mlinfra_version"] == __version__
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    assert (manifest["generator"], manifest["mlinfra_version"]) == ("mlinfra init", __version__)
+    assert manifest["files"] == [
+        {"path": "a.txt", "sha256": hashlib.sha256(b"one\n").hexdigest(), "bytes": 4},
+        {"path": "sub/b.txt", "sha256": hashlib.sha256(b"two\n").hexdigest(), "bytes": 4},
+    ]
 
 
 def test_unedited_file_is_updated_edited_file_is_kept(tmp_path: Path):
-    apply(tmp_path, first := _files(**{"a.txt": "v1\n", "b.txt": "v1\n"}), plan(tmp_path, first))
+    write_scaffold(tmp_path, _files(**{"a.txt": "v1\n", "b.txt": "v1\n"}))
     (tmp_path / "b.txt").write_text("mine\n")
     second = _files(**{"a.txt": "v2\n", "b.txt": "v2\n"})
-    steps = plan(tmp_path, second)
+    steps = write_scaffold(tmp_path, second)
     assert _actions(steps) == {"a.txt": "update", "b.txt": "skip"}
     assert steps[1].reason == "edited since mlinfra init wrote it; kept (--force overwrites)"
-    apply(tmp_path, second, steps)
     assert (tmp_path / "a.txt").read_text() == "v2\n"
     assert (tmp_path / "b.txt").read_text() == "mine\n"
-    assert read_manifest(tmp_path)["b.txt"] == digest(b"v1\n"), "a kept file stays recorded as edited"
-    assert _actions(plan(tmp_path, second)) == {"a.txt": "unchanged", "b.txt": "skip"}
+    assert _actions(write_scaffold(tmp_path, second)) == {"a.txt": "unchanged", "b.txt": "skip"}
 
 
 def test_force_overwrites_edited_and_foreign_files(tmp_path: Path):
     (tmp_path / "README.md").write_text("someone else's\n")
     files = _files(**{"README.md": "ours\n"})
-    assert [(s.action, s.reason) for s in plan(tmp_path, files)] == [
+    assert [(s.action, s.reason) for s in write_scaffold(tmp_path, files)] == [
         ("skip", "not written by mlinfra init; kept (--force overwrites)")
     ]
-    steps = plan(tmp_path, files, force=True)
+    steps = write_scaffold(tmp_path, files, force=True)
     assert [(s.action, s.reason) for s in steps] == [("overwrite", "not written by mlinfra init; --force")]
-    apply(tmp_path, files, steps)
     assert (tmp_path / "README.md").read_text() == "ours\n"
-    assert read_manifest(tmp_path) == {"README.md": digest(b"ours\n")}
 
 
-def test_identical_file_counts_as_unchanged_even_without_manifest(tmp_path: Path):
-    (tmp_path / "a.txt").write_text("same\n")
-    assert _actions(plan(tmp_path, _files(**{"a.txt": "same\n"}))) == {"a.txt": "unchanged"}
+def test_a_file_no_longer_generated_is_removed_unless_edited(tmp_path: Path):
+    write_scaffold(tmp_path, _files(**{"a.txt": "a\n", "stacks/Pulumi.qa.yaml": "qa\n", "stacks/Pulumi.x.yaml": "x\n"}))
+    (tmp_path / "stacks" / "Pulumi.x.yaml").write_text("x\nconfig: edited\n")
+    steps = write_scaffold(tmp_path, _files(**{"a.txt": "a\n"}))
+    assert [(s.path, s.action, s.about) for s in steps] == [
+        ("a.txt", "unchanged", "about a.txt"),
+        ("stacks/Pulumi.qa.yaml", "remove", "no longer generated"),
+        ("stacks/Pulumi.x.yaml", "keep", "no longer generated"),
+    ]
+    assert not (tmp_path / "stacks" / "Pulumi.qa.yaml").exists()
+    assert (tmp_path / "stacks" / "Pulumi.x.yaml").exists()
 
 
-def test_unreadable_manifest_protects_every_differing_file(tmp_path: Path):
-    apply(tmp_path, first := _files(**{"a.txt": "v1\n"}), plan(tmp_path, first))
-    (tmp_path / MANIFEST).write_text("{not json")
-    assert _actions(plan(tmp_path, _files(**{"a.txt": "v2\n"}))) == {"a.txt": "skip"}
+def test_dry_run_writes_nothing(tmp_path: Path):
+    steps = write_scaffold(tmp_path / "new", _files(**{"a.txt": "a\n"}), dry_run=True)
+    assert _actions(steps) == {"a.txt": "create"} and not (tmp_path / "new").exists()
 
 
 def test_a_directory_in_the_way_is_an_error(tmp_path: Path):
     (tmp_path / "a.txt").mkdir()
-    with pytest.raises(ScaffoldError, match=r"a\.txt is a directory; mlinfra init needs to write a file there"):
-        plan(tmp_path, _files(**{"a.txt": "x\n"}))
-
-
-def test_a_file_in_the_way_of_a_directory_is_an_error(tmp_path: Path):
-    (tmp_path / "sub").write_text("a file, not a directory\n")
-    files = _files(**{"sub/b.txt": "x\n"})
-    with pytest.raises(ScaffoldError, match=r"cannot write into .*: "):
-        apply(tmp_path, files, plan(tmp_path, files))
+    with pytest.raises(WriteError, match=r"a\.txt is a directory; mlinfra init needs to write a file there"):
+        write_scaffold(tmp_path, _files(**{"a.txt": "x\n"}))
