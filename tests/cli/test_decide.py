@@ -167,7 +167,8 @@ def test_adr_written_then_overwrite_refused(tmp_path, bundled):
     record.write_text(text + "\nReviewed by the platform team.\n", encoding="utf-8")
     refused = run("decide", bundled, "--adr", str(adr_dir))
     assert refused.exit_code == 1
-    assert "exists with different content (edited by hand, or an older decision); review it and pass --force" in refused.stderr
+    assert f"refusing to overwrite {record}: edited since mlinfra decide --adr wrote it; " in refused.stderr
+    assert "pass --force to overwrite it" in refused.stderr
     assert record.read_text(encoding="utf-8").endswith("Reviewed by the platform team.\n")
 
     forced = run("decide", bundled, "--adr", str(adr_dir), "--force")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from mlinfra.decision.adr import ADR_FILE, AdrExists, render_adr, write_adr
+from mlinfra.decision.adr import ADR_FILE, ADR_MANIFEST, render_adr, write_adr
 from mlinfra.targets.resolve import decision_for as decide
 from mlinfra.profiles import load_profile, profile_from_data
+from mlinfra.files.writer import WriteError
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +85,20 @@ def test_write_refuses_to_overwrite_an_edited_record(tmp_path):
     path, what = write_adr(tmp_path / "adr", "first\n")
     assert (path, what) == (tmp_path / "adr" / ADR_FILE, "written")
     assert write_adr(tmp_path / "adr", "first\n") == (path, "unchanged")
-    path.write_text("first\nedited by a reviewer\n", encoding="utf-8")
-    with pytest.raises(AdrExists, match=r"0001-deployment-target.md exists with different content .* pass --force"):
-        write_adr(tmp_path / "adr", "first\n")
-    assert path.read_text(encoding="utf-8") == "first\nedited by a reviewer\n"
-    assert write_adr(tmp_path / "adr", "first\n", force=True) == (path, "overwritten")
-    assert path.read_text(encoding="utf-8") == "first\n"
+    assert write_adr(tmp_path / "adr", "second\n") == (path, "updated"), "an unedited older record is updated"
+    path.write_text("second\nedited by a reviewer\n", encoding="utf-8")
+    with pytest.raises(WriteError, match=r"refusing to overwrite .*0001-deployment-target.md: edited since mlinfra "
+                                         r"decide --adr wrote it; .* pass --force to overwrite it"):
+        write_adr(tmp_path / "adr", "third\n")
+    assert path.read_text(encoding="utf-8") == "second\nedited by a reviewer\n"
+    assert write_adr(tmp_path / "adr", "third\n", force=True) == (path, "overwritten")
+    assert path.read_text(encoding="utf-8") == "third\n"
+    manifest = json.loads((tmp_path / "adr" / ADR_MANIFEST).read_text(encoding="utf-8"))
+    assert (manifest["generator"], [f["path"] for f in manifest["files"]]) == ("mlinfra decide --adr", [ADR_FILE])
+
+
+def test_write_refuses_a_record_mlinfra_never_wrote(tmp_path):
+    (tmp_path / ADR_FILE).write_text("# 0001. Our own record\n", encoding="utf-8")
+    with pytest.raises(WriteError, match=r"not written by mlinfra decide --adr; .* pass --force"):
+        write_adr(tmp_path, "generated\n")
+    assert write_adr(tmp_path, "generated\n", force=True) == (tmp_path / ADR_FILE, "overwritten")
