@@ -1,9 +1,12 @@
-"""Time `mlinfra decide` as a whole process (interpreter start, imports, profile, decision, output).
+"""Time `mlinfra decide` as a whole process (interpreter start, imports, profile, decision, output) against the
+floor of a bare `python -c "import pydantic, yaml, click, rich"` measured in the same run.
 
-    python bench/decide.py [--runs 15] [--profile stacks/profile.yaml] [--limit 0.4]
+    python bench/decide.py [--runs 15] [--profile stacks/profile.yaml] [--limit 0.4] [--ratio 2]
 
-Runs the installed console script next to this interpreter, discards two warm-up runs, and prints the
-median, min and max wall time per output format. Exit code 1 when a median exceeds --limit seconds.
+Runs the installed console script next to this interpreter, discards two warm-up runs, interleaves the floor
+with each timed run (so machine load hits both alike) and prints median, min and max wall and CPU time per
+output format, and the ratio of the JSON median to the floor's. Exit code 1 when a median exceeds --limit
+seconds or the JSON ratio exceeds --ratio.
 """
 
 from __future__ import annotations
@@ -20,13 +23,25 @@ REPO = Path(__file__).resolve().parents[1]
 WARMUP = 2
 
 
-def time_run(cmd: list[str], env: dict[str, str]) -> float:
+FLOOR = [sys.executable, "-c", "import pydantic, yaml, click, rich"]
+
+
+def time_run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU (user + sys) seconds of one whole process."""
+    before = os.times()
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
     elapsed = time.perf_counter() - start
+    after = os.times()
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
-    return elapsed
+    return elapsed, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
+def _line(label: str, runs: list[tuple[float, float]]) -> str:
+    walls, cpus = [w for w, _ in runs], [c for _, c in runs]
+    return (f"  {label:15}  median {statistics.median(walls):.3f} s  min {min(walls):.3f} s  max {max(walls):.3f} s"
+            f"  cpu median {statistics.median(cpus):.3f} s")
 
 
 def main() -> int:
@@ -34,6 +49,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15, help="timed runs per format (default 15)")
     parser.add_argument("--profile", default="stacks/profile.yaml", help="profile to decide (default stacks/profile.yaml)")
     parser.add_argument("--limit", type=float, default=0.4, help="fail when a median exceeds this many seconds")
+    parser.add_argument("--ratio", type=float, default=2.0, help="fail when json median / floor median exceeds this")
     args = parser.parse_args()
 
     mlinfra = Path(sys.executable).parent / "mlinfra"
@@ -42,15 +58,25 @@ def main() -> int:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
     failed = False
     print(f"mlinfra decide {args.profile}: {args.runs} runs per format after {WARMUP} warm-up runs ({os.cpu_count()} CPUs)")
+    floor: list[tuple[float, float]] = []
+    medians: dict[str, float] = {}
     for fmt in ("table", "json"):
         cmd = [str(mlinfra), "decide", args.profile, "--format", fmt]
         for _ in range(WARMUP):
             time_run(cmd, env)
-        times = [time_run(cmd, env) for _ in range(args.runs)]
-        median = statistics.median(times)
-        verdict = "ok" if median <= args.limit else f"SLOWER than {args.limit:.2f} s"
-        failed |= median > args.limit
-        print(f"  --format {fmt:5}  median {median:.3f} s  min {min(times):.3f} s  max {max(times):.3f} s  {verdict}")
+            time_run(FLOOR, env)
+        runs = []
+        for _ in range(args.runs):
+            runs.append(time_run(cmd, env))
+            floor.append(time_run(FLOOR, env))
+        medians[fmt] = statistics.median(w for w, _ in runs)
+        verdict = "ok" if medians[fmt] <= args.limit else f"SLOWER than {args.limit:.2f} s"
+        failed |= medians[fmt] > args.limit
+        print(_line(f"--format {fmt}", runs) + f"  {verdict}")
+    print(_line("floor", floor) + "  (python -c 'import pydantic, yaml, click, rich')")
+    ratio = medians["json"] / statistics.median(w for w, _ in floor)
+    failed |= ratio > args.ratio
+    print(f"  json / floor     {ratio:.2f}x  (goal <= {args.ratio:g}x)")
     return 1 if failed else 0
 
 

@@ -101,10 +101,18 @@ class _Scan:
 
 
 def _dist(ep: EntryPoint) -> tuple[str, str]:
+    """Name and version of the distribution declaring `ep` (its METADATA is parsed once per distribution)."""
     dist = getattr(ep, "dist", None)
     if dist is None:
         return "?", "?"
-    return dist.metadata["Name"] or dist.name, dist.version
+    found = _DISTS.get(id(dist))
+    if found is None:
+        meta = dist.metadata  # parses METADATA on every access: read it once
+        found = _DISTS[id(dist)] = (meta["Name"] or "?", meta["Version"] or "?")
+    return found
+
+
+_DISTS: dict[int, tuple[str, str]] = {}
 
 
 def _instantiate(ep: EntryPoint) -> Target:
