@@ -67,8 +67,8 @@ def assemble_kubernetes(
         for model in plan.models
     }
     monitoring = MonitoringStack(
-        child_name(name, "monitoring"), MonitoringStackArgs(plan=plan, namespace=namespace), provider=provider,
-        opts=pulumi.ResourceOptions(parent=scope),
+        child_name(name, "monitoring"), MonitoringStackArgs(plan=plan, namespace=namespace, secrets=secrets),
+        provider=provider, opts=pulumi.ResourceOptions(parent=scope),
     )
     return {
         "environment": env,

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from mlinfra.components.k8s_objects import create_objects
-from mlinfra.conventions import PORT_HTTP, TYPE_MODEL_SERVER
-from mlinfra.manifests.serving import build_model_objects
+from mlinfra.conventions import TYPE_MODEL_SERVER
+from mlinfra.manifests.serving import build_model_objects, endpoint_of
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 
 
@@ -22,19 +20,6 @@ class KubernetesModelServerArgs:
     # the Namespace resource's name output: same value as plan.namespace, plus the dependency on it
     namespace: pulumi.Input[str] | None = None
     artifact_role_arn: pulumi.Input[str] | None = None  # EKS: IAM role for IRSA (S3 artifacts)
-
-
-def endpoint_of(objects: list[Mapping[str, Any]]) -> str:
-    """Where callers reach the model: the Ingress host (TLS), else the cluster-internal Service URL."""
-    for obj in objects:
-        if obj["kind"] == "Ingress":
-            return f"https://{obj['spec']['rules'][0]['host']}"
-    for obj in objects:
-        if obj["kind"] == "Service":
-            meta = obj["metadata"]
-            port = next(p["port"] for p in obj["spec"]["ports"] if p["name"] == PORT_HTTP)
-            return f"http://{meta['name']}.{meta['namespace']}.svc.cluster.local:{port}"
-    raise ValueError("a model server needs a Service or an Ingress")
 
 
 class KubernetesModelServer(pulumi.ComponentResource):

@@ -7,7 +7,8 @@ ServiceMonitors and dashboards) and its alerts are routed by the owner's Alertma
 Order, as dependencies Pulumi sees (the owner):
 1. the monitoring Namespace (created here, not by Helm: the Secrets must be in it before the release);
 2. the Secrets the release reads - Grafana's admin credentials (grafana.admin.existingSecret) and the
-   Alertmanager notification credentials - from Pulumi secret config, never plain text;
+   Alertmanager notification credentials - from the Pulumi secrets in MonitoringStackArgs.secrets (the stack
+   assembly reads them from secret config), never plain text;
 3. the Helm release, depending on the Namespace and the Secrets. helm.v3.Release waits until every resource
    is ready unless skip_await: a Grafana pod whose admin Secret did not exist yet would not start, and the
    release would time out;
@@ -19,7 +20,8 @@ Order, as dependencies Pulumi sees (the owner):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -27,7 +29,12 @@ import pulumi_kubernetes as k8s
 
 from mlinfra.components.k8s_objects import create_object
 from mlinfra.conventions import MONITORING_RELEASE_NAME, TYPE_MONITORING_STACK, child_name, dashboard_uid
-from mlinfra.monitoring.alertmanager import alertmanager_secret_keys, build_alertmanager_config
+from mlinfra.monitoring.alertmanager import (
+    alert_routes,
+    alertmanager_secret_keys,
+    build_alertmanager_config,
+    monitoring_secret_keys,
+)
 from mlinfra.monitoring.helm_values import CHART, CHART_REPO, CHART_VERSION, build_helm_values
 from mlinfra.monitoring.ownership import stack_ownership
 from mlinfra.monitoring.objects import (
@@ -46,40 +53,9 @@ class MonitoringStackArgs:
     plan: EnvironmentPlan
     # the serving Namespace resource's name output (rules, monitors and dashboards live next to the models)
     namespace: pulumi.Input[str] | None = None
-
-
-def alert_routes(config: dict[str, Any]) -> list[dict[str, Any]]:
-    """Which receiver (and which integrations) each route reaches - environment routes flattened into their
-    severity routes, matchers joined: the `alert_routes` stack output."""
-    integrations = {
-        r["name"]: sorted(k.removesuffix("_configs") for k in r if k.endswith("_configs")) for r in config["receivers"]
-    }
-
-    def leaves(routes: list[dict[str, Any]], matchers: list[str]) -> list[dict[str, Any]]:
-        out = []
-        for route in routes:
-            here = matchers + route.get("matchers", [])
-            if route.get("routes"):
-                out += leaves(route["routes"], here)
-            else:
-                out.append({"matchers": here, "receiver": route["receiver"],
-                            "integrations": integrations.get(route["receiver"], [])})
-        return out
-
-    return leaves(config["route"].get("routes", []), [])
-
-
-def secret_config(keys: list[str]) -> dict[str, pulumi.Output[str]]:
-    """The Pulumi secret config value of each key; one error naming every key the stack has no value for."""
-    config = pulumi.Config()
-    missing = [key for key in keys if config.get_secret(key) is None]
-    if missing:
-        stack = pulumi.get_stack()
-        raise pulumi.RunError(
-            f"stack '{stack}' has no value for the secret config key(s) {', '.join(missing)} named in the profile's "
-            f"monitoring section; set each once with `pulumi config set --secret -s {stack} KEY`"
-        )
-    return {key: config.require_secret(key) for key in keys}
+    # secret config key -> its value, a Pulumi secret (None: the stack has no value); the program reads them.
+    # The owner of the cluster's stack needs monitoring_secret_keys(plan), the other environments none.
+    secrets: Mapping[str, pulumi.Input[str] | None] = field(default_factory=dict)
 
 
 class MonitoringStack(pulumi.ComponentResource):
@@ -106,7 +82,7 @@ class MonitoringStack(pulumi.ComponentResource):
         res: dict[str, pulumi.CustomResource] = {}
         after_release = child
         if plan.monitoring.owns_stack:
-            res.update(_install_stack(name, plan, child))
+            res.update(_install_stack(name, plan, args.secrets, child))
             after_release = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[res["release"]]))
 
         # 4. what needs the chart's CRDs (and the dashboards the chart's Grafana sidecar loads), after the release
@@ -128,8 +104,17 @@ class MonitoringStack(pulumi.ComponentResource):
         )
 
 
-def _install_stack(name: str, plan: EnvironmentPlan, child: pulumi.ResourceOptions) -> dict[str, pulumi.CustomResource]:
+def _install_stack(
+    name: str, plan: EnvironmentPlan, values: Mapping[str, pulumi.Input[str] | None], child: pulumi.ResourceOptions
+) -> dict[str, pulumi.CustomResource]:
     """Steps 1-3 (the owner only): the monitoring Namespace, the Secrets the release reads, the release."""
+    missing = [key for key in monitoring_secret_keys(plan) if values.get(key) is None]
+    if missing:  # before any resource: one error naming every key (the stack is the environment)
+        stack = plan.environment
+        raise pulumi.RunError(
+            f"stack '{stack}' has no value for the secret config key(s) {', '.join(missing)} named in the profile's "
+            f"monitoring section; set each once with `pulumi config set --secret -s {stack} KEY`"
+        )
     res: dict[str, pulumi.CustomResource] = {}
     # 1. the namespace: protected in production by the same rule the guardrail checks (guardrails/stateful.py)
     res["namespace"] = create_object(
@@ -137,10 +122,9 @@ def _install_stack(name: str, plan: EnvironmentPlan, child: pulumi.ResourceOptio
     )
     in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[res["namespace"]]))
 
-    # 2. the Secrets the release reads: Pulumi secret config -> Kubernetes Secret, never plain text anywhere
+    # 2. the Secrets the release reads: Pulumi secrets -> Kubernetes Secret, never plain text anywhere
     notify_keys = alertmanager_secret_keys(plan)
     grafana_key = plan.monitoring.grafana_admin_password_secret
-    values = secret_config(sorted({grafana_key, *notify_keys.values()}))
     grafana = build_grafana_admin_secret(plan, values[grafana_key])
     res["grafana-admin-secret"] = create_object(child_name(name, "grafana-admin-secret"), grafana, in_namespace)
     if notify_keys:

@@ -33,6 +33,7 @@ from pulumi.runtime.mocks import MockMonitor
 from mlinfra.conventions import CONFIG_PROFILE_KEY, CONFIG_TARGET_KEY, PACKAGE
 from mlinfra.guardrails.graph import SECRET_MARK, Resource, normalise, provider_urn, resource
 from mlinfra.guardrails.secrets import secret_config_keys
+from mlinfra.profiles.load import ProfileError, load_profile
 
 PROJECT = PACKAGE  # Pulumi.yaml `name`: secret config keys live in the project namespace
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -166,8 +167,6 @@ def run_offline(
 
     path = Path(profile_path).resolve()
     if secret_keys is None:
-        from mlinfra.profiles.load import ProfileError, load_profile
-
         try:
             secret_keys = secret_config_keys(load_profile(str(path)))
         except ProfileError as exc:

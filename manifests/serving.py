@@ -10,9 +10,10 @@ re-applied fixed count would fight it - the Kubernetes documentation's advice fo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from mlinfra.conventions import COMPONENT_SERVING, selector_labels, standard_labels
+from mlinfra.conventions import COMPONENT_SERVING, PORT_HTTP, selector_labels, standard_labels
 from mlinfra.manifests import network
 from mlinfra.manifests.common import fresh, model_metadata
 from mlinfra.manifests.pod import pod_template, runtime_of
@@ -57,6 +58,19 @@ def build_model_objects(
     if plan.exposure in ("internal", "public"):
         objects.append(network.ingress(plan, model, runtime))
     return [fresh(o) for o in objects]
+
+
+def endpoint_of(objects: list[Mapping[str, Any]]) -> str:
+    """Where callers reach a model, from its objects: the Ingress host (TLS), else the cluster-internal Service URL."""
+    for obj in objects:
+        if obj["kind"] == "Ingress":
+            return f"https://{obj['spec']['rules'][0]['host']}"
+    for obj in objects:
+        if obj["kind"] == "Service":
+            meta = obj["metadata"]
+            port = next(p["port"] for p in obj["spec"]["ports"] if p["name"] == PORT_HTTP)
+            return f"http://{meta['name']}.{meta['namespace']}.svc.cluster.local:{port}"
+    raise ValueError("a model server needs a Service or an Ingress")
 
 
 def build_serving_objects(plan: EnvironmentPlan) -> list[dict[str, Any]]:

@@ -104,6 +104,35 @@ def build_alertmanager_config(
     return config
 
 
+def alert_routes(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Which receiver (and which integrations) each route of an Alertmanager config reaches - environment routes
+    flattened into their severity routes, matchers joined: the `alert_routes` stack output."""
+    integrations = {
+        r["name"]: sorted(k.removesuffix("_configs") for k in r if k.endswith("_configs")) for r in config["receivers"]
+    }
+
+    def leaves(routes: list[dict[str, Any]], matchers: list[str]) -> list[dict[str, Any]]:
+        out = []
+        for route in routes:
+            here = matchers + route.get("matchers", [])
+            if route.get("routes"):
+                out += leaves(route["routes"], here)
+            else:
+                out.append({"matchers": here, "receiver": route["receiver"],
+                            "integrations": integrations.get(route["receiver"], [])})
+        return out
+
+    return leaves(config["route"].get("routes", []), [])
+
+
+def monitoring_secret_keys(plan: EnvironmentPlan) -> list[str]:
+    """The Pulumi secret config keys the cluster's monitoring stack reads - Grafana's admin password and every
+    notification credential - when this environment installs it; none otherwise (the owner's stack holds them)."""
+    if not plan.monitoring.owns_stack:
+        return []
+    return sorted({plan.monitoring.grafana_admin_password_secret, *alertmanager_secret_keys(plan).values()})
+
+
 def _paging(receivers: tuple[ReceiverSpec, ...]) -> list[ReceiverSpec]:
     return [r for r in receivers if r.type in PAGING_TYPES]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pulumi.runtime import rpc
 
 from mlinfra.components.offline import OfflineError, run_mocked
 from mlinfra.conventions import (
@@ -222,13 +223,42 @@ def test_monitoring_secrets_hold_pulumi_secrets_only(runs):
         secret = children[role]
         assert secret["inputs"]["stringData"] == SECRET_MARK, f"{role}: stringData must be a Pulumi secret, not plain"
         raw = run.raw_inputs[secret["urn"]]["stringData"]
-        # the wire format keeps the secret wrapper: {sig: secret, value: {...}}
-        assert raw[next(k for k in raw if k != "value")] == "1b47061264138c4ac30d75fd1eb44270", role
-        assert raw["value"] == values, role
+        # the wire format keeps the secret wrapper ({sig: secret, value: {...}}): the engine stores it encrypted
+        assert rpc.is_rpc_secret(raw) and rpc.unwrap_rpc_secret(raw) == values, role
     assert run.secret_values == {k: f"mlinfra-fake-secret-{k}" for k in ("grafanaAdminPassword", "pdRoutingKey", "slackHook")}
     flat = repr([r["inputs"] for r in run.resources])
     for value in run.secret_values.values():
         assert value not in flat, f"{value} reached a plain input"
+
+
+def test_monitoring_stack_takes_its_secrets_through_args(write_profile):
+    """No config read by the component: the values come in MonitoringStackArgs.secrets (the program reads them)."""
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    from mlinfra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+    from mlinfra.monitoring.alertmanager import monitoring_secret_keys
+
+    plan = plan_for(load_profile(str(write_profile())), "prod", "onprem-k8s")
+    keys = monitoring_secret_keys(plan)
+    assert keys == ["grafanaAdminPassword", "pdRoutingKey", "slackHook"]
+
+    def program(values: dict[str, str | None]):
+        def run():  # Outputs belong to the run's event loop: made inside the program
+            secrets = {k: None if v is None else pulumi.Output.secret(v) for k, v in values.items()}
+            provider = k8s.Provider("p", context=KUBE_CONTEXT)
+            MonitoringStack("mon", MonitoringStackArgs(plan=plan, secrets=secrets), provider=provider)
+        return run
+
+    run = run_mocked(program({k: f"args-{k}-41" for k in keys}), stack="prod")  # and no config at all
+    notify = next(r for r in run.resources if r["name"] == "mon-notify-secret")
+    assert notify["inputs"]["stringData"] == SECRET_MARK
+    assert rpc.unwrap_rpc_secret(run.raw_inputs[notify["urn"]]["stringData"]) == {
+        "pdRoutingKey": "args-pdRoutingKey-41", "slackHook": "args-slackHook-41",
+    }
+    with pytest.raises(OfflineError, match=r"stack 'prod' has no value for the secret config key\(s\) grafanaAdminPassword, "
+                                           r"slackHook named in the profile's monitoring section"):
+        run_mocked(program({"pdRoutingKey": "p", "slackHook": None}), stack="prod")
 
 
 def test_profile_names_the_grafana_key_and_the_runbooks(write_profile, profile_data):
