@@ -11,7 +11,9 @@ from mlinfra.cli.errors import DomainError, user_errors
 from mlinfra.cli.output import emit_json, format_option
 from mlinfra.costs.model import money
 from mlinfra.costs.prices import PriceError
+from mlinfra.decision.adr import render_adr, write_adr
 from mlinfra.decision.decide import DecisionError
+from mlinfra.files.writer import WriteError
 from mlinfra.profiles import load_profile
 from mlinfra.targets.resolve import decision_for
 
@@ -60,9 +62,6 @@ def decide(profile: str, fmt: str, env: str | None, adr_dir: str | None, force: 
 
 
 def _write_adr(decision, profile, adr_dir: str, force: bool) -> None:
-    from mlinfra.decision.adr import render_adr, write_adr
-    from mlinfra.files.writer import WriteError
-
     try:
         path, what = write_adr(adr_dir, render_adr(decision, profile), force=force)
     except WriteError as exc:

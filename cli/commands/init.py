@@ -8,7 +8,9 @@ import click
 
 from mlinfra.cli.errors import DomainError, user_errors
 from mlinfra.cli.output import console, emit_json, format_option
+from mlinfra.files.writer import WriteError
 from mlinfra.profiles import load_profile
+from mlinfra.scaffold import MANIFEST, generate, write_scaffold
 
 _STYLE = {
     "create": "green", "update": "cyan", "overwrite": "yellow", "skip": "red", "remove": "magenta", "keep": "dim",
@@ -38,9 +40,6 @@ def init(profile: Path, directory: Path, force: bool, dry_run: bool, fmt: str) -
     since it was generated, or one mlinfra never wrote, is kept (listed as skip) unless --force. A file an
     earlier run generated and this one does not is removed when unedited.
     """
-    from mlinfra.files.writer import WriteError
-    from mlinfra.scaffold import MANIFEST, generate, write_scaffold
-
     with user_errors():
         loaded = load_profile(str(profile))
         files = generate(profile, loaded)

@@ -8,8 +8,10 @@ import click
 
 from mlinfra.cli.errors import DomainError, user_errors
 from mlinfra.cli.output import console, emit_json, format_option
+from mlinfra.files.writer import WriteError
 from mlinfra.monitoring.timing import TIMINGS
 from mlinfra.profiles import load_profile
+from mlinfra.rendering.output import write_render
 from mlinfra.targets.resolve import NoFeasibleTarget, UnknownTarget, resolve_target
 
 
@@ -50,8 +52,6 @@ def render(
     DIR/render.json                       what was written (path, bytes, sha256)
     """
     from mlinfra.targets.kubernetes import OPTION_SECRETS_DIR, OPTION_TIMING
-    from mlinfra.files.writer import WriteError
-    from mlinfra.rendering.output import write_render
 
     with user_errors():
         loaded = load_profile(profile)
