@@ -12,11 +12,13 @@ Secret config is read here, once, and handed to the target's components through 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
+from mlinfra.components.offline import OfflineError, OfflineRun, run_mocked
 from mlinfra.conventions import CONFIG_KUBE_CONTEXT_KEY, CONFIG_PROFILE_KEY, CONFIG_TARGET_KEY, PACKAGE
 from mlinfra.costs.model import EstimateError
 from mlinfra.costs.prices import price_table
@@ -91,3 +93,26 @@ def main() -> None:
     """Entry point of `__main__.py`."""
     for key, value in sorted(run().items()):
         pulumi.export(key, value)
+
+
+def run_offline(
+    profile_path: str | Path,
+    env: str,
+    *,
+    target: str | None = None,
+    secret_keys: list[str] | None = None,
+    on_register: Callable[[int], None] | None = None,
+) -> OfflineRun:
+    """Run this program (`main`) for `env` (the stack name) of the profile; raises OfflineError on failure.
+
+    `secret_keys`: secret config keys to fake (default: every key the profile names)."""
+    path = Path(profile_path).resolve()
+    if secret_keys is None:
+        try:
+            secret_keys = secret_config_keys(load_profile(str(path)))
+        except ProfileError as exc:
+            raise OfflineError(exc.report()) from None
+    config = {f"{PACKAGE}:{CONFIG_PROFILE_KEY}": str(path)}
+    if target:
+        config[f"{PACKAGE}:{CONFIG_TARGET_KEY}"] = target
+    return run_mocked(main, stack=env, config=config, secret_keys=secret_keys, on_register=on_register)

@@ -69,8 +69,8 @@ def time_preview(profile: Path, runs: int) -> tuple[float, int, list[str], float
 def _program_seconds(profile: Path) -> float:
     """Seconds spent inside the Pulumi program under the mocks (what `preview` reports), one run."""
     code = (
-        "import sys; from mlinfra.preview.report import run_preview;"
-        "print(run_preview(sys.argv[1], 'prod', target='onprem-k8s').seconds)"
+        "import sys; from mlinfra.preview.report import run_preview; from mlinfra.program import run_offline;"
+        "print(run_preview(sys.argv[1], 'prod', runner=run_offline, target='onprem-k8s').seconds)"
     )
     out = subprocess.run([sys.executable, "-c", code, str(profile)], capture_output=True, text=True, check=True)
     return float(out.stdout.strip())

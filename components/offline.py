@@ -30,10 +30,8 @@ import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
-from mlinfra.conventions import CONFIG_PROFILE_KEY, CONFIG_TARGET_KEY, PACKAGE
+from mlinfra.conventions import PACKAGE
 from mlinfra.guardrails.graph import SECRET_MARK, Resource, normalise, provider_urn, resource
-from mlinfra.guardrails.secrets import secret_config_keys
-from mlinfra.profiles.load import ProfileError, load_profile
 
 PROJECT = PACKAGE  # Pulumi.yaml `name`: secret config keys live in the project namespace
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -150,31 +148,6 @@ class _Monitor(MockMonitor):
         if rec.on_register:
             rec.on_register(count)
         return response
-
-
-def run_offline(
-    profile_path: str | Path,
-    env: str,
-    *,
-    target: str | None = None,
-    secret_keys: list[str] | None = None,
-    on_register: Callable[[int], None] | None = None,
-) -> OfflineRun:
-    """Run mlinfra.program.main for `env` (the stack name) of the profile; raises OfflineError on failure.
-
-    `secret_keys`: secret config keys to fake (default: every key the profile names)."""
-    from mlinfra import program
-
-    path = Path(profile_path).resolve()
-    if secret_keys is None:
-        try:
-            secret_keys = secret_config_keys(load_profile(str(path)))
-        except ProfileError as exc:
-            raise OfflineError(exc.report()) from None
-    config = {f"{PACKAGE}:{CONFIG_PROFILE_KEY}": str(path)}
-    if target:
-        config[f"{PACKAGE}:{CONFIG_TARGET_KEY}"] = target
-    return run_mocked(program.main, stack=env, config=config, secret_keys=secret_keys, on_register=on_register)
 
 
 def run_mocked(

@@ -1,6 +1,6 @@
 """An offline preview as plain data: run the program under mocks, check the guardrails, summarise per resource.
 
-`run_preview` imports the Pulumi side (mlinfra.components.offline) only when called, so importing this module
+`run_preview` gets the Pulumi side (mlinfra.program.run_offline) from its caller, so importing this module
 (the CLI does) costs nothing.
 """
 
@@ -65,14 +65,17 @@ def run_preview(
     profile: str | Path,
     env: str,
     *,
+    runner: Callable[..., Any],
     target: str | None = None,
     on_register: Callable[[int], None] | None = None,
 ) -> PreviewReport:
-    """Run the Pulumi program for `env` under mocks and check the guardrails; raises PreviewError."""
-    from mlinfra.components.offline import OfflineError, run_offline
+    """Run the Pulumi program for `env` under mocks and check the guardrails; raises PreviewError.
+
+    `runner`: mlinfra.program.run_offline (the program sits above this layer, so its caller hands it in)."""
+    from mlinfra.components.offline import OfflineError  # Pulumi: only when a preview runs
 
     try:
-        run = run_offline(profile, env, target=target, on_register=on_register)
+        run = runner(profile, env, target=target, on_register=on_register)
     except OfflineError as exc:
         raise PreviewError(str(exc)) from None
     ctx = context_from_graph(run.resources) or _context_from_profile(profile, env, run.outputs)

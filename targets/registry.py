@@ -108,7 +108,7 @@ def _dist(ep: EntryPoint) -> tuple[str, str]:
     found = _DISTS.get(id(dist))
     if found is None:
         meta = dist.metadata  # parses METADATA on every access: read it once
-        found = _DISTS[id(dist)] = (meta["Name"] or "?", meta["Version"] or "?")
+        found = _DISTS[id(dist)] = (meta.get("Name") or dist.name or "?", meta.get("Version") or dist.version or "?")
     return found
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from mlinfra.cli.errors import DomainError, user_errors
-from mlinfra.cli.output import emit_json, format_option
+from mlinfra.cli.output import console, emit_json, format_option
 from mlinfra.costs.model import money
 from mlinfra.costs.prices import PriceError
 from mlinfra.decision.adr import render_adr, write_adr
@@ -78,8 +78,6 @@ def _write_adr(decision, profile, adr_dir: str, force: bool) -> None:
 def print_decision(decision) -> None:
     from rich.table import Table
     from rich.text import Text
-
-    from mlinfra.cli.output import console
 
     out = console()
     chosen = decision.chosen

@@ -20,6 +20,8 @@ def check_environment(profile: str, env: str) -> None:
 
 def run_with_progress(profile: str, env: str, target: str | None):
     """Run one offline preview with a rich status line on stderr; domain failures become exit 1."""
+    from mlinfra.program import run_offline  # Pulumi's SDK: only for the commands that run the program
+
     status_console = console()
     status_console.stderr = True
     with status_console.status(f"Running the Pulumi program for '{env}' under mocks...") as status:
@@ -28,7 +30,7 @@ def run_with_progress(profile: str, env: str, target: str | None):
             status.update(f"Running the Pulumi program for '{env}' under mocks: {count} resources registered")
 
         try:
-            return run_preview(profile, env, target=target, on_register=progress)
+            return run_preview(profile, env, runner=run_offline, target=target, on_register=progress)
         except PreviewError as exc:
             raise DomainError(f"preview of '{env}' failed: {exc}") from None
 

@@ -12,6 +12,7 @@ from mlinfra.files.writer import WriteError
 from mlinfra.monitoring.timing import TIMINGS
 from mlinfra.profiles import load_profile
 from mlinfra.rendering.output import write_render
+from mlinfra.targets.kubernetes import OPTION_SECRETS_DIR, OPTION_TIMING
 from mlinfra.targets.resolve import NoFeasibleTarget, UnknownTarget, resolve_target
 
 
@@ -51,8 +52,6 @@ def render(
     DIR/helm/kube-prometheus-stack.values.yaml
     DIR/render.json                       what was written (path, bytes, sha256)
     """
-    from mlinfra.targets.kubernetes import OPTION_SECRETS_DIR, OPTION_TIMING
-
     with user_errors():
         loaded = load_profile(profile)
         if env not in loaded.environment_names:

@@ -79,7 +79,7 @@ def write_profile(tmp_path: Path):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """One offline run per environment of the two-model profile (onprem-k8s), shared by a module's tests."""
-    from mlinfra.components.offline import run_offline
+    from mlinfra.program import run_offline
 
     path = tmp_path_factory.mktemp("profile") / "profile.yaml"
     path.write_text(yaml.safe_dump(two_model_profile(), sort_keys=False))

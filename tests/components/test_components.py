@@ -165,7 +165,7 @@ def test_namespace_then_secrets_then_release_then_custom_resources(runs):
 def test_a_non_owner_adds_only_its_rules_monitors_and_dashboards(runs, env):
     """dev and staging share prod's cluster: no monitoring namespace, Secrets or release of their own (those are
     prod's), and nothing to wait for inside their stack - prod's stack is deployed first (outputs say so)."""
-    from mlinfra.components.offline import run_offline
+    from mlinfra.program import run_offline
 
     run = run_offline(runs["path"], env, target="onprem-k8s", secret_keys=[])  # no secret config: none needed
     children = _monitoring_children(run)
@@ -196,7 +196,7 @@ def test_the_owner_names_the_environments_it_serves(runs):
 
 def test_environments_on_their_own_clusters_each_install_a_monitoring_stack(write_profile, profile_data):
     """environments.dev.kube_context moves dev to its own cluster: dev and prod both own one."""
-    from mlinfra.components.offline import run_offline
+    from mlinfra.program import run_offline
 
     profile_data["environments"]["dev"] = {"kube_context": "lab-ctx-dev-4"}
     path = write_profile(profile_data)
@@ -263,7 +263,7 @@ def test_monitoring_stack_takes_its_secrets_through_args(write_profile):
 
 def test_profile_names_the_grafana_key_and_the_runbooks(write_profile, profile_data):
     """monitoring.grafana_admin_password_secret picks the config key; monitoring.runbook_url the alerts' links."""
-    from mlinfra.components.offline import run_offline
+    from mlinfra.program import run_offline
 
     data = profile_data
     data["monitoring"] |= {"grafana_admin_password_secret": "labGrafanaPw", "runbook_url": "https://wiki.lab.example/ml/runbooks"}
@@ -309,7 +309,7 @@ def test_a_duplicate_name_fails_like_pulumi_up(write_profile):
 
 
 def test_two_runs_in_one_process_are_independent(runs):
-    from mlinfra.components.offline import run_offline
+    from mlinfra.program import run_offline
 
     again = run_offline(runs["path"], "dev", target="onprem-k8s")
     key = lambda run: sorted((r["type"], r["name"], repr(r["inputs"])) for r in run.resources)  # noqa: E731
@@ -353,7 +353,7 @@ def test_stack_config_kube_context_of_the_shared_cluster_keeps_the_owner(runs):
     ],
 )
 def test_program_errors_are_messages(runs, env, target, message):
-    from mlinfra.components.offline import run_offline
+    from mlinfra.program import run_offline
 
     with pytest.raises(OfflineError, match=message):
         run_offline(runs["path"], env, target=target)
@@ -387,7 +387,7 @@ def test_no_feasible_target_names_the_conflict(tmp_path):
     """Data that must stay on premise but no cluster declared: the program stops with the decision's reasons."""
     import yaml
 
-    from mlinfra.components.offline import run_offline
+    from mlinfra.program import run_offline
 
     path = tmp_path / "profile.yaml"
     path.write_text(
@@ -416,7 +416,7 @@ def test_no_feasible_target_names_the_conflict(tmp_path):
 def test_guardrails_hold_each_stack_to_what_it_owns(write_profile, profile_data):
     """Two prod-tier environments on one cluster: the first declared owns the monitoring stack. The other is
     still protected like prod, but only for what its stack holds (its namespace) - and passes."""
-    from mlinfra.components.offline import run_offline
+    from mlinfra.program import run_offline
     from mlinfra.guardrails import context_from_graph, run_guardrails
 
     profile_data["environments"] = {"prod": {"min_replicas": 3, "max_replicas": 9}, "prod-eu": {"tier": "prod"}}
