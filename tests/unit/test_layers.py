@@ -109,3 +109,43 @@ def _cycles(edges: dict[str, list[str]]) -> list[list[str]]:
 def test_the_cycle_finder_finds_cycles():
     assert _cycles({"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]}) == [["a", "b", "c"]]
     assert _cycles({"a": ["b"], "b": []}) == []
+
+
+BUILTIN_TARGETS = ("onprem-k8s", "aws-eks", "aws-sagemaker")
+NAMES_ALLOWED_IN = ("targets", "tests", "docs", "bench")
+
+
+def target_names_in_code(source: str) -> list[tuple[int, str]]:
+    """String literals naming a built-in target, docstrings and field descriptions (documentation) aside."""
+    tree = ast.parse(source)
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    }
+    docs |= {id(k.value) for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg == "description"}
+    docs |= {id(v) for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg == "description"
+             for v in ast.walk(k.value)}
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
+        and any(name in node.value for name in BUILTIN_TARGETS)
+    ]
+
+
+def test_no_target_is_named_outside_its_package():
+    """The decision, planning, builders and commands know no target by name (conventions.py may)."""
+    offenders = [
+        f"{path.relative_to(REPO)}:{line}: {text!r}"
+        for path in PRODUCT_FILES
+        if path.relative_to(REPO).parts[0] not in NAMES_ALLOWED_IN and path.name != "conventions.py"
+        for line, text in target_names_in_code(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_the_name_scan_finds_names_in_code_not_in_docs():
+    source = 'def f():\n    """picks aws-eks"""\n    return x == "aws-eks"\nField(description="see onprem-k8s")\n'
+    assert target_names_in_code(source) == [(3, "aws-eks")]
