@@ -1,12 +1,12 @@
 """Deterministic text for rendered objects: YAML with sorted keys and no anchors, JSON with sorted keys.
 
-`mlinfra render` writes thousands of small YAML documents, and PyYAML spends most of its time in its pure-Python
-representer (libyaml only emits). So documents of plain data (dict, list, str, int, float, bool, None; string
-keys) are written here directly, in libyaml's block layout; every scalar's text is still PyYAML's (with libyaml
-when available): a string is asked for once per process, except strings that are plain by PyYAML's own rules
-(`_plain`, checked against PyYAML in tests/unit/test_dump.py). Anything else - another type, a string PyYAML
-writes over several lines other than as a `|` block - makes the whole document go through yaml.dump, so the
-bytes are always PyYAML's.
+`mlinfra render` writes about a thousand YAML documents per environment, and PyYAML spends most of its time in its
+pure-Python representer (libyaml only emits). So documents of plain data (dict, list, str, int, float, bool, None;
+string keys) are written here directly, in libyaml's block layout, and every scalar gets the text PyYAML (with
+libyaml) gives it: printable ASCII strings by the rules libyaml applies (plain, single-quoted or a `|` block),
+anything else asked of PyYAML once per process. A document holding something else - another type, a string
+PyYAML writes over several lines other than as a `|` block - goes through yaml.dump whole. tests/unit/test_dump.py
+checks the bytes against PyYAML's with hypothesis.
 """
 
 from __future__ import annotations
@@ -86,105 +86,129 @@ def _ascii_line(text: str) -> str:
 
 
 _KEYS: dict[str, str] = {}  # key -> its text as a simple key
-_STRINGS: dict[str, str] = {}  # value -> its text; a `|` block ends in "\n", its lines indented by two spaces
-_FLOATS: dict[str, str] = {}  # repr -> its text
+_LINES: dict[str, str] = {}  # value -> its text on one line, with the newline
+_BLOCKS: dict[str, str] = {}  # value -> its `|` block, lines indented by two spaces, for a collection at column 0
+_FLOATS: dict[str, str] = {}  # repr -> its text with the newline
 _BLOCK_INDENT = "\n  "
 _OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029]")
+_ASCII_TEXT = re.compile(r"[ -~\n]*").fullmatch
+_LINE_STARTS = re.compile(r"\n(?=[^\n])")
 
 
 def _key(key: Any) -> str:
     if type(key) is not str:
         raise _Fallback
-    text = _KEYS.get(key)
-    if text is None:
-        if len(key) < 100 and _ASCII_LINE(key):  # longer keys are no simple keys
-            text = _ascii_line(key)
-        else:
-            dumped = _pyyaml({key: None})
-            if not dumped.endswith(": null\n") or dumped.count("\n") != 1:
-                raise _Fallback  # a complex key (`? ...`)
-            text = dumped[: -len(": null\n")]
-        _KEYS[key] = text
+    if len(key) < 100 and _ASCII_LINE(key):  # longer keys are no simple keys
+        text = _ascii_line(key)
+    else:
+        dumped = _pyyaml({key: None})
+        if not dumped.endswith(": null\n") or dumped.count("\n") != 1:
+            raise _Fallback  # a complex key (`? ...`)
+        text = dumped[: -len(": null\n")]
+    _KEYS[key] = text
     return text
 
 
-def _string(value: str) -> str:
-    text = _STRINGS.get(value)
-    if text is None:
+def _literal(value: str) -> bool:
+    """Whether libyaml writes `value` as a literal block without asking (the representer picks `|` for it):
+    several lines of printable ASCII, none ending in a space, not ending in two newlines (`|+`, after which
+    PyYAML writes `...`)."""
+    return (
+        "\n" in value
+        and value[-1] != " "
+        and " \n" not in value
+        and not value.endswith("\n\n")
+        and value != "\n"
+        and _ASCII_TEXT(value) is not None
+    )
+
+
+def _string(value: str, indent: str) -> str:
+    """`value`'s text with its newline, a block's lines two spaces in from `indent` (its collection's)."""
+    block = _BLOCKS.get(value)
+    if block is None:
         if _ASCII_LINE(value):
-            text = _ascii_line(value)
+            text = _LINES[value] = _ascii_line(value) + "\n"
+            return text
+        if _literal(value):
+            hints = ("2" if value[0] in " \n" else "") + ("" if value[-1] == "\n" else "-")
+            lines = _LINE_STARTS.sub(_BLOCK_INDENT, "\n" + value)  # empty lines stay empty
+            block = f"|{hints}{lines}" if value[-1] == "\n" else f"|{hints}{lines}\n"
         elif _OTHER_BREAKS.search(value):
             raise _Fallback  # libyaml indents after these too
         else:
             text = _pyyaml({"k": value})[3:]  # after "k: "
             if text.count("\n") == 1:
-                text = text[:-1]
-            elif not text.startswith("|") or "+" in text[: text.index("\n")]:
+                _LINES[value] = text
+                return text
+            if not text.startswith("|") or "+" in text[: text.index("\n")]:
                 raise _Fallback  # quoted over several lines, or kept trailing newlines (PyYAML then ends with ...)
-        _STRINGS[value] = text
-    return text
+            block = text
+        _BLOCKS[value] = block
+    return block.replace(_BLOCK_INDENT, _BLOCK_INDENT + indent) if indent else block
 
 
-def _scalar(value: Any) -> str:
+def _scalar(value: Any, indent: str) -> str:
+    """Any scalar's text with its newline."""
     kind = type(value)
     if kind is str:
-        return _string(value)
+        return _LINES.get(value) or _string(value, indent)
     if kind is int:
-        return str(value)
+        return f"{value}\n"
     if kind is bool:
-        return "true" if value else "false"
+        return "true\n" if value else "false\n"
     if value is None:
-        return "null"
+        return "null\n"
     if kind is float:
         key = repr(value)
         text = _FLOATS.get(key)
         if text is None:
-            text = _FLOATS[key] = _pyyaml({"k": value})[3:-1]
+            text = _FLOATS[key] = _pyyaml({"k": value})[3:]
         return text
     raise _Fallback
 
 
-def _node(prefix: str, value: Any, indent: str, out: list[str]) -> None:
-    """`value` after `prefix` ("key:" or "-"): a scalar on the same line, a collection on the next lines."""
-    kind = type(value)
-    if kind is dict:
-        if value:
-            if prefix[-1] == "-":  # the mapping's first key goes on the dash's line
-                _mapping(value, indent + "  ", f"{prefix} ", out)
-            else:
-                out.append(f"{prefix}\n")
-                _mapping(value, indent + "  ", indent + "  ", out)
-        else:
-            out.append(f"{prefix} {{}}\n")
-    elif kind is list:
-        if value:
-            if prefix[-1] == "-":
-                _sequence(value, indent + "  ", f"{prefix} ", out)
-            else:  # a sequence in a mapping is not indented
-                out.append(f"{prefix}\n")
-                _sequence(value, indent, indent, out)
-        else:
-            out.append(f"{prefix} []\n")
-    else:
-        text = _scalar(value)
-        if text[-1] == "\n":  # a block scalar: lines two spaces in from the collection holding it
-            out.append(f"{prefix} {text.replace(_BLOCK_INDENT, _BLOCK_INDENT + indent) if indent else text}")
-        else:
-            out.append(f"{prefix} {text}\n")
-
-
-def _mapping(mapping: dict[Any, Any], indent: str, first: str, out: list[str]) -> None:
-    """`mapping` at `indent`, its first line starting with `first` instead (a sequence item's dash)."""
-    lead = first
+def _mapping(mapping: dict[Any, Any], indent: str, lead: str, out: list[str]) -> None:
+    """`mapping`'s lines at `indent`, the first starting with `lead` instead (a sequence item's dash)."""
+    inner = indent + "  "
     for key in sorted(mapping):
-        _node(f"{lead}{_key(key)}:", mapping[key], indent, out)
+        name = _KEYS.get(key) or _key(key)
+        value = mapping[key]
+        kind = type(value)
+        if kind is str:
+            out.append(f"{lead}{name}: {_LINES.get(value) or _string(value, indent)}")
+        elif kind is dict:
+            if value:
+                out.append(f"{lead}{name}:\n")
+                _mapping(value, inner, inner, out)
+            else:
+                out.append(f"{lead}{name}: {{}}\n")
+        elif kind is list:
+            if value:  # a sequence in a mapping is not indented
+                out.append(f"{lead}{name}:\n")
+                _sequence(value, indent, indent, out)
+            else:
+                out.append(f"{lead}{name}: []\n")
+        else:
+            out.append(f"{lead}{name}: {_scalar(value, indent)}")
         lead = indent
 
 
-def _sequence(items: list[Any], indent: str, first: str, out: list[str]) -> None:
-    lead = first
+def _sequence(items: list[Any], indent: str, lead: str, out: list[str]) -> None:
+    """`items`' lines at `indent`, the first starting with `lead` instead (an outer sequence item's dash)."""
+    inner = indent + "  "
     for item in items:
-        _node(f"{lead}-", item, indent, out)
+        kind = type(item)
+        if kind is dict and item:  # the mapping's first key goes on the dash's line
+            _mapping(item, inner, f"{lead}- ", out)
+        elif kind is list and item:
+            _sequence(item, inner, f"{lead}- ", out)
+        elif kind is dict:
+            out.append(f"{lead}- {{}}\n")
+        elif kind is list:
+            out.append(f"{lead}- []\n")
+        else:
+            out.append(f"{lead}- {_scalar(item, indent)}")
         lead = indent
 
 

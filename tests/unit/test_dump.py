@@ -10,13 +10,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlinfra.files.dump import _pyyaml, _string, to_json, to_yaml, to_yaml_documents
+from mlinfra.files.dump import _pyyaml, to_json, to_yaml, to_yaml_documents
 
 # Characters that steer PyYAML's choice of style: indicators, quotes, spaces, line breaks, tabs, non-ASCII,
 # and the starts of numbers, dates, bools and nulls.
 TRICKY = "aZy0159_-.:?#,[]{}&*!|>'\"%@`~=<+ \n\t/\\()$^;é\u2028\x85\x07"
 texts = st.one_of(
     st.text(alphabet=TRICKY, max_size=12),
+    st.text(alphabet="ab :#-'\n", min_size=1, max_size=15),  # the literal blocks dump.py writes itself
     st.sampled_from(["", "true", "No", "null", "~", "1", "0x1F", "1e3", "-1.5", "1:20", "2024-01-02", "<<", "=",
                      "---", "...", "- a", "a: b", "a #b", "a#b", ".inf", "a\n", "a\nb", " a\nb", "a\n\n", "a\nb "]),
     st.text(max_size=20),
@@ -50,17 +51,19 @@ def test_strings_as_keys_values_and_items_are_pyyamls(values):
 @pytest.mark.parametrize(
     ("text", "written"),
     [
-        pytest.param("sum(rate(x{a=\"b\"}[5m])) > 0.5", 'sum(rate(x{a="b"}[5m])) > 0.5', id="promql-plain"),
-        pytest.param("8080", "'8080'", id="number-quoted"),
-        pytest.param("4Gi", "4Gi", id="quantity-plain"),
-        pytest.param("yes", "'yes'", id="bool-word-quoted"),
-        pytest.param("{{ $value }}: it's", "'{{ $value }}: it''s'", id="indicator-single-quoted"),
-        pytest.param("a\tb", '"a\\tb"', id="tab-double-quoted"),
+        pytest.param("sum(rate(x{a=\"b\"}[5m])) > 0.5", 'sum(rate(x{a="b"}[5m])) > 0.5\n', id="promql-plain"),
+        pytest.param("8080", "'8080'\n", id="number-quoted"),
+        pytest.param("4Gi", "4Gi\n", id="quantity-plain"),
+        pytest.param("yes", "'yes'\n", id="bool-word-quoted"),
+        pytest.param("{{ $value }}: it's", "'{{ $value }}: it''s'\n", id="indicator-single-quoted"),
+        pytest.param("a\tb", '"a\\tb"\n', id="tab-double-quoted"),
         pytest.param("line 1\nline 2\n", "|\n  line 1\n  line 2\n", id="block"),
+        pytest.param("line 1\n\n line 2", "|-\n  line 1\n\n   line 2\n", id="block-stripped"),
+        pytest.param("\n line 2\n", "|2\n\n   line 2\n", id="block-indent-hint"),
     ],
 )
 def test_string_styles(text, written):
-    assert _string(text) == written
+    assert to_yaml({"k": text}) == _pyyaml({"k": text}) == f"k: {written}"
 
 
 def test_block_scalars_are_indented_under_their_collection():
