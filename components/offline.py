@@ -1,4 +1,5 @@
-"""Run the real Pulumi program (mlinfra.program.main) offline under the SDK's official mocks; return plain data.
+"""Run a Pulumi program function offline under the SDK's official mocks; return plain data (mlinfra.program.run_offline
+runs the real program's `main` through it).
 
 Public SDK API only (tests/unit/test_no_pulumi_import.py scans for private names): private names change between
 3.x minors, and the suite runs this module on the oldest SDK the pins allow as well as the newest.
@@ -23,7 +24,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
