@@ -132,7 +132,11 @@ def _string(value: str, indent: str) -> str:
             return text
         if _literal(value):
             hints = ("2" if value[0] in " \n" else "") + ("" if value[-1] == "\n" else "-")
-            lines = _LINE_STARTS.sub(_BLOCK_INDENT, "\n" + value)  # empty lines stay empty
+            if "\n\n" in value or value[0] == "\n":
+                lines = _LINE_STARTS.sub(_BLOCK_INDENT, "\n" + value)  # empty lines stay empty
+            else:  # the dashboards: no empty line
+                lines = ("\n" + value).replace("\n", _BLOCK_INDENT)
+                lines = lines[:-2] if value[-1] == "\n" else lines
             block = f"|{hints}{lines}" if value[-1] == "\n" else f"|{hints}{lines}\n"
         elif _OTHER_BREAKS.search(value):
             raise _Fallback  # libyaml indents after these too
