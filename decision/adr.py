@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlinfra.costs.model import fmt_number, money
 from mlinfra.files.templates import environment
 from mlinfra.files.writer import write
 
@@ -18,18 +19,12 @@ ADR_MANIFEST = ".mlinfra/adr.json"
 _OUTCOME = {"create": "written", "update": "updated", "overwrite": "overwritten", "unchanged": "unchanged"}
 
 
-def _num(value: float) -> str:
-    return f"{value:g}"
-
-
 def _eur(value: float) -> str:
-    return f"{value:,.2f}"
+    return money(value, cents=True)
 
 
 def _cost(option: Option) -> str:
-    if option.monthly_cost_eur is None:
-        return "-"
-    return ("≈ " if option.estimated else "") + _eur(option.monthly_cost_eur)
+    return money(option.monthly_cost_eur, estimated=option.estimated, cents=True)
 
 
 def _cell(text: str) -> str:
@@ -39,7 +34,7 @@ def _cell(text: str) -> str:
 
 def render_adr(decision: Decision, profile: Profile, template: Path = TEMPLATE) -> str:
     """The ADR text; deterministic (no dates or clocks: the price table's version dates the figures)."""
-    env = environment(template.parent, filters={"num": _num, "eur": _eur, "cost": _cost, "cell": _cell})
+    env = environment(template.parent, filters={"num": fmt_number, "eur": _eur, "cost": _cost, "cell": _cell})
     return env.get_template(template.name).render(d=decision, profile=profile)
 
 
