@@ -6,13 +6,13 @@ from __future__ import annotations
 from mlinfra.costs.assumptions import CLOUD, PAYLOAD_KB
 from mlinfra.costs.lines import priced_line
 from mlinfra.costs.model import CostEstimate, CostLine, fmt_number
-from mlinfra.costs.nodes import MONITORING_PODS, candidate_instances, gpu_matches, model_pod, plan_pool
 from mlinfra.costs.prices import PriceTable
-from mlinfra.planning.sizing import size_model, traffic_share
+from mlinfra.planning.sizing import traffic_share
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws_eks.network import nat_gateway_count
+from mlinfra.targets.aws_eks.nodegroups import NODE_ROOT_VOLUME_GIB, node_pools
 
-NODE_ROOT_VOLUME_GIB = 20
 LCU_NEW_CONNECTIONS_PER_S = 25
 LCU_GB_PER_HOUR = 1.0
 
@@ -24,17 +24,7 @@ def estimate_eks(profile: Profile, env: EnvironmentSettings, table: PriceTable) 
     cp = table.regional("eks", "control-plane", region)
     lines.append(priced_line("EKS control plane (1 cluster)", cp.value * hours * fx, (cp,)))
 
-    sized = [(m, size_model(m, env)) for m in profile.models]
-    cpu_models = [(m, s) for m, s in sized if m.resources.gpus == 0]
-    base = [p for m, s in cpu_models for p in [model_pod(m)] * s.min_replicas] + list(MONITORING_PODS)
-    peak = [p for m, s in cpu_models for p in [model_pod(m)] * s.peak_replicas] + list(MONITORING_PODS)
-    min_nodes = 2 if env.high_availability and cpu_models else 1
-    pools = [("CPU pool (models + monitoring)", plan_pool(base, peak, candidate_instances(table.ec2, env, False), table, region, min_nodes))]
-    for m, s in sized:
-        if m.resources.gpus > 0:
-            gpu_candidates = [i for i in candidate_instances(table.ec2, env, True) if gpu_matches(m, i)]
-            pod = model_pod(m)
-            pools.append((f"GPU pool for {m.name}", plan_pool([pod] * s.min_replicas, [pod] * s.peak_replicas, gpu_candidates, table, region, 1)))
+    pools = [(pool.label, pool.plan) for pool in node_pools(profile, env, table)]  # what nodegroups.py deploys
 
     gp3 = table.regional("ebs", "gp3-gb", region)
     total_nodes = 0.0
@@ -57,7 +47,9 @@ def estimate_eks(profile: Profile, env: EnvironmentSettings, table: PriceTable) 
         )
     )
     nat = table.regional("nat", "hour", region)
-    lines.append(priced_line("NAT gateway (egress of private worker nodes)", nat.value * hours * fx, (nat,)))
+    nats = nat_gateway_count(env)  # one per zone in production (network.py)
+    label = "NAT gateway" if nats == 1 else f"NAT gateways ({nats}, one per zone)"
+    lines.append(priced_line(f"{label} (egress of private worker nodes)", nats * nat.value * hours * fx, (nat,)))
     if profile.security.exposure != "private":
         lines.append(_alb_line(profile, env, table))
     storage = profile.monitoring.storage_gib

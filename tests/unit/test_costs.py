@@ -222,7 +222,9 @@ def test_eks_by_hand():
     assert nodes.item == "CPU pool (models + monitoring): 2 x m6i.large"  # see test_pack_first_fit_decreasing_by_hand
     assert nodes.monthly_eur == pytest.approx(2 * 0.096 * HOURS * 0.9, abs=0.006)  # 126.14
     assert _line(est, "node root volumes").monthly_eur == pytest.approx(2 * 20 * gp3_us * 0.9, abs=0.006)
-    assert _line(est, "NAT gateway").monthly_eur == pytest.approx(0.045 * HOURS * 0.9, abs=0.006)
+    nat = _line(est, "NAT gateway")  # production: one per zone, as targets/aws_eks/network.py deploys them
+    assert nat.item == "NAT gateways (3, one per zone) (egress of private worker nodes)"
+    assert nat.monthly_eur == pytest.approx(3 * 0.045 * HOURS * 0.9, abs=0.006)
     assert _line(est, "Prometheus volume (40 GiB").monthly_eur == pytest.approx(40 * gp3_us * 0.9, abs=0.006)
     ops = _line(est, "operations time")
     assert ops.item == "operations time (6 h)"  # 4 h per cluster + 1 h per node x 2 nodes

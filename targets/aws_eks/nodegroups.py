@@ -1,0 +1,113 @@
+"""The managed node groups of one EKS environment, exactly as the cost model prices them.
+
+One CPU pool for the CPU models and the monitoring stack; one GPU pool per GPU model, with the NVIDIA AMI, the
+`nvidia.com/gpu` taint (only pods that tolerate it land there: the GPU models do) and the GPU product label the
+model's node affinity selects. Instance types and node counts come from costs.nodes.plan_pool through
+`node_pools`, which cost.py prices: what is deployed is what is priced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from mlinfra.conventions import LABEL_GPU_PRODUCT, RESOURCE_GPU, k8s_name
+from mlinfra.costs.nodes import MONITORING_PODS, NodePlan, candidate_instances, gpu_matches, model_pod, plan_pool
+from mlinfra.costs.prices import PriceTable
+from mlinfra.manifests.pod import gpu_products
+from mlinfra.planning.sizing import size_model
+from mlinfra.profiles.environments import EnvironmentSettings
+from mlinfra.profiles.model import Model, Profile
+
+NODE_ROOT_VOLUME_GIB = 20  # gp3, encrypted; cost.py prices this size
+AMI_CPU = "AL2023_x86_64_STANDARD"
+AMI_GPU = "AL2023_x86_64_NVIDIA"  # NVIDIA driver and container toolkit in the AMI
+CAPACITY_TYPE = "ON_DEMAND"  # the price table holds on-demand prices
+LABEL_NODE_POOL = "mlinfra.io/node-pool"
+CPU_POOL = "cpu"
+
+
+@dataclass(frozen=True)
+class NodePool:
+    """One priced pool: the cost line's label, the bin-packing result, and the GPU model it is for (if any)."""
+
+    label: str
+    plan: NodePlan
+    gpu_model: str | None = None
+
+
+def node_pools(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> list[NodePool]:
+    """The CPU pool (models + monitoring, two nodes at least when highly available) and a pool per GPU model."""
+    region = profile.region
+    sized = [(m, size_model(m, env)) for m in profile.models]
+    cpu_models = [(m, s) for m, s in sized if m.resources.gpus == 0]
+    base = [p for m, s in cpu_models for p in [model_pod(m)] * s.min_replicas] + list(MONITORING_PODS)
+    peak = [p for m, s in cpu_models for p in [model_pod(m)] * s.peak_replicas] + list(MONITORING_PODS)
+    min_nodes = 2 if env.high_availability and cpu_models else 1
+    cpu = plan_pool(base, peak, candidate_instances(table.ec2, env, False), table, region, min_nodes)
+    pools = [NodePool("CPU pool (models + monitoring)", cpu)]
+    for m, s in sized:
+        if m.resources.gpus > 0:
+            candidates = [i for i in candidate_instances(table.ec2, env, True) if gpu_matches(m, i)]
+            pod = model_pod(m)
+            plan = plan_pool([pod] * s.min_replicas, [pod] * s.peak_replicas, candidates, table, region, 1)
+            pools.append(NodePool(f"GPU pool for {m.name}", plan, gpu_model=m.name))
+    return pools
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaintSpec:
+    key: str
+    value: str
+    effect: str  # EKS API spelling: NO_SCHEDULE, NO_EXECUTE, PREFER_NO_SCHEDULE
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeGroupSpec:
+    role: str  # child-name role: "cpu", "gpu-<model>"
+    instance_type: str
+    min_size: int  # the pool's nodes at the replica floor
+    desired_size: int
+    max_size: int  # the pool's nodes at peak
+    ami_type: str
+    capacity_type: str
+    root_volume_gib: int
+    labels: Mapping[str, str]
+    taints: tuple[TaintSpec, ...] = ()
+
+    @property
+    def gpu(self) -> bool:
+        return self.ami_type == AMI_GPU
+
+
+def gpu_pool_role(model: Model | str) -> str:
+    return k8s_name("gpu", model if isinstance(model, str) else model.name, max_len=40)
+
+
+def node_groups(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> tuple[NodeGroupSpec, ...]:
+    """Node groups for `node_pools`: floor nodes running, up to the peak count, one instance type each."""
+    groups = []
+    for pool in node_pools(profile, env, table):
+        inst = pool.plan.instance
+        role = gpu_pool_role(pool.gpu_model) if pool.gpu_model else CPU_POOL
+        labels: dict[str, str] = {LABEL_NODE_POOL: role}
+        taints: tuple[TaintSpec, ...] = ()
+        if pool.gpu_model:
+            if inst.gpu:  # what GPU feature discovery would label: the model's affinity selects it
+                labels[LABEL_GPU_PRODUCT] = gpu_products(inst.gpu)[0]
+            taints = (TaintSpec(key=RESOURCE_GPU, value="true", effect="NO_SCHEDULE"),)
+        groups.append(
+            NodeGroupSpec(
+                role=role,
+                instance_type=inst.name,
+                min_size=pool.plan.base_nodes,
+                desired_size=pool.plan.base_nodes,
+                max_size=pool.plan.peak_nodes,
+                ami_type=AMI_GPU if pool.gpu_model else AMI_CPU,
+                capacity_type=CAPACITY_TYPE,
+                root_volume_gib=NODE_ROOT_VOLUME_GIB,
+                labels=labels,
+                taints=taints,
+            )
+        )
+    return tuple(groups)
