@@ -87,7 +87,7 @@ def _ascii_line(text: str) -> str:
 
 _KEYS: dict[str, str] = {}  # key -> its text as a simple key
 _LINES: dict[str, str] = {}  # value -> its text on one line, with the newline
-_BLOCKS: dict[str, str] = {}  # value -> its `|` block, lines indented by two spaces, for a collection at column 0
+_BLOCKS: dict[str, str] = {}  # value -> PyYAML's `|` block, lines indented by two spaces, for a collection at column 0
 _FLOATS: dict[str, str] = {}  # repr -> its text with the newline
 _BLOCK_INDENT = "\n  "
 _OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029]")
@@ -130,25 +130,24 @@ def _string(value: str, indent: str) -> str:
         if _ASCII_LINE(value):
             text = _LINES[value] = _ascii_line(value) + "\n"
             return text
-        if _literal(value):
+        if _literal(value):  # written where it is, in one pass (a dashboard is seen once)
             hints = ("2" if value[0] in " \n" else "") + ("" if value[-1] == "\n" else "-")
+            start = _BLOCK_INDENT + indent
             if "\n\n" in value or value[0] == "\n":
-                lines = _LINE_STARTS.sub(_BLOCK_INDENT, "\n" + value)  # empty lines stay empty
+                lines = _LINE_STARTS.sub(start, "\n" + value)  # empty lines stay empty
             else:  # the dashboards: no empty line
-                lines = ("\n" + value).replace("\n", _BLOCK_INDENT)
-                lines = lines[:-2] if value[-1] == "\n" else lines
-            block = f"|{hints}{lines}" if value[-1] == "\n" else f"|{hints}{lines}\n"
-        elif _OTHER_BREAKS.search(value):
+                lines = ("\n" + value).replace("\n", start)
+                lines = lines[: -len(start) + 1] if value[-1] == "\n" else lines
+            return f"|{hints}{lines}" if value[-1] == "\n" else f"|{hints}{lines}\n"
+        if _OTHER_BREAKS.search(value):
             raise _Fallback  # libyaml indents after these too
-        else:
-            text = _pyyaml({"k": value})[3:]  # after "k: "
-            if text.count("\n") == 1:
-                _LINES[value] = text
-                return text
-            if not text.startswith("|") or "+" in text[: text.index("\n")]:
-                raise _Fallback  # quoted over several lines, or kept trailing newlines (PyYAML then ends with ...)
-            block = text
-        _BLOCKS[value] = block
+        text = _pyyaml({"k": value})[3:]  # after "k: "
+        if text.count("\n") == 1:
+            _LINES[value] = text
+            return text
+        if not text.startswith("|") or "+" in text[: text.index("\n")]:
+            raise _Fallback  # quoted over several lines, or kept trailing newlines (PyYAML then ends with ...)
+        block = _BLOCKS[value] = text
     return block.replace(_BLOCK_INDENT, _BLOCK_INDENT + indent) if indent else block
 
 
