@@ -9,7 +9,8 @@ less than wall time when other jobs share the CPUs. The floor is three processes
 interpreter and import the libraries render is built on (FLOOR); FLOOR_MODEL adds pydantic's first model class
 (plugin discovery and schema building: a cost any pydantic profile pays once per process). Everything above
 is mlinfra's own imports and work. --format: table is render's default output (rich), json what CI reads.
---baseline renders with that commit's code too (`git archive` into a temporary directory, first on PYTHONPATH).
+--baseline renders with that commit's code too (`git archive` into a temporary directory, compiled, first on
+PYTHONPATH). The working tree is measured as it is: run `make install` first, which compiles its bytecode.
 Every measurement takes turns within each run, so all of them see the same machine; after one warm-up round it
 prints medians over --runs and exits 1 when a 100-model median of the current code exceeds --limit CPU-seconds.
 """
@@ -77,6 +78,8 @@ def checkout(rev: str, directory: Path) -> dict[str, str]:
     archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], capture_output=True, check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(directory / "mlinfra", filter="data")
+    # bytecode, as `make install` compiles the working tree (PYTHONDONTWRITEBYTECODE would recompile every run)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", str(directory / "mlinfra")], check=True)
     return {**os.environ, "PYTHONPATH": str(directory)}
 
 
