@@ -30,6 +30,12 @@ TYPE_ENVIRONMENT = type_token("environment", "Environment")  # parent of one env
 TYPE_MODEL_SERVER = type_token("serving", "KubernetesModelServer")
 TYPE_MONITORING_STACK = type_token("monitoring", "MonitoringStack")
 MONITORING_RELEASE_NAME = "kube-prometheus-stack"  # Helm release name (prefix of the chart's object names)
+# aws-eks: the cluster the Kubernetes components above deploy onto (components/aws_eks/)
+TYPE_EKS_NETWORK = type_token("eks", "EksNetwork")
+TYPE_EKS_CLUSTER = type_token("eks", "EksCluster")
+TYPE_EKS_NODE_GROUPS = type_token("eks", "EksNodeGroups")
+TYPE_EKS_ADDONS = type_token("eks", "EksAddons")
+TYPE_SERVICE_ACCOUNT_ROLE = type_token("eks", "ServiceAccountRole")  # IRSA: an IAM role for one ServiceAccount
 
 
 # --- Kubernetes names -----------------------------------------------------------------------------------

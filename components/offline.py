@@ -19,7 +19,9 @@ Public SDK API only (tests/unit/test_no_pulumi_import.py scans for private names
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -100,12 +102,64 @@ class _Mocks(pulumi.runtime.Mocks):
             }
         elif args.typ.startswith("kubernetes:") and isinstance(state.get("metadata"), dict):
             state["metadata"] = {"name": args.name, "uid": f"uid-{args.name}", **state["metadata"]}
+        elif args.typ.startswith(_EKS_MODULES):
+            state.update(_eks_outputs(args, self._region(args.provider)))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
         with self.recorder.lock:  # the program calls no invoke: preview reports any that appears
             self.recorder.invokes.append(args.token)
-        return {}, None
+        if args.token == AZ_INVOKE:  # the *_output form the EKS network uses: the zones of the provider's region
+            region = self._region(args.provider)
+            return {"id": region, "names": [f"{region}{z}" for z in "abc"],
+                    "zoneIds": [f"{region}-az{i}" for i in (1, 2, 3)], "state": "available"}, []
+        return {}, []  # no check failures (None would crash the SDK's mock monitor)
+
+    def _region(self, provider: str | None) -> str:
+        """The region of an AWS provider reference (`urn::id`), from its recorded inputs."""
+        urn = (provider or "").rpartition("::")[0]
+        with self.recorder.lock:
+            return str(self.recorder.raw_inputs.get(urn, {}).get("region") or MOCK_REGION)
+
+
+# aws-eks: what AWS computes for the resources components/aws_eks creates (names, ARNs, the cluster's endpoint,
+# CA and OIDC issuer, a launch template's version), so the kubeconfig and IRSA policies resolve as on AWS
+_EKS_MODULES = ("aws:eks/", "aws:ec2/", "aws:iam/", "aws:cloudwatch/logGroup")
+AZ_INVOKE = "aws:index/getAvailabilityZones:getAvailabilityZones"
+MOCK_ACCOUNT = "123456789012"
+MOCK_REGION = "eu-central-1"
+
+
+def _eks_outputs(args: pulumi.runtime.MockResourceArgs, region: str) -> dict[str, Any]:
+    inputs, name = args.inputs, args.name
+    service = args.typ.split(":")[1].split("/")[0]
+    physical = inputs.get("name") or f"{name}-mock"  # Pulumi's auto-naming adds a suffix
+    out: dict[str, Any] = {"arn": f"arn:aws:{service}:{region}:{MOCK_ACCOUNT}:{name}"}
+    if args.typ == "aws:eks/cluster:Cluster":
+        oidc_id = hashlib.sha256(physical.encode()).hexdigest()[:32].upper()
+        out.update(
+            name=physical, status="ACTIVE", platformVersion="eks.1",
+            arn=f"arn:aws:eks:{region}:{MOCK_ACCOUNT}:cluster/{physical}",
+            endpoint=f"https://{oidc_id}.gr7.{region}.eks.amazonaws.com",
+            certificateAuthority={"data": base64.b64encode(f"mock CA of {physical}".encode()).decode()},
+            identities=[{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc_id}"}]}],
+            vpcConfig={**(inputs.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{name}",
+                       "vpcId": "vpc-mock"},
+        )
+    elif args.typ == "aws:iam/role:Role":
+        out.update(name=physical, arn=f"arn:aws:iam::{MOCK_ACCOUNT}:role/{physical}", uniqueId=f"AROA{name}")
+    elif args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+        host = str(inputs.get("url", "")).removeprefix("https://")
+        out["arn"] = f"arn:aws:iam::{MOCK_ACCOUNT}:oidc-provider/{host}"
+    elif args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
+        out.update(latestVersion=1, defaultVersion=1, name=physical)
+    elif args.typ == "aws:eks/nodeGroup:NodeGroup":
+        out.update(status="ACTIVE", nodeGroupName=physical, resources=[{"autoscalingGroups": [{"name": f"eks-{name}"}]}])
+    elif args.typ == "aws:eks/addon:Addon":
+        out["addonVersion"] = inputs.get("addonVersion") or "v1.0.0-eksbuild.1"
+    elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
+        out["arn"] = f"arn:aws:logs:{region}:{MOCK_ACCOUNT}:log-group:{physical}"
+    return out
 
 
 class _Monitor(MockMonitor):

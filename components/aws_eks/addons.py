@@ -1,0 +1,63 @@
+"""EksAddons: what the workload needs on the cluster besides the serving and monitoring objects.
+
+- the aws-ebs-csi-driver add-on, its controller on an IRSA role with the AWS-managed driver policy, and a default
+  StorageClass (gp3, encrypted): EKS clusters since 1.30 have no default class, and the Prometheus, Alertmanager
+  and Grafana claims of the monitoring chart name none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from mlinfra.components.aws_eks.irsa import ServiceAccountRole, ServiceAccountRoleArgs
+from mlinfra.components.k8s_objects import create_object
+from mlinfra.conventions import TYPE_EKS_ADDONS, child_name
+from mlinfra.targets.aws_eks.iam import EBS_CSI_NAMESPACE, EBS_CSI_SERVICE_ACCOUNT
+from mlinfra.targets.aws_eks.platform import EBS_CSI_ADDON, StorageClassSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class EksAddonsArgs:
+    cluster_name: pulumi.Input[str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    ebs_csi_policy_arn: str
+    storage_class: StorageClassSpec
+
+
+class EksAddons(pulumi.ComponentResource):
+    """EBS CSI driver (IRSA) and the default StorageClass; `ready` lists what workloads must wait for."""
+
+    ready: list[pulumi.Resource]
+
+    def __init__(
+        self, name: str, args: EksAddonsArgs, *, provider: aws.Provider, kubernetes: k8s.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(TYPE_EKS_ADDONS, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        ebs_role = ServiceAccountRole(
+            child_name(name, "ebs-csi"),
+            ServiceAccountRoleArgs(
+                namespace=EBS_CSI_NAMESPACE, service_account=EBS_CSI_SERVICE_ACCOUNT,
+                oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
+                policy_arns=(args.ebs_csi_policy_arn,),
+            ),
+            provider=provider, opts=pulumi.ResourceOptions(parent=self),
+        )
+        ebs = aws.eks.Addon(
+            child_name(name, EBS_CSI_ADDON),
+            cluster_name=args.cluster_name, addon_name=EBS_CSI_ADDON, service_account_role_arn=ebs_role.arn,
+            resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
+            opts=child,
+        )
+        storage = create_object(
+            child_name(name, "storage-class"), args.storage_class.manifest(),
+            pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[ebs]),
+        )
+        self.ready = [ebs, storage]
+        self.register_outputs({"addons": [EBS_CSI_ADDON], "storage_class": args.storage_class.name})

@@ -1,0 +1,141 @@
+"""Assemble one aws-eks environment: the cluster this stack owns, then the Kubernetes serving and monitoring
+components on it - the same KubernetesModelServer and MonitoringStack as on premise.
+
+Tree (the Environment is the parent of everything, as the guardrails and the policy pack expect):
+    Environment
+      aws provider + shared AWS pieces (components.aws)       region, default tags, KMS key
+      EksNetwork -> EksCluster -> EksNodeGroups                VPC, control plane, nodes
+      ServiceAccountRole per S3 model                          IRSA: its own model prefix only
+      kubernetes provider (kubeconfig from the cluster's outputs; after the nodes)
+      EksAddons                                                EBS CSI driver, default StorageClass
+      serving Namespace objects, KubernetesModelServer per model, MonitoringStack (after the add-ons)
+
+Why not `assembly.assemble_kubernetes(kubeconfig=...)`: it creates the Environment itself, so the cluster it
+deploys onto could not be inside it, and it has no way to hand a model server its IRSA role. The Kubernetes half
+below is the same sequence over the same components and builders; tests/components/test_eks.py checks that what
+it registers equals the Kubernetes render.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from mlinfra.components.aws_eks.addons import EksAddons, EksAddonsArgs
+from mlinfra.components.aws_eks.cluster import EksCluster, EksClusterArgs
+from mlinfra.components.aws_eks.irsa import ServiceAccountRole, ServiceAccountRoleArgs
+from mlinfra.components.aws_eks.network import EksNetwork, EksNetworkArgs
+from mlinfra.components.aws_eks.nodes import EksNodeGroups, EksNodeGroupsArgs
+from mlinfra.components.environment import Environment, EnvironmentArgs
+from mlinfra.components.k8s_objects import create_objects
+from mlinfra.components.model_server import KubernetesModelServer, KubernetesModelServerArgs
+from mlinfra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+from mlinfra.conventions import child_name
+from mlinfra.guardrails.context import context_for, context_inputs
+from mlinfra.manifests.serving import build_namespace_objects
+from mlinfra.planning.specs import EnvironmentPlan
+from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws_eks.iam import artifact_read_policy
+from mlinfra.targets.aws_eks.platform import EksPlan
+
+SharedAws = tuple[aws.Provider, pulumi.Input[str]]  # the explicit provider, the environment's KMS key ARN
+
+
+def assemble_eks(
+    plan: EnvironmentPlan,
+    eks: EksPlan,
+    profile: Profile,
+    secrets: dict[str, Any],
+    shared_aws: Any,
+) -> dict[str, Any]:
+    """Create the environment; `shared_aws(name, scope)` returns (aws provider, KMS key ARN) under `scope`."""
+    env, target = plan.environment, plan.target
+    ctx = context_for(profile, env, tier=plan.tier, protect=plan.protect, target=target)
+    name = profile.name  # as on premise: names carry no environment, so `diff` pairs resources across stacks
+    scope = Environment(name, EnvironmentArgs(context=context_inputs(ctx)))
+    in_scope = pulumi.ResourceOptions(parent=scope)
+    provider, kms_key_arn = shared_aws(name, scope)
+
+    network = EksNetwork(child_name(name, "network"), EksNetworkArgs(network=eks.network),
+                         provider=provider, opts=in_scope)
+    cluster = EksCluster(
+        child_name(name, "eks"),
+        EksClusterArgs(cluster=eks.cluster, region=eks.region, policy_arns=eks.cluster_policy_arns,
+                       subnet_ids=network.private_subnet_ids, kms_key_arn=kms_key_arn, protect=eks.protect),
+        provider=provider, opts=in_scope,
+    )
+    nodes = EksNodeGroups(
+        child_name(name, "nodes"),
+        EksNodeGroupsArgs(groups=eks.node_groups, policy_arns=eks.node_policy_arns, cluster_name=cluster.name,
+                          subnet_ids=network.private_subnet_ids),
+        provider=provider, opts=in_scope,
+    )
+    roles = {
+        access.model: ServiceAccountRole(
+            child_name(name, access.role),
+            ServiceAccountRoleArgs(
+                namespace=access.namespace, service_account=access.service_account,
+                oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
+                policy=artifact_read_policy(eks.region, access),
+            ),
+            provider=provider, opts=in_scope,
+        )
+        for access in eks.artifact_access
+    }
+    # the cluster's API through its kubeconfig; Kubernetes objects wait for nodes to run on
+    platform = k8s.Provider(
+        child_name(name, "eks-kubernetes"), kubeconfig=cluster.kubeconfig,
+        opts=pulumi.ResourceOptions(parent=scope, depends_on=list(nodes.groups.values())),
+    )
+    addons = EksAddons(
+        child_name(name, "addons"),
+        EksAddonsArgs(cluster_name=cluster.name, oidc_provider_arn=cluster.oidc_provider_arn,
+                      oidc_issuer=cluster.oidc_issuer, ebs_csi_policy_arn=eks.ebs_csi_policy_arn,
+                      storage_class=eks.storage_class),
+        provider=provider, kubernetes=platform, opts=in_scope,
+    )
+    # the workloads' provider: same cluster, after the add-ons (volumes need the CSI driver and the default class)
+    kubernetes = k8s.Provider(
+        child_name(name, "kubernetes"), kubeconfig=cluster.kubeconfig,
+        opts=pulumi.ResourceOptions(parent=scope, depends_on=addons.ready),
+    )
+    outputs = _serving_and_monitoring(name, plan, secrets, scope, kubernetes, roles)
+    outputs.update(cluster_name=cluster.name, cluster_endpoint=cluster.endpoint, region=eks.region)
+    return outputs
+
+
+def _serving_and_monitoring(
+    name: str, plan: EnvironmentPlan, secrets: dict[str, Any], scope: Environment, provider: k8s.Provider,
+    roles: dict[str, ServiceAccountRole],
+) -> dict[str, Any]:
+    """The Kubernetes half, as assembly.assemble_kubernetes builds it, plus each model's IRSA role."""
+    child = pulumi.ResourceOptions(parent=scope, provider=provider)
+    shared = create_objects(name, build_namespace_objects(plan), child, primary=plan.namespace, protect=plan.protect)
+    namespace = shared["namespace"].metadata.name
+    servers = {
+        model.name: KubernetesModelServer(
+            child_name(name, model.k8s_name),
+            KubernetesModelServerArgs(
+                plan=plan, model=model, namespace=namespace,
+                artifact_role_arn=roles[model.name].arn if model.name in roles else None,
+            ),
+            provider=provider, opts=pulumi.ResourceOptions(parent=scope),
+        )
+        for model in plan.models
+    }
+    monitoring = MonitoringStack(
+        child_name(name, "monitoring"), MonitoringStackArgs(plan=plan, namespace=namespace, secrets=secrets),
+        provider=provider, opts=pulumi.ResourceOptions(parent=scope),
+    )
+    return {
+        "environment": plan.environment,
+        "namespace": plan.namespace,
+        "kube_context": plan.kube_context or "",
+        "endpoints": {model: server.endpoint for model, server in sorted(servers.items())},
+        "dashboards": monitoring.dashboards,
+        "alert_routes": monitoring.alert_routes,
+        "monitoring_stack": monitoring.ownership,
+    }

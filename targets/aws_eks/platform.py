@@ -1,0 +1,115 @@
+"""Everything one EKS environment needs besides the serving and monitoring objects, as one plain spec.
+
+`eks_plan` is what the components deploy and what `render` writes to aws/eks.yaml: the network, the control
+plane, the node groups, the IRSA roles and the add-ons. Built from the profile once, here, so the components
+take plain values and decide nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mlinfra.costs.model import EstimateError
+from mlinfra.costs.prices import price_table
+from mlinfra.planning.plan import PlanError
+from mlinfra.planning.specs import EnvironmentPlan
+from mlinfra.profiles.environments import resolve_environment
+from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws_eks.cluster import ClusterSpec, cluster_spec
+from mlinfra.targets.aws_eks.iam import (
+    CLUSTER_POLICIES,
+    EBS_CSI_POLICY,
+    NODE_POLICIES,
+    ArtifactAccess,
+    artifact_access,
+    managed_policy_arn,
+)
+from mlinfra.targets.aws_eks.network import NetworkPlan, plan_network
+from mlinfra.targets.aws_eks.nodegroups import NodeGroupSpec, node_groups
+
+EBS_CSI_ADDON = "aws-ebs-csi-driver"  # the Prometheus, Alertmanager and Grafana volumes
+STORAGE_CLASS = "gp3-encrypted"  # the cluster's default StorageClass (EKS creates none since 1.30)
+STORAGE_CLASS_PROVISIONER = "ebs.csi.aws.com"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageClassSpec:
+    name: str
+    provisioner: str
+    parameters: dict[str, str]
+    default: bool
+
+    def manifest(self) -> dict[str, Any]:
+        """The StorageClass object: gp3, encrypted (the account's EBS key), the volume created in the zone the pod
+        lands in, expandable."""
+        metadata: dict[str, Any] = {"name": self.name}
+        if self.default:
+            metadata["annotations"] = {"storageclass.kubernetes.io/is-default-class": "true"}
+        return {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": metadata,
+            "provisioner": self.provisioner,
+            "parameters": dict(self.parameters),
+            "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer",
+            "allowVolumeExpansion": True,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class EksPlan:
+    region: str
+    protect: bool
+    network: NetworkPlan
+    cluster: ClusterSpec
+    node_groups: tuple[NodeGroupSpec, ...]
+    cluster_policy_arns: tuple[str, ...]
+    node_policy_arns: tuple[str, ...]
+    artifact_access: tuple[ArtifactAccess, ...]
+    ebs_csi_policy_arn: str
+    storage_class: StorageClassSpec
+
+    @property
+    def gpu(self) -> bool:
+        return any(g.gpu for g in self.node_groups)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for aws/eks.yaml (tuples as lists)."""
+        data = asdict(self)
+        data["gpu"] = self.gpu
+        return _lists(data)
+
+
+def _lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_lists(v) for v in value]
+    return value
+
+
+def eks_plan(profile: Profile, plan: EnvironmentPlan) -> EksPlan:
+    """The EKS platform of `plan`'s environment (cost model's node pools, the environment's network and cluster)."""
+    env = resolve_environment(profile, plan.environment)
+    region = profile.region
+    try:
+        groups = node_groups(profile, env, price_table(profile))
+    except EstimateError as exc:  # feasibility rules the target out too; render and the program say why
+        raise PlanError(f"the EKS node groups of environment '{env.name}' cannot be planned: {exc}") from None
+    return EksPlan(
+        region=region,
+        protect=plan.protect,
+        network=plan_network(env, region),
+        cluster=cluster_spec(profile.name, env, plan.exposure),
+        node_groups=groups,
+        cluster_policy_arns=tuple(managed_policy_arn(region, p) for p in CLUSTER_POLICIES),
+        node_policy_arns=tuple(managed_policy_arn(region, p) for p in NODE_POLICIES),
+        artifact_access=artifact_access(plan),
+        ebs_csi_policy_arn=managed_policy_arn(region, EBS_CSI_POLICY),
+        storage_class=StorageClassSpec(
+            name=STORAGE_CLASS, provisioner=STORAGE_CLASS_PROVISIONER,
+            parameters={"type": "gp3", "encrypted": "true"}, default=True,
+        ),
+    )
