@@ -3,11 +3,14 @@
 - the aws-ebs-csi-driver add-on, its controller on an IRSA role with the AWS-managed driver policy, and a default
   StorageClass (gp3, encrypted): EKS clusters since 1.30 have no default class, and the Prometheus, Alertmanager
   and Grafana claims of the monitoring chart name none.
+- when models are exposed, the AWS Load Balancer Controller (pinned chart, IRSA role with
+  targets.aws_eks.ingress's policy), which serves the render's `alb` Ingresses.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -16,6 +19,7 @@ import pulumi_kubernetes as k8s
 from mlinfra.components.aws_eks.irsa import ServiceAccountRole, ServiceAccountRoleArgs
 from mlinfra.components.k8s_objects import create_object
 from mlinfra.conventions import TYPE_EKS_ADDONS, child_name
+from mlinfra.targets.aws_eks import ingress
 from mlinfra.targets.aws_eks.iam import EBS_CSI_NAMESPACE, EBS_CSI_SERVICE_ACCOUNT
 from mlinfra.targets.aws_eks.platform import EBS_CSI_ADDON, StorageClassSpec
 
@@ -27,6 +31,11 @@ class EksAddonsArgs:
     oidc_issuer: pulumi.Input[str]
     ebs_csi_policy_arn: str
     storage_class: StorageClassSpec
+    region: str
+    vpc_id: pulumi.Input[str]
+    load_balancer_controller_replicas: int = 0  # 0: no controller (nothing exposed)
+    load_balancer_controller_policy: dict[str, Any] | None = None
+    protect: bool = False  # production: Helm releases are protected (guardrails.stateful)
 
 
 class EksAddons(pulumi.ComponentResource):
@@ -60,4 +69,33 @@ class EksAddons(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[ebs]),
         )
         self.ready = [ebs, storage]
-        self.register_outputs({"addons": [EBS_CSI_ADDON], "storage_class": args.storage_class.name})
+        if args.load_balancer_controller_replicas:
+            self.ready.append(self._load_balancer_controller(name, args, provider, kubernetes))
+        self.register_outputs({"addons": [EBS_CSI_ADDON], "storage_class": args.storage_class.name,
+                               "load_balancer_controller": bool(args.load_balancer_controller_replicas)})
+
+    def _load_balancer_controller(
+        self, name: str, args: EksAddonsArgs, provider: aws.Provider, kubernetes: k8s.Provider
+    ) -> k8s.helm.v3.Release:
+        role = ServiceAccountRole(
+            child_name(name, "lb-controller"),
+            ServiceAccountRoleArgs(
+                namespace=ingress.NAMESPACE, service_account=ingress.SERVICE_ACCOUNT,
+                oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
+                policy=args.load_balancer_controller_policy,
+            ),
+            provider=provider, opts=pulumi.ResourceOptions(parent=self),
+        )
+        return k8s.helm.v3.Release(
+            child_name(name, "lb-controller"),
+            k8s.helm.v3.ReleaseArgs(
+                name=ingress.RELEASE_NAME,
+                chart=ingress.CHART,
+                version=ingress.CHART_VERSION,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ingress.CHART_REPO),
+                namespace=ingress.NAMESPACE,
+                values=ingress.helm_values(args.cluster_name, args.region, args.vpc_id, role.arn,
+                                           args.load_balancer_controller_replicas),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, protect=args.protect),
+        )

@@ -1,7 +1,8 @@
 """Everything one EKS environment needs besides the serving and monitoring objects, as one plain spec.
 
 `eks_plan` is what the components deploy and what `render` writes to aws/eks.yaml: the network, the control
-plane, the node groups, the IRSA roles and the add-ons. Built from the profile once, here, so the components
+plane, the node groups, the IRSA roles and the add-ons (EBS CSI driver, default StorageClass, and the AWS Load
+Balancer Controller when models are exposed). Built from the profile once, here, so the components
 take plain values and decide nothing.
 """
 
@@ -25,6 +26,7 @@ from mlinfra.targets.aws_eks.iam import (
     artifact_access,
     managed_policy_arn,
 )
+from mlinfra.targets.aws_eks.ingress import controller_policy, needs_controller
 from mlinfra.targets.aws_eks.network import NetworkPlan, plan_network
 from mlinfra.targets.aws_eks.nodegroups import NodeGroupSpec, node_groups
 
@@ -70,6 +72,9 @@ class EksPlan:
     artifact_access: tuple[ArtifactAccess, ...]
     ebs_csi_policy_arn: str
     storage_class: StorageClassSpec
+    # the AWS Load Balancer Controller (exposure internal/public): replicas, or 0 when there is no Ingress
+    load_balancer_controller_replicas: int
+    load_balancer_controller_policy: dict[str, Any] | None
 
     @property
     def gpu(self) -> bool:
@@ -94,6 +99,7 @@ def eks_plan(profile: Profile, plan: EnvironmentPlan) -> EksPlan:
     """The EKS platform of `plan`'s environment (cost model's node pools, the environment's network and cluster)."""
     env = resolve_environment(profile, plan.environment)
     region = profile.region
+    exposed = needs_controller(plan.exposure)
     try:
         groups = node_groups(profile, env, price_table(profile))
     except EstimateError as exc:  # feasibility rules the target out too; render and the program say why
@@ -112,4 +118,6 @@ def eks_plan(profile: Profile, plan: EnvironmentPlan) -> EksPlan:
             name=STORAGE_CLASS, provisioner=STORAGE_CLASS_PROVISIONER,
             parameters={"type": "gp3", "encrypted": "true"}, default=True,
         ),
+        load_balancer_controller_replicas=(2 if plan.high_availability else 1) if exposed else 0,
+        load_balancer_controller_policy=controller_policy(region) if exposed else None,
     )

@@ -21,6 +21,7 @@ from mlinfra.targets.aws_eks.iam import (
     managed_policy_arn,
     s3_location,
 )
+from mlinfra.targets.aws_eks.ingress import controller_policy, helm_values
 from mlinfra.targets.aws_eks.network import plan_network
 from mlinfra.targets.aws_eks.nodegroups import AMI_CPU, AMI_GPU, node_groups, node_pools
 from mlinfra.targets.aws_eks.platform import eks_plan
@@ -238,3 +239,48 @@ def test_eks_plan_is_plain_data():
         "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     ]
     assert data["storage_class"]["parameters"] == {"type": "gp3", "encrypted": "true"}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# AWS Load Balancer Controller
+
+
+def test_controller_only_when_models_are_exposed():
+    for exposure, replicas in (("private", 0), ("internal", 2), ("public", 2)):
+        profile = _profile(security={"exposure": exposure, "authentication": "oidc"})
+        plan = eks_plan(profile, plan_for(profile, "prod", "aws-eks"))
+        assert plan.load_balancer_controller_replicas == replicas
+        assert (plan.load_balancer_controller_policy is None) == (replicas == 0)
+    dev = _profile()
+    assert eks_plan(dev, plan_for(dev, "dev", "aws-eks")).load_balancer_controller_replicas == 1
+
+
+def test_controller_values():
+    assert helm_values("risk-prod", "eu-west-1", "vpc-0a1", "arn:aws:iam::210987654321:role/lb", 2) == {
+        "clusterName": "risk-prod",
+        "region": "eu-west-1",
+        "vpcId": "vpc-0a1",
+        "replicaCount": 2,
+        "serviceAccount": {"create": True, "name": "aws-load-balancer-controller",
+                           "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::210987654321:role/lb"}},
+        "ingressClass": "alb",
+        "createIngressClassResource": True,
+        "enableServiceMutatorWebhook": False,
+        "podDisruptionBudget": {"maxUnavailable": 1},
+    }
+    assert "podDisruptionBudget" not in helm_values("risk-dev", "eu-west-1", "vpc-0a1", "arn", 1)
+
+
+def test_controller_policy_changes_only_what_it_tagged():
+    policy = controller_policy("eu-west-1")
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    for s in policy["Statement"]:
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        assert all("*" not in a for a in actions), s["Sid"]
+        destructive = [a for a in actions if a.split(":")[1].startswith(("Delete", "Modify", "Set", "Remove"))]
+        if destructive and s["Sid"] != "Listeners":  # listeners and rules cannot be tagged before they exist
+            assert s["Resource"] != "*" or "Condition" in s, s["Sid"]
+    assert statements["ManageOwnLoadBalancers"]["Condition"] == {"Null": {"aws:ResourceTag/elbv2.k8s.aws/cluster": "false"}}
+    assert statements["CreateTaggedLoadBalancers"]["Condition"] == {"Null": {"aws:RequestTag/elbv2.k8s.aws/cluster": "false"}}
+    assert statements["Targets"]["Resource"] == "arn:aws:elasticloadbalancing:*:*:targetgroup/*/*"
+    assert controller_policy("cn-north-1")["Statement"][-1]["Resource"].startswith("arn:aws-cn:")
