@@ -4,7 +4,8 @@
   StorageClass (gp3, encrypted): EKS clusters since 1.30 have no default class, and the Prometheus, Alertmanager
   and Grafana claims of the monitoring chart name none.
 - when models are exposed, the AWS Load Balancer Controller (pinned chart, IRSA role with
-  targets.aws_eks.ingress's policy), which serves the render's `alb` Ingresses.
+  targets.aws_eks.ingress's policy), which serves the render's `alb` Ingresses;
+- when a model needs a GPU, the NVIDIA device plugin (pinned chart) on the GPU node groups.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from mlinfra.components.k8s_objects import create_object
 from mlinfra.conventions import TYPE_EKS_ADDONS, child_name
 from mlinfra.targets.aws_eks import ingress
 from mlinfra.targets.aws_eks.iam import EBS_CSI_NAMESPACE, EBS_CSI_SERVICE_ACCOUNT
-from mlinfra.targets.aws_eks.platform import EBS_CSI_ADDON, StorageClassSpec
+from mlinfra.targets.aws_eks.platform import (
+    DEVICE_PLUGIN_CHART,
+    DEVICE_PLUGIN_NAMESPACE,
+    DEVICE_PLUGIN_REPO,
+    DEVICE_PLUGIN_VERSION,
+    EBS_CSI_ADDON,
+    StorageClassSpec,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +43,7 @@ class EksAddonsArgs:
     vpc_id: pulumi.Input[str]
     load_balancer_controller_replicas: int = 0  # 0: no controller (nothing exposed)
     load_balancer_controller_policy: dict[str, Any] | None = None
+    nvidia_device_plugin: bool = False  # GPU node groups exist
     protect: bool = False  # production: Helm releases are protected (guardrails.stateful)
 
 
@@ -71,8 +80,19 @@ class EksAddons(pulumi.ComponentResource):
         self.ready = [ebs, storage]
         if args.load_balancer_controller_replicas:
             self.ready.append(self._load_balancer_controller(name, args, provider, kubernetes))
+        if args.nvidia_device_plugin:  # the chart's default affinity and tolerations select the GPU node groups
+            self.ready.append(k8s.helm.v3.Release(
+                child_name(name, "nvidia-device-plugin"),
+                k8s.helm.v3.ReleaseArgs(
+                    name=DEVICE_PLUGIN_CHART, chart=DEVICE_PLUGIN_CHART, version=DEVICE_PLUGIN_VERSION,
+                    repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=DEVICE_PLUGIN_REPO),
+                    namespace=DEVICE_PLUGIN_NAMESPACE, values={"gfd": {"enabled": False}},
+                ),
+                opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, protect=args.protect),
+            ))
         self.register_outputs({"addons": [EBS_CSI_ADDON], "storage_class": args.storage_class.name,
-                               "load_balancer_controller": bool(args.load_balancer_controller_replicas)})
+                               "load_balancer_controller": bool(args.load_balancer_controller_replicas),
+                               "nvidia_device_plugin": args.nvidia_device_plugin})
 
     def _load_balancer_controller(
         self, name: str, args: EksAddonsArgs, provider: aws.Provider, kubernetes: k8s.Provider

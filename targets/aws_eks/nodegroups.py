@@ -1,8 +1,8 @@
 """The managed node groups of one EKS environment, exactly as the cost model prices them.
 
 One CPU pool for the CPU models and the monitoring stack; one GPU pool per GPU model, with the NVIDIA AMI, the
-`nvidia.com/gpu` taint (only pods that tolerate it land there: the GPU models do) and the GPU product label the
-model's node affinity selects. Instance types and node counts come from costs.nodes.plan_pool through
+`nvidia.com/gpu` taint (only pods that tolerate it land there: the GPU models do), the GPU product label the
+model's node affinity selects and the `nvidia.com/gpu.present` label the NVIDIA device plugin's chart selects. Instance types and node counts come from costs.nodes.plan_pool through
 `node_pools`, which cost.py prices: what is deployed is what is priced.
 """
 
@@ -24,6 +24,7 @@ AMI_CPU = "AL2023_x86_64_STANDARD"
 AMI_GPU = "AL2023_x86_64_NVIDIA"  # NVIDIA driver and container toolkit in the AMI
 CAPACITY_TYPE = "ON_DEMAND"  # the price table holds on-demand prices
 LABEL_NODE_POOL = "mlinfra.io/node-pool"
+LABEL_GPU_PRESENT = "nvidia.com/gpu.present"
 CPU_POOL = "cpu"
 
 
@@ -93,6 +94,7 @@ def node_groups(profile: Profile, env: EnvironmentSettings, table: PriceTable) -
         labels: dict[str, str] = {LABEL_NODE_POOL: role}
         taints: tuple[TaintSpec, ...] = ()
         if pool.gpu_model:
+            labels[LABEL_GPU_PRESENT] = "true"  # the NVIDIA device plugin's DaemonSet selects these nodes
             if inst.gpu:  # what GPU feature discovery would label: the model's affinity selects it
                 labels[LABEL_GPU_PRODUCT] = gpu_products(inst.gpu)[0]
             taints = (TaintSpec(key=RESOURCE_GPU, value="true", effect="NO_SCHEDULE"),)

@@ -2,7 +2,7 @@
 
 `eks_plan` is what the components deploy and what `render` writes to aws/eks.yaml: the network, the control
 plane, the node groups, the IRSA roles and the add-ons (EBS CSI driver, default StorageClass, and the AWS Load
-Balancer Controller when models are exposed). Built from the profile once, here, so the components
+Balancer Controller when models are exposed, the NVIDIA device plugin when a model needs a GPU). Built from the profile once, here, so the components
 take plain values and decide nothing.
 """
 
@@ -31,6 +31,11 @@ from mlinfra.targets.aws_eks.network import NetworkPlan, plan_network
 from mlinfra.targets.aws_eks.nodegroups import NodeGroupSpec, node_groups
 
 EBS_CSI_ADDON = "aws-ebs-csi-driver"  # the Prometheus, Alertmanager and Grafana volumes
+# GPU nodes: the AL2023 NVIDIA AMI brings the driver, the device plugin advertises nvidia.com/gpu to the scheduler
+DEVICE_PLUGIN_CHART = "nvidia-device-plugin"
+DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin"
+DEVICE_PLUGIN_VERSION = "0.17.1"
+DEVICE_PLUGIN_NAMESPACE = "kube-system"
 STORAGE_CLASS = "gp3-encrypted"  # the cluster's default StorageClass (EKS creates none since 1.30)
 STORAGE_CLASS_PROVISIONER = "ebs.csi.aws.com"
 

@@ -121,7 +121,8 @@ def test_gpu_group_only_for_a_gpu_model_with_nvidia_ami_taint_and_product_label(
     assert (cpu.role, cpu.ami_type, cpu.taints, dict(cpu.labels)) == ("cpu", AMI_CPU, (), {"mlinfra.io/node-pool": "cpu"})
     assert (gpu.role, gpu.instance_type, gpu.ami_type, gpu.gpu) == ("gpu-vision", "g6.xlarge", AMI_GPU, True)
     assert [(t.key, t.value, t.effect) for t in gpu.taints] == [("nvidia.com/gpu", "true", "NO_SCHEDULE")]
-    assert dict(gpu.labels) == {"mlinfra.io/node-pool": "gpu-vision", "nvidia.com/gpu.product": "NVIDIA-L4"}
+    assert dict(gpu.labels) == {"mlinfra.io/node-pool": "gpu-vision", "nvidia.com/gpu.present": "true",
+                                "nvidia.com/gpu.product": "NVIDIA-L4"}
     assert (gpu.min_size, gpu.max_size, gpu.root_volume_gib, gpu.capacity_type) == (2, 2, 20, "ON_DEMAND")
     alone = node_groups(_profile(), resolve_environment(_profile(), "prod"), price_table(_profile()))
     assert [g.role for g in alone] == ["cpu"] and not any(g.gpu for g in alone)
