@@ -76,13 +76,30 @@ def render(
     if fmt == "json":
         emit_json(summary)
         return
+    print_summary(written, f"{loaded.name} / {env} on {target_obj.name} ({timing} timing) -> {out}")
+
+
+STATUSES = ("created", "updated", "unchanged")
+
+
+def print_summary(written, title: str) -> None:
+    """One row per directory (a render writes hundreds of files; --format json lists each with its sha256)."""
     from rich.table import Table
 
-    table = Table(title=f"{loaded.name} / {env} on {target_obj.name} ({timing} timing) -> {out}")
-    for column in ("file", "bytes", "sha256", "status"):
-        table.add_column(column, justify="right" if column == "bytes" else "left")
+    rows: dict[str, dict[str, int]] = {}
     for w in written:
-        table.add_row(w.path, str(w.bytes), w.sha256[:12], w.status)
+        directory = w.path.rsplit("/", 1)[0] if "/" in w.path else "."
+        row = rows.setdefault(directory, {"files": 0, "bytes": 0, **{s: 0 for s in STATUSES}})
+        row["files"] += 1
+        row["bytes"] += w.bytes
+        row[w.status] = row.get(w.status, 0) + 1
+    table = Table(title=title, caption="every file with its sha256: --format json, or render.json")
+    table.add_column("directory")
+    for column in ("files", "bytes", *STATUSES):
+        table.add_column(column, justify="right")
+    for directory in sorted(rows):
+        row = rows[directory]
+        table.add_row(directory, *(str(row[c]) for c in ("files", "bytes", *STATUSES)))
     console().print(table)
 
 

@@ -109,9 +109,12 @@ def test_rerun_is_byte_identical(tmp_path):
     out = tmp_path / "out"
     assert run("render", PROFILE, "--env", "prod", "--target", "onprem-k8s", "--out", str(out)).exit_code == 0
     first = _tree(out)
-    result = run("render", PROFILE, "--env", "prod", "--target", "onprem-k8s", "--out", str(out))
-    assert result.exit_code == 0 and "unchanged" in result.output and "updated" not in result.output
+    result = run("render", PROFILE, "--env", "prod", "--target", "onprem-k8s", "--out", str(out), "--format", "json")
+    assert result.exit_code == 0 and {f["status"] for f in json.loads(result.output)["files"]} == {"unchanged"}
     assert _tree(out) == first
+    table = run("render", PROFILE, "--env", "prod", "--target", "onprem-k8s", "--out", str(out))
+    # one row per directory: kubernetes/ holds 5 files, none created or updated, all unchanged
+    assert "│ kubernetes   │     5 │" in table.output and table.output.count("│       0 │       0 │") == 5
 
 
 def test_refuses_a_foreign_non_empty_directory(tmp_path):
