@@ -110,16 +110,25 @@ def test_scan_detects_an_import(tmp_path):
     assert _pulumi_imports(sample) == ["pulumi_aws (line 2)", "pulumi (line 4)"]
 
 
-def test_decide_json_stays_lean(repo_root):
-    """Speed guard (bench/README.md): machine output needs neither rich nor jinja2."""
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["decide", "stacks/profile.yaml", "--format", "json"], id="decide"),
+        pytest.param(["render", "stacks/profile.yaml", "--env", "dev", "--target", "onprem-k8s", "--format", "json",
+                      "--force", "--out"], id="render"),
+    ],
+)
+def test_machine_output_stays_lean(repo_root, tmp_path, args):
+    """Speed guard (bench/README.md): machine output needs neither rich nor jinja2, and never Pulumi."""
+    args = [*args, str(tmp_path / "out")] if args[-1] == "--out" else args
     result = _run(
-        """
+        f"""
         import sys
         from click.testing import CliRunner
         from mlinfra.cli.main import cli
-        result = CliRunner().invoke(cli, ["decide", "stacks/profile.yaml", "--format", "json"], catch_exceptions=False)
+        result = CliRunner().invoke(cli, {args!r}, catch_exceptions=False)
         assert result.exit_code == 0, result.output
-        print("HEAVY:", [m for m in ("rich", "jinja2") if m in sys.modules])
+        print("HEAVY:", [m for m in ("rich", "jinja2", "pulumi", "pulumi_aws", "pulumi_kubernetes") if m in sys.modules])
         """,
         repo_root,
     )
