@@ -79,12 +79,3 @@ def find_none(obj: Any, path: str = "") -> list[str]:
     if isinstance(obj, list):
         return [p for i, v in enumerate(obj) for p in find_none(v, f"{path}[{i}]")]
     return []
-
-
-def fresh(obj: Any) -> Any:
-    """A copy with no shared dicts/lists (shared references would become YAML anchors in a dump)."""
-    if isinstance(obj, dict):
-        return {k: fresh(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [fresh(v) for v in obj]
-    return obj

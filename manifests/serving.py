@@ -15,7 +15,7 @@ from typing import Any
 
 from mlinfra.conventions import COMPONENT_SERVING, PORT_HTTP, selector_labels, standard_labels
 from mlinfra.manifests import network
-from mlinfra.manifests.common import fresh, model_metadata
+from mlinfra.manifests.common import model_metadata
 from mlinfra.manifests.pod import pod_template, runtime_of
 from mlinfra.planning.sizing import TARGET_UTILISATION, TIGHT_LATENCY_MS
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
@@ -38,7 +38,7 @@ def build_namespace_objects(plan: EnvironmentPlan) -> list[dict[str, Any]]:
     }
     metadata = {"name": plan.namespace, "labels": {**labels, **pss}}
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
-    return [fresh(namespace), fresh(network.default_deny(plan, labels))]
+    return [namespace, network.default_deny(plan, labels)]
 
 
 def build_model_objects(
@@ -57,7 +57,7 @@ def build_model_objects(
     objects.append(network.network_policy(plan, model, runtime))
     if plan.exposure in ("internal", "public"):
         objects.append(network.ingress(plan, model, runtime))
-    return [fresh(o) for o in objects]
+    return list(objects)
 
 
 def endpoint_of(objects: list[Mapping[str, Any]]) -> str:
