@@ -36,6 +36,13 @@ TYPE_EKS_CLUSTER = type_token("eks", "EksCluster")
 TYPE_EKS_NODE_GROUPS = type_token("eks", "EksNodeGroups")
 TYPE_EKS_ADDONS = type_token("eks", "EksAddons")
 TYPE_SERVICE_ACCOUNT_ROLE = type_token("eks", "ServiceAccountRole")  # IRSA: an IAM role for one ServiceAccount
+# the AWS pieces every AWS target shares (components/aws/)
+TYPE_ENCRYPTION_KEY = type_token("aws", "EncryptionKey")  # the stack's KMS key, its policy and alias
+TYPE_MODEL_STORE = type_token("aws", "ModelStore")  # S3 bucket for artifacts, ECR repository for images
+TYPE_ALERT_TOPICS = type_token("aws", "AlertTopics")  # SNS topics per severity route, their subscriptions
+# aws-sagemaker (components/sagemaker.py, components/cloudwatch.py)
+TYPE_SAGEMAKER_ENDPOINT = type_token("sagemaker", "SageMakerEndpoint")
+TYPE_CLOUDWATCH_MONITORING = type_token("sagemaker", "CloudWatchMonitoring")
 
 
 # --- Kubernetes names -----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import contextvars
 import hashlib
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +105,8 @@ class _Mocks(pulumi.runtime.Mocks):
             state["metadata"] = {"name": args.name, "uid": f"uid-{args.name}", **state["metadata"]}
         elif args.typ.startswith(_EKS_MODULES):
             state.update(_eks_outputs(args, self._region(args.provider)))
+        elif args.typ.startswith("aws:"):
+            state.update(_aws_outputs(args, self._region(args.provider)))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
@@ -159,6 +162,48 @@ def _eks_outputs(args: pulumi.runtime.MockResourceArgs, region: str) -> dict[str
         out["addonVersion"] = inputs.get("addonVersion") or "v1.0.0-eksbuild.1"
     elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
         out["arn"] = f"arn:aws:logs:{region}:{MOCK_ACCOUNT}:log-group:{physical}"
+    return out
+
+
+# The shared AWS pieces and aws-sagemaker: what AWS computes for them (names of auto-named resources, ARNs, the
+# bucket's name from its prefix, the repository URL), so policies, alarm actions and stack outputs resolve as on AWS
+_SAGEMAKER_KINDS = {"model": "model", "endpointConfiguration": "endpoint-config", "endpoint": "endpoint"}
+
+
+def _aws_outputs(args: pulumi.runtime.MockResourceArgs, region: str) -> dict[str, Any]:
+    inputs, name, typ = args.inputs, args.name, args.typ
+    module = typ.split(":")[1]
+    service, kind = module.split("/")[0], module.split("/")[-1]
+    physical = inputs.get("name") or f"{name}-mock"
+    out: dict[str, Any] = {"arn": f"arn:aws:{service}:{region}:{MOCK_ACCOUNT}:{name}"}
+    if typ == "aws:kms/key:Key":
+        key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+        out.update(keyId=key_id, arn=f"arn:aws:kms:{region}:{MOCK_ACCOUNT}:key/{key_id}")
+    elif typ == "aws:kms/alias:Alias":
+        out.update(arn=f"arn:aws:kms:{region}:{MOCK_ACCOUNT}:{physical}", targetKeyArn=inputs.get("targetKeyId"))
+    elif typ == "aws:s3/bucket:Bucket":
+        bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix') or name + '-'}mock"
+        out.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}", region=region, bucketDomainName=f"{bucket}.s3.amazonaws.com",
+                   bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com")
+    elif typ == "aws:ecr/repository:Repository":
+        out.update(name=physical, registryId=MOCK_ACCOUNT, arn=f"arn:aws:ecr:{region}:{MOCK_ACCOUNT}:repository/{physical}",
+                   repositoryUrl=f"{MOCK_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{physical}")
+    elif typ == "aws:ecr/lifecyclePolicy:LifecyclePolicy":
+        out["registryId"] = MOCK_ACCOUNT
+    elif typ == "aws:sns/topic:Topic":
+        out.update(name=physical, arn=f"arn:aws:sns:{region}:{MOCK_ACCOUNT}:{physical}", owner=MOCK_ACCOUNT)
+    elif typ == "aws:sns/topicSubscription:TopicSubscription":
+        out["arn"] = f"{inputs.get('topic')}:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+    elif service == "sagemaker" and kind in _SAGEMAKER_KINDS:
+        out.update(name=physical, arn=f"arn:aws:sagemaker:{region}:{MOCK_ACCOUNT}:{_SAGEMAKER_KINDS[kind]}/{physical.lower()}")
+    elif typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        out["arn"] = f"arn:aws:cloudwatch:{region}:{MOCK_ACCOUNT}:alarm:{physical}"
+    elif typ == "aws:cloudwatch/compositeAlarm:CompositeAlarm":
+        out["arn"] = f"arn:aws:cloudwatch:{region}:{MOCK_ACCOUNT}:alarm:{inputs.get('alarmName') or physical}"
+    elif typ == "aws:cloudwatch/dashboard:Dashboard":
+        out["dashboardArn"] = f"arn:aws:cloudwatch::{MOCK_ACCOUNT}:dashboard/{inputs.get('dashboardName')}"
+    elif typ == "aws:appautoscaling/policy:Policy":
+        out.update(name=physical, arn=f"arn:aws:autoscaling:{region}:{MOCK_ACCOUNT}:scalingPolicy:{name}")
     return out
 
 

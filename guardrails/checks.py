@@ -66,6 +66,12 @@ def _is_cloud(res: Resource) -> bool:
     return res["type"].startswith(("aws:", "pulumi:providers:aws"))
 
 
+def _default_provider(res: Resource) -> bool:
+    """An AWS resource without an explicit provider: none recorded (the mocks), or the engine's `default_*` one."""
+    provider = res.get("provider")
+    return not provider or provider.rpartition("::")[2].startswith("default")
+
+
 def check_sovereignty(graph: list[Resource], ctx: GuardrailContext) -> Finding:
     """Every cloud region used satisfies `data.sovereignty`; on_premise allows no cloud resource at all."""
     cloud = [r for r in graph if _is_cloud(r)]
@@ -81,6 +87,10 @@ def check_sovereignty(graph: list[Resource], ctx: GuardrailContext) -> Finding:
             out.append(_v("sovereignty", r, "data.sovereignty is 'on_premise' but this stack creates a cloud resource"))
         elif ctx.allowed_regions is not None and r["type"].startswith("pulumi:providers:aws") and not region:
             out.append(_v("sovereignty", r, "AWS provider has no explicit region (the ambient AWS_REGION would decide)"))
+        elif ctx.allowed_regions is not None and r["custom"] and r["type"].startswith("aws:") and not region \
+                and _default_provider(r):
+            out.append(_v("sovereignty", r, "uses the default AWS provider (the ambient AWS_REGION would decide its "
+                                            "region); create it with the stack's explicit provider"))
         elif ctx.allowed_regions is not None and isinstance(region, str) and region not in ctx.allowed_regions:
             out.append(
                 _v(
