@@ -3,11 +3,12 @@ components on it - the same KubernetesModelServer and MonitoringStack as on prem
 
 Tree (the Environment is the parent of everything, as the guardrails and the policy pack expect):
     Environment
-      aws provider + shared AWS pieces (components.aws)       region, default tags, KMS key
+      aws provider, EncryptionKey (components.aws)            region, default tags; the key for Secrets and logs
       EksNetwork -> EksCluster -> EksNodeGroups                VPC, control plane, nodes
       ServiceAccountRole per S3 model                          IRSA: its own model prefix only
       kubernetes provider (kubeconfig from the cluster's outputs; after the nodes)
-      EksAddons                                                EBS CSI driver, default StorageClass
+      EksAddons                                                EBS CSI driver, default StorageClass,
+                                                               AWS Load Balancer Controller when exposed
       serving Namespace objects, KubernetesModelServer per model, MonitoringStack (after the add-ons)
 
 Why not `assembly.assemble_kubernetes(kubeconfig=...)`: it creates the Environment itself, so the cluster it
@@ -21,9 +22,9 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from mlinfra.components.aws import EncryptionKey, EncryptionKeyArgs, aws_provider
 from mlinfra.components.aws_eks.addons import EksAddons, EksAddonsArgs
 from mlinfra.components.aws_eks.cluster import EksCluster, EksClusterArgs
 from mlinfra.components.aws_eks.irsa import ServiceAccountRole, ServiceAccountRoleArgs
@@ -41,30 +42,27 @@ from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_eks.iam import artifact_read_policy
 from mlinfra.targets.aws_eks.platform import EksPlan
 
-SharedAws = tuple[aws.Provider, pulumi.Input[str]]  # the explicit provider, the environment's KMS key ARN
-
-
-def assemble_eks(
-    plan: EnvironmentPlan,
-    eks: EksPlan,
-    profile: Profile,
-    secrets: dict[str, Any],
-    shared_aws: Any,
-) -> dict[str, Any]:
-    """Create the environment; `shared_aws(name, scope)` returns (aws provider, KMS key ARN) under `scope`."""
+def assemble_eks(plan: EnvironmentPlan, eks: EksPlan, profile: Profile, secrets: dict[str, Any]) -> dict[str, Any]:
+    """Create the environment: its cluster, then the serving and monitoring components on it."""
     env, target = plan.environment, plan.target
     ctx = context_for(profile, env, tier=plan.tier, protect=plan.protect, target=target)
     name = profile.name  # as on premise: names carry no environment, so `diff` pairs resources across stacks
     scope = Environment(name, EnvironmentArgs(context=context_inputs(ctx)))
     in_scope = pulumi.ResourceOptions(parent=scope)
-    provider, kms_key_arn = shared_aws(name, scope)
+    provider = aws_provider(child_name(name, "aws"), region=eks.region, tags=eks.tags, opts=in_scope)
+    key = EncryptionKey(
+        child_name(name, "key"),
+        EncryptionKeyArgs(alias=eks.key_alias, region=eks.region, protect=eks.protect,
+                          description=f"mlinfra {profile.name} {env}: EKS Secrets, control-plane logs"),
+        provider=provider, opts=in_scope,
+    )
 
     network = EksNetwork(child_name(name, "network"), EksNetworkArgs(network=eks.network),
                          provider=provider, opts=in_scope)
     cluster = EksCluster(
         child_name(name, "eks"),
         EksClusterArgs(cluster=eks.cluster, region=eks.region, policy_arns=eks.cluster_policy_arns,
-                       subnet_ids=network.private_subnet_ids, kms_key_arn=kms_key_arn, protect=eks.protect),
+                       subnet_ids=network.private_subnet_ids, kms_key_arn=key.arn, protect=eks.protect),
         provider=provider, opts=in_scope,
     )
     nodes = EksNodeGroups(
@@ -94,7 +92,10 @@ def assemble_eks(
         child_name(name, "addons"),
         EksAddonsArgs(cluster_name=cluster.name, oidc_provider_arn=cluster.oidc_provider_arn,
                       oidc_issuer=cluster.oidc_issuer, ebs_csi_policy_arn=eks.ebs_csi_policy_arn,
-                      storage_class=eks.storage_class),
+                      storage_class=eks.storage_class, region=eks.region, vpc_id=network.vpc_id,
+                      load_balancer_controller_replicas=eks.load_balancer_controller_replicas,
+                      load_balancer_controller_policy=eks.load_balancer_controller_policy,
+                      nvidia_device_plugin=eks.gpu, protect=eks.protect),
         provider=provider, kubernetes=platform, opts=in_scope,
     )
     # the workloads' provider: same cluster, after the add-ons (volumes need the CSI driver and the default class)

@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from mlinfra.conventions import TYPE_EKS_CLUSTER, child_name
 from mlinfra.targets.aws_eks.cluster import ClusterSpec, kubeconfig
-from mlinfra.targets.aws_eks.iam import STS_AUDIENCE, service_trust_policy
+from mlinfra.targets.aws_eks.iam import STS_AUDIENCE, cluster_key_policy, service_trust_policy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,7 +29,7 @@ class EksClusterArgs:
 
 
 class EksCluster(pulumi.ComponentResource):
-    """Cluster role, encrypted log group, the EKS cluster (private endpoint, access entries), OIDC provider."""
+    """Cluster role (with the KMS key for Secrets), encrypted log group, the EKS cluster (private endpoint, access entries), OIDC provider."""
 
     name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
@@ -54,6 +54,12 @@ class EksCluster(pulumi.ComponentResource):
                                          policy_arn=arn, opts=child)
             for arn in args.policy_arns
         ]
+        key_access = aws.iam.RolePolicy(
+            child_name(name, "role-kms"), role=role.name,
+            policy=pulumi.Output.from_input(args.kms_key_arn).apply(
+                lambda arn: json.dumps(cluster_key_policy(arn), sort_keys=True)),
+            opts=child,
+        )
         logs = aws.cloudwatch.LogGroup(
             child_name(name, "logs"),
             name=spec.log_group, retention_in_days=spec.log_retention_days, kms_key_id=args.kms_key_arn,
@@ -80,7 +86,7 @@ class EksCluster(pulumi.ComponentResource):
             ),
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=spec.support_type),
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(protect=args.protect, depends_on=[*attachments, logs])
+                child, pulumi.ResourceOptions(protect=args.protect, depends_on=[*attachments, key_access, logs])
             ),
         )
         self.name = self.cluster.name

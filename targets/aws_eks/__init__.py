@@ -7,18 +7,24 @@ where its environments run (`cluster`: a cluster of their own, ingress through t
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlinfra.costs.model import CostEstimate
 from mlinfra.costs.prices import PriceTable
 from mlinfra.decision.criteria import Criteria
+from mlinfra.files.dump import to_yaml
+from mlinfra.files.rendered import RenderedFile
 from mlinfra.planning.specs import ClusterSettings
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_eks import cost, feasibility
 from mlinfra.targets.aws_eks.criteria import criteria
+from mlinfra.targets.aws_eks.platform import eks_plan
 from mlinfra.targets.kubernetes import KubernetesTarget
 
 NAME = "aws-eks"
 INGRESS_CLASS = "alb"  # AWS Load Balancer Controller
+EKS_FILE = "aws/eks.yaml"
 
 
 class AwsEks(KubernetesTarget):
@@ -30,10 +36,7 @@ class AwsEks(KubernetesTarget):
         return feasibility.violations(profile)
 
     def deployment_gaps(self, profile: Profile) -> list[str]:
-        return [
-            "this mlinfra has no component that creates the EKS cluster, its node groups and its kubeconfig, and "
-            "it never deploys to a cluster the profile does not name"
-        ]
+        return []  # components/aws_eks creates the cluster, its node groups and its kubeconfig
 
     def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
         return cost.estimate_eks(profile, env, table)
@@ -52,7 +55,19 @@ class AwsEks(KubernetesTarget):
         ]
 
     def components(self, profile: Profile) -> list[str]:
-        return ["EksCluster", *super().components(profile)]
+        return ["EksNetwork", "EksCluster", "EksNodeGroups", "ServiceAccountRole", "EksAddons",
+                *super().components(profile)]
+
+    def render(self, profile: Profile, env: str, options: dict[str, Any] | None = None) -> list[RenderedFile]:
+        """The Kubernetes render, plus aws/eks.yaml: the network, cluster, node groups and IRSA roles deployed."""
+        files = super().render(profile, env, options)
+        return [*files, RenderedFile(EKS_FILE, to_yaml(eks_plan(profile, self.plan(profile, env)).as_dict()))]
+
+    def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
+        from mlinfra.components.aws_eks.assembly import assemble_eks  # Pulumi: only when deploying
+
+        plan = self.plan(profile, env)
+        return assemble_eks(plan, eks_plan(profile, plan), profile, secrets)
 
     def cluster(self, profile: Profile, env: EnvironmentSettings) -> ClusterSettings:
         """A cluster per environment (no shared context). ALB targets are pod IPs reached from the VPC, not from an

@@ -1,6 +1,6 @@
 """IAM of one EKS environment as data: trust policies, managed policies per role, IRSA roles and their policies.
 
-- The cluster role: AmazonEKSClusterPolicy. The node role: the three policies a managed node group needs (kubelet,
+- The cluster role: AmazonEKSClusterPolicy, and the stack's KMS key for Secrets. The node role: the three policies a managed node group needs (kubelet,
   image pulls, the VPC CNI); nothing that reads the models.
 - IRSA (IAM roles for service accounts): a model server's ServiceAccount gets a role of its own that can only list
   and read its own model prefix (s3://bucket/prefix) and decrypt through S3 with the environment's KMS key;
@@ -43,6 +43,29 @@ def service_trust_policy(service: str) -> dict[str, Any]:
     return {
         "Version": POLICY_VERSION,
         "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+
+
+def cluster_key_policy(key_arn: str) -> dict[str, Any]:
+    """The cluster role's use of the stack's KMS key for Secrets envelope encryption (the key policy delegates to
+    IAM; AmazonEKSClusterPolicy grants no customer-managed key)."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "EnvelopeEncryptionOfSecrets",
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                "Resource": key_arn,
+            },
+            {
+                "Sid": "GrantsForTheControlPlane",
+                "Effect": "Allow",
+                "Action": "kms:CreateGrant",
+                "Resource": key_arn,
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            },
+        ],
     }
 
 

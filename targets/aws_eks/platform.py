@@ -17,6 +17,8 @@ from mlinfra.planning.plan import PlanError
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.environments import resolve_environment
 from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws.kms import key_alias
+from mlinfra.targets.aws.tags import stack_tags
 from mlinfra.targets.aws_eks.cluster import ClusterSpec, cluster_spec
 from mlinfra.targets.aws_eks.iam import (
     CLUSTER_POLICIES,
@@ -69,6 +71,8 @@ class StorageClassSpec:
 class EksPlan:
     region: str
     protect: bool
+    tags: dict[str, str]  # the AWS provider's default tags (targets.aws.tags)
+    key_alias: str  # the stack's KMS key (targets.aws.kms): Secrets envelope encryption, control-plane logs
     network: NetworkPlan
     cluster: ClusterSpec
     node_groups: tuple[NodeGroupSpec, ...]
@@ -86,7 +90,7 @@ class EksPlan:
         return any(g.gpu for g in self.node_groups)
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain data for aws/eks.yaml (tuples as lists)."""
+        """Plain data for aws/eks.yaml (tuples as lists, no nulls)."""
         data = asdict(self)
         data["gpu"] = self.gpu
         return _lists(data)
@@ -94,7 +98,7 @@ class EksPlan:
 
 def _lists(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _lists(v) for k, v in value.items()}
+        return {k: _lists(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
         return [_lists(v) for v in value]
     return value
@@ -112,6 +116,8 @@ def eks_plan(profile: Profile, plan: EnvironmentPlan) -> EksPlan:
     return EksPlan(
         region=region,
         protect=plan.protect,
+        tags=stack_tags(profile.name, env.name),
+        key_alias=key_alias(profile.name, env.name),
         network=plan_network(env, region),
         cluster=cluster_spec(profile.name, env, plan.exposure),
         node_groups=groups,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from mlinfra.cli.main import cli
@@ -89,8 +90,12 @@ def test_pinned_target_that_cannot_deploy_is_an_error_not_a_traceback(example):
     assert "Traceback" not in result.output
 
 
-def test_profile_without_a_feasible_target_is_an_error_not_a_traceback(repo_root):
-    result = run("preview", str(repo_root / "docs" / "examples" / "bursty-cloud.yaml"), "--env", "prod")
+def test_profile_without_a_feasible_target_is_an_error_not_a_traceback(repo_root, tmp_path):
+    data = yaml.safe_load((repo_root / "docs" / "examples" / "bursty-cloud.yaml").read_text(encoding="utf-8"))
+    data["data"]["sovereignty"] = "on_premise"  # no cloud may process it, and it names no on-premise cluster
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = run("preview", str(path), "--env", "prod")
     assert result.exit_code == 1
     assert "preview of 'prod' failed: stack 'prod': no target is feasible for profile" in result.stderr
     assert "Traceback" not in result.output

@@ -134,8 +134,9 @@ def test_plugin_is_an_option_in_decide_with_score_and_cost(plugin_site: Path):
 
 def test_plugin_feasibility_rules_apply(plugin_site: Path):
     proc = mlinfra("decide", str(BURSTY), "--format", "json", pythonpath=plugin_site)
-    assert proc.returncode == 1, "nothing this installation can deploy fits a cloud-only profile"
+    assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
+    assert data["target"] in ("aws-eks", "aws-sagemaker"), "the cloud-only profile goes to the cloud, never to the plugin"
     nomad = next(o for o in data["options"] if o["target"] == "acme-nomad")
     assert nomad["feasible"] is False
     assert nomad["violations"] == [

@@ -17,6 +17,7 @@ from mlinfra.targets.aws_eks.iam import (
     ArtifactAccess,
     artifact_access,
     artifact_read_policy,
+    cluster_key_policy,
     irsa_trust_policy,
     managed_policy_arn,
     s3_location,
@@ -234,6 +235,8 @@ def test_eks_plan_is_plain_data():
     data = plan.as_dict()
     assert json.loads(json.dumps(data)) == data
     assert data["region"] == "eu-west-1" and data["protect"] is True and data["gpu"] is False
+    assert data["key_alias"] == "alias/mlinfra/risk-prod"
+    assert data["tags"] == {"mlinfra.io/profile": "risk", "mlinfra.io/environment": "prod", "managed-by": "mlinfra"}
     assert data["node_policy_arns"] == [
         "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
         "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
@@ -285,3 +288,16 @@ def test_controller_policy_changes_only_what_it_tagged():
     assert statements["CreateTaggedLoadBalancers"]["Condition"] == {"Null": {"aws:RequestTag/elbv2.k8s.aws/cluster": "false"}}
     assert statements["Targets"]["Resource"] == "arn:aws:elasticloadbalancing:*:*:targetgroup/*/*"
     assert controller_policy("cn-north-1")["Statement"][-1]["Resource"].startswith("arn:aws-cn:")
+
+
+def test_cluster_role_may_use_the_key_for_secrets_only_through_grants_for_aws():
+    key = "arn:aws:kms:eu-west-1:210987654321:key/5e1"
+    assert cluster_key_policy(key) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "EnvelopeEncryptionOfSecrets", "Effect": "Allow",
+             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"], "Resource": key},
+            {"Sid": "GrantsForTheControlPlane", "Effect": "Allow", "Action": "kms:CreateGrant", "Resource": key,
+             "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+        ],
+    }
