@@ -1,8 +1,10 @@
 """aws-eks: one managed EKS cluster per environment, worker nodes sized from the models, the same Kubernetes
 component set as on premise.
 
-Everything specific to it lives here: feasibility (feasibility.py), scores (criteria.py), cost (cost.py), and
-where its environments run (`cluster`: a cluster of their own, ingress through the AWS Load Balancer Controller).
+Everything specific to it lives here: feasibility (feasibility.py), scores (criteria.py), cost (cost.py), where
+its environments run (`cluster`: a cluster of their own, ingress through the AWS Load Balancer Controller), and
+what the cluster is, as data (platform.py over network.py, cluster.py, nodegroups.py, iam.py, ingress.py), which
+components/aws_eks deploys and render writes to aws/eks.yaml. README.md says what deploys and what does not.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class AwsEks(KubernetesTarget):
             "two stays cheap.",
             "Worker nodes sit in private subnets behind a NAT gateway; exposure other than private adds an "
             "application load balancer.",
+            "The cluster's API endpoint is private: `pulumi up` runs where it reaches the VPC (a runner inside it, "
+            "a VPN or peering).",
         ]
 
     def components(self, profile: Profile) -> list[str]:
