@@ -1,5 +1,7 @@
 """EksAddons: what the workload needs on the cluster besides the serving and monitoring objects.
 
+- the vpc-cni add-on with NetworkPolicy enforcement on (EKS installs the CNI with it off: the serving namespace's
+  default deny and per-model policies would be ignored);
 - the aws-ebs-csi-driver add-on, its controller on an IRSA role with the AWS-managed driver policy, and a default
   StorageClass (gp3, encrypted): EKS clusters since 1.30 have no default class, and the Prometheus, Alertmanager
   and Grafana claims of the monitoring chart name none.
@@ -10,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,13 +31,15 @@ from mlinfra.targets.aws_eks.platform import (
     DEVICE_PLUGIN_REPO,
     DEVICE_PLUGIN_VERSION,
     EBS_CSI_ADDON,
+    VPC_CNI_ADDON,
+    VPC_CNI_CONFIGURATION,
     StorageClassSpec,
 )
 
 
 @dataclass(frozen=True, kw_only=True)
 class EksAddonsArgs:
-    cluster_name: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]  # once the node groups exist: the add-ons' pods need nodes to become ACTIVE
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
     ebs_csi_policy_arn: str
@@ -73,11 +78,18 @@ class EksAddons(pulumi.ComponentResource):
             resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
             opts=child,
         )
+        cni = aws.eks.Addon(  # adopts the VPC CNI EKS installed, to turn on its NetworkPolicy enforcement
+            child_name(name, VPC_CNI_ADDON),
+            cluster_name=args.cluster_name, addon_name=VPC_CNI_ADDON,
+            configuration_values=json.dumps(VPC_CNI_CONFIGURATION, sort_keys=True),
+            resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",
+            opts=child,
+        )
         storage = create_object(
             child_name(name, "storage-class"), args.storage_class.manifest(),
             pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[ebs]),
         )
-        self.ready = [ebs, storage]
+        self.ready = [cni, ebs, storage]
         if args.load_balancer_controller_replicas:
             self.ready.append(self._load_balancer_controller(name, args, provider, kubernetes))
         if args.nvidia_device_plugin:  # the chart's default affinity and tolerations select the GPU node groups
@@ -90,7 +102,7 @@ class EksAddons(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, provider=kubernetes, protect=args.protect),
             ))
-        self.register_outputs({"addons": [EBS_CSI_ADDON], "storage_class": args.storage_class.name,
+        self.register_outputs({"addons": [VPC_CNI_ADDON, EBS_CSI_ADDON], "storage_class": args.storage_class.name,
                                "load_balancer_controller": bool(args.load_balancer_controller_replicas),
                                "nvidia_device_plugin": args.nvidia_device_plugin})
 

@@ -90,7 +90,7 @@ def assemble_eks(plan: EnvironmentPlan, eks: EksPlan, profile: Profile, secrets:
     )
     addons = EksAddons(
         child_name(name, "addons"),
-        EksAddonsArgs(cluster_name=cluster.name, oidc_provider_arn=cluster.oidc_provider_arn,
+        EksAddonsArgs(cluster_name=nodes.cluster_name, oidc_provider_arn=cluster.oidc_provider_arn,
                       oidc_issuer=cluster.oidc_issuer, ebs_csi_policy_arn=eks.ebs_csi_policy_arn,
                       storage_class=eks.storage_class, region=eks.region, vpc_id=network.vpc_id,
                       load_balancer_controller_replicas=eks.load_balancer_controller_replicas,

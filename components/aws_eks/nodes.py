@@ -54,6 +54,7 @@ class EksNodeGroups(pulumi.ComponentResource):
     """Node role (kubelet, image pulls, VPC CNI) and the managed node groups in the private subnets."""
 
     role_arn: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
     groups: dict[str, aws.eks.NodeGroup]
 
     def __init__(
@@ -94,4 +95,8 @@ class EksNodeGroups(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=attachments)),
             )
         self.role_arn = role.arn
-        self.register_outputs({"role_arn": self.role_arn, "node_groups": sorted(self.groups)})
+        # the cluster's name once every node group exists: add-ons whose pods need nodes take it as their input
+        self.cluster_name = pulumi.Output.all(*[g.cluster_name for g in self.groups.values()]).apply(
+            lambda names: names[0])
+        self.register_outputs({"role_arn": self.role_arn, "node_groups": sorted(self.groups),
+                               "cluster_name": self.cluster_name})

@@ -33,6 +33,9 @@ from mlinfra.targets.aws_eks.network import NetworkPlan, plan_network
 from mlinfra.targets.aws_eks.nodegroups import NodeGroupSpec, node_groups
 
 EBS_CSI_ADDON = "aws-ebs-csi-driver"  # the Prometheus, Alertmanager and Grafana volumes
+# the VPC CNI enforces NetworkPolicies only when told to: without this the render's default deny is a no-op
+VPC_CNI_ADDON = "vpc-cni"
+VPC_CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
 # GPU nodes: the AL2023 NVIDIA AMI brings the driver, the device plugin advertises nvidia.com/gpu to the scheduler
 DEVICE_PLUGIN_CHART = "nvidia-device-plugin"
 DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin"

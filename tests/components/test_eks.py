@@ -230,8 +230,12 @@ def test_kubeconfig_is_built_from_the_cluster_outputs(eks_runs, env):
     urns = {p["urn"] for p in providers}
     assert all(r["provider"] in urns for r in run.resources if r["custom"] and r["type"].startswith("kubernetes:"))
     workloads = next(p for p in providers if p["name"] == "reco-api-kubernetes")
-    addon = _one(run, "aws:eks/addon:Addon")
-    assert addon["urn"] in workloads["options"]["depends_on"]
+    addons = {a["inputs"]["addonName"]: a for a in _of(run, "aws:eks/addon:Addon")}
+    assert set(addons) == {"vpc-cni", "aws-ebs-csi-driver"}
+    assert json.loads(addons["vpc-cni"]["inputs"]["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    assert {a["urn"] for a in addons.values()} <= set(workloads["options"]["depends_on"])
+    addon = addons["aws-ebs-csi-driver"]
+    assert {g["urn"] for g in _of(run, NODE_GROUP)} <= set(addon["options"]["depends_on"]), "add-on after nodes"
     platform = next(p for p in providers if p["name"] == "reco-api-eks-kubernetes")
     assert set(platform["options"]["depends_on"]) >= {g["urn"] for g in _of(run, NODE_GROUP)}, "after the nodes"
 
