@@ -1,21 +1,30 @@
 """aws-sagemaker: one managed SageMaker endpoint per model (Serverless where it may serve the model and is
-cheaper, real-time instances otherwise), CloudWatch alarms and dashboards.
+cheaper, real-time instances otherwise), CloudWatch alarms and dashboards, SNS alert topics.
 
-Everything specific to it lives here: feasibility (feasibility.py), scores (criteria.py), cost (cost.py).
+Everything specific to it lives here: feasibility and deployment gaps (feasibility.py), scores (criteria.py),
+the endpoint choice the cost model prices and the deployment deploys (choice.py, cost.py), the environment's spec
+(endpoints.py, iam.py), alarms and dashboards (alarms.py, dashboards.py) and render (render.py). The Pulumi
+components (components/sagemaker*.py, components/cloudwatch.py, components/aws/) only map the spec onto resources.
+See README.md for what a deployment needs besides `pulumi up` (the serving image, https artifacts, subscriptions).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from mlinfra.costs.model import CostEstimate
 from mlinfra.costs.prices import PriceTable
 from mlinfra.decision.criteria import Criteria
+from mlinfra.files.rendered import RenderedFile
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_sagemaker import cost, feasibility
 from mlinfra.targets.aws_sagemaker.criteria import criteria
+from mlinfra.targets.aws_sagemaker.endpoints import TARGET, sagemaker_plan
+from mlinfra.targets.aws_sagemaker.render import render_sagemaker
 from mlinfra.targets.base import Target
 
-NAME = "aws-sagemaker"
+NAME = TARGET
 
 
 class AwsSageMaker(Target):
@@ -27,7 +36,7 @@ class AwsSageMaker(Target):
         return feasibility.violations(profile)
 
     def deployment_gaps(self, profile: Profile) -> list[str]:
-        return ["this mlinfra has no components for SageMaker endpoints and CloudWatch alarms"]
+        return feasibility.deployment_gaps(profile)
 
     def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
         return cost.estimate_sagemaker(profile, env, table)
@@ -39,10 +48,22 @@ class AwsSageMaker(Target):
         return [
             "Each model becomes a SageMaker endpoint (Serverless where eligible); there are no Kubernetes manifests "
             "to maintain.",
-            "Monitoring moves to CloudWatch alarms and dashboards instead of Prometheus rules; the alert routing must "
-            "be rebuilt there.",
-            "Endpoints authenticate callers with IAM: OIDC or API-key callers need a gateway in front of them.",
+            "Monitoring moves to CloudWatch alarms and dashboards instead of Prometheus rules; alerts reach people "
+            "through SNS topics (Slack and Teams need a relay or AWS Chatbot, see the target's README).",
+            "Endpoints authenticate callers with IAM (SigV4): API-key callers hold IAM access keys, OIDC callers need "
+            "a gateway in front of them.",
+            "CI pushes the serving image to the stack's ECR repository and copies https:// artifacts into its "
+            "model store before the endpoints are created.",
         ]
 
     def components(self, profile: Profile) -> list[str]:
         return ["SageMakerEndpoint", "CloudWatchMonitoring"]
+
+    def render(self, profile: Profile, env: str, options: dict[str, Any] | None = None) -> list[RenderedFile]:
+        """aws/sagemaker.yaml: the endpoints as priced, their alarms and dashboards, store, key and topics."""
+        return render_sagemaker(sagemaker_plan(profile, self.plan(profile, env)))
+
+    def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
+        from mlinfra.components.sagemaker_assembly import assemble_sagemaker  # Pulumi: only when deploying
+
+        return assemble_sagemaker(sagemaker_plan(profile, self.plan(profile, env)), profile, secrets)

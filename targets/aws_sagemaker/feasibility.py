@@ -1,12 +1,15 @@
-"""When AWS SageMaker cannot take the profile: the cloud is not allowed, or no instance holds a model."""
+"""When AWS SageMaker cannot take the profile: the cloud is not allowed, no instance holds a model, or a model's
+artifact is somewhere SageMaker cannot read model data from."""
 
 from __future__ import annotations
 
 from mlinfra.costs.model import EstimateError
 from mlinfra.costs.prices import price_table
 from mlinfra.profiles.model import Profile
-from mlinfra.targets.aws_sagemaker.cost import sagemaker_instance
+from mlinfra.targets.aws_sagemaker.choice import sagemaker_instance
 from mlinfra.targets.cloud import cloud_violations, prod_like
+
+SERVABLE_ARTIFACTS = ("s3", "https")  # s3: read in place; https: copied into the model store
 
 
 def violations(profile: Profile) -> list[str]:
@@ -18,4 +21,32 @@ def violations(profile: Profile) -> list[str]:
             sagemaker_instance(m, env, table, profile.region)
         except EstimateError as exc:
             problems.append(f"{exc}; SageMaker Serverless cannot take it either" if m.resources.gpus else str(exc))
+        kind = m.artifact.split("://", 1)[0]
+        if kind not in SERVABLE_ARTIFACTS:
+            problems.append(
+                f"model '{m.name}': artifact {m.artifact} is a {kind}:// artifact and SageMaker reads model data from "
+                "S3 only; publish it as s3://bucket/prefix (or a .tar.gz) or https:// and set models[].artifact"
+            )
     return problems
+
+
+def deployment_gaps(profile: Profile) -> list[str]:
+    """What the profile needs that this mlinfra does not deploy for SageMaker (the API Gateway edge).
+
+    SageMaker endpoints answer IAM-signed (SigV4) requests only. API-key callers are served by IAM access keys
+    (a key pair per caller, granted sagemaker:InvokeEndpoint on the `endpoint_arns` stack output); OIDC callers
+    and unauthenticated public callers need a gateway (or an IAM OIDC federation) in front, which is not built."""
+    s = profile.security
+    if s.authentication == "oidc":
+        return [
+            "security.authentication is 'oidc': SageMaker endpoints answer only IAM-signed requests, so OIDC callers "
+            "need an API Gateway (or an IAM OIDC federation) in front, which this mlinfra does not deploy for "
+            "SageMaker yet"
+        ]
+    if s.exposure == "public" and s.authentication == "none":
+        return [
+            "security.exposure is 'public' with authentication 'none': SageMaker endpoints answer only IAM-signed "
+            "requests, so unauthenticated callers need an API Gateway in front, which this mlinfra does not deploy "
+            "for SageMaker yet"
+        ]
+    return []

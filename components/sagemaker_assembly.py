@@ -1,0 +1,110 @@
+"""Assemble one aws-sagemaker environment: the explicit provider, the stack's key, the model store, the alert
+topics, then per model its SageMakerEndpoint and its CloudWatchMonitoring.
+
+Tree (the Environment is the parent of everything, as the guardrails and the policy pack expect):
+    Environment
+      aws provider                     the profile's region, default tags
+      EncryptionKey                    S3, ECR, SNS, logs and captured requests
+      ModelStore                       bucket (artifacts, captured requests), ECR repository (images)
+      AlertTopics                      page/ticket topics and their subscriptions
+      SageMakerEndpoint per model      role, log group, model, endpoint configuration, endpoint, autoscaling
+      CloudWatchMonitoring per model   alarms to the topics, dashboard
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from mlinfra.components.aws import (
+    AlertTopics,
+    AlertTopicsArgs,
+    EncryptionKey,
+    EncryptionKeyArgs,
+    ModelStore,
+    ModelStoreArgs,
+    aws_provider,
+)
+from mlinfra.components.cloudwatch import CloudWatchMonitoring, CloudWatchMonitoringArgs
+from mlinfra.components.environment import Environment, EnvironmentArgs
+from mlinfra.components.sagemaker import SageMakerEndpoint, SageMakerEndpointArgs
+from mlinfra.conventions import child_name, k8s_name
+from mlinfra.guardrails.context import context_for, context_inputs
+from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws.notifications import alert_routes
+from mlinfra.targets.aws_sagemaker.alarms import build_alarms
+from mlinfra.targets.aws_sagemaker.dashboards import dashboard_body, dashboard_name
+from mlinfra.targets.aws_sagemaker.endpoints import SageMakerPlan
+from mlinfra.targets.aws_sagemaker.feasibility import deployment_gaps
+
+
+def assemble_sagemaker(sm: SageMakerPlan, profile: Profile, secrets: dict[str, Any]) -> dict[str, Any]:
+    """Create the environment's components; returns the stack outputs of the deployment."""
+    plan = sm.plan
+    env, target = plan.environment, plan.target
+    ctx = context_for(profile, env, tier=plan.tier, protect=plan.protect, target=target)
+    name = profile.name  # as on Kubernetes: names carry no environment, so `diff` pairs resources across stacks
+    scope = Environment(name, EnvironmentArgs(context=context_inputs(ctx)))
+    in_scope = pulumi.ResourceOptions(parent=scope)
+    gaps = deployment_gaps(profile)
+    for gap in gaps:  # a stack that pins this target gets it anyway, told what it lacks
+        pulumi.log.warn(f"{target} cannot deploy everything the profile asks for: {gap}", scope)
+
+    provider = aws_provider(child_name(name, "aws"), region=sm.region, tags=sm.tags, opts=in_scope)
+    key = EncryptionKey(
+        child_name(name, "key"),
+        EncryptionKeyArgs(alias=sm.key_alias, region=sm.region, protect=plan.protect,
+                          description=f"mlinfra {profile.name} {env}: model store, alert topics, logs"),
+        provider=provider, opts=in_scope,
+    )
+    store = ModelStore(child_name(name, "store"), ModelStoreArgs(store=sm.store, kms_key_arn=key.arn),
+                       provider=provider, opts=in_scope)
+    topics = AlertTopics(
+        child_name(name, "alerts"),
+        AlertTopicsArgs(notifications=sm.notifications, kms_key_arn=key.arn, secrets=secrets),
+        provider=provider, opts=in_scope,
+    )
+    by_severity = {severity: topics.topic_arns[topic] for severity, topic in sm.notifications.routes.items()}
+
+    endpoints: dict[str, SageMakerEndpoint] = {}
+    dashboards: dict[str, str] = {}
+    for spec in sm.endpoints:
+        model_name = child_name(name, k8s_name(spec.model))
+        endpoint = SageMakerEndpoint(
+            model_name,
+            SageMakerEndpointArgs(endpoint=spec, region=sm.region, kms_key_arn=key.arn, bucket_name=store.bucket_name,
+                                  repository_arn=store.repository_arn, repository_url=store.repository_url,
+                                  protect=plan.protect),
+            provider=provider, opts=in_scope,
+        )
+        alarms = build_alarms(sm, spec)
+        CloudWatchMonitoring(
+            child_name(model_name, "monitoring"),
+            CloudWatchMonitoringArgs(alarms=tuple(alarms), dashboard_name=dashboard_name(spec),
+                                     dashboard_body=dashboard_body(sm, spec, alarms), topic_arns=by_severity,
+                                     tags=dict(spec.tags)),
+            provider=provider, opts=pulumi.ResourceOptions(parent=scope, depends_on=[endpoint]),
+        )
+        endpoints[spec.model] = endpoint
+        dashboards[spec.model] = dashboard_name(spec)
+
+    return {
+        "environment": env,
+        "region": sm.region,
+        "endpoints": {model: endpoint.endpoint_name for model, endpoint in sorted(endpoints.items())},
+        "endpoint_arns": {model: endpoint.endpoint_arn for model, endpoint in sorted(endpoints.items())},
+        "dashboards": dict(sorted(dashboards.items())),
+        "alert_routes": alert_routes(sm.notifications),
+        "alert_topics": dict(sorted(topics.topic_arns.items())),
+        "model_store": {"bucket": store.bucket_name, "repository_url": store.repository_url},
+        "images": {
+            spec.model: pulumi.Output.concat(store.repository_url, ":", spec.image_tag) for spec in sm.endpoints
+        },
+        "artifact_uploads": [
+            {"model": spec.model, "from": spec.artifact.origin,
+             "to": store.bucket_name.apply(spec.artifact.uri)}
+            for spec in sm.endpoints if spec.artifact.staged
+        ],
+        "deployment_gaps": gaps,
+    }

@@ -1,0 +1,251 @@
+"""CloudWatch alarms of one model's endpoint: the Kubernetes targets' alerts (monitoring/rules.py) on SageMaker's
+metrics, as plain data. The components create exactly these; `render` writes them.
+
+| Kubernetes alert | here | severity |
+| --- | --- | --- |
+| MLModelLatencyHigh | p95 of `ModelLatency` (microseconds) above the SLO, 5-minute periods, for 10 minutes | critical |
+| MLModelErrorBudgetFastBurn | composite: server-error ratio (Invocation5XXErrors / Invocations) above 14.4 x the budget over 1 h and 5 m, or 6 x over 6 h and 30 m | critical |
+| MLModelErrorBudgetSlowBurn | composite: 3 x over 1 d and 2 h, or 1 x over 3 d and 6 h | warning |
+| MLModelNoTraffic | no invocations for 5 minutes (1 hour below 0.1 req/s) plus the hold, when traffic is expected | warning |
+| MLModelDriftHigh | the drift monitor's `ModelDriftScore` (namespace `mlinfra`) above monitoring.drift_threshold | warning |
+
+The burn windows, factors, holds and thresholds are monitoring/rules.py's own (imported, not copied). Each window
+of a burn condition is a metric-math alarm without actions; the composite alarm combines them (long AND short,
+OR over the conditions) and notifies. Alarms that notify send both ALARM and OK to the topic of their severity
+(targets/aws/notifications.py routes severities as Alertmanager does). Replicas at the autoscaling maximum,
+crash loops and pods not ready have no SageMaker counterpart a stack can alarm on: SageMaker replaces failed
+instances itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from mlinfra.conventions import (
+    ALERT_DRIFT_HIGH,
+    ALERT_ERROR_BUDGET_FAST_BURN,
+    ALERT_ERROR_BUDGET_SLOW_BURN,
+    ALERT_LATENCY_HIGH,
+    ALERT_NO_TRAFFIC,
+    runbook_url,
+)
+from mlinfra.monitoring.rules import HOLD, LOW_TRAFFIC_RPS, SEVERITY, burn_thresholds
+from mlinfra.monitoring.runtime_metrics import FAST_BURN, LATENCY_WINDOW, REQUEST_WINDOWS, SLOW_BURN
+from mlinfra.monitoring.timing import format_duration
+from mlinfra.planning.specs import ModelSpec
+from mlinfra.targets.aws_sagemaker.endpoints import VARIANT, EndpointSpec, SageMakerPlan
+
+NAMESPACE = "AWS/SageMaker"
+DRIFT_NAMESPACE = "mlinfra"  # the drift monitor publishes ModelDriftScore{EndpointName} here (0..1)
+DRIFT_METRIC = "ModelDriftScore"
+DRIFT_WINDOW = 300
+MICROSECONDS_PER_MS = 1000  # ModelLatency is in microseconds
+BURN_GROUPS = ((ALERT_ERROR_BUDGET_FAST_BURN, FAST_BURN), (ALERT_ERROR_BUDGET_SLOW_BURN, SLOW_BURN))
+_OPERATORS = {">": "GreaterThanThreshold", ">=": "GreaterThanOrEqualToThreshold"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmSpec:
+    alert: str  # the alert it stands for (conventions.ALERT_*)
+    kind: Literal["metric", "composite"]
+    severity: str | None  # None: a condition of a composite alarm, without actions of its own
+    args: dict[str, Any]  # the alarm's arguments (pulumi-aws names), actions left to the component
+    key: str  # the alarm's name without its endpoint: the same in every environment (its child resource name)
+
+    @property
+    def name(self) -> str:
+        return self.args["name"] if self.kind == "metric" else self.args["alarm_name"]
+
+    @property
+    def notifies(self) -> bool:
+        return self.severity is not None
+
+    def metric_count(self) -> int:
+        """Metrics CloudWatch bills this alarm for (a metric-math alarm: each metric it reads)."""
+        if self.kind == "composite":
+            return 0
+        queries = self.args.get("metric_queries") or []
+        return sum(1 for q in queries if "metric" in q) or 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"alert": self.alert, "kind": self.kind, "severity": self.severity, "key": self.key, "args": self.args}
+
+
+def dimensions(spec: EndpointSpec) -> dict[str, str]:
+    return {"EndpointName": spec.endpoint_name, "VariantName": VARIANT}
+
+
+def evaluation_periods(window: int, hold: int) -> int:
+    """A Prometheus `for:` over a range window, in whole periods of the window: the window plus the hold."""
+    return math.ceil((window + hold) / window)
+
+
+def build_alarms(sm: SageMakerPlan, spec: EndpointSpec) -> list[AlarmSpec]:
+    """Every alarm of one endpoint, in a fixed order (conditions before the composite alarm that reads them)."""
+    model = sm.models[spec.model]
+    alarms = [_latency(sm, spec, model)]
+    for alert, windows in BURN_GROUPS:
+        alarms += _burn(sm, spec, model, alert, windows)
+    if model.expects_traffic:
+        alarms.append(_no_traffic(sm, spec, model))
+    if sm.plan.monitoring.drift:
+        alarms.append(_drift(sm, spec, model))
+    return alarms
+
+
+def _description(sm: SageMakerPlan, alert: str, text: str) -> str:
+    return f"{text} Runbook: {runbook_url(alert, sm.plan.monitoring.runbook_url)}"
+
+
+def _where(sm: SageMakerPlan, spec: EndpointSpec) -> str:
+    return f"{spec.model} ({sm.plan.environment}, endpoint {spec.endpoint_name})"
+
+
+def _latency(sm: SageMakerPlan, spec: EndpointSpec, model: ModelSpec) -> AlarmSpec:
+    periods = evaluation_periods(LATENCY_WINDOW, HOLD[ALERT_LATENCY_HIGH])
+    return AlarmSpec(
+        alert=ALERT_LATENCY_HIGH, kind="metric", severity=SEVERITY[ALERT_LATENCY_HIGH], key=ALERT_LATENCY_HIGH,
+        args={
+            "name": f"{spec.endpoint_name}-{ALERT_LATENCY_HIGH}",
+            "alarm_description": _description(
+                sm, ALERT_LATENCY_HIGH,
+                f"{_where(sm, spec)}: p95 model latency above the {_num(model.latency_p95_ms)} ms SLO for "
+                f"{periods} periods of {format_duration(LATENCY_WINDOW)}.",
+            ),
+            "namespace": NAMESPACE,
+            "metric_name": "ModelLatency",
+            "dimensions": dimensions(spec),
+            "extended_statistic": "p95",
+            "period": LATENCY_WINDOW,
+            "evaluation_periods": periods,
+            "datapoints_to_alarm": periods,
+            "comparison_operator": "GreaterThanThreshold",
+            "threshold": model.latency_p95_ms * MICROSECONDS_PER_MS,
+            "treat_missing_data": "notBreaching",
+        },
+    )
+
+
+def _burn(
+    sm: SageMakerPlan, spec: EndpointSpec, model: ModelSpec, alert: str, windows: tuple[tuple[int, int, float], ...]
+) -> list[AlarmSpec]:
+    conditions: list[AlarmSpec] = []
+    pairs = []
+    for (long_w, short_w, op, value), (_l, _s, factor) in zip(burn_thresholds(model.error_budget, windows), windows):
+        names = []
+        for window in (long_w, short_w):
+            key = f"{alert}-{_num(factor)}x-{format_duration(window)}"
+            name = f"{spec.endpoint_name}-{key}"
+            names.append(name)
+            conditions.append(AlarmSpec(
+                alert=alert, kind="metric", severity=None, key=key,
+                args={
+                    "name": name,
+                    "alarm_description": (
+                        f"{_where(sm, spec)}: server-error ratio over {format_duration(window)} {op} {value} "
+                        f"({_num(factor)} x the error budget {_num(model.error_budget)}); a condition of "
+                        f"{spec.endpoint_name}-{alert}, which notifies."
+                    ),
+                    "metric_queries": _error_ratio_queries(spec, window),
+                    "evaluation_periods": 1,
+                    "datapoints_to_alarm": 1,
+                    "comparison_operator": _OPERATORS[op],
+                    "threshold": float(value),
+                    "treat_missing_data": "notBreaching",
+                },
+            ))
+        pairs.append(f'(ALARM("{names[0]}") AND ALARM("{names[1]}"))')
+    rule = " OR ".join(pairs)
+    budget_days = _num(round(30 / min(w[2] for w in windows), 1))
+    composite = AlarmSpec(
+        alert=alert, kind="composite", severity=SEVERITY[alert], key=alert,
+        args={
+            "alarm_name": f"{spec.endpoint_name}-{alert}",
+            "alarm_description": _description(
+                sm, alert,
+                f"{_where(sm, spec)}: server errors burn the error budget {_num(model.error_budget)} (availability "
+                f"SLO {_num(model.availability)}); at this rate a 30-day budget is gone in under {budget_days} days.",
+            ),
+            "alarm_rule": rule,
+        },
+    )
+    return [*conditions, composite]
+
+
+def _error_ratio_queries(spec: EndpointSpec, window: int) -> list[dict[str, Any]]:
+    """Server errors / invocations over one window (no invocations: no data, which does not breach)."""
+
+    def metric(qid: str, metric_name: str) -> dict[str, Any]:
+        return {
+            "id": qid,
+            "metric": {
+                "namespace": NAMESPACE, "metric_name": metric_name, "dimensions": dimensions(spec),
+                "period": window, "stat": "Sum",
+            },
+            "return_data": False,
+        }
+
+    return [
+        metric("errors", "Invocation5XXErrors"),
+        metric("invocations", "Invocations"),
+        {"id": "ratio", "expression": "FILL(errors, 0) / invocations", "label": "server-error ratio", "return_data": True},
+    ]
+
+
+def _no_traffic(sm: SageMakerPlan, spec: EndpointSpec, model: ModelSpec) -> AlarmSpec:
+    window = REQUEST_WINDOWS[0] if model.average_rps >= LOW_TRAFFIC_RPS else REQUEST_WINDOWS[1]
+    periods = evaluation_periods(window, HOLD[ALERT_NO_TRAFFIC])
+    return AlarmSpec(
+        alert=ALERT_NO_TRAFFIC, kind="metric", severity=SEVERITY[ALERT_NO_TRAFFIC], key=ALERT_NO_TRAFFIC,
+        args={
+            "name": f"{spec.endpoint_name}-{ALERT_NO_TRAFFIC}",
+            "alarm_description": _description(
+                sm, ALERT_NO_TRAFFIC,
+                f"{_where(sm, spec)}: no invocations in {periods} periods of {format_duration(window)}; it is "
+                f"expected to serve about {_num(model.average_rps)} requests/s on average.",
+            ),
+            "namespace": NAMESPACE,
+            "metric_name": "Invocations",
+            "dimensions": dimensions(spec),
+            "statistic": "Sum",
+            "period": window,
+            "evaluation_periods": periods,
+            "datapoints_to_alarm": periods,
+            "comparison_operator": "LessThanThreshold",
+            "threshold": 1.0,
+            "treat_missing_data": "breaching",  # SageMaker publishes no datapoint for a period without invocations
+        },
+    )
+
+
+def _drift(sm: SageMakerPlan, spec: EndpointSpec, model: ModelSpec) -> AlarmSpec:
+    periods = evaluation_periods(DRIFT_WINDOW, HOLD[ALERT_DRIFT_HIGH])
+    threshold = sm.plan.monitoring.drift_threshold
+    return AlarmSpec(
+        alert=ALERT_DRIFT_HIGH, kind="metric", severity=SEVERITY[ALERT_DRIFT_HIGH], key=ALERT_DRIFT_HIGH,
+        args={
+            "name": f"{spec.endpoint_name}-{ALERT_DRIFT_HIGH}",
+            "alarm_description": _description(
+                sm, ALERT_DRIFT_HIGH,
+                f"{_where(sm, spec)}: drift score above {_num(threshold)} for {periods} periods of "
+                f"{format_duration(DRIFT_WINDOW)}; check recent inputs (captured under {spec.capture_prefix} in the "
+                "model store) and retrain.",
+            ),
+            "namespace": DRIFT_NAMESPACE,
+            "metric_name": DRIFT_METRIC,
+            "dimensions": {"EndpointName": spec.endpoint_name},
+            "statistic": "Maximum",
+            "period": DRIFT_WINDOW,
+            "evaluation_periods": periods,
+            "datapoints_to_alarm": periods,
+            "comparison_operator": "GreaterThanThreshold",
+            "threshold": threshold,
+            "treat_missing_data": "notBreaching",  # as on Kubernetes: no score, no drift alert
+        },
+    )
+
+
+def _num(value: float) -> str:
+    return format(value, ".10g")

@@ -1,0 +1,158 @@
+"""Serverless or real-time, per model and environment: the one choice the cost model prices and the deployment
+deploys (`choose_endpoint`), so what `decide` shows is what `pulumi up` creates.
+
+- Serverless when it may serve the model (no GPUs, at most 6 GiB, no data capture: monitoring.drift needs the
+  captured requests and Serverless endpoints cannot capture) and it is not dearer than real-time instances.
+- Real-time otherwise: the cheapest SageMaker instance holding one replica, the replica bounds from sizing, and
+  outside dev at least two instances when the availability SLO is 99.9 % or more (one instance is one failure
+  domain: SageMaker spreads the instances of a variant over availability zones only when there are several).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from mlinfra.costs.assumptions import PAYLOAD_KB
+from mlinfra.costs.lines import priced_line
+from mlinfra.costs.model import CostLine, EstimateError, fmt_number
+from mlinfra.costs.nodes import gpu_matches
+from mlinfra.costs.prices import InstanceType, PriceTable
+from mlinfra.planning.sizing import (
+    DEV_MAX_REPLICAS,
+    PEAK_HEADROOM,
+    TARGET_UTILISATION,
+    Sizing,
+    service_seconds,
+    size_model,
+    traffic_share,
+)
+from mlinfra.profiles.environments import EnvironmentSettings
+from mlinfra.profiles.model import Model, Profile
+
+SERVERLESS_MAX_MEMORY_GIB = 6  # MemorySizeInMB: 1024 .. 6144 in steps of 1024
+SERVERLESS_MAX_CONCURRENCY = 200  # MaxConcurrency per endpoint
+HA_AVAILABILITY = 0.999  # from this availability SLO on, a real-time variant runs at least HA_MIN_INSTANCES
+HA_MIN_INSTANCES = 2
+
+Mode = Literal["serverless", "realtime"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointChoice:
+    """How one model is served in one environment, with the cost line that priced exactly this."""
+
+    model: str
+    mode: Mode
+    line: CostLine
+    why: str  # one sentence: why this mode
+    instance_type: str | None = None  # real-time
+    min_instances: int = 0  # real-time: the autoscaling floor (and the initial count)
+    max_instances: int = 0  # real-time: the autoscaling ceiling
+    memory_mb: int | None = None  # Serverless
+    max_concurrency: int | None = None  # Serverless
+
+
+def serverless_blocker(model: Model, drift: bool = False) -> str:
+    """Why SageMaker Serverless cannot serve `model` ('' when it can): GPUs, more than 6 GiB, data capture."""
+    r = model.resources
+    if r.gpus > 0:
+        return f"Serverless ruled out: the model needs {r.gpus} GPU{'s' if r.gpus != 1 else ''}"
+    if r.memory_gib > SERVERLESS_MAX_MEMORY_GIB:
+        return f"Serverless ruled out: {fmt_number(r.memory_gib)} GiB exceeds its {SERVERLESS_MAX_MEMORY_GIB} GiB maximum"
+    if drift:
+        return "Serverless ruled out: monitoring.drift needs data capture, which Serverless endpoints do not support"
+    return ""
+
+
+def sagemaker_instance(model: Model, env: EnvironmentSettings, table: PriceTable, region: str) -> InstanceType:
+    """Cheapest SageMaker instance holding one replica (one replica per instance)."""
+    r = model.resources
+    options = [
+        i
+        for i in table.sagemaker
+        if i.vcpu >= r.cpu and i.memory_gib >= r.memory_gib and gpu_matches(model, i)
+        and (r.gpus > 0) == (i.gpus > 0) and (env.tier == "dev" or not i.burstable)
+    ]
+    if not options:
+        raise EstimateError(
+            f"no SageMaker instance in the price table holds model '{model.name}' ({fmt_number(r.cpu)} CPU, "
+            f"{fmt_number(r.memory_gib)} GiB, {r.gpus} GPU{', ' + r.gpu_type if r.gpus and r.gpu_type else ''})"
+        )
+    return min(options, key=lambda i: (table.regional("sagemaker", i.name, region).value, i.name))
+
+
+def realtime_sizing(model: Model, env: EnvironmentSettings) -> Sizing:
+    """The model's sizing, with the floor raised to HA_MIN_INSTANCES for an availability SLO >= HA_AVAILABILITY
+    outside dev (dev stays minimal, as sizing keeps it: it does not page, the SLO is production's)."""
+    sizing = size_model(model, env)
+    floor = HA_MIN_INSTANCES if model.slo.availability >= HA_AVAILABILITY and env.tier != "dev" else 1
+    if sizing.min_replicas >= floor:
+        return sizing
+    return replace(
+        sizing, min_replicas=floor, max_replicas=max(sizing.max_replicas, floor),
+        peak_replicas=max(sizing.peak_replicas, floor),
+    )
+
+
+def serverless_memory_gb(model: Model) -> int:
+    """Configured memory: the model's memory rounded up to whole GB, 1 to 6."""
+    return min(SERVERLESS_MAX_MEMORY_GIB, max(1, math.ceil(model.resources.memory_gib)))
+
+
+def serverless_concurrency(model: Model, env: EnvironmentSettings) -> int:
+    """Concurrent invocations at peak (requests/s x seconds per request, with the peak headroom and the target
+    utilisation of sizing), at most 200; dev stays as small as its replicas (DEV_MAX_REPLICAS)."""
+    need = math.ceil(model.traffic.peak_rps * PEAK_HEADROOM * service_seconds(model) / TARGET_UTILISATION)
+    cap = DEV_MAX_REPLICAS if env.tier == "dev" else SERVERLESS_MAX_CONCURRENCY
+    return max(1, min(need, cap))
+
+
+def _realtime_line(model: Model, sizing: Sizing, inst: InstanceType, table: PriceTable, region: str) -> CostLine:
+    price = table.regional("sagemaker", inst.name, region)
+    billed = sizing.billed_replicas
+    span = f"{sizing.min_replicas}" + (f"-{sizing.peak_replicas}" if sizing.peak_replicas != sizing.min_replicas else "")
+    return priced_line(
+        f"{model.name}: real-time endpoint, {span} x {inst.name}",
+        billed * price.value * table.hours_per_month * table.usd_to_eur,
+        (price,),
+        note=f"{fmt_number(round(billed, 3))} instance-months billed",
+    )
+
+
+def _serverless_line(model: Model, env: EnvironmentSettings, table: PriceTable, region: str) -> CostLine:
+    memory_gb = serverless_memory_gb(model)
+    requests = model.traffic.average_rps * traffic_share(env) * table.hours_per_month * 3600
+    gb_seconds = memory_gb * service_seconds(model) * requests
+    data_gb = requests * PAYLOAD_KB / 1e6
+    compute = table.regional("sagemaker-serverless", "gb-second", region)
+    data = table.regional("sagemaker-serverless", "data-gb", region)
+    return priced_line(
+        f"{model.name}: Serverless {memory_gb} GB, {fmt_number(round(requests / 1e6, 3))} M requests",
+        (gb_seconds * compute.value + data_gb * data.value) * table.usd_to_eur,
+        (compute, data),
+        note=f"{fmt_number(round(gb_seconds))} GB-s at {fmt_number(service_seconds(model))} s/request, {fmt_number(round(data_gb, 2))} GB processed",
+    )
+
+
+def choose_endpoint(profile: Profile, model: Model, env: EnvironmentSettings, table: PriceTable) -> EndpointChoice:
+    """Serverless when eligible and not dearer, real-time otherwise (raises EstimateError: no instance fits)."""
+    region = profile.region
+    sizing = realtime_sizing(model, env)
+    inst = sagemaker_instance(model, env, table, region)
+    realtime = _realtime_line(model, sizing, inst, table, region)
+    blocker = serverless_blocker(model, profile.monitoring.drift)
+    serverless = None if blocker else _serverless_line(model, env, table, region)
+    if serverless is not None and serverless.monthly_eur <= realtime.monthly_eur:
+        return EndpointChoice(
+            model=model.name, mode="serverless", line=serverless,
+            why=f"Serverless is not dearer than {realtime.item.split(': ', 1)[1]} ({realtime.monthly_eur:.2f} EUR)",
+            memory_mb=serverless_memory_gb(model) * 1024, max_concurrency=serverless_concurrency(model, env),
+        )
+    why = blocker or f"real-time is cheaper than Serverless ({serverless.monthly_eur:.2f} EUR)"  # type: ignore[union-attr]
+    line = replace(realtime, note="; ".join(n for n in (blocker, realtime.note) if n)) if blocker else realtime
+    return EndpointChoice(
+        model=model.name, mode="realtime", line=line, why=why, instance_type=inst.name,
+        min_instances=sizing.min_replicas, max_instances=sizing.max_replicas,
+    )

@@ -1,0 +1,262 @@
+"""Everything one aws-sagemaker environment deploys, as one plain spec (`sagemaker_plan`).
+
+Per model: the endpoint (mode, instance type and counts, or Serverless memory and concurrency - exactly what
+choice.choose_endpoint priced), where its model data and image come from, data capture, its log group and
+autoscaling. Per environment: the region and default tags, the KMS key, the model store, the alert topics.
+The components map this onto resources and decide nothing; `render` writes it to aws/sagemaker.yaml.
+
+Where the model comes from (SageMaker reads model data from S3 and images from ECR only):
+- an `s3://` artifact is read where it is (the execution role may read that object or prefix only);
+- an `https://` artifact is copied by your CI into the model store, `models/<model>/<file name>`, before the
+  endpoint is created (the `artifact_uploads` stack output lists the copies; the role reads that prefix only);
+- the serving image is pulled from the stack's ECR repository at the tag `image_tag` names: push a build of the
+  model's runtime that answers SageMaker's container contract (GET /ping, POST /invocations on port 8080) there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mlinfra.conventions import k8s_name
+from mlinfra.costs.prices import PriceTable, price_table
+from mlinfra.planning.plan import PlanError
+from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
+from mlinfra.profiles.environments import resolve_environment
+from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws.arns import split_s3_uri
+from mlinfra.targets.aws.kms import key_alias
+from mlinfra.targets.aws.logs import log_retention_days
+from mlinfra.targets.aws.notifications import NotificationPlan, notification_plan
+from mlinfra.targets.aws.storage import ARTIFACTS_PREFIX, DATA_CAPTURE_PREFIX, StoreSpec, store_spec
+from mlinfra.targets.aws.tags import model_tags, stack_tags
+from mlinfra.targets.aws_sagemaker.choice import EndpointChoice, choose_endpoint
+
+TARGET = "aws-sagemaker"
+VARIANT = "AllTraffic"  # the one production variant of every endpoint
+LOG_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"  # where SageMaker writes an endpoint's container logs
+DATA_CAPTURE_SAMPLING_PERCENT = 10  # of the requests, captured for the drift monitor
+SCALE_OUT_COOLDOWN = 60  # seconds
+SCALE_IN_COOLDOWN = 300
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+SCALING_METRIC = "SageMakerVariantInvocationsPerInstance"  # invocations per instance and minute
+SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
+# Instance families with local NVMe storage: SageMaker rejects a volume KMS key for them (the instance store is
+# encrypted by the hardware); every other real-time variant's volume is encrypted with the stack's key.
+NVME_FAMILIES = ("c5d", "c6id", "g4dn", "g5", "g6", "g6e", "inf1", "m5d", "m6id", "p3dn", "p4d", "p4de", "p5", "r5d", "trn1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArtifactSource:
+    """Where SageMaker downloads the model data from."""
+
+    origin: str  # the profile's artifact
+    bucket: str | None  # its own bucket (s3://), None: the model store's (known once it exists)
+    key: str  # object key, or a prefix ending in '/'
+
+    @property
+    def staged(self) -> bool:
+        """Copied into the model store by CI (an https:// artifact)."""
+        return self.bucket is None
+
+    @property
+    def compressed(self) -> bool:
+        """One .tar.gz (SageMaker unpacks it) rather than a prefix of files."""
+        return self.key.endswith(".tar.gz")
+
+    @property
+    def s3_data_type(self) -> str:
+        return "S3Object" if self.compressed else "S3Prefix"
+
+    @property
+    def compression_type(self) -> str:
+        return "Gzip" if self.compressed else "None"
+
+    def uri(self, store_bucket: str) -> str:
+        return f"s3://{self.bucket or store_bucket}/{self.key}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointSpec:
+    """One model's endpoint in one environment."""
+
+    model: str  # the profile's model name
+    endpoint_name: str  # SageMaker endpoint name (unique per account and region; alarms and dashboards name it)
+    choice: EndpointChoice
+    image_tag: str  # tag in the stack's ECR repository
+    artifact: ArtifactSource
+    data_capture: bool  # monitoring.drift: requests and responses captured to the model store
+    log_group: str
+    log_retention_days: int
+    invocations_per_instance: float  # autoscaling target: invocations per instance and minute
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def mode(self) -> Literal["serverless", "realtime"]:
+        return self.choice.mode
+
+    @property
+    def autoscaled(self) -> bool:
+        """A real-time variant gets an autoscaling target; Serverless scales itself."""
+        return self.mode == "realtime"
+
+    @property
+    def encrypt_volume(self) -> bool:
+        """Whether the endpoint configuration names the stack's key for the instances' storage volume (real-time,
+        not on NVMe instance storage; Serverless storage is AWS's)."""
+        if self.mode != "realtime" or not self.choice.instance_type:
+            return False
+        family = self.choice.instance_type.removeprefix("ml.").split(".", 1)[0]
+        return family not in NVME_FAMILIES
+
+    @property
+    def network_isolation(self) -> bool:
+        """The container gets no network (SageMaker downloads the model before it starts); Serverless endpoints
+        do not support isolation."""
+        return self.mode == "realtime"
+
+    @property
+    def capture_prefix(self) -> str:
+        return f"{DATA_CAPTURE_PREFIX}{self.endpoint_name}/"
+
+    @property
+    def resource_id(self) -> str:
+        """Application Auto Scaling's name of the variant."""
+        return f"endpoint/{self.endpoint_name}/variant/{VARIANT}"
+
+    def production_variant(self) -> dict[str, Any]:
+        """The endpoint configuration's variant (without model_name: the model's name is known once it exists)."""
+        c = self.choice
+        if c.mode == "serverless":
+            return {
+                "variant_name": VARIANT,
+                "serverless_config": {"memory_size_in_mb": c.memory_mb, "max_concurrency": c.max_concurrency},
+            }
+        return {
+            "variant_name": VARIANT,
+            "instance_type": c.instance_type,
+            "initial_instance_count": c.min_instances,
+            "initial_variant_weight": 1,
+        }
+
+    def data_capture_config(self, store_bucket: str) -> dict[str, Any] | None:
+        """Requests and responses of a sample, to the model store (None without monitoring.drift)."""
+        if not self.data_capture:
+            return None
+        return {
+            "enable_capture": True,
+            "initial_sampling_percentage": DATA_CAPTURE_SAMPLING_PERCENT,
+            "destination_s3_uri": f"s3://{store_bucket}/{self.capture_prefix}",
+            "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
+        }
+
+    def scalable_target(self) -> dict[str, Any]:
+        return {
+            "service_namespace": "sagemaker",
+            "scalable_dimension": SCALABLE_DIMENSION,
+            "resource_id": self.resource_id,
+            "min_capacity": self.choice.min_instances,
+            "max_capacity": self.choice.max_instances,
+        }
+
+    def scaling_policy(self) -> dict[str, Any]:
+        """Target tracking on invocations per instance: each instance serves its sized throughput."""
+        return {
+            "policy_type": "TargetTrackingScaling",
+            "service_namespace": "sagemaker",
+            "scalable_dimension": SCALABLE_DIMENSION,
+            "resource_id": self.resource_id,
+            "target_tracking_scaling_policy_configuration": {
+                "target_value": self.invocations_per_instance,
+                "predefined_metric_specification": {"predefined_metric_type": SCALING_METRIC},
+                "scale_in_cooldown": SCALE_IN_COOLDOWN,
+                "scale_out_cooldown": SCALE_OUT_COOLDOWN,
+            },
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class SageMakerPlan:
+    """One environment of aws-sagemaker."""
+
+    plan: EnvironmentPlan  # the generic plan: SLOs, receivers, paging, protection
+    region: str
+    tags: dict[str, str]  # the provider's default tags
+    key_alias: str
+    store: StoreSpec
+    notifications: NotificationPlan
+    endpoints: tuple[EndpointSpec, ...]
+
+    @property
+    def models(self) -> dict[str, ModelSpec]:
+        return {m.name: m for m in self.plan.models}
+
+
+def sagemaker_plan(profile: Profile, plan: EnvironmentPlan, table: PriceTable | None = None) -> SageMakerPlan:
+    """The spec of `plan`'s environment, each endpoint as `table` (default: the profile's) prices it
+    (raises EstimateError when no instance holds a model, PlanError for an artifact SageMaker cannot read)."""
+    env = resolve_environment(profile, plan.environment)
+    table = table or price_table(profile)
+    specs = {m.name: m for m in plan.models}
+    endpoints = tuple(
+        endpoint_spec(plan, specs[m.name], choose_endpoint(profile, m, env, table)) for m in profile.models
+    )
+    return SageMakerPlan(
+        plan=plan,
+        region=profile.region,
+        tags=stack_tags(plan.profile_name, plan.environment),
+        key_alias=key_alias(plan.profile_name, plan.environment),
+        store=store_spec(plan.profile_name, plan.environment, protect=plan.protect),
+        notifications=notification_plan(
+            plan.profile_name, plan.environment, plan.monitoring.receivers, pages=plan.monitoring.alerts_page
+        ),
+        endpoints=endpoints,
+    )
+
+
+def endpoint_name(profile: str, environment: str, model: str) -> str:
+    """SageMaker endpoint names are 63 characters of [a-zA-Z0-9-]: an RFC 1123 label fits."""
+    return k8s_name(profile, environment, model)
+
+
+def endpoint_spec(plan: EnvironmentPlan, model: ModelSpec, choice: EndpointChoice) -> EndpointSpec:
+    name = endpoint_name(plan.profile_name, plan.environment, model.name)
+    return EndpointSpec(
+        model=model.name,
+        endpoint_name=name,
+        choice=choice,
+        image_tag=image_tag(model.image),
+        artifact=artifact_source(model),
+        data_capture=plan.monitoring.drift,
+        log_group=f"{LOG_GROUP_PREFIX}{name}",
+        log_retention_days=log_retention_days(plan.monitoring.retention_days),
+        invocations_per_instance=round(model.capacity_rps_per_replica * 60, 2),
+        tags=model_tags(model.name),
+    )
+
+
+def artifact_source(model: ModelSpec) -> ArtifactSource:
+    """s3:// as it is; https:// staged in the model store under models/<model>/ (raises PlanError otherwise)."""
+    if model.artifact_kind == "s3":
+        bucket, key = split_s3_uri(model.artifact)
+        if not key.endswith(".tar.gz") and not key.endswith("/"):
+            key += "/"  # a prefix: SageMaker copies every object under it
+        return ArtifactSource(origin=model.artifact, bucket=bucket, key=key)
+    if model.artifact_kind == "https":
+        file = model.artifact.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "model"
+        return ArtifactSource(origin=model.artifact, bucket=None, key=f"{ARTIFACTS_PREFIX}{model.name}/{file}")
+    raise PlanError(
+        f"model '{model.name}': SageMaker reads model data from S3 only; artifact {model.artifact} cannot be served: "
+        "publish it as s3://bucket/prefix (or a .tar.gz) or https:// and set models[].artifact"
+    )
+
+
+def image_tag(image: str) -> str:
+    """ECR tag of a runtime image: `seldonio/mlserver:1.7.1` -> `mlserver-1.7.1` (tags are immutable in the
+    repository, so a new runtime version is a new tag)."""
+    name = image.rsplit("/", 1)[-1]
+    name, _, digest = name.partition("@")
+    name, _, version = name.partition(":")
+    version = version or (digest.replace(":", "-")[:71] if digest else "latest")
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{name}-{version}")[:128]

@@ -1,0 +1,100 @@
+"""`mlinfra render --target aws-sagemaker`: aws/sagemaker.yaml, everything the stack deploys as plain data - the
+endpoints (as priced), their alarms and dashboards, the model store, the key and the alert topics.
+
+Values that exist only once the stack does (ARNs, the bucket's generated name, the repository URL) are shown as
+`<...>` placeholders; everything else is what the components pass to the resources.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlinfra.files.dump import to_yaml
+from mlinfra.files.rendered import RenderedFile
+from mlinfra.targets.aws.notifications import alert_routes
+from mlinfra.targets.aws_sagemaker.alarms import AlarmSpec, build_alarms
+from mlinfra.targets.aws_sagemaker.dashboards import build_dashboard, dashboard_name
+from mlinfra.targets.aws_sagemaker.endpoints import EndpointSpec, SageMakerPlan
+
+SAGEMAKER_FILE = "aws/sagemaker.yaml"
+STORE_BUCKET = "<model-store-bucket>"  # placeholders of values known only once the stack exists
+REPOSITORY_URL = "<account>.dkr.ecr.{region}.amazonaws.com/{repository}"
+
+
+def describe(sm: SageMakerPlan) -> dict[str, Any]:
+    """The whole environment as one document."""
+    n = sm.notifications
+    return {
+        "profile": sm.plan.profile_name,
+        "environment": sm.plan.environment,
+        "target": sm.plan.target,
+        "region": sm.region,
+        "default_tags": dict(sm.tags),
+        "protect_stateful": sm.plan.protect,
+        "kms_key": {"alias": sm.key_alias, "rotation": True},
+        "model_store": {
+            "bucket_prefix": sm.store.bucket_prefix,
+            "encryption": "aws:kms (the stack's key)",
+            "versioning": "Enabled",
+            "public_access_block": sm.store.public_access_block,
+            "policy": "TLS only (aws:SecureTransport)",
+            "lifecycle_rules": sm.store.lifecycle_rules,
+            "repository": sm.store.repository,
+            "repository_settings": {"image_tag_mutability": "IMMUTABLE", "scan_on_push": True,
+                                    "lifecycle_policy": sm.store.repository_lifecycle_policy},
+        },
+        "alerts": {
+            "topics": dict(n.topics),
+            "routes": alert_routes(n),
+            "subscriptions": [
+                {k: v for k, v in {"topic": s.topic, "receiver": s.receiver, "type": s.type, "protocol": s.protocol,
+                                   "endpoint": s.endpoint, "secret_key": s.secret_key}.items() if v is not None}
+                for s in n.subscriptions
+            ],
+        },
+        "endpoints": [_endpoint(sm, spec) for spec in sm.endpoints],
+    }
+
+
+def _endpoint(sm: SageMakerPlan, spec: EndpointSpec) -> dict[str, Any]:
+    alarms = build_alarms(sm, spec)
+    repository = REPOSITORY_URL.format(region=sm.region, repository=sm.store.repository)
+    out: dict[str, Any] = {
+        "model": spec.model,
+        "endpoint_name": spec.endpoint_name,
+        "mode": spec.mode,
+        "why": spec.choice.why,
+        "priced": {"item": spec.choice.line.item, "monthly_eur": spec.choice.line.monthly_eur},
+        "image": f"{repository}:{spec.image_tag}",
+        "model_data": {
+            "s3_uri": spec.artifact.uri(STORE_BUCKET),
+            "s3_data_type": spec.artifact.s3_data_type,
+            "compression_type": spec.artifact.compression_type,
+            **({"copy_from": spec.artifact.origin} if spec.artifact.staged else {}),
+        },
+        "production_variant": spec.production_variant(),
+        "log_group": {"name": spec.log_group, "retention_in_days": spec.log_retention_days},
+        "tags": dict(spec.tags),
+        "alarms": [_alarm(sm, a) for a in alarms],
+        "dashboard": {"dashboard_name": dashboard_name(spec), "dashboard_body": build_dashboard(sm, spec, alarms)},
+    }
+    capture = spec.data_capture_config(STORE_BUCKET)
+    if capture:
+        out["data_capture"] = capture
+    if spec.autoscaled:
+        out["autoscaling"] = {"target": spec.scalable_target(), "policy": spec.scaling_policy()}
+    return out
+
+
+def _alarm(sm: SageMakerPlan, alarm: AlarmSpec) -> dict[str, Any]:
+    """An alarm as the component creates it; a notifying one with the topic its severity routes to (the conditions
+    of a composite alarm have neither severity nor topic)."""
+    out = {k: v for k, v in alarm.as_dict().items() if v is not None}
+    if alarm.severity:
+        out["topic"] = sm.notifications.routes[alarm.severity]
+    return out
+
+
+def render_sagemaker(sm: SageMakerPlan) -> list[RenderedFile]:
+    return [RenderedFile(SAGEMAKER_FILE, to_yaml(json.loads(json.dumps(describe(sm)))))]

@@ -1,0 +1,94 @@
+"""Serverless or real-time: the one choice aws-sagemaker prices and deploys (targets/aws_sagemaker/choice.py)."""
+
+from __future__ import annotations
+
+import pytest
+from sagemaker_profile import lab_data
+
+from mlinfra.costs.prices import price_table
+from mlinfra.profiles import profile_from_data
+from mlinfra.profiles.environments import resolve_environment
+from mlinfra.targets.aws_sagemaker import AwsSageMaker
+from mlinfra.targets.aws_sagemaker.choice import (
+    choose_endpoint,
+    realtime_sizing,
+    serverless_blocker,
+    serverless_concurrency,
+)
+from mlinfra.targets.aws_sagemaker.endpoints import sagemaker_plan
+
+
+def _choice(data, model: str, env: str):
+    profile = profile_from_data(data)
+    m = next(x for x in profile.models if x.name == model)
+    return choose_endpoint(profile, m, resolve_environment(profile, env), price_table(profile))
+
+
+def test_serverless_when_eligible_and_cheaper():
+    c = _choice(lab_data(), "scorer", "prod")
+    # 2 GiB -> 2048 MB; 12 req/s x 1.2 x 0.025 s / 0.6 = 0.6 -> 1 concurrent invocation
+    assert (c.mode, c.memory_mb, c.max_concurrency, c.instance_type) == ("serverless", 2048, 1, None)
+    assert c.line.item == "scorer: Serverless 2 GB, 10.512 M requests"
+    assert c.why.startswith("Serverless is not dearer than real-time endpoint")
+
+
+def test_realtime_when_serverless_cannot_hold_it_with_two_instances_for_three_nines():
+    prod, dev = _choice(lab_data(), "ranker", "prod"), _choice(lab_data(), "ranker", "dev")
+    assert (prod.mode, prod.instance_type, prod.min_instances, prod.max_instances) == ("realtime", "ml.m5.large", 2, 7)
+    assert prod.why == "Serverless ruled out: 8 GiB exceeds its 6 GiB maximum"
+    assert prod.line.item == "ranker: real-time endpoint, 2 x ml.m5.large"
+    # dev stays minimal: sizing's one instance (the SLO floor is production's)
+    assert (dev.mode, dev.min_instances, dev.max_instances) == ("realtime", 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("availability", "staging", "prod"),
+    [pytest.param(0.999, 2, 2, id="three-nines"), pytest.param(0.998, 1, 1, id="below")],
+)
+def test_the_floor_of_two_applies_from_three_nines_on_outside_dev(availability, staging, prod):
+    model = {**lab_data()["models"][1], "slo": {"latency_p95_ms": 90, "availability": availability}}
+    envs = {"dev": {}, "staging": {}, "prod": {"min_replicas": 1, "max_replicas": 7}}
+    profile = profile_from_data(lab_data(models=[model], environments=envs))
+    floors = {e: realtime_sizing(profile.models[0], resolve_environment(profile, e)).min_replicas for e in envs}
+    assert floors == {"dev": 1, "staging": staging, "prod": prod}
+
+
+@pytest.mark.parametrize(
+    ("resources", "drift", "expected"),
+    [
+        pytest.param({"cpu": 1, "memory_gib": 2}, False, "", id="eligible"),
+        pytest.param({"cpu": 1, "memory_gib": 2, "gpus": 1}, False, "Serverless ruled out: the model needs 1 GPU", id="gpu"),
+        pytest.param({"cpu": 1, "memory_gib": 6.5}, False, "Serverless ruled out: 6.5 GiB exceeds its 6 GiB maximum", id="memory"),
+        pytest.param({"cpu": 1, "memory_gib": 2}, True,
+                     "Serverless ruled out: monitoring.drift needs data capture, which Serverless endpoints do not support",
+                     id="drift"),
+    ],
+)
+def test_serverless_blockers(resources, drift, expected):
+    model = {**lab_data()["models"][0], "resources": resources}
+    profile = profile_from_data(lab_data(models=[model]))
+    assert serverless_blocker(profile.models[0], drift) == expected
+
+
+def test_drift_makes_every_endpoint_real_time():
+    c = _choice(lab_data(monitoring={"drift": True}), "scorer", "prod")
+    assert c.mode == "realtime" and "monitoring.drift needs data capture" in c.line.note
+
+
+def test_serverless_concurrency_follows_peak_traffic_and_dev_stays_small():
+    model = {**lab_data()["models"][0], "traffic": {"average_rps": 40, "peak_rps": 900}}
+    profile = profile_from_data(lab_data(models=[model]))
+    m = profile.models[0]
+    # 900 x 1.2 x 0.025 / 0.6 = 45
+    assert serverless_concurrency(m, resolve_environment(profile, "prod")) == 45
+    assert serverless_concurrency(m, resolve_environment(profile, "dev")) == 2
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_deployment_deploys_what_the_estimate_priced(env):
+    """The endpoints of sagemaker_plan carry the very cost lines the decision shows."""
+    profile = profile_from_data(lab_data())
+    target = AwsSageMaker()
+    priced = target.estimate(profile, resolve_environment(profile, env), price_table(profile))
+    planned = sagemaker_plan(profile, target.plan(profile, env))
+    assert [s.choice.line for s in planned.endpoints] == list(priced.lines[:2])
