@@ -83,11 +83,15 @@ def test_the_decided_target_previews(example):
     assert (data["target"], data["outputs"]["target_chosen_by"]) == ("onprem-k8s", "decision")
 
 
-def test_pinned_target_that_cannot_deploy_is_an_error_not_a_traceback(example):
-    result = run("preview", example, "--env", "dev", "--target", "aws-sagemaker")
-    assert result.exit_code == 1
-    assert "preview of 'dev' failed: stack 'dev': target 'aws-sagemaker' (config mlinfra:target) cannot be deployed" in result.stderr
-    assert "Traceback" not in result.output
+def test_pinned_target_deploys_and_names_what_it_lacks(example):
+    """A stack's pin wins over the decision, even for a target the decision rules out: aws-sagemaker deploys the
+    bundled profile, and its outputs name the gateway for OIDC callers it does not build."""
+    result = run("preview", example, "--env", "dev", "--target", "aws-sagemaker", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["target"], data["outputs"]["target_chosen_by"], data["passed"]) == (
+        "aws-sagemaker", "config mlinfra:target", True)
+    assert data["outputs"]["deployment_gaps"][0].startswith("security.authentication is 'oidc': SageMaker endpoints")
 
 
 def test_profile_without_a_feasible_target_is_an_error_not_a_traceback(repo_root, tmp_path):

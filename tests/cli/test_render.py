@@ -173,7 +173,6 @@ def test_fast_timing_and_secrets_dir(tmp_path):
     [
         pytest.param(["--env", "qa"], 2, "environment 'qa' is not in the profile; declared: dev, staging, prod", id="unknown-env"),
         pytest.param(["--env", "prod", "--target", "nope"], 2, "unknown target 'nope'", id="unknown-target"),
-        pytest.param(["--env", "prod", "--target", "aws-sagemaker"], 1, "--target aws-sagemaker: target aws-sagemaker has no render", id="sagemaker"),
         pytest.param(["--env", "prod", "--timing", "slow"], 2, "'slow' is not one of 'fast', 'production'", id="bad-timing"),
     ],
 )
@@ -182,6 +181,16 @@ def test_errors(args, code, message, tmp_path):
     assert result.exit_code == code, result.output
     assert message in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output
+
+
+def test_sagemaker_renders_its_one_description(tmp_path):
+    """aws-sagemaker renders what it deploys as one document (tests/unit/test_sagemaker_render.py checks it)."""
+    out = tmp_path / "out"
+    result = run("render", PROFILE, "--env", "prod", "--target", "aws-sagemaker", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    described = yaml.safe_load((out / "aws" / "sagemaker.yaml").read_text())
+    assert (described["target"], [e["endpoint_name"] for e in described["endpoints"]]) == (
+        "aws-sagemaker", ["churn-scoring-prod-churn"])
 
 
 def test_onprem_target_without_onprem_block(tmp_path):

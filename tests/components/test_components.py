@@ -349,7 +349,8 @@ def test_stack_config_kube_context_of_the_shared_cluster_keeps_the_owner(runs):
     [
         pytest.param("qa", "onprem-k8s", r"environment 'qa' is not in the profile; declared: dev, staging, prod", id="env"),
         pytest.param("dev", "nomad", r"config mlinfra:target: unknown target 'nomad'", id="target"),
-        pytest.param("dev", "aws-sagemaker", r"target 'aws-sagemaker' \(config mlinfra:target\) cannot be deployed", id="undeployable"),
+        pytest.param("dev", "aws-sagemaker", r"stack 'dev': model 'ranker': SageMaker reads model data from S3 only; "
+                     r"artifact pvc://ranker-models/v2 cannot be served", id="undeployable"),
     ],
 )
 def test_program_errors_are_messages(runs, env, target, message):

@@ -149,11 +149,13 @@ def test_sagemaker_realtime_when_serverless_is_ruled_out():
     assert "Serverless ruled out: 7 GiB exceeds its 6 GiB maximum" in line.note
     assert line.price_keys == ("sagemaker/ml.m5.large/us-east-1",)
 
-    alarms = _line(est, "CloudWatch: 3 alarms")
-    assert alarms.monthly_eur == pytest.approx((3 * 0.10 + 3.00) * 0.9, abs=0.006)  # 2.97
+    # the alarms targets/aws_sagemaker/alarms.py builds: latency, 2 x (4 burn-window conditions of 2 metrics + 1
+    # composite), no traffic = 12 alarms, 18 alarm metrics and 2 composites (5 alarm metrics each); one dashboard
+    alarms = _line(est, "CloudWatch: 12 alarms, 1 dashboard")
+    assert alarms.monthly_eur == pytest.approx(((18 + 2 * 5) * 0.10 + 3.00) * 0.9, abs=0.006)  # 5.22
     logs = _line(est, "CloudWatch Logs")
     assert logs.monthly_eur == pytest.approx(11 * SECONDS * 1 / 1e6 * 0.50 * 0.9, abs=0.006)  # 13.01
-    assert est.monthly_eur == pytest.approx(249.33 + 2.97 + 13.01, abs=0.02)
+    assert est.monthly_eur == pytest.approx(249.33 + 5.22 + 13.01, abs=0.02)
 
 
 def test_sagemaker_serverless_by_hand():

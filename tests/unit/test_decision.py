@@ -247,7 +247,7 @@ def test_tight_budget_beats_the_weights():
     onprem = _option(tight, "onprem-k8s")
     assert onprem.over_budget and onprem.score > tight.chosen.score
     assert onprem.why.startswith("over the 60 EUR budget (77 EUR/month)")
-    assert "within budget: ≈ 29 of 60 EUR/month" in tight.reasons
+    assert "within budget: ≈ 34 of 60 EUR/month" in tight.reasons
     assert tight.reasons[0] == (
         "aws-sagemaker ranks first as the best-scoring option within budget (0.95); scoring higher but over budget: "
         "onprem-k8s (1.00)"
@@ -258,7 +258,7 @@ def test_everything_over_budget_is_flagged_in_the_reasons():
     d = decide(_profile(budget={"monthly_eur": 5}))
     assert d.target == "aws-sagemaker"
     assert all(o.over_budget for o in d.options if o.feasible)
-    assert any(r.startswith("over budget: ≈ 29 EUR/month exceeds budget.monthly_eur 5") for r in d.reasons)
+    assert any(r.startswith("over budget: ≈ 34 EUR/month exceeds budget.monthly_eur 5") for r in d.reasons)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -311,15 +311,24 @@ def test_one_target_for_every_environment():
 
 
 def test_undeployable_targets_are_never_picked():
-    """An installed target without components is infeasible, still priced, and the row says why; aws-eks deploys."""
-    d = decision_for(_profile())
+    """A target that cannot deploy what the profile asks for is infeasible, still priced, and the row says why:
+    SageMaker endpoints answer IAM-signed requests only, and this mlinfra builds no gateway for OIDC callers;
+    aws-eks deploys."""
+    d = decision_for(_profile())  # security.authentication defaults to oidc
     assert d.target == "onprem-k8s"
     option = _option(d, "aws-sagemaker")
-    assert not option.feasible and option.violations[-1].startswith("cannot be deployed: this mlinfra has no")
+    assert not option.feasible
+    assert option.violations[-1].startswith("cannot be deployed: security.authentication is 'oidc': SageMaker")
     assert option.monthly_cost_eur is not None, "still priced, for the comparison"
     assert _option(d, "aws-eks").feasible and _option(d, "aws-eks").violations == ()
     cloud = decision_for(_profile(onprem=None))
     assert cloud.target == "aws-eks" and cloud.feasible
+    api_key = decision_for(_profile(security={"exposure": "internal", "authentication": "api_key"}))
+    assert _option(api_key, "aws-sagemaker").feasible, "API-key callers sign with IAM access keys: deployable"
+    public = decision_for(_profile(security={"exposure": "public", "authentication": "none"}))
+    assert _option(public, "aws-sagemaker").violations[-1].startswith(
+        "cannot be deployed: security.exposure is 'public' with authentication 'none'"
+    )
 
 
 def test_unknown_environment():
