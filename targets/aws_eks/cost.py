@@ -29,14 +29,13 @@ def estimate_eks(profile: Profile, env: EnvironmentSettings, table: PriceTable) 
     gp3 = table.regional("ebs", "gp3-gb", region)
     total_nodes = 0.0
     for label, plan in pools:
-        total_nodes += plan.billed_nodes
+        total_nodes += plan.peak_nodes  # fixed node groups at the peak count (no cluster autoscaler)
         lines.append(
             priced_line(
-                f"{label}: {plan.base_nodes} x {plan.instance.name}"
-                + (f", {plan.peak_nodes} at peak" if plan.peak_nodes != plan.base_nodes else ""),
-                plan.billed_nodes * plan.price.value * hours * fx,
+                f"{label}: {plan.peak_nodes} x {plan.instance.name} (sized for the peak)",
+                plan.peak_nodes * plan.price.value * hours * fx,
                 (plan.price,),
-                note=f"{fmt_number(round(plan.billed_nodes, 3))} node-months billed",
+                note=f"{plan.peak_nodes} node-months billed: node groups hold the peak all month",
             )
         )
     lines.append(

@@ -9,7 +9,7 @@ from mlinfra.profiles.model import Profile
 from mlinfra.targets.cloud import sovereignty
 from mlinfra.targets.kubernetes import criteria as k8s
 
-BURST_GAP = 0.15  # share of the burst need the cluster autoscaler's minutes do not absorb
+BURST_GAP = 0.2  # node groups are sized for the peak (no cluster autoscaler): bursts beyond it wait for a resize
 SECURITY_BASE = 0.8
 PUBLIC_EDGE_GAP = 0.05  # exposure public: the ALB with WAF is managed, the rules are yours
 OPS_FTE_BASE = 0.25
@@ -27,7 +27,8 @@ def criteria(profile: Profile) -> Criteria:
             "operations": clamp(operations),
         },
         notes={
-            "scalability": f"{load_text(profile)}; the cluster autoscaler adds nodes within minutes",
+            "scalability": f"{load_text(profile)}; node groups hold the sized peak, pods scale within them; more "
+            "than that needs the node groups resized",
             "sovereignty": sov_note,
             "security": security_note,
             "operations": operations_note,

@@ -86,7 +86,8 @@ def gpu_pool_role(model: Model | str) -> str:
 
 
 def node_groups(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> tuple[NodeGroupSpec, ...]:
-    """Node groups for `node_pools`: floor nodes running, up to the peak count, one instance type each."""
+    """Node groups for `node_pools`, one instance type each, running the peak count: mlinfra deploys no cluster
+    autoscaler, so the nodes the HPA's peak replicas need are there from the start (and priced all month)."""
     groups = []
     for pool in node_pools(profile, env, table):
         inst = pool.plan.instance
@@ -102,8 +103,8 @@ def node_groups(profile: Profile, env: EnvironmentSettings, table: PriceTable) -
             NodeGroupSpec(
                 role=role,
                 instance_type=inst.name,
-                min_size=pool.plan.base_nodes,
-                desired_size=pool.plan.base_nodes,
+                min_size=pool.plan.peak_nodes,
+                desired_size=pool.plan.peak_nodes,
                 max_size=pool.plan.peak_nodes,
                 ami_type=AMI_GPU if pool.gpu_model else AMI_CPU,
                 capacity_type=CAPACITY_TYPE,

@@ -38,7 +38,7 @@ def test_table_output_explains_the_choice(bundled):
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.startswith("churn-scoring -> onprem-k8s (KubernetesModelServer, MonitoringStack)\n")
-    assert "onprem-k8s ranks first with a weighted score of 0.86, ahead of aws-eks (0.51)" in out
+    assert "onprem-k8s ranks first with a weighted score of 0.86, ahead of aws-eks (0.50)" in out
     assert "aws-sagemaker is infeasible: cannot be deployed: security.authentication is 'oidc'" in out
     assert "Options (EUR/month, sum over all environments (dev, staging, prod))" in out
     assert "Cost breakdown: onprem-k8s" in out

@@ -221,7 +221,7 @@ def test_eks_by_hand():
     gp3_us = 0.0952 * 0.096 / 0.115  # derived from Frankfurt with the m6i ratio
     assert _line(est, "EKS control plane").monthly_eur == pytest.approx(0.10 * HOURS * 0.9, abs=0.006)  # 65.70
     nodes = _line(est, "CPU pool")
-    assert nodes.item == "CPU pool (models + monitoring): 2 x m6i.large"  # see test_pack_first_fit_decreasing_by_hand
+    assert nodes.item == "CPU pool (models + monitoring): 2 x m6i.large (sized for the peak)"  # see test_pack_first_fit_decreasing_by_hand
     assert nodes.monthly_eur == pytest.approx(2 * 0.096 * HOURS * 0.9, abs=0.006)  # 126.14
     assert _line(est, "node root volumes").monthly_eur == pytest.approx(2 * 20 * gp3_us * 0.9, abs=0.006)
     nat = _line(est, "NAT gateway")  # production: one per zone, as targets/aws_eks/network.py deploys them
@@ -254,10 +254,10 @@ def test_eks_gpu_pool_per_gpu_model():
     profile = _profile(models=[model], environments={"prod": {"min_replicas": 2, "max_replicas": 2}})
     est = estimate_eks(profile, resolve_environment(profile, "prod"), price_table(profile))
     gpu = _line(est, "GPU pool for vision")
-    assert gpu.item == "GPU pool for vision: 2 x g6.xlarge"
+    assert gpu.item == "GPU pool for vision: 2 x g6.xlarge (sized for the peak)"
     assert gpu.monthly_eur == pytest.approx(2 * 0.8048 * HOURS * 0.9, abs=0.006)
     # monitoring alone: 1.0 CPU / 3.25 GiB -> one m6i.large (no CPU model, so no HA minimum of 2)
-    assert _line(est, "CPU pool").item == "CPU pool (models + monitoring): 1 x m6i.large"
+    assert _line(est, "CPU pool").item == "CPU pool (models + monitoring): 1 x m6i.large (sized for the peak)"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -336,3 +336,19 @@ def test_used_reports_table_entries_behind_an_estimate():
     assert "sagemaker/ml.m5.large/eu-central-1" in keys and "sagemaker/ml.m5.large/us-east-1" in keys
     assert not [k for k in keys if k.startswith("costs.")]
     assert {p.key: p.confidence for p in used}["sagemaker/ml.m5.large/eu-central-1"] == "U"
+
+
+def test_eks_node_groups_are_priced_at_the_peak_all_month():
+    """No cluster autoscaler is deployed: the node groups run the peak count, so that is what is billed."""
+    from mlinfra.targets.aws_eks.nodegroups import node_groups, node_pools
+
+    profile = _profile(environments={"prod": {"min_replicas": 1, "max_replicas": 9}})
+    env = resolve_environment(profile, "prod")
+    table = price_table(profile)
+    (pool,) = node_pools(profile, env, table)
+    assert pool.plan.peak_nodes > pool.plan.base_nodes, "a profile whose peak needs more nodes than its floor"
+    line = _line(estimate_eks(profile, env, table), "CPU pool")
+    assert line.item == f"CPU pool (models + monitoring): {pool.plan.peak_nodes} x {pool.plan.instance.name} (sized for the peak)"
+    assert line.monthly_eur == pytest.approx(pool.plan.peak_nodes * pool.plan.price.value * HOURS * 0.9, abs=0.006)
+    (group,) = node_groups(profile, env, table)
+    assert (group.min_size, group.desired_size, group.max_size) == (pool.plan.peak_nodes,) * 3

@@ -109,10 +109,10 @@ def test_node_groups_are_the_priced_pools(env):
     groups = node_groups(profile, settings, table)
     pools = node_pools(profile, settings, table)
     assert [(g.instance_type, g.min_size, g.desired_size, g.max_size) for g in groups] == [
-        (p.plan.instance.name, p.plan.base_nodes, p.plan.base_nodes, p.plan.peak_nodes) for p in pools
+        (p.plan.instance.name, p.plan.peak_nodes, p.plan.peak_nodes, p.plan.peak_nodes) for p in pools
     ]
     lines = [line.item for line in estimate_eks(profile, settings, table).lines if "pool" in line.item]
-    assert [line.split(": ")[1].split(" x ")[1].split(",")[0] for line in lines] == [g.instance_type for g in groups]
+    assert [line.split(": ")[1].split(" x ")[1].split(" ")[0] for line in lines] == [g.instance_type for g in groups]
     assert [int(line.split(": ")[1].split(" x ")[0]) for line in lines] == [g.min_size for g in groups]
 
 
@@ -135,9 +135,10 @@ def test_cpu_group_sizes_dev_and_prod():
     (dev,) = node_groups(profile, resolve_environment(profile, "dev"), table)
     (prod,) = node_groups(profile, resolve_environment(profile, "prod"), table)
     # a churn replica (1.5 CPU) fills a node's 1.7 allocatable CPU; monitoring (1.0 CPU) needs one more node.
-    # dev: 1 replica, 2 at peak, burstable t3 allowed; prod: 2 replicas (HA), 3 at peak, no burstable
-    assert (dev.instance_type, dev.min_size, dev.desired_size, dev.max_size) == ("t3.large", 2, 2, 3)
-    assert (prod.instance_type, prod.min_size, prod.desired_size, prod.max_size) == ("m6i.large", 3, 3, 4)
+    # dev: 1 replica, 2 at peak, burstable t3 allowed; prod: 2 replicas (HA), 3 at peak, no burstable.
+    # No cluster autoscaler: every group runs its peak count.
+    assert (dev.instance_type, dev.min_size, dev.desired_size, dev.max_size) == ("t3.large", 3, 3, 3)
+    assert (prod.instance_type, prod.min_size, prod.desired_size, prod.max_size) == ("m6i.large", 4, 4, 4)
 
 
 # ---------------------------------------------------------------------------------------------------------
