@@ -34,9 +34,9 @@ tools: install system ## what cannot share .venv: checkov, MLServer and oldest-P
 demo: install ## validate, decide, render, preview and diff the bundled example profile (offline)
 	$(VENV)/bin/mlinfra validate $(EXAMPLE)
 	$(VENV)/bin/mlinfra decide $(EXAMPLE)
-	$(VENV)/bin/mlinfra render $(EXAMPLE) --env prod --target onprem-k8s --out out/demo/prod --force
-	$(VENV)/bin/mlinfra preview $(EXAMPLE) --env prod --target onprem-k8s
-	$(VENV)/bin/mlinfra diff $(EXAMPLE) --env dev --env prod --target onprem-k8s
+	$(VENV)/bin/mlinfra render $(EXAMPLE) --env prod --out out/demo/prod --force
+	$(VENV)/bin/mlinfra preview $(EXAMPLE) --env prod
+	$(VENV)/bin/mlinfra diff $(EXAMPLE) --env dev --env prod
 
 test: install tools ## install everything and run the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -40,6 +40,7 @@ def test_main_is_tiny_and_only_dispatches(repo_root: Path):
 @pytest.mark.parametrize("env", [pytest.param(e, id=e) for e in ("dev", "staging", "prod")])
 def test_stack_files_point_at_the_profile_and_name_secrets_only(repo_root: Path, env: str):
     from mlinfra.targets.registry import plan_for
+    from mlinfra.targets.resolve import decision_for
 
     text = (repo_root / "stacks" / f"Pulumi.{env}.yaml").read_text()
     config = yaml.safe_load(text)["config"]
@@ -47,13 +48,13 @@ def test_stack_files_point_at_the_profile_and_name_secrets_only(repo_root: Path,
     assert profile_path.is_file(), f"mlinfra:profile {config['mlinfra:profile']} is not relative to the project dir"
     profile = load_profile(str(profile_path))
     assert env in profile.environment_names
-    assert config["mlinfra:target"] == "onprem-k8s", "the decided aws-sagemaker cannot be deployed yet"
-    assert set(config) == {"mlinfra:profile", "mlinfra:target"}, "the cluster comes from the profile"
+    assert set(config) == {"mlinfra:profile"}, "the target follows the decision, the cluster comes from the profile"
+    target = decision_for(profile).target
     keys = secret_config_keys(profile)
     assert keys == ["grafanaAdminPassword", "slackWebhookUrl"]
     for key in keys:
         assert f"mlinfra:{key}" not in config, f"{key} must not be in the stack file in plain text"
-    monitoring = plan_for(profile, env, config["mlinfra:target"]).monitoring
+    monitoring = plan_for(profile, env, target).monitoring
     how = "`environments.<env>.kube_context`" if monitoring.owns_stack else f"`environments.{env}.kube_context`"
     assert how in " ".join(text.split()), "how to give an environment its own cluster"
     if monitoring.owns_stack:  # the stack that installs the monitoring stack holds its secrets
