@@ -41,7 +41,7 @@ def deployment_gaps(profile: Profile) -> list[str]:
         return [
             "security.authentication is 'oidc': SageMaker endpoints answer only IAM-signed requests, so OIDC callers "
             "need an API Gateway (or an IAM OIDC federation) in front, which this mlinfra does not deploy for "
-            "SageMaker yet"
+            "SageMaker"
         ]
     if s.exposure == "public" and s.authentication == "none":
         return [
