@@ -24,43 +24,54 @@ from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.model import Profile
 
 
+def environment_scope(plan: EnvironmentPlan, profile: Profile, opts: pulumi.ResourceOptions | None = None) -> Environment:
+    """The Environment component every target registers first: the parent of everything, carrying the guardrail
+    context `mlinfra preview` and the policy pack read."""
+    ctx = context_for(profile, plan.environment, tier=plan.tier, protect=plan.protect, target=plan.target)
+    # names carry no environment: stacks are environments, and `diff` pairs resources by name
+    return Environment(profile.name, EnvironmentArgs(context=context_inputs(ctx)), opts)
+
+
 def assemble_kubernetes(
     plan: EnvironmentPlan,
     profile: Profile,
     secrets: dict[str, Any],
     *,
-    kubeconfig: pulumi.Input[str] | None = None,
     opts: pulumi.ResourceOptions | None = None,
 ) -> dict[str, Any]:
-    """Create the environment's components; `kubeconfig` is for clusters created in the same program.
+    """Create the environment's components on the existing cluster its plan names (never the ambient context).
 
     `secrets`: secret config key -> Pulumi secret, every key the profile names (read by the program)."""
-    env, target = plan.environment, plan.target
-    ctx = context_for(profile, env, tier=plan.tier, protect=plan.protect, target=target)
-    name = profile.name  # names carry no environment: stacks are environments, and `diff` pairs resources by name
-    scope = Environment(name, EnvironmentArgs(context=context_inputs(ctx)), opts)
-
-    if plan.kube_context:
-        provider = k8s.Provider(child_name(name, "kubernetes"), context=plan.kube_context,
-                                opts=pulumi.ResourceOptions(parent=scope))
-    elif kubeconfig is not None:
-        provider = k8s.Provider(child_name(name, "kubernetes"), kubeconfig=kubeconfig,
-                                opts=pulumi.ResourceOptions(parent=scope))
-    else:
+    if not plan.kube_context:
         raise pulumi.RunError(
-            f"target '{target}' has no cluster to deploy to: set onprem.kube_context in the profile "
-            "(never the ambient kubectl context), or let the target create its cluster and pass its kubeconfig"
+            f"target '{plan.target}' has no cluster to deploy to: set onprem.kube_context in the profile "
+            "(never the ambient kubectl context)"
         )
+    scope = environment_scope(plan, profile, opts)
+    provider = k8s.Provider(child_name(profile.name, "kubernetes"), context=plan.kube_context,
+                            opts=pulumi.ResourceOptions(parent=scope))
+    return deploy_on_cluster(profile.name, plan, secrets, scope, provider)
+
+
+def deploy_on_cluster(
+    name: str,
+    plan: EnvironmentPlan,
+    secrets: dict[str, Any],
+    scope: Environment,
+    provider: k8s.Provider,
+    artifact_roles: dict[str, pulumi.Input[str]] | None = None,
+) -> dict[str, Any]:
+    """The serving Namespace objects, one KubernetesModelServer per model and the MonitoringStack, on the cluster
+    `provider` reaches; `artifact_roles`: model -> IAM role ARN its ServiceAccount assumes (IRSA on EKS)."""
+    roles = artifact_roles or {}
     child = pulumi.ResourceOptions(parent=scope, provider=provider)
-
-    ns_objects = build_namespace_objects(plan)
-    shared = create_objects(name, ns_objects, child, primary=plan.namespace, protect=plan.protect)
+    shared = create_objects(name, build_namespace_objects(plan), child, primary=plan.namespace, protect=plan.protect)
     namespace = shared["namespace"].metadata.name  # same value as plan.namespace, plus the dependency
-
     servers = {
         model.name: KubernetesModelServer(
             child_name(name, model.k8s_name),
-            KubernetesModelServerArgs(plan=plan, model=model, namespace=namespace),
+            KubernetesModelServerArgs(plan=plan, model=model, namespace=namespace,
+                                      artifact_role_arn=roles.get(model.name)),
             provider=provider,
             opts=pulumi.ResourceOptions(parent=scope),
         )
@@ -71,7 +82,7 @@ def assemble_kubernetes(
         provider=provider, opts=pulumi.ResourceOptions(parent=scope),
     )
     return {
-        "environment": env,
+        "environment": plan.environment,
         "namespace": plan.namespace,
         "kube_context": plan.kube_context or "",
         "endpoints": {model: server.endpoint for model, server in sorted(servers.items())},

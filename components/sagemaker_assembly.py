@@ -27,10 +27,9 @@ from mlinfra.components.aws import (
     aws_provider,
 )
 from mlinfra.components.cloudwatch import CloudWatchMonitoring, CloudWatchMonitoringArgs
-from mlinfra.components.environment import Environment, EnvironmentArgs
+from mlinfra.components.assembly import environment_scope
 from mlinfra.components.sagemaker import SageMakerEndpoint, SageMakerEndpointArgs
 from mlinfra.conventions import child_name, k8s_name
-from mlinfra.guardrails.context import context_for, context_inputs
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws.notifications import alert_routes
 from mlinfra.targets.aws_sagemaker.alarms import build_alarms
@@ -43,9 +42,8 @@ def assemble_sagemaker(sm: SageMakerPlan, profile: Profile, secrets: dict[str, A
     """Create the environment's components; returns the stack outputs of the deployment."""
     plan = sm.plan
     env, target = plan.environment, plan.target
-    ctx = context_for(profile, env, tier=plan.tier, protect=plan.protect, target=target)
     name = profile.name  # as on Kubernetes: names carry no environment, so `diff` pairs resources across stacks
-    scope = Environment(name, EnvironmentArgs(context=context_inputs(ctx)))
+    scope = environment_scope(plan, profile)
     in_scope = pulumi.ResourceOptions(parent=scope)
     gaps = deployment_gaps(profile)
     for gap in gaps:  # a stack that pins this target gets it anyway, told what it lacks

@@ -11,10 +11,8 @@ Tree (the Environment is the parent of everything, as the guardrails and the pol
                                                                AWS Load Balancer Controller when exposed
       serving Namespace objects, KubernetesModelServer per model, MonitoringStack (after the add-ons)
 
-Why not `assembly.assemble_kubernetes(kubeconfig=...)`: it creates the Environment itself, so the cluster it
-deploys onto could not be inside it, and it has no way to hand a model server its IRSA role. The Kubernetes half
-below is the same sequence over the same components and builders; tests/components/test_eks.py checks that what
-it registers equals the Kubernetes render.
+The Kubernetes half is `assembly.deploy_on_cluster`, exactly as on premise, with each S3 model's IRSA role;
+tests/components/test_eks.py checks that what it registers equals the Kubernetes render.
 """
 
 from __future__ import annotations
@@ -30,13 +28,8 @@ from mlinfra.components.aws_eks.cluster import EksCluster, EksClusterArgs
 from mlinfra.components.aws_eks.irsa import ServiceAccountRole, ServiceAccountRoleArgs
 from mlinfra.components.aws_eks.network import EksNetwork, EksNetworkArgs
 from mlinfra.components.aws_eks.nodes import EksNodeGroups, EksNodeGroupsArgs
-from mlinfra.components.environment import Environment, EnvironmentArgs
-from mlinfra.components.k8s_objects import create_objects
-from mlinfra.components.model_server import KubernetesModelServer, KubernetesModelServerArgs
-from mlinfra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+from mlinfra.components.assembly import deploy_on_cluster, environment_scope
 from mlinfra.conventions import child_name
-from mlinfra.guardrails.context import context_for, context_inputs
-from mlinfra.manifests.serving import build_namespace_objects
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_eks.iam import artifact_read_policy
@@ -44,10 +37,9 @@ from mlinfra.targets.aws_eks.platform import EksPlan
 
 def assemble_eks(plan: EnvironmentPlan, eks: EksPlan, profile: Profile, secrets: dict[str, Any]) -> dict[str, Any]:
     """Create the environment: its cluster, then the serving and monitoring components on it."""
-    env, target = plan.environment, plan.target
-    ctx = context_for(profile, env, tier=plan.tier, protect=plan.protect, target=target)
+    env = plan.environment
     name = profile.name  # as on premise: names carry no environment, so `diff` pairs resources across stacks
-    scope = Environment(name, EnvironmentArgs(context=context_inputs(ctx)))
+    scope = environment_scope(plan, profile)
     in_scope = pulumi.ResourceOptions(parent=scope)
     provider = aws_provider(child_name(name, "aws"), region=eks.region, tags=eks.tags, opts=in_scope)
     key = EncryptionKey(
@@ -103,40 +95,6 @@ def assemble_eks(plan: EnvironmentPlan, eks: EksPlan, profile: Profile, secrets:
         child_name(name, "kubernetes"), kubeconfig=cluster.kubeconfig,
         opts=pulumi.ResourceOptions(parent=scope, depends_on=addons.ready),
     )
-    outputs = _serving_and_monitoring(name, plan, secrets, scope, kubernetes, roles)
+    outputs = deploy_on_cluster(name, plan, secrets, scope, kubernetes, {m: role.arn for m, role in roles.items()})
     outputs.update(cluster_name=cluster.name, cluster_endpoint=cluster.endpoint, region=eks.region)
     return outputs
-
-
-def _serving_and_monitoring(
-    name: str, plan: EnvironmentPlan, secrets: dict[str, Any], scope: Environment, provider: k8s.Provider,
-    roles: dict[str, ServiceAccountRole],
-) -> dict[str, Any]:
-    """The Kubernetes half, as assembly.assemble_kubernetes builds it, plus each model's IRSA role."""
-    child = pulumi.ResourceOptions(parent=scope, provider=provider)
-    shared = create_objects(name, build_namespace_objects(plan), child, primary=plan.namespace, protect=plan.protect)
-    namespace = shared["namespace"].metadata.name
-    servers = {
-        model.name: KubernetesModelServer(
-            child_name(name, model.k8s_name),
-            KubernetesModelServerArgs(
-                plan=plan, model=model, namespace=namespace,
-                artifact_role_arn=roles[model.name].arn if model.name in roles else None,
-            ),
-            provider=provider, opts=pulumi.ResourceOptions(parent=scope),
-        )
-        for model in plan.models
-    }
-    monitoring = MonitoringStack(
-        child_name(name, "monitoring"), MonitoringStackArgs(plan=plan, namespace=namespace, secrets=secrets),
-        provider=provider, opts=pulumi.ResourceOptions(parent=scope),
-    )
-    return {
-        "environment": plan.environment,
-        "namespace": plan.namespace,
-        "kube_context": plan.kube_context or "",
-        "endpoints": {model: server.endpoint for model, server in sorted(servers.items())},
-        "dashboards": monitoring.dashboards,
-        "alert_routes": monitoring.alert_routes,
-        "monitoring_stack": monitoring.ownership,
-    }
