@@ -22,6 +22,8 @@ CASES = [
     pytest.param("stacks/profile.yaml", "prod", "onprem-k8s", "onprem-cpu-prod", id="onprem-cpu-prod"),
     pytest.param("stacks/profile.yaml", "dev", "onprem-k8s", "onprem-cpu-dev", id="onprem-cpu-dev"),
     pytest.param("docs/examples/gpu-onprem.yaml", "prod", "onprem-k8s", "onprem-gpu-prod", id="onprem-gpu-prod"),
+    pytest.param("docs/examples/bursty-cloud.yaml", "prod", "aws-sagemaker", "sagemaker-prod", id="sagemaker-prod"),
+    pytest.param("docs/examples/bursty-cloud.yaml", "prod", "aws-eks", "eks-prod", id="eks-prod"),
 ]
 
 
