@@ -37,7 +37,7 @@ def _json(result) -> dict:
     return json.loads(result.stdout)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=profiles())
 def test_every_command_picks_the_same_target_for_every_environment(data):
     with tempfile.TemporaryDirectory() as tmp:
