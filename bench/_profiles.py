@@ -29,3 +29,33 @@ def generated_profile(models: int, directory: Path) -> Path:
     path = directory / f"profile-{models}.yaml"
     path.write_text(yaml.safe_dump(profile, sort_keys=False))
     return path
+
+
+CLOUD_EXAMPLE = ROOT / "docs" / "examples" / "bursty-cloud.yaml"
+CLOUD_FRAMEWORKS = ("sklearn", "xgboost", "onnx")
+
+
+def generated_cloud_profile(models: int, directory: Path) -> Path:
+    """bursty-cloud with `models` distinct models: no `onprem` block, an AWS region, s3:// artifacts.
+
+    Authentication stays `api_key` (SageMaker rules `oidc` out) and the budget grows with the models, so the
+    profile deploys on both aws-sagemaker and aws-eks."""
+    profile = yaml.safe_load(CLOUD_EXAMPLE.read_text())
+    profile["name"] = f"bench-cloud-{models}"
+    profile.pop("onprem", None)
+    profile["security"]["authentication"] = "api_key"
+    profile["budget"]["monthly_eur"] = 1500 * max(1, models // 3)
+    profile["models"] = [
+        {
+            "name": f"model-{i:03d}",
+            "framework": CLOUD_FRAMEWORKS[i % len(CLOUD_FRAMEWORKS)],
+            "artifact": f"s3://bench-cloud-models/model-{i:03d}/v{1 + i % 4}",
+            "resources": {"cpu": 1 + i % 2, "memory_gib": 2 + 2 * (i % 3)},
+            "traffic": {"average_rps": 0.5 + i % 5, "peak_rps": 10 + 5 * (i % 9)},
+            "slo": {"latency_p95_ms": 120 + 20 * (i % 7), "availability": 0.995},
+        }
+        for i in range(models)
+    ]
+    path = directory / f"cloud-profile-{models}.yaml"
+    path.write_text(yaml.safe_dump(profile, sort_keys=False))
+    return path
