@@ -39,7 +39,7 @@ class AwsSageMaker(Target):
         return feasibility.deployment_gaps(profile)
 
     def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
-        return cost.estimate_sagemaker(profile, env, table)
+        return cost.estimate_sagemaker(profile, self.plan(profile, env.name), env, table)
 
     def criteria(self, profile: Profile) -> Criteria:
         return criteria(profile)

@@ -7,24 +7,25 @@ from mlinfra.costs.assumptions import CLOUD, LOG_KB_PER_REQUEST
 from mlinfra.costs.lines import priced_line
 from mlinfra.costs.model import CostEstimate, CostLine, fmt_number
 from mlinfra.costs.prices import PriceTable
-from mlinfra.planning.plan import plan_environment
 from mlinfra.planning.sizing import traffic_share
-from mlinfra.planning.specs import ClusterSettings
-from mlinfra.profiles.environments import EnvironmentSettings, all_environments
+from mlinfra.planning.specs import EnvironmentPlan
+from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_sagemaker.alarms import build_alarms
-from mlinfra.targets.aws_sagemaker.endpoints import TARGET, sagemaker_plan
+from mlinfra.targets.aws_sagemaker.endpoints import sagemaker_plan
 
 # AWS bills a composite alarm $0.50 a month, five standard alarm metrics ($0.10): the price table has no key of
 # its own for it, so it is priced from cloudwatch/alarm.
 COMPOSITE_ALARM_IN_ALARM_METRICS = 5
 
 
-def estimate_sagemaker(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
-    """The environment's endpoints, alarms (billed per metric they read), one dashboard per model, logs."""
+def estimate_sagemaker(
+    profile: Profile, plan: EnvironmentPlan, env: EnvironmentSettings, table: PriceTable
+) -> CostEstimate:
+    """The environment's endpoints (of the target's own `plan`), alarms (billed per metric they read), one
+    dashboard per model, logs."""
     region, fx = profile.region, table.usd_to_eur
-    clusters = {e.name: ClusterSettings() for e in all_environments(profile)}
-    sm = sagemaker_plan(profile, plan_environment(profile, env.name, TARGET, clusters), table)
+    sm = sagemaker_plan(profile, plan, table)
     lines: list[CostLine] = [spec.choice.line for spec in sm.endpoints]
 
     alarms = [a for spec in sm.endpoints for a in build_alarms(sm, spec)]

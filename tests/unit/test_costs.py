@@ -9,6 +9,7 @@ import pytest
 from mlinfra.costs.model import EstimateError
 from mlinfra.costs.nodes import MONITORING_PODS, Pod, allocatable, pack
 from mlinfra.targets.aws_eks.cost import estimate_eks
+from mlinfra.targets.aws_sagemaker import AwsSageMaker
 from mlinfra.targets.aws_sagemaker.cost import estimate_sagemaker
 from mlinfra.targets.onprem_k8s.cost import estimate_onprem
 from mlinfra.costs.prices import PriceError, load_table, price_table
@@ -17,6 +18,7 @@ from mlinfra.profiles import profile_from_data
 from mlinfra.profiles.environments import resolve_environment
 
 HOURS = 730
+SAGEMAKER = AwsSageMaker()
 SECONDS = HOURS * 3600
 
 
@@ -140,7 +142,7 @@ def test_sagemaker_realtime_when_serverless_is_ruled_out():
     sizing = size_model(profile.models[0], env)
     # 1.5 CPU sklearn: 40 x 1.5 x 0.6 = 36 req/s per replica; peak 150 x 1.2 / 36 -> 5; floor 3 from the env
     assert (sizing.min_replicas, sizing.peak_replicas) == (3, 5)
-    est = estimate_sagemaker(profile, env, price_table(profile))
+    est = estimate_sagemaker(profile, SAGEMAKER.plan(profile, "prod"), env, price_table(profile))
     line = _line(est, "scorer:")
     # 7 GiB -> cheapest instance holding 1.5 CPU / 7 GiB outside dev is ml.m5.large (0.115 $/h, us-east-1)
     assert line.item == "scorer: real-time endpoint, 3-5 x ml.m5.large"
@@ -168,7 +170,7 @@ def test_sagemaker_serverless_by_hand():
         "slo": {"latency_p95_ms": 300, "availability": 0.995},
     }
     profile = _profile(models=[model])
-    est = estimate_sagemaker(profile, resolve_environment(profile, "prod"), price_table(profile))
+    est = estimate_sagemaker(profile, SAGEMAKER.plan(profile, "prod"), resolve_environment(profile, "prod"), price_table(profile))
     line = _line(est, "tiny:")
     requests = 7 * SECONDS  # 18,396,000
     gb_seconds = 3 * (1 / 40) * requests  # 2.5 GiB -> 3 GB configured, 25 ms per request: 1,379,700
@@ -189,7 +191,7 @@ def test_sagemaker_gpu_model_uses_an_instance_of_its_gpu_type():
         "slo": {"latency_p95_ms": 300, "availability": 0.995},
     }
     profile = _profile(models=[model], environments={"prod": {"min_replicas": 2, "max_replicas": 2}}, cloud={"region": "eu-central-1"})
-    est = estimate_sagemaker(profile, resolve_environment(profile, "prod"), price_table(profile))
+    est = estimate_sagemaker(profile, SAGEMAKER.plan(profile, "prod"), resolve_environment(profile, "prod"), price_table(profile))
     line = _line(est, "vision:")
     assert line.item == "vision: real-time endpoint, 2 x ml.g5.xlarge"
     eu = 1.41 * 1.258 / 1.006  # derived Frankfurt price, unconfirmed
@@ -329,7 +331,7 @@ def test_onprem_without_cluster_cannot_be_priced():
 def test_used_reports_table_entries_behind_an_estimate():
     profile = _profile(cloud={"region": "eu-central-1"})
     table = price_table(profile)
-    est = estimate_sagemaker(profile, resolve_environment(profile, "prod"), table)
+    est = estimate_sagemaker(profile, SAGEMAKER.plan(profile, "prod"), resolve_environment(profile, "prod"), table)
     used = table.used(k for line in est.lines for k in line.price_keys)
     keys = [p.key for p in used]
     assert keys == sorted(keys) and len(keys) == len(set(keys))
