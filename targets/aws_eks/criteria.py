@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from mlinfra.decision.criteria import Criteria, burst_need, clamp, load_text
 from mlinfra.profiles.model import Profile
-from mlinfra.targets.cloud import sovereignty
+from mlinfra.targets.aws.rules import sovereignty
 from mlinfra.targets.kubernetes import criteria as k8s
 
 BURST_GAP = 0.2  # node groups are sized for the peak (no cluster autoscaler): bursts beyond it wait for a resize

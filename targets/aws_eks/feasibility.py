@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlinfra.costs.nodes import candidate_instances, fits, gpu_matches, model_pod
 from mlinfra.costs.prices import price_table
 from mlinfra.profiles.model import Profile
-from mlinfra.targets.cloud import cloud_violations, no_instance, prod_like
+from mlinfra.targets.aws.rules import cloud_violations, no_instance, prod_like
 
 
 def violations(profile: Profile) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from mlinfra.decision.criteria import Criteria, burst_need, clamp, load_text
 from mlinfra.profiles.model import Profile
-from mlinfra.targets.cloud import sovereignty
+from mlinfra.targets.aws.rules import sovereignty
 
 BURST_GAP = 0.05  # endpoints autoscale per model and Serverless scales to zero
 SECURITY_BASE = 0.9  # managed, isolated endpoints behind IAM

@@ -7,7 +7,7 @@ from mlinfra.costs.model import EstimateError
 from mlinfra.costs.prices import price_table
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_sagemaker.choice import sagemaker_instance
-from mlinfra.targets.cloud import cloud_violations, prod_like
+from mlinfra.targets.aws.rules import cloud_violations, prod_like
 
 SERVABLE_ARTIFACTS = ("s3", "https")  # s3: read in place; https: copied into the model store
 

@@ -1,4 +1,5 @@
-"""Rules every public-cloud target shares: where the data may be processed, and which environment to size for."""
+"""Rules every AWS target shares: where the data may be processed (sovereignty and region, and how that scores),
+which environment to size for, and why no instance holds a model."""
 
 from __future__ import annotations
 
