@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from profile_strategies import profiles
 
+from mlinfra.manifests.common import find_none
 from mlinfra.cli.main import cli
 from mlinfra.targets.resolve import decision_for as decide
 from mlinfra.planning.plan import PlanError
@@ -56,7 +57,7 @@ def test_any_valid_profile_decides_and_renders(data):
                     continue
                 docs = list(yaml.safe_load_all(f.text))
                 assert all(d is not None for d in docs), f.path
-                assert all(v is not None for d in docs for v in _leaves(d)), f"{f.path} holds a null value"
+                assert [p for d in docs for p in find_none(d)] == [], f"{f.path} holds a null value"
 
 
 def _decide_cli_prints(data: dict, target: str | None) -> None:
@@ -69,14 +70,3 @@ def _decide_cli_prints(data: dict, target: str | None) -> None:
         )
     assert result.exit_code == (0 if target else 1), result.output
     assert (f"-> {target}" in result.output) if target else ("no target" in result.output.lower()), result.output
-
-
-def _leaves(node):
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from _leaves(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _leaves(value)
-    else:
-        yield node

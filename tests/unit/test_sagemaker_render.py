@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from profile_strategies import profiles
 from sagemaker_profile import lab_data
 
+from mlinfra.manifests.common import find_none
 from mlinfra.planning.plan import PlanError
 from mlinfra.profiles import profile_from_data
 from mlinfra.targets.aws_sagemaker import AwsSageMaker
@@ -207,15 +208,4 @@ def test_any_profile_sagemaker_can_take_renders_null_free_and_deterministic(data
     for env in profile.environment_names:
         text = TARGET.render(profile, env)[0].text
         assert text == TARGET.render(profile, env)[0].text
-        assert all(v is not None for v in _leaves(yaml.safe_load(text))), "a null in aws/sagemaker.yaml"
-
-
-def _leaves(node):
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from _leaves(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _leaves(value)
-    else:
-        yield node
+        assert find_none(yaml.safe_load(text)) == [], "a null in aws/sagemaker.yaml"
