@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pulumi.runtime import rpc
 
+from resource_graph import of_type, one
 from mlinfra.components.offline import OfflineError, run_mocked
 from mlinfra.conventions import (
     MONITORING_RELEASE_NAME,
@@ -29,21 +30,11 @@ KUBE_CONTEXT = "lab-ctx-17"  # the two-model profile's onprem.kube_context (conf
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
-def _of_type(run, typ: str) -> list[dict]:
-    return [r for r in run.resources if r["type"] == typ]
-
-
-def _one(run, typ: str) -> dict:
-    found = _of_type(run, typ)
-    assert len(found) == 1, f"expected one {typ}, found {[r['name'] for r in found]}"
-    return found[0]
-
-
 @pytest.mark.parametrize("env", [pytest.param("dev", id="dev"), pytest.param("prod", id="prod")])
 def test_every_child_has_a_parent_and_the_explicit_provider(runs, env):
     run = runs[env]
-    scope = _one(run, TYPE_ENVIRONMENT)
-    provider = _one(run, "pulumi:providers:kubernetes")
+    scope = one(run, TYPE_ENVIRONMENT)
+    provider = one(run, "pulumi:providers:kubernetes")
     assert provider["inputs"]["context"] == KUBE_CONTEXT, "provider must be bound to onprem.kube_context"
     assert provider["parent"] == scope["urn"]
     components = {r["urn"]: r for r in run.resources if not r["custom"]}
@@ -53,7 +44,7 @@ def test_every_child_has_a_parent_and_the_explicit_provider(runs, env):
             assert r["parent"] in components, f"{r['name']}'s parent {r['parent']} is not a component"
         if r["custom"] and r["type"].startswith("kubernetes:"):
             assert r["provider"] == provider["urn"], f"{r['name']} uses provider {r['provider']}"
-    for server in _of_type(run, TYPE_MODEL_SERVER) + _of_type(run, TYPE_MONITORING_STACK):
+    for server in of_type(run, TYPE_MODEL_SERVER) + of_type(run, TYPE_MONITORING_STACK):
         assert server["parent"] == scope["urn"]
         children = [r for r in run.resources if r["parent"] == server["urn"]]
         assert children, f"{server['name']} has no children"
@@ -78,9 +69,9 @@ def test_recorded_inputs_equal_the_pure_builders(runs, env, plain, kube_objects)
         assert plain(recorded[key]["inputs"]) == plain(obj), f"{key}: registered inputs differ from the builder"
     built = {kube_object_key({"type": kube_type_token(o["apiVersion"], o["kind"]), "inputs": o}) for o in expected}
     if not owner:  # no monitoring namespace, no Secrets, no release: the owner's stack has them
-        assert set(recorded) == built and not _of_type(run, RELEASE)
+        assert set(recorded) == built and not of_type(run, RELEASE)
         return
-    release = _one(run, RELEASE)["inputs"]
+    release = one(run, RELEASE)["inputs"]
     assert plain(release["values"]) == plain(build_helm_values(plan))
     assert (release["chart"], release["version"], release["repositoryOpts"]["repo"]) == (CHART, CHART_VERSION, CHART_REPO)
     assert CHART_VERSION == "88.5.3" and release["name"] == MONITORING_RELEASE_NAME
@@ -97,13 +88,13 @@ def test_recorded_inputs_equal_the_pure_builders(runs, env, plain, kube_objects)
 
 def test_two_models_do_not_collide(runs, kube_objects):
     run = runs["prod"]
-    servers = {r["name"]: r for r in _of_type(run, TYPE_MODEL_SERVER)}
+    servers = {r["name"]: r for r in of_type(run, TYPE_MODEL_SERVER)}
     assert set(servers) == {"fraud-lab-fraud", "fraud-lab-ranker"}
-    deployments = {r["inputs"]["metadata"]["name"]: r for r in _of_type(run, "kubernetes:apps/v1:Deployment")}
+    deployments = {r["inputs"]["metadata"]["name"]: r for r in of_type(run, "kubernetes:apps/v1:Deployment")}
     assert set(deployments) == {"fraud", "ranker"}
     assert deployments["fraud"]["parent"] == servers["fraud-lab-fraud"]["urn"]
     assert deployments["ranker"]["parent"] == servers["fraud-lab-ranker"]["urn"]
-    monitors = {r["name"] for r in _of_type(run, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")}
+    monitors = {r["name"] for r in of_type(run, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")}
     assert monitors == {"fraud-lab-monitoring-service-monitor-fraud", "fraud-lab-monitoring-service-monitor-ranker"}
     names = [(r["type"], r["name"]) for r in run.resources]
     assert len(names) == len(set(names))
@@ -113,11 +104,11 @@ def test_two_models_do_not_collide(runs, kube_objects):
 def test_dev_and_prod_differ_in_replicas_disruption_budgets_and_protection(runs):
     dev, prod = runs["dev"], runs["prod"]
     hpa = {e: {r["inputs"]["metadata"]["name"]: r["inputs"]["spec"] for r in
-               _of_type(runs[e], "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")} for e in ("dev", "prod")}
+               of_type(runs[e], "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")} for e in ("dev", "prod")}
     assert hpa["dev"]["fraud"]["minReplicas"] == 1 and hpa["dev"]["ranker"]["minReplicas"] == 1
     assert hpa["prod"]["fraud"]["minReplicas"] == 3 and hpa["prod"]["fraud"]["maxReplicas"] == 9
-    assert not _of_type(dev, "kubernetes:policy/v1:PodDisruptionBudget"), "dev has no PodDisruptionBudget"
-    assert len(_of_type(prod, "kubernetes:policy/v1:PodDisruptionBudget")) == 2, "prod has one PDB per model"
+    assert not of_type(dev, "kubernetes:policy/v1:PodDisruptionBudget"), "dev has no PodDisruptionBudget"
+    assert len(of_type(prod, "kubernetes:policy/v1:PodDisruptionBudget")) == 2, "prod has one PDB per model"
     assert not any(r["options"]["protect"] for r in dev.resources), "nothing is protected in dev"
     protected = {(r["type"], r["name"]) for r in prod.resources if r["options"]["protect"]}
     assert protected == {
@@ -129,7 +120,7 @@ def test_dev_and_prod_differ_in_replicas_disruption_budgets_and_protection(runs)
 
 def _monitoring_children(run) -> dict[str, dict]:
     """{role: resource} of the MonitoringStack's children (role = child name without the component's name)."""
-    stack = _one(run, TYPE_MONITORING_STACK)
+    stack = one(run, TYPE_MONITORING_STACK)
     prefix = stack["name"] + "-"
     return {r["name"].removeprefix(prefix): r for r in run.resources if r["parent"] == stack["urn"]}
 
@@ -176,8 +167,8 @@ def test_a_non_owner_adds_only_its_rules_monitors_and_dashboards(runs, env):
     for role, r in children.items():
         assert not set(r["options"]["depends_on"]) & stack_urns, f"{role} waits for a sibling"
         assert r["inputs"]["metadata"]["namespace"] == f"fraud-lab-{env}", role
-    assert not _of_type(run, RELEASE) and not _of_type(run, "kubernetes:core/v1:Secret")
-    assert [r["inputs"]["metadata"]["name"] for r in _of_type(run, "kubernetes:core/v1:Namespace")] == [f"fraud-lab-{env}"]
+    assert not of_type(run, RELEASE) and not of_type(run, "kubernetes:core/v1:Secret")
+    assert [r["inputs"]["metadata"]["name"] for r in of_type(run, "kubernetes:core/v1:Namespace")] == [f"fraud-lab-{env}"]
     ownership = run.outputs["monitoring_stack"]
     assert (ownership["owner"], ownership["owned_here"], ownership["routes_alerts_of"]) == ("prod", False, [])
     assert ownership["note"].endswith("which need that stack's CRDs: deploy 'prod' first"), ownership["note"]
@@ -202,11 +193,11 @@ def test_environments_on_their_own_clusters_each_install_a_monitoring_stack(writ
     path = write_profile(profile_data)
     for env, context, routed in (("dev", "lab-ctx-dev-4", ["dev"]), ("prod", KUBE_CONTEXT, ["staging", "prod"])):
         run = run_offline(path, env, target="onprem-k8s")
-        assert _one(run, "pulumi:providers:kubernetes")["inputs"]["context"] == context
-        assert _one(run, RELEASE)["inputs"]["namespace"] == "monitoring"
+        assert one(run, "pulumi:providers:kubernetes")["inputs"]["context"] == context
+        assert one(run, RELEASE)["inputs"]["namespace"] == "monitoring"
         assert run.outputs["monitoring_stack"]["routes_alerts_of"] == routed, env
     staging = run_offline(path, "staging", target="onprem-k8s")
-    assert not _of_type(staging, RELEASE) and staging.outputs["monitoring_stack"]["owner"] == "prod"
+    assert not of_type(staging, RELEASE) and staging.outputs["monitoring_stack"]["owner"] == "prod"
 
 
 def test_monitoring_secrets_hold_pulumi_secrets_only(runs):
@@ -216,7 +207,7 @@ def test_monitoring_secrets_hold_pulumi_secrets_only(runs):
         "grafana-admin-secret": {"admin-user": "admin", "admin-password": "mlinfra-fake-secret-grafanaAdminPassword"},
         "notify-secret": {"slackHook": "mlinfra-fake-secret-slackHook", "pdRoutingKey": "mlinfra-fake-secret-pdRoutingKey"},
     }
-    assert sorted(r["name"] for r in _of_type(run, "kubernetes:core/v1:Secret")) == [
+    assert sorted(r["name"] for r in of_type(run, "kubernetes:core/v1:Secret")) == [
         "fraud-lab-monitoring-grafana-admin-secret", "fraud-lab-monitoring-notify-secret",
     ]
     for role, values in expected.items():
@@ -326,10 +317,10 @@ def test_stack_config_kube_context_overrides_the_profile(runs):
         config={"mlinfra:profile": str(runs["path"]), "mlinfra:target": "onprem-k8s", "mlinfra:kubeContext": "dev-ctx-3"},
         secret_keys=["slackHook", "pdRoutingKey", "grafanaAdminPassword"],
     )
-    assert _one(run, "pulumi:providers:kubernetes")["inputs"]["context"] == "dev-ctx-3"
+    assert one(run, "pulumi:providers:kubernetes")["inputs"]["context"] == "dev-ctx-3"
     assert run.outputs["kube_context"] == "dev-ctx-3"
     # for this environment only: dev is alone on dev-ctx-3, so it installs that cluster's monitoring stack
-    assert run.outputs["monitoring_stack"]["owned_here"] is True and _of_type(run, RELEASE)
+    assert run.outputs["monitoring_stack"]["owned_here"] is True and of_type(run, RELEASE)
     assert run.outputs["monitoring_stack"]["routes_alerts_of"] == ["dev"]
 
 
@@ -341,7 +332,7 @@ def test_stack_config_kube_context_of_the_shared_cluster_keeps_the_owner(runs):
         stack="staging",
         config={"mlinfra:profile": str(runs["path"]), "mlinfra:target": "onprem-k8s", "mlinfra:kubeContext": KUBE_CONTEXT},
     )
-    assert run.outputs["monitoring_stack"]["owner"] == "prod" and not _of_type(run, RELEASE)
+    assert run.outputs["monitoring_stack"]["owner"] == "prod" and not of_type(run, RELEASE)
 
 
 @pytest.mark.parametrize(

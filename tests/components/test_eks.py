@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from resource_graph import of_type, one
 from mlinfra.components.offline import AZ_INVOKE
 from mlinfra.conventions import TYPE_ENVIRONMENT, TYPE_SERVICE_ACCOUNT_ROLE
 from mlinfra.guardrails.context import context_from_graph
@@ -60,16 +61,6 @@ def gpu_run(tmp_path_factory):
     return run_offline(path, "prod", target="aws-eks"), path
 
 
-def _of(run, typ: str) -> list[dict]:
-    return [r for r in run.resources if r["type"] == typ]
-
-
-def _one(run, typ: str) -> dict:
-    found = _of(run, typ)
-    assert len(found) == 1, f"one {typ} expected, found {[r['name'] for r in found]}"
-    return found[0]
-
-
 def _by_name(run) -> dict[str, dict]:
     return {r["name"]: r for r in run.resources}
 
@@ -79,7 +70,7 @@ def test_everything_under_the_environment_with_unique_names(eks_runs, env):
     run = eks_runs[env]
     names = [(r["type"], r["name"]) for r in run.resources]
     assert len(names) == len(set(names))
-    scope = _one(run, TYPE_ENVIRONMENT)
+    scope = one(run, TYPE_ENVIRONMENT)
     components = {r["urn"]: r for r in run.resources if not r["custom"]}
     for r in run.resources:
         if r is scope:
@@ -93,7 +84,7 @@ def test_everything_under_the_environment_with_unique_names(eks_runs, env):
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_aws_resources_use_the_one_explicit_provider_in_the_profile_region(eks_runs, env):
     run = eks_runs[env]
-    provider = _one(run, "pulumi:providers:aws")
+    provider = one(run, "pulumi:providers:aws")
     assert provider["inputs"]["region"] == REGION
     assert json.loads(provider["inputs"]["defaultTags"])["tags"] == {
         "mlinfra.io/profile": "reco-api", "mlinfra.io/environment": env, "managed-by": "mlinfra"}
@@ -125,7 +116,7 @@ def test_components_call_only_output_invokes():
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_nodes_only_in_private_subnets(eks_runs, env):
     run = eks_runs[env]
-    subnets = {r["name"]: r for r in _of(run, SUBNET)}
+    subnets = {r["name"]: r for r in of_type(run, SUBNET)}
     private = {f"{n}-id" for n, r in subnets.items() if "-private-" in n}
     public = {f"{n}-id" for n, r in subnets.items() if "-public-" in n}
     assert len(private) == len(public) == (3 if env == "prod" else 2)
@@ -135,35 +126,35 @@ def test_nodes_only_in_private_subnets(eks_runs, env):
         assert r["inputs"]["tags"][tag] == "1"
     zones = sorted(r["inputs"]["availabilityZone"] for n, r in subnets.items() if "-private-" in n)
     assert zones == [f"{REGION}{z}" for z in "abc"[: len(private)]], "one private subnet per zone"
-    for group in _of(run, NODE_GROUP):
+    for group in of_type(run, NODE_GROUP):
         assert set(group["inputs"]["subnetIds"]) == private
-    assert set(_one(run, CLUSTER)["inputs"]["vpcConfig"]["subnetIds"]) == private
+    assert set(one(run, CLUSTER)["inputs"]["vpcConfig"]["subnetIds"]) == private
 
 
 def test_prod_differs_from_dev_nat_per_zone_node_counts_protection(eks_runs):
     dev, prod = eks_runs["dev"], eks_runs["prod"]
-    assert (len(_of(dev, "aws:ec2/natGateway:NatGateway")), len(_of(prod, "aws:ec2/natGateway:NatGateway"))) == (1, 3)
-    routes = {r["name"]: r["inputs"] for r in _of(prod, "aws:ec2/route:Route")}
+    assert (len(of_type(dev, "aws:ec2/natGateway:NatGateway")), len(of_type(prod, "aws:ec2/natGateway:NatGateway"))) == (1, 3)
+    routes = {r["name"]: r["inputs"] for r in of_type(prod, "aws:ec2/route:Route")}
     assert sorted(v["natGatewayId"] for k, v in routes.items() if "private" in k) == [
         f"reco-api-network-nat-{i}-id" for i in range(3)]
-    sizes = {env: [g["inputs"]["scalingConfig"] for g in _of(eks_runs[env], NODE_GROUP)] for env in ("dev", "prod")}
+    sizes = {env: [g["inputs"]["scalingConfig"] for g in of_type(eks_runs[env], NODE_GROUP)] for env in ("dev", "prod")}
     assert sizes != {"dev": sizes["prod"], "prod": sizes["prod"]}
     for env, run in eks_runs.items():  # node groups are the priced pools
         profile = load_profile(str(BURSTY))
         expected = eks_plan(profile, AwsEks().plan(profile, env)).node_groups
-        got = {g["name"].rsplit("-", 1)[-1]: g["inputs"] for g in _of(run, NODE_GROUP)}
+        got = {g["name"].rsplit("-", 1)[-1]: g["inputs"] for g in of_type(run, NODE_GROUP)}
         assert set(got) == {g.role for g in expected}
         for g in expected:
             assert got[g.role]["scalingConfig"] == {"minSize": g.min_size, "desiredSize": g.desired_size,
                                                     "maxSize": g.max_size}
             assert got[g.role]["instanceTypes"] == [g.instance_type]
-    assert _one(prod, CLUSTER)["options"]["protect"] is True
-    assert _one(dev, CLUSTER)["options"]["protect"] is False
+    assert one(prod, CLUSTER)["options"]["protect"] is True
+    assert one(dev, CLUSTER)["options"]["protect"] is False
 
 
 def test_dev_and_prod_node_groups_by_hand(eks_runs):
     """bursty-cloud: 8 CPU of models at the floor plus monitoring; c6i.2xlarge (7.7 allocatable CPU) is cheapest."""
-    scaling = {env: _one(eks_runs[env], NODE_GROUP)["inputs"] for env in ("dev", "prod")}
+    scaling = {env: one(eks_runs[env], NODE_GROUP)["inputs"] for env in ("dev", "prod")}
     assert scaling["dev"]["instanceTypes"] == ["c6i.2xlarge"]
     assert scaling["dev"]["scalingConfig"] == {"minSize": 2, "desiredSize": 2, "maxSize": 2}
     assert scaling["prod"]["scalingConfig"]["minSize"] == 3
@@ -172,8 +163,8 @@ def test_dev_and_prod_node_groups_by_hand(eks_runs):
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_launch_templates_enforce_imdsv2_and_encrypted_gp3_roots(eks_runs, env):
     run = eks_runs[env]
-    templates = {f"{r['name']}-id": r["inputs"] for r in _of(run, LAUNCH_TEMPLATE)}
-    groups = _of(run, NODE_GROUP)
+    templates = {f"{r['name']}-id": r["inputs"] for r in of_type(run, LAUNCH_TEMPLATE)}
+    groups = of_type(run, NODE_GROUP)
     assert len(templates) == len(groups) >= 1
     for group in groups:
         lt = group["inputs"]["launchTemplate"]
@@ -191,21 +182,21 @@ def test_launch_templates_enforce_imdsv2_and_encrypted_gp3_roots(eks_runs, env):
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_cluster_encrypts_secrets_logs_everything_private_endpoint(eks_runs, env):
     run = eks_runs[env]
-    cluster = _one(run, CLUSTER)["inputs"]
-    logs = _one(run, "aws:cloudwatch/logGroup:LogGroup")
+    cluster = one(run, CLUSTER)["inputs"]
+    logs = one(run, "aws:cloudwatch/logGroup:LogGroup")
     assert cluster["name"] == f"reco-api-{env}" and cluster["version"] == "1.35"
     assert cluster["encryptionConfig"]["resources"] == ["secrets"]
     key = cluster["encryptionConfig"]["provider"]["keyArn"]
-    kms = _one(run, "aws:kms/key:Key")
+    kms = one(run, "aws:kms/key:Key")
     assert key == f"arn:aws:kms:{REGION}:123456789012:key/{kms['inputs'].get('keyId') or key.rsplit('/', 1)[1]}"
     assert kms["inputs"]["enableKeyRotation"] is True and kms["options"]["protect"] is (env == "prod")
     assert logs["inputs"]["kmsKeyId"] == key
     grant = json.loads(_by_name(run)["reco-api-eks-role-kms"]["inputs"]["policy"])
     assert grant == cluster_key_policy(key), "the cluster role may use the key for Secrets"
-    assert _by_name(run)["reco-api-eks-role-kms"]["urn"] in _one(run, CLUSTER)["options"]["depends_on"]
+    assert _by_name(run)["reco-api-eks-role-kms"]["urn"] in one(run, CLUSTER)["options"]["depends_on"]
     assert cluster["enabledClusterLogTypes"] == list(LOG_TYPES)
     assert logs["inputs"]["name"] == f"/aws/eks/reco-api-{env}/cluster"
-    assert logs["urn"] in _one(run, CLUSTER)["options"]["depends_on"], "log group before the cluster"
+    assert logs["urn"] in one(run, CLUSTER)["options"]["depends_on"], "log group before the cluster"
     assert cluster["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True}
     assert cluster["upgradePolicy"] == {"supportType": "STANDARD"}
     # bursty-cloud is public, but names no allow-list: the API endpoint stays private
@@ -222,7 +213,7 @@ def test_kubeconfig_is_built_from_the_cluster_outputs(eks_runs, env):
     name, endpoint = run.outputs["cluster_name"], run.outputs["cluster_endpoint"]
     assert name == f"reco-api-{env}" and endpoint.endswith(f".gr7.{REGION}.eks.amazonaws.com")
     ca = base64.b64encode(f"mock CA of {name}".encode()).decode()  # what the mocks compute for the cluster
-    providers = _of(run, KUBE_PROVIDER)
+    providers = of_type(run, KUBE_PROVIDER)
     assert sorted(p["name"] for p in providers) == ["reco-api-eks-kubernetes", "reco-api-kubernetes"]
     for p in providers:
         assert p["inputs"]["kubeconfig"] == kubeconfig(name, endpoint, ca, REGION)
@@ -230,14 +221,14 @@ def test_kubeconfig_is_built_from_the_cluster_outputs(eks_runs, env):
     urns = {p["urn"] for p in providers}
     assert all(r["provider"] in urns for r in run.resources if r["custom"] and r["type"].startswith("kubernetes:"))
     workloads = next(p for p in providers if p["name"] == "reco-api-kubernetes")
-    addons = {a["inputs"]["addonName"]: a for a in _of(run, "aws:eks/addon:Addon")}
+    addons = {a["inputs"]["addonName"]: a for a in of_type(run, "aws:eks/addon:Addon")}
     assert set(addons) == {"vpc-cni", "aws-ebs-csi-driver"}
     assert json.loads(addons["vpc-cni"]["inputs"]["configurationValues"]) == {"enableNetworkPolicy": "true"}
     assert {a["urn"] for a in addons.values()} <= set(workloads["options"]["depends_on"])
     addon = addons["aws-ebs-csi-driver"]
-    assert {g["urn"] for g in _of(run, NODE_GROUP)} <= set(addon["options"]["depends_on"]), "add-on after nodes"
+    assert {g["urn"] for g in of_type(run, NODE_GROUP)} <= set(addon["options"]["depends_on"]), "add-on after nodes"
     platform = next(p for p in providers if p["name"] == "reco-api-eks-kubernetes")
-    assert set(platform["options"]["depends_on"]) >= {g["urn"] for g in _of(run, NODE_GROUP)}, "after the nodes"
+    assert set(platform["options"]["depends_on"]) >= {g["urn"] for g in of_type(run, NODE_GROUP)}, "after the nodes"
 
 
 def _rendered_objects(profile_path: Path, env: str) -> dict:
@@ -258,7 +249,7 @@ def test_kubernetes_objects_equal_the_kubernetes_render(eks_runs, env, plain):
     registered = {key: r for r in run.resources if (key := kube_object_key(r))}
     platform = {("storage.k8s.io/StorageClass", "", "gp3-encrypted")}
     assert set(registered) == set(rendered) | platform
-    roles = {r["name"]: r for r in _of(run, "aws:iam/role:Role")}
+    roles = {r["name"]: r for r in of_type(run, "aws:iam/role:Role")}
     for key, obj in rendered.items():
         inputs = copy.deepcopy(registered[key]["inputs"])
         if key[0] == "core/Secret":  # the render writes placeholders, the program Pulumi secrets
@@ -273,29 +264,29 @@ def test_kubernetes_objects_equal_the_kubernetes_render(eks_runs, env, plain):
 
 def test_irsa_roles_read_only_their_own_model_prefix(eks_runs):
     run = eks_runs["prod"]
-    oidc = _one(run, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    oidc = one(run, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     issuer = oidc["inputs"]["url"]
     assert oidc["inputs"]["clientIdLists"] == ["sts.amazonaws.com"] and issuer.startswith("https://oidc.eks.")
     provider_arn = f"arn:aws:iam::123456789012:oidc-provider/{issuer.removeprefix('https://')}"
     profile = load_profile(str(BURSTY))
     plan = eks_plan(profile, AwsEks().plan(profile, "prod"))
-    roles = {r["name"]: r["inputs"] for r in _of(run, "aws:iam/role:Role")}
-    policies = {r["name"]: r["inputs"] for r in _of(run, "aws:iam/rolePolicy:RolePolicy")}
+    roles = {r["name"]: r["inputs"] for r in of_type(run, "aws:iam/role:Role")}
+    policies = {r["name"]: r["inputs"] for r in of_type(run, "aws:iam/rolePolicy:RolePolicy")}
     assert [a.model for a in plan.artifact_access] == ["ranker", "embedder"], "the https model needs no role"
     for access in plan.artifact_access:
         base = f"reco-api-artifacts-{access.model}"
         assert json.loads(roles[f"{base}-role"]["assumeRolePolicy"]) == irsa_trust_policy(
             provider_arn, issuer, "reco-api-prod", access.model)
         assert json.loads(policies[f"{base}-policy"]["policy"]) == artifact_read_policy(REGION, access)
-    assert len(_of(run, TYPE_SERVICE_ACCOUNT_ROLE)) == 4  # two models, the EBS CSI driver, the LB controller
+    assert len(of_type(run, TYPE_SERVICE_ACCOUNT_ROLE)) == 4  # two models, the EBS CSI driver, the LB controller
 
 
 def test_exposed_environment_gets_the_pinned_load_balancer_controller(eks_runs, plain):
     run = eks_runs["prod"]
-    releases = {r["name"]: r["inputs"] for r in _of(run, "kubernetes:helm.sh/v3:Release")}
+    releases = {r["name"]: r["inputs"] for r in of_type(run, "kubernetes:helm.sh/v3:Release")}
     lb = releases["reco-api-addons-lb-controller"]
     assert (lb["chart"], lb["version"], lb["namespace"]) == ("aws-load-balancer-controller", CHART_VERSION, "kube-system")
-    vpc = _one(run, "aws:ec2/vpc:Vpc")
+    vpc = one(run, "aws:ec2/vpc:Vpc")
     assert lb["values"]["vpcId"] == f"{vpc['name']}-id" and lb["values"]["clusterName"] == "reco-api-prod"
     assert lb["values"]["serviceAccount"]["annotations"] == {
         IRSA_ANNOTATION: "arn:aws:iam::123456789012:role/reco-api-addons-lb-controller-role-mock"}
@@ -315,7 +306,7 @@ def test_guardrails_pass(eks_runs, env):
 
 def test_gpu_group_only_with_a_gpu_model(eks_runs, gpu_run):
     run, _path = gpu_run
-    groups = {g["name"]: g["inputs"] for g in _of(run, NODE_GROUP)}
+    groups = {g["name"]: g["inputs"] for g in of_type(run, NODE_GROUP)}
     assert set(groups) == {"reco-api-nodes-cpu", "reco-api-nodes-gpu-vision"}
     gpu = groups["reco-api-nodes-gpu-vision"]
     assert gpu["amiType"] == "AL2023_x86_64_NVIDIA" and gpu["instanceTypes"] == ["g5.xlarge"]
@@ -324,9 +315,9 @@ def test_gpu_group_only_with_a_gpu_model(eks_runs, gpu_run):
     assert groups["reco-api-nodes-cpu"]["amiType"] == "AL2023_x86_64_STANDARD"
     assert "taints" not in groups["reco-api-nodes-cpu"] or groups["reco-api-nodes-cpu"]["taints"] == []
     for env_run in eks_runs.values():  # no GPU model: no GPU group
-        assert all(g["inputs"]["amiType"] == "AL2023_x86_64_STANDARD" for g in _of(env_run, NODE_GROUP))
-    assert len(_of(run, LAUNCH_TEMPLATE)) == 2
-    releases = {r["name"]: r["inputs"] for r in _of(run, "kubernetes:helm.sh/v3:Release")}
+        assert all(g["inputs"]["amiType"] == "AL2023_x86_64_STANDARD" for g in of_type(env_run, NODE_GROUP))
+    assert len(of_type(run, LAUNCH_TEMPLATE)) == 2
+    releases = {r["name"]: r["inputs"] for r in of_type(run, "kubernetes:helm.sh/v3:Release")}
     plugin = releases["reco-api-addons-nvidia-device-plugin"]
     assert (plugin["chart"], plugin["version"], plugin["namespace"]) == ("nvidia-device-plugin", "0.17.1", "kube-system")
     for env_run in eks_runs.values():
@@ -335,8 +326,8 @@ def test_gpu_group_only_with_a_gpu_model(eks_runs, gpu_run):
 
 def test_internal_exposure_gets_an_internal_controller_and_no_public_endpoint(gpu_run):
     run, _path = gpu_run
-    cluster = _one(run, CLUSTER)["inputs"]
+    cluster = one(run, CLUSTER)["inputs"]
     assert cluster["vpcConfig"]["endpointPublicAccess"] is False
-    ingresses = _of(run, "kubernetes:networking.k8s.io/v1:Ingress")
+    ingresses = of_type(run, "kubernetes:networking.k8s.io/v1:Ingress")
     assert ingresses and all(i["inputs"]["metadata"]["annotations"]["alb.ingress.kubernetes.io/scheme"] == "internal"
                              for i in ingresses)

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from sagemaker_profile import lab_data
 
+from resource_graph import of_type, one
 from mlinfra.components.offline import OfflineError, run_mocked
 from mlinfra.conventions import (
     TYPE_ALERT_TOPICS,
@@ -75,16 +76,6 @@ def _path(which: str, lab_path: Path) -> Path:
     return PATHS.get(which, lab_path)
 
 
-def _of_type(run, typ: str) -> list[dict]:
-    return [r for r in run.resources if r["type"] == typ]
-
-
-def _one(run, typ: str) -> dict:
-    found = _of_type(run, typ)
-    assert len(found) == 1, f"expected one {typ}, found {[r['name'] for r in found]}"
-    return found[0]
-
-
 def _plan(which: str, env: str, lab_path: Path):
     profile = load_profile(str(_path(which, lab_path)))
     return profile, sagemaker_plan(profile, TARGET.plan(profile, env))
@@ -109,8 +100,8 @@ def test_bursty_cloud_is_decided_onto_sagemaker(runs):
 def test_one_explicit_provider_in_the_profiles_region_parent_of_nothing_else(runs, lab_path, which, env):
     run = runs[(which, env)]
     profile = load_profile(str(_path(which, lab_path)))
-    scope = _one(run, TYPE_ENVIRONMENT)
-    provider = _one(run, "pulumi:providers:aws")
+    scope = one(run, TYPE_ENVIRONMENT)
+    provider = one(run, "pulumi:providers:aws")
     assert provider["inputs"]["region"] == profile.region and provider["parent"] == scope["urn"]
     assert json.loads(provider["inputs"]["defaultTags"]) == {"tags": stack_tags(profile.name, env)}
     components = {r["urn"]: r for r in run.resources if not r["custom"]}
@@ -141,10 +132,10 @@ def test_guardrails_pass(runs, which, env):
 @pytest.mark.parametrize(("which", "env"), ALL)
 def test_the_model_store_is_encrypted_versioned_private_and_tls_only(runs, which, env):
     run = runs[(which, env)]
-    key_arn = f"arn:aws:kms:{_one(run, 'pulumi:providers:aws')['inputs']['region']}:{ACCOUNT}:key/"
-    for bucket in _of_type(run, BUCKET):
+    key_arn = f"arn:aws:kms:{one(run, 'pulumi:providers:aws')['inputs']['region']}:{ACCOUNT}:key/"
+    for bucket in of_type(run, BUCKET):
         def on_bucket(typ: str) -> dict:
-            found = [r for r in _of_type(run, typ) if bucket["urn"] in r["options"]["depends_on"]]
+            found = [r for r in of_type(run, typ) if bucket["urn"] in r["options"]["depends_on"]]
             assert len(found) == 1, f"{typ} of {bucket['name']}"
             return found[0]["inputs"]
 
@@ -159,21 +150,21 @@ def test_the_model_store_is_encrypted_versioned_private_and_tls_only(runs, which
         assert policy == tls_only_bucket_policy(f"arn:aws:s3:::{bucket['inputs']['bucketPrefix']}mock")
         assert on_bucket("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")["rules"] == camel(lifecycle_rules())
         assert bucket["options"]["protect"] is (env == "prod")
-    repo = _one(run, "aws:ecr/repository:Repository")
+    repo = one(run, "aws:ecr/repository:Repository")
     assert (repo["inputs"]["imageTagMutability"], repo["inputs"]["imageScanningConfiguration"]) == ("IMMUTABLE", {"scanOnPush": True})
     assert repo["inputs"]["encryptionConfigurations"][0]["encryptionType"] == "KMS"
     assert repo["options"]["protect"] is (env == "prod")
-    assert json.loads(_one(run, "aws:ecr/lifecyclePolicy:LifecyclePolicy")["inputs"]["policy"]) == repository_lifecycle_policy()
-    key = _one(run, "aws:kms/key:Key")
+    assert json.loads(one(run, "aws:ecr/lifecyclePolicy:LifecyclePolicy")["inputs"]["policy"]) == repository_lifecycle_policy()
+    key = one(run, "aws:kms/key:Key")
     assert key["inputs"]["enableKeyRotation"] is True and key["options"]["protect"] is (env == "prod")
-    region = _one(run, "pulumi:providers:aws")["inputs"]["region"]
-    assert json.loads(_one(run, "aws:kms/keyPolicy:KeyPolicy")["inputs"]["policy"]) == key_policy(
+    region = one(run, "pulumi:providers:aws")["inputs"]["region"]
+    assert json.loads(one(run, "aws:kms/keyPolicy:KeyPolicy")["inputs"]["policy"]) == key_policy(
         partition="aws", region=region, account=ACCOUNT)
-    for topic in _of_type(run, TOPIC):
+    for topic in of_type(run, TOPIC):
         assert topic["inputs"]["kmsMasterKeyId"].startswith(key_arn)
-    for policy in _of_type(run, "aws:sns/topicPolicy:TopicPolicy"):
+    for policy in of_type(run, "aws:sns/topicPolicy:TopicPolicy"):
         assert json.loads(policy["inputs"]["policy"]) == topic_policy(policy["inputs"]["arn"])
-    for group in _of_type(run, "aws:cloudwatch/logGroup:LogGroup"):
+    for group in of_type(run, "aws:cloudwatch/logGroup:LogGroup"):
         assert group["inputs"]["kmsKeyId"].startswith(key_arn)
 
 
@@ -181,21 +172,21 @@ def test_the_model_store_is_encrypted_versioned_private_and_tls_only(runs, which
 def test_every_alarm_reads_its_endpoint_and_every_notifying_one_has_actions(runs, which, env):
     run = runs[(which, env)]
     conditions = set()
-    for composite in _of_type(run, COMPOSITE):
+    for composite in of_type(run, COMPOSITE):
         conditions |= set(re.findall(r'ALARM\("([^"]+)"\)', composite["inputs"]["alarmRule"]))
         assert composite["inputs"]["alarmActions"] and composite["inputs"]["okActions"]
-        named = {r["inputs"]["name"] for r in _of_type(run, ALARM) if r["urn"] in composite["options"]["depends_on"]}
+        named = {r["inputs"]["name"] for r in of_type(run, ALARM) if r["urn"] in composite["options"]["depends_on"]}
         assert named == set(re.findall(r'ALARM\("([^"]+)"\)', composite["inputs"]["alarmRule"])), "conditions exist first"
-    for alarm in _of_type(run, ALARM):
+    for alarm in of_type(run, ALARM):
         inputs = alarm["inputs"]
         assert inputs.get("dimensions") or inputs.get("metricQueries"), alarm["name"]
         if inputs["name"] in conditions:
             assert "alarmActions" not in inputs, "a condition notifies through its composite alarm"
         else:
             assert inputs["alarmActions"] == inputs["okActions"] and len(inputs["alarmActions"]) == 1, alarm["name"]
-    topics = {t["inputs"]["name"].rsplit("-", 1)[1]: f"arn:aws:sns:{_one(run, 'pulumi:providers:aws')['inputs']['region']}:{ACCOUNT}:{t['inputs']['name']}"
-              for t in _of_type(run, TOPIC)}
-    actions = {a for r in _of_type(run, ALARM) + _of_type(run, COMPOSITE) for a in r["inputs"].get("alarmActions", [])}
+    topics = {t["inputs"]["name"].rsplit("-", 1)[1]: f"arn:aws:sns:{one(run, 'pulumi:providers:aws')['inputs']['region']}:{ACCOUNT}:{t['inputs']['name']}"
+              for t in of_type(run, TOPIC)}
+    actions = {a for r in of_type(run, ALARM) + of_type(run, COMPOSITE) for a in r["inputs"].get("alarmActions", [])}
     if env == "dev":  # dev never pages: no page topic, every alarm tickets
         assert set(topics) == {"ticket"} and actions == {topics["ticket"]}
     else:
@@ -207,15 +198,15 @@ def test_recorded_inputs_equal_the_pure_builders(runs, lab_path, plain, which, e
     run = runs[(which, env)]
     profile, sm = _plan(which, env, lab_path)
     region = sm.region
-    store_bucket = _one(run, BUCKET)["inputs"]["bucketPrefix"] + "mock"
-    key_arn = _of_type(run, "aws:cloudwatch/logGroup:LogGroup")[0]["inputs"]["kmsKeyId"]
+    store_bucket = one(run, BUCKET)["inputs"]["bucketPrefix"] + "mock"
+    key_arn = of_type(run, "aws:cloudwatch/logGroup:LogGroup")[0]["inputs"]["kmsKeyId"]
     assert key_arn.startswith(f"arn:aws:kms:{region}:{ACCOUNT}:key/")
     repo_arn = f"arn:aws:ecr:{region}:{ACCOUNT}:repository/{sm.store.repository}"
-    alarms = {r["inputs"]["name"]: r["inputs"] for r in _of_type(run, ALARM)}
-    alarms |= {r["inputs"]["alarmName"]: r["inputs"] for r in _of_type(run, COMPOSITE)}
+    alarms = {r["inputs"]["name"]: r["inputs"] for r in of_type(run, ALARM)}
+    alarms |= {r["inputs"]["alarmName"]: r["inputs"] for r in of_type(run, COMPOSITE)}
     built_alarms = set()
     for spec in sm.endpoints:
-        endpoint = next(r for r in _of_type(run, TYPE_SAGEMAKER_ENDPOINT) if r["name"] == f"{profile.name}-{spec.model}")
+        endpoint = next(r for r in of_type(run, TYPE_SAGEMAKER_ENDPOINT) if r["name"] == f"{profile.name}-{spec.model}")
         children = {r["type"].rsplit(":", 1)[1]: r for r in run.resources if r["parent"] == endpoint["urn"]}
         assert children["Endpoint"]["inputs"]["name"] == spec.endpoint_name
         config = children["EndpointConfiguration"]["inputs"]
@@ -244,9 +235,9 @@ def test_recorded_inputs_equal_the_pure_builders(runs, lab_path, plain, which, e
             assert plain(policy) == plain(camel(spec.scaling_policy()))
         else:
             assert "Target" not in children and "Policy" not in children
-        monitoring = next(r for r in _of_type(run, TYPE_CLOUDWATCH_MONITORING)
+        monitoring = next(r for r in of_type(run, TYPE_CLOUDWATCH_MONITORING)
                           if r["name"] == f"{profile.name}-{spec.model}-monitoring")
-        dashboards = [r for r in _of_type(run, "aws:cloudwatch/dashboard:Dashboard") if r["parent"] == monitoring["urn"]]
+        dashboards = [r for r in of_type(run, "aws:cloudwatch/dashboard:Dashboard") if r["parent"] == monitoring["urn"]]
         built = build_alarms(sm, spec)
         assert [d["inputs"]["dashboardBody"] for d in dashboards] == [dashboard_body(sm, spec, built)]
         for alarm in built:
@@ -254,14 +245,14 @@ def test_recorded_inputs_equal_the_pure_builders(runs, lab_path, plain, which, e
             assert plain(recorded) == plain(camel(alarm.args)), alarm.name
             built_alarms.add(alarm.name)
     assert set(alarms) == built_alarms, "nothing registered that the builders did not build"
-    assert {r["inputs"]["name"] for r in _of_type(run, TOPIC)} == set(sm.notifications.topics.values())
+    assert {r["inputs"]["name"] for r in of_type(run, TOPIC)} == set(sm.notifications.topics.values())
 
 
 def test_subscriptions_read_secret_endpoints_and_dev_never_subscribes_pagerduty(runs):
     prod, dev = runs[("lab", "prod")], runs[("lab", "dev")]
 
     def subscriptions(run):
-        return {r["name"].removeprefix("sm-lab-alerts-"): r["inputs"] for r in _of_type(run, SUBSCRIPTION)}
+        return {r["name"].removeprefix("sm-lab-alerts-"): r["inputs"] for r in of_type(run, SUBSCRIPTION)}
 
     assert set(subscriptions(prod)) == {"page-slack", "page-pagerduty", "ticket-email", "ticket-slack"}
     assert set(subscriptions(dev)) == {"ticket-email", "ticket-slack"}
@@ -276,17 +267,17 @@ def test_subscriptions_read_secret_endpoints_and_dev_never_subscribes_pagerduty(
 
 def test_prod_and_dev_differ_in_instances_paging_and_protection(runs):
     def variants(run):
-        return {r["name"]: r["inputs"]["productionVariants"][0] for r in _of_type(run, ENDPOINT_CONFIG)}
+        return {r["name"]: r["inputs"]["productionVariants"][0] for r in of_type(run, ENDPOINT_CONFIG)}
 
     dev, prod = variants(runs[("bursty", "dev")]), variants(runs[("bursty", "prod")])
     assert dev["reco-api-summariser-config"]["initialInstanceCount"] == 1
     assert prod["reco-api-summariser-config"]["initialInstanceCount"] == 2
     assert dev["reco-api-ranker-config"]["serverlessConfig"]["maxConcurrency"] == 2
     assert prod["reco-api-ranker-config"]["serverlessConfig"]["maxConcurrency"] == 3
-    scaling = {e: _one(runs[("bursty", e)], "aws:appautoscaling/target:Target")["inputs"] for e in ("dev", "prod")}
+    scaling = {e: one(runs[("bursty", e)], "aws:appautoscaling/target:Target")["inputs"] for e in ("dev", "prod")}
     assert (scaling["dev"]["minCapacity"], scaling["dev"]["maxCapacity"]) == (1, 1)
     assert (scaling["prod"]["minCapacity"], scaling["prod"]["maxCapacity"]) == (2, 2)
-    assert [t["inputs"]["name"] for t in _of_type(runs[("bursty", "dev")], TOPIC)] == ["reco-api-dev-alerts-ticket"]
+    assert [t["inputs"]["name"] for t in of_type(runs[("bursty", "dev")], TOPIC)] == ["reco-api-dev-alerts-ticket"]
     protected = {e: sorted(r["type"] for r in runs[("bursty", e)].resources if r["options"]["protect"]) for e in ("dev", "prod")}
     assert protected["dev"] == []
     assert protected["prod"] == sorted([BUCKET, "aws:ecr/repository:Repository", "aws:kms/key:Key"]
@@ -295,10 +286,10 @@ def test_prod_and_dev_differ_in_instances_paging_and_protection(runs):
 
 def test_drift_captures_requests_and_the_bundled_pin_names_its_gap(runs):
     run = runs[("bundled", "prod")]
-    config = _one(run, ENDPOINT_CONFIG)["inputs"]
+    config = one(run, ENDPOINT_CONFIG)["inputs"]
     assert config["dataCaptureConfig"]["destinationS3Uri"] == "s3://churn-scoring-prod-models-mock/data-capture/churn-scoring-prod-churn/"
     assert config["productionVariants"][0]["instanceType"] == "ml.m5.large", "drift: real-time, not Serverless"
-    assert any(r["inputs"].get("metricName") == "ModelDriftScore" for r in _of_type(run, ALARM))
+    assert any(r["inputs"].get("metricName") == "ModelDriftScore" for r in of_type(run, ALARM))
     assert run.outputs["deployment_gaps"][0].startswith("security.authentication is 'oidc'")
     assert run.outputs["region"] == "eu-central-1"
 

@@ -1,0 +1,15 @@
+"""Look-ups in the resource graph an offline run recorded (OfflineRun.resources), shared by the component tests."""
+
+from __future__ import annotations
+
+
+def of_type(run, typ: str) -> list[dict]:
+    """Every recorded resource of type `typ`, in registration order."""
+    return [r for r in run.resources if r["type"] == typ]
+
+
+def one(run, typ: str) -> dict:
+    """The one recorded resource of type `typ` (fails naming what was found otherwise)."""
+    found = of_type(run, typ)
+    assert len(found) == 1, f"expected one {typ}, found {[r['name'] for r in found]}"
+    return found[0]
