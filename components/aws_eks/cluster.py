@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from mlinfra.components.aws.iam import service_role
 from mlinfra.conventions import TYPE_EKS_CLUSTER, child_name
 from mlinfra.targets.aws_eks.cluster import ClusterSpec, kubeconfig
-from mlinfra.targets.aws_eks.iam import STS_AUDIENCE, cluster_key_policy, service_trust_policy
+from mlinfra.targets.aws_eks.iam import STS_AUDIENCE, cluster_key_policy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,15 +46,7 @@ class EksCluster(pulumi.ComponentResource):
         super().__init__(TYPE_EKS_CLUSTER, name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         spec = args.cluster
-        role = aws.iam.Role(
-            child_name(name, "role"), assume_role_policy=json.dumps(service_trust_policy("eks.amazonaws.com")),
-            opts=child,
-        )
-        attachments = [
-            aws.iam.RolePolicyAttachment(child_name(name, f"role-{arn.rsplit('/', 1)[-1]}"), role=role.name,
-                                         policy_arn=arn, opts=child)
-            for arn in args.policy_arns
-        ]
+        role, attachments = service_role(name, "eks.amazonaws.com", args.policy_arns, child)
         key_access = aws.iam.RolePolicy(
             child_name(name, "role-kms"), role=role.name,
             policy=pulumi.Output.from_input(args.kms_key_arn).apply(

@@ -4,15 +4,14 @@ encrypted gp3 root volume."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from mlinfra.components.aws.iam import service_role
 from mlinfra.conventions import TYPE_EKS_NODE_GROUPS, child_name
-from mlinfra.targets.aws_eks.iam import service_trust_policy
 from mlinfra.targets.aws_eks.nodegroups import NodeGroupSpec
 
 ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023 EKS AMIs
@@ -62,15 +61,7 @@ class EksNodeGroups(pulumi.ComponentResource):
     ) -> None:
         super().__init__(TYPE_EKS_NODE_GROUPS, name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        role = aws.iam.Role(
-            child_name(name, "role"), assume_role_policy=json.dumps(service_trust_policy("ec2.amazonaws.com")),
-            opts=child,
-        )
-        attachments = [
-            aws.iam.RolePolicyAttachment(child_name(name, f"role-{arn.rsplit('/', 1)[-1]}"), role=role.name,
-                                         policy_arn=arn, opts=child)
-            for arn in args.policy_arns
-        ]
+        role, attachments = service_role(name, "ec2.amazonaws.com", args.policy_arns, child)
         self.groups = {}
         for group in args.groups:
             lt_name = child_name(name, f"{group.role}-lt")

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mlinfra.targets.aws.iam import POLICY_VERSION
 from mlinfra.planning.specs import EnvironmentPlan
 
-POLICY_VERSION = "2012-10-17"
 STS_AUDIENCE = "sts.amazonaws.com"
 CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy")
@@ -36,14 +36,6 @@ def partition(region: str) -> str:
 
 def managed_policy_arn(region: str, name: str) -> str:
     return f"arn:{partition(region)}:iam::aws:policy/{name}"
-
-
-def service_trust_policy(service: str) -> dict[str, Any]:
-    """Trust policy of a role an AWS service assumes (eks.amazonaws.com, ec2.amazonaws.com)."""
-    return {
-        "Version": POLICY_VERSION,
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-    }
 
 
 def cluster_key_policy(key_arn: str) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlinfra.targets.aws_eks.iam import POLICY_VERSION, partition
+from mlinfra.targets.aws.iam import POLICY_VERSION
+from mlinfra.targets.aws_eks.iam import partition
 
 CHART = "aws-load-balancer-controller"
 CHART_REPO = "https://aws.github.io/eks-charts"

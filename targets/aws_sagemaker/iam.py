@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlinfra.targets.aws.iam import service_trust_policy
 from mlinfra.targets.aws.arns import log_group_arn
 from mlinfra.targets.aws_sagemaker.endpoints import SAGEMAKER_SERVICE, EndpointSpec
 
 
 def trust_policy() -> dict[str, Any]:
     """Only SageMaker may assume the role."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": SAGEMAKER_SERVICE}, "Action": "sts:AssumeRole"}],
-    }
+    return service_trust_policy(SAGEMAKER_SERVICE)
 
 
 def execution_policy(
