@@ -103,28 +103,41 @@ def _where(sm: SageMakerPlan, spec: EndpointSpec) -> str:
     return f"{spec.model} ({sm.plan.environment}, endpoint {spec.endpoint_name})"
 
 
-def _latency(sm: SageMakerPlan, spec: EndpointSpec, model: ModelSpec) -> AlarmSpec:
-    periods = evaluation_periods(LATENCY_WINDOW, HOLD[ALERT_LATENCY_HIGH])
+def _metric_alarm(
+    sm: SageMakerPlan, spec: EndpointSpec, alert: str, text: str, *, namespace: str, metric: str,
+    dimensions: dict[str, str], statistic: dict[str, str], window: int, periods: int, comparison: str,
+    threshold: float, missing: str,
+) -> AlarmSpec:
+    """A single-metric alarm of one endpoint that notifies: `periods` breaching periods of `window` in a row."""
     return AlarmSpec(
-        alert=ALERT_LATENCY_HIGH, kind="metric", severity=SEVERITY[ALERT_LATENCY_HIGH], key=ALERT_LATENCY_HIGH,
+        alert=alert, kind="metric", severity=SEVERITY[alert], key=alert,
         args={
-            "name": f"{spec.endpoint_name}-{ALERT_LATENCY_HIGH}",
-            "alarm_description": _description(
-                sm, ALERT_LATENCY_HIGH,
-                f"{_where(sm, spec)}: p95 model latency above the {_num(model.latency_p95_ms)} ms SLO for "
-                f"{periods} periods of {format_duration(LATENCY_WINDOW)}.",
-            ),
-            "namespace": NAMESPACE,
-            "metric_name": "ModelLatency",
-            "dimensions": dimensions(spec),
-            "extended_statistic": "p95",
-            "period": LATENCY_WINDOW,
+            "name": f"{spec.endpoint_name}-{alert}",
+            "alarm_description": _description(sm, alert, text),
+            "namespace": namespace,
+            "metric_name": metric,
+            "dimensions": dimensions,
+            **statistic,
+            "period": window,
             "evaluation_periods": periods,
             "datapoints_to_alarm": periods,
-            "comparison_operator": "GreaterThanThreshold",
-            "threshold": model.latency_p95_ms * MICROSECONDS_PER_MS,
-            "treat_missing_data": "notBreaching",
+            "comparison_operator": comparison,
+            "threshold": threshold,
+            "treat_missing_data": missing,
         },
+    )
+
+
+def _latency(sm: SageMakerPlan, spec: EndpointSpec, model: ModelSpec) -> AlarmSpec:
+    periods = evaluation_periods(LATENCY_WINDOW, HOLD[ALERT_LATENCY_HIGH])
+    return _metric_alarm(
+        sm, spec, ALERT_LATENCY_HIGH,
+        f"{_where(sm, spec)}: p95 model latency above the {_num(model.latency_p95_ms)} ms SLO for "
+        f"{periods} periods of {format_duration(LATENCY_WINDOW)}.",
+        namespace=NAMESPACE, metric="ModelLatency", dimensions=dimensions(spec),
+        statistic={"extended_statistic": "p95"}, window=LATENCY_WINDOW, periods=periods,
+        comparison="GreaterThanThreshold", threshold=model.latency_p95_ms * MICROSECONDS_PER_MS,
+        missing="notBreaching",
     )
 
 
@@ -197,53 +210,28 @@ def _error_ratio_queries(spec: EndpointSpec, window: int) -> list[dict[str, Any]
 def _no_traffic(sm: SageMakerPlan, spec: EndpointSpec, model: ModelSpec) -> AlarmSpec:
     window = REQUEST_WINDOWS[0] if model.average_rps >= LOW_TRAFFIC_RPS else REQUEST_WINDOWS[1]
     periods = evaluation_periods(window, HOLD[ALERT_NO_TRAFFIC])
-    return AlarmSpec(
-        alert=ALERT_NO_TRAFFIC, kind="metric", severity=SEVERITY[ALERT_NO_TRAFFIC], key=ALERT_NO_TRAFFIC,
-        args={
-            "name": f"{spec.endpoint_name}-{ALERT_NO_TRAFFIC}",
-            "alarm_description": _description(
-                sm, ALERT_NO_TRAFFIC,
-                f"{_where(sm, spec)}: no invocations in {periods} periods of {format_duration(window)}; it is "
-                f"expected to serve about {_num(model.average_rps)} requests/s on average.",
-            ),
-            "namespace": NAMESPACE,
-            "metric_name": "Invocations",
-            "dimensions": dimensions(spec),
-            "statistic": "Sum",
-            "period": window,
-            "evaluation_periods": periods,
-            "datapoints_to_alarm": periods,
-            "comparison_operator": "LessThanThreshold",
-            "threshold": 1.0,
-            "treat_missing_data": "breaching",  # SageMaker publishes no datapoint for a period without invocations
-        },
+    return _metric_alarm(
+        sm, spec, ALERT_NO_TRAFFIC,
+        f"{_where(sm, spec)}: no invocations in {periods} periods of {format_duration(window)}; it is "
+        f"expected to serve about {_num(model.average_rps)} requests/s on average.",
+        namespace=NAMESPACE, metric="Invocations", dimensions=dimensions(spec), statistic={"statistic": "Sum"},
+        window=window, periods=periods, comparison="LessThanThreshold", threshold=1.0,
+        missing="breaching",  # SageMaker publishes no datapoint for a period without invocations
     )
 
 
 def _drift(sm: SageMakerPlan, spec: EndpointSpec, model: ModelSpec) -> AlarmSpec:
     periods = evaluation_periods(DRIFT_WINDOW, HOLD[ALERT_DRIFT_HIGH])
     threshold = sm.plan.monitoring.drift_threshold
-    return AlarmSpec(
-        alert=ALERT_DRIFT_HIGH, kind="metric", severity=SEVERITY[ALERT_DRIFT_HIGH], key=ALERT_DRIFT_HIGH,
-        args={
-            "name": f"{spec.endpoint_name}-{ALERT_DRIFT_HIGH}",
-            "alarm_description": _description(
-                sm, ALERT_DRIFT_HIGH,
-                f"{_where(sm, spec)}: drift score above {_num(threshold)} for {periods} periods of "
-                f"{format_duration(DRIFT_WINDOW)}; check recent inputs (captured under {spec.capture_prefix} in the "
-                "model store) and retrain.",
-            ),
-            "namespace": DRIFT_NAMESPACE,
-            "metric_name": DRIFT_METRIC,
-            "dimensions": {"EndpointName": spec.endpoint_name},
-            "statistic": "Maximum",
-            "period": DRIFT_WINDOW,
-            "evaluation_periods": periods,
-            "datapoints_to_alarm": periods,
-            "comparison_operator": "GreaterThanThreshold",
-            "threshold": threshold,
-            "treat_missing_data": "notBreaching",  # as on Kubernetes: no score, no drift alert
-        },
+    return _metric_alarm(
+        sm, spec, ALERT_DRIFT_HIGH,
+        f"{_where(sm, spec)}: drift score above {_num(threshold)} for {periods} periods of "
+        f"{format_duration(DRIFT_WINDOW)}; check recent inputs (captured under {spec.capture_prefix} in the "
+        "model store) and retrain.",
+        namespace=DRIFT_NAMESPACE, metric=DRIFT_METRIC, dimensions={"EndpointName": spec.endpoint_name},
+        statistic={"statistic": "Maximum"}, window=DRIFT_WINDOW, periods=periods,
+        comparison="GreaterThanThreshold", threshold=threshold,
+        missing="notBreaching",  # as on Kubernetes: no score, no drift alert
     )
 
 
