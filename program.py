@@ -28,6 +28,7 @@ from mlinfra.planning.plan import PlanError
 from mlinfra.profiles.environments import UnknownEnvironment, resolve_environment
 from mlinfra.profiles.load import ProfileError, load_profile
 from mlinfra.profiles.model import EnvironmentOverrides, Profile
+from mlinfra.targets.base import Target
 from mlinfra.targets.registry import TargetLoadError
 from mlinfra.targets.resolve import NoFeasibleTarget, UnknownTarget, resolve_target
 
@@ -61,6 +62,15 @@ def _secrets(profile: Profile) -> dict[str, pulumi.Output[str] | None]:
     return {key: config.get_secret(key) for key in secret_config_keys(profile)}
 
 
+def monthly_cost(target: Target, profile: Profile, env: str) -> float | None:
+    """The environment's monthly cost on `target`; None for a target without a cost model (the decision scores
+    its cost neutral, and it deploys all the same)."""
+    try:
+        return target.estimate(profile, resolve_environment(profile, env), price_table(profile)).monthly_eur
+    except NotImplementedError:
+        return None
+
+
 def run() -> dict[str, Any]:
     """Read config, resolve the target, assemble; returns the stack outputs. Domain errors become pulumi.RunError."""
     config = pulumi.Config(PACKAGE)
@@ -71,7 +81,7 @@ def run() -> dict[str, Any]:
                                      config.get(CONFIG_KUBE_CONTEXT_KEY))
         chosen = resolve_target(profile, env, pinned, override_from=f"config {PACKAGE}:{CONFIG_TARGET_KEY}")
         outputs = dict(chosen.target.assemble(profile, env, _secrets(profile)))
-        cost = chosen.target.estimate(profile, resolve_environment(profile, env), price_table(profile)).monthly_eur
+        cost = monthly_cost(chosen.target, profile, env)
     except ProfileError as exc:
         raise pulumi.RunError(exc.report()) from None
     except NoFeasibleTarget as exc:
@@ -80,9 +90,9 @@ def run() -> dict[str, Any]:
         raise pulumi.RunError(f"config {PACKAGE}:{CONFIG_TARGET_KEY}: {exc.args[0]}") from None
     except (UnknownEnvironment, PlanError, TargetLoadError, DecisionError, EstimateError) as exc:
         raise pulumi.RunError(f"stack '{env}': {exc}") from None
-    except NotImplementedError as exc:  # a pinned target without components, or a plugin without a cost model
+    except NotImplementedError as exc:  # a pinned target without components (a decided one always has them)
         raise pulumi.RunError(
-            f"stack '{env}': target '{pinned}' ({chosen.chosen_by}) cannot be deployed: {exc}; "
+            f"stack '{env}': target '{chosen.name}' ({chosen.chosen_by}) cannot be deployed: {exc}; "
             f"remove config {PACKAGE}:{CONFIG_TARGET_KEY} to deploy the decided target"
         ) from None
     outputs.update(target=chosen.name, target_chosen_by=chosen.chosen_by, environment=env, monthly_cost_eur=cost)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pulumi.runtime import rpc
 
@@ -425,3 +427,16 @@ def test_guardrails_hold_each_stack_to_what_it_owns(write_profile, profile_data)
         "prod": ["fraud-lab-monitoring-namespace", "fraud-lab-monitoring-release", "fraud-lab-namespace"],
         "prod-eu": ["fraud-lab-namespace"],
     }
+
+
+def test_a_target_without_a_cost_model_deploys_with_no_monthly_cost(tmp_path):
+    """The decision scores a plugin without a cost model neutrally and may pick it; the program must not fail on
+    it (monthly_cost_eur is then unknown), while a target with one reports its environment's figure."""
+    from mlinfra.program import monthly_cost
+    from mlinfra.targets.base import Target
+    from mlinfra.targets.registry import get_target
+
+    profile = load_profile(str(Path(__file__).resolve().parents[2] / "stacks" / "profile.yaml"))
+    bare = type("Bare", (Target,), {"name": "bare"})()
+    assert monthly_cost(bare, profile, "prod") is None
+    assert monthly_cost(get_target("onprem-k8s"), profile, "prod") == pytest.approx(44.84, abs=0.01)
