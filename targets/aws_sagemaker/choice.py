@@ -1,8 +1,13 @@
-"""Serverless or real-time, per model and environment: the one choice the cost model prices and the deployment
-deploys (`choose_endpoint`), so what `decide` shows is what `pulumi up` creates.
+"""Serverless, real-time or asynchronous, per model and environment: the one choice the cost model prices and the
+deployment deploys (`choose_endpoint`), so what `decide` shows is what `pulumi up` creates.
 
+- Asynchronous when the latency SLO is longer than a synchronous invocation may take (60 s for real-time and
+  Serverless endpoints alike): requests are queued, results land in the model store (up to one hour of
+  processing, 1 GB payloads); instances as for real-time.
 - Serverless when it may serve the model (no GPUs, at most 6 GiB, no data capture: monitoring.drift needs the
   captured requests and Serverless endpoints cannot capture) and it is not dearer than real-time instances.
+  Outside dev, a p95 SLO shorter than a cold start (COLD_START_MS) keeps the concurrency of average traffic
+  provisioned (warm), priced as such; bursts above it start on demand.
 - Real-time otherwise: the cheapest SageMaker instance holding one replica, the replica bounds from sizing, and
   outside dev at least two instances when the availability SLO is 99.9 % or more (one instance is one failure
   domain: SageMaker spreads the instances of a variant over availability zones only when there are several).
@@ -33,10 +38,18 @@ from mlinfra.profiles.model import Model, Profile
 
 SERVERLESS_MAX_MEMORY_GIB = 6  # MemorySizeInMB: 1024 .. 6144 in steps of 1024
 SERVERLESS_MAX_CONCURRENCY = 200  # MaxConcurrency per endpoint
+# InvokeEndpoint: "customer model containers must respond to requests within 60 seconds" (API reference); an SLO
+# above it can only be met asynchronously (InvokeEndpointAsync: up to 3600 s of processing).
+SYNC_INVOCATION_LIMIT_MS = 60_000
+ASYNC_INVOCATION_LIMIT_MS = 3_600_000
+# A Serverless cold start (container and model loaded on demand) takes seconds - AWS gives no figure, reports
+# range 1-10 s: a p95 SLO below this is not met while requests wait for one, so such models keep their average
+# concurrency provisioned outside dev.
+COLD_START_MS = 5_000
 HA_AVAILABILITY = 0.999  # from this availability SLO on, a real-time variant runs at least HA_MIN_INSTANCES
 HA_MIN_INSTANCES = 2
 
-Mode = Literal["serverless", "realtime"]
+Mode = Literal["serverless", "realtime", "async"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +65,12 @@ class EndpointChoice:
     max_instances: int = 0  # real-time: the autoscaling ceiling
     memory_mb: int | None = None  # Serverless
     max_concurrency: int | None = None  # Serverless
+    provisioned_concurrency: int | None = None  # Serverless: invocations kept warm (None: on demand only)
+
+    @property
+    def instances(self) -> bool:
+        """Runs on instances this stack sizes and autoscales (real-time and asynchronous)."""
+        return self.mode != "serverless"
 
 
 def serverless_blocker(model: Model, drift: bool = False) -> str:
@@ -109,48 +128,83 @@ def serverless_concurrency(model: Model, env: EnvironmentSettings) -> int:
     return max(1, min(need, cap))
 
 
-def _realtime_line(model: Model, sizing: Sizing, inst: InstanceType, table: PriceTable, region: str) -> CostLine:
+def _realtime_line(
+    model: Model, sizing: Sizing, inst: InstanceType, table: PriceTable, region: str, kind: str = "real-time"
+) -> CostLine:
     price = table.regional("sagemaker", inst.name, region)
     billed = sizing.billed_replicas
     span = f"{sizing.min_replicas}" + (f"-{sizing.peak_replicas}" if sizing.peak_replicas != sizing.min_replicas else "")
     return priced_line(
-        f"{model.name}: real-time endpoint, {span} x {inst.name}",
+        f"{model.name}: {kind} endpoint, {span} x {inst.name}",
         billed * price.value * table.hours_per_month * table.usd_to_eur,
         (price,),
         note=f"{fmt_number(round(billed, 3))} instance-months billed",
     )
 
 
-def _serverless_line(model: Model, env: EnvironmentSettings, table: PriceTable, region: str) -> CostLine:
+def provisioned_concurrency(model: Model, env: EnvironmentSettings) -> int | None:
+    """Warm invocations for a Serverless endpoint whose p95 SLO is shorter than a cold start: the concurrency of
+    average traffic (at least one, at most the endpoint's maximum); None in dev and for SLOs a cold start meets."""
+    if env.tier == "dev" or model.slo.latency_p95_ms >= COLD_START_MS:
+        return None
+    average = math.ceil(model.traffic.average_rps * traffic_share(env) * service_seconds(model) / TARGET_UTILISATION)
+    return max(1, min(average, serverless_concurrency(model, env)))
+
+
+def _serverless_line(
+    model: Model, env: EnvironmentSettings, table: PriceTable, region: str, provisioned: int | None
+) -> CostLine:
     memory_gb = serverless_memory_gb(model)
     requests = model.traffic.average_rps * traffic_share(env) * table.hours_per_month * 3600
     gb_seconds = memory_gb * service_seconds(model) * requests
     data_gb = requests * PAYLOAD_KB / 1e6
     compute = table.regional("sagemaker-serverless", "gb-second", region)
     data = table.regional("sagemaker-serverless", "data-gb", region)
-    return priced_line(
-        f"{model.name}: Serverless {memory_gb} GB, {fmt_number(round(requests / 1e6, 3))} M requests",
-        (gb_seconds * compute.value + data_gb * data.value) * table.usd_to_eur,
-        (compute, data),
-        note=f"{fmt_number(round(gb_seconds))} GB-s at {fmt_number(service_seconds(model))} s/request, {fmt_number(round(data_gb, 2))} GB processed",
-    )
+    usd = gb_seconds * compute.value + data_gb * data.value
+    prices = (compute, data)
+    note = (f"{fmt_number(round(gb_seconds))} GB-s at {fmt_number(service_seconds(model))} s/request, "
+            f"{fmt_number(round(data_gb, 2))} GB processed")
+    item = f"{model.name}: Serverless {memory_gb} GB, {fmt_number(round(requests / 1e6, 3))} M requests"
+    if provisioned:
+        warm = table.regional("sagemaker-serverless", "provisioned-gb-second", region)
+        warm_gb_seconds = provisioned * memory_gb * table.hours_per_month * 3600
+        usd += warm_gb_seconds * warm.value
+        prices = (*prices, warm)
+        item += f", {provisioned} provisioned"
+        note += (f"; {provisioned} provisioned concurrency x {memory_gb} GB all month (requests priced at the "
+                 "on-demand rate: an upper bound)")
+    return priced_line(item, usd * table.usd_to_eur, prices, note=note)
 
 
 def choose_endpoint(profile: Profile, model: Model, env: EnvironmentSettings, table: PriceTable) -> EndpointChoice:
-    """Serverless when eligible and not dearer, real-time otherwise (raises EstimateError: no instance fits)."""
+    """Asynchronous for SLOs beyond a synchronous invocation, else Serverless when eligible and not dearer,
+    real-time otherwise (raises EstimateError: no instance fits)."""
     region = profile.region
     sizing = realtime_sizing(model, env)
     inst = sagemaker_instance(model, env, table, region)
+    slo_ms = model.slo.latency_p95_ms
+    if slo_ms > SYNC_INVOCATION_LIMIT_MS:
+        return EndpointChoice(
+            model=model.name, mode="async", line=_realtime_line(model, sizing, inst, table, region, "asynchronous"),
+            why=(f"asynchronous: the {fmt_number(slo_ms / 1000)} s p95 SLO is longer than the "
+                 f"{SYNC_INVOCATION_LIMIT_MS // 1000} s a real-time or Serverless invocation may take"),
+            instance_type=inst.name, min_instances=sizing.min_replicas, max_instances=sizing.max_replicas,
+        )
     realtime = _realtime_line(model, sizing, inst, table, region)
     blocker = serverless_blocker(model, profile.monitoring.drift)
-    serverless = None if blocker else _serverless_line(model, env, table, region)
+    warm = None if blocker else provisioned_concurrency(model, env)
+    serverless = None if blocker else _serverless_line(model, env, table, region, warm)
     if serverless is not None and serverless.monthly_eur <= realtime.monthly_eur:
+        cold = (f"; {warm} invocation{'s' if warm != 1 else ''} kept warm: a cold start takes seconds and the p95 "
+                f"SLO is {fmt_number(slo_ms)} ms") if warm else ""
         return EndpointChoice(
             model=model.name, mode="serverless", line=serverless,
-            why=f"Serverless is not dearer than {realtime.item.split(': ', 1)[1]} ({realtime.monthly_eur:.2f} EUR)",
+            why=f"Serverless is not dearer than {realtime.item.split(': ', 1)[1]} ({realtime.monthly_eur:.2f} EUR){cold}",
             memory_mb=serverless_memory_gb(model) * 1024, max_concurrency=serverless_concurrency(model, env),
+            provisioned_concurrency=warm,
         )
-    why = blocker or f"real-time is cheaper than Serverless ({serverless.monthly_eur:.2f} EUR)"  # type: ignore[union-attr]
+    why = blocker or (f"real-time is cheaper than {serverless.item.split(': ', 1)[1]} "  # type: ignore[union-attr]
+                      f"({serverless.monthly_eur:.2f} EUR)")  # type: ignore[union-attr]
     line = replace(realtime, note="; ".join(n for n in (blocker, realtime.note) if n)) if blocker else realtime
     return EndpointChoice(
         model=model.name, mode="realtime", line=line, why=why, instance_type=inst.name,

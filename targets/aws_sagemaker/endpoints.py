@@ -1,7 +1,7 @@
 """Everything one aws-sagemaker environment deploys, as one plain spec (`sagemaker_plan`).
 
-Per model: the endpoint (mode, instance type and counts, or Serverless memory and concurrency - exactly what
-choice.choose_endpoint priced), where its model data and image come from, data capture, its log group and
+Per model: the endpoint (mode, instance type and counts, or Serverless memory and concurrency, provisioned where
+priced - exactly what choice.choose_endpoint priced; an asynchronous endpoint's output and failure prefixes), where its model data and image come from, data capture, its log group and
 autoscaling. Per environment: the region and default tags, the KMS key, the model store, the alert topics.
 The components map this onto resources and decide nothing; `render` writes it to aws/sagemaker.yaml.
 
@@ -15,6 +15,7 @@ Where the model comes from (SageMaker reads model data from S3 and images from E
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -41,6 +42,11 @@ SCALE_OUT_COOLDOWN = 60  # seconds
 SCALE_IN_COOLDOWN = 300
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 SCALING_METRIC = "SageMakerVariantInvocationsPerInstance"  # invocations per instance and minute
+# Asynchronous endpoints publish no Invocations: they scale on the queue, requests waiting per instance
+# (AWS/SageMaker ApproximateBacklogSizePerInstance{EndpointName}, as AWS's async autoscaling example does).
+BACKLOG_METRIC = "ApproximateBacklogSizePerInstance"
+ASYNC_PREFIX = "async/"  # async/<endpoint>/input/ (callers put requests), output/ and failures/ (SageMaker writes)
+ASYNC_BACKLOG_MINUTES = 1  # scale so one minute of work waits per instance
 SAGEMAKER_SERVICE = "sagemaker.amazonaws.com"
 # Instance families with local NVMe storage: SageMaker rejects a volume KMS key for them (the instance store is
 # encrypted by the hardware); every other real-time variant's volume is encrypted with the stack's key.
@@ -90,22 +96,23 @@ class EndpointSpec:
     log_group: str
     log_retention_days: int
     invocations_per_instance: float  # autoscaling target: invocations per instance and minute
+    concurrency_per_instance: int = 1  # asynchronous: requests one instance works on at once
     tags: dict[str, str] = field(default_factory=dict)
 
     @property
-    def mode(self) -> Literal["serverless", "realtime"]:
+    def mode(self) -> Literal["serverless", "realtime", "async"]:
         return self.choice.mode
 
     @property
     def autoscaled(self) -> bool:
-        """A real-time variant gets an autoscaling target; Serverless scales itself."""
-        return self.mode == "realtime"
+        """A variant on instances (real-time, asynchronous) gets an autoscaling target; Serverless scales itself."""
+        return self.choice.instances
 
     @property
     def encrypt_volume(self) -> bool:
         """Whether the endpoint configuration names the stack's key for the instances' storage volume (real-time,
         not on NVMe instance storage; Serverless storage is AWS's)."""
-        if self.mode != "realtime" or not self.choice.instance_type:
+        if not self.choice.instances or not self.choice.instance_type:
             return False
         family = self.choice.instance_type.removeprefix("ml.").split(".", 1)[0]
         return family not in NVME_FAMILIES
@@ -114,7 +121,11 @@ class EndpointSpec:
     def network_isolation(self) -> bool:
         """The container gets no network (SageMaker downloads the model before it starts); Serverless endpoints
         do not support isolation."""
-        return self.mode == "realtime"
+        return self.choice.instances
+
+    @property
+    def async_prefix(self) -> str:
+        return f"{ASYNC_PREFIX}{self.endpoint_name}/"
 
     @property
     def capture_prefix(self) -> str:
@@ -129,10 +140,10 @@ class EndpointSpec:
         """The endpoint configuration's variant (without model_name: the model's name is known once it exists)."""
         c = self.choice
         if c.mode == "serverless":
-            return {
-                "variant_name": VARIANT,
-                "serverless_config": {"memory_size_in_mb": c.memory_mb, "max_concurrency": c.max_concurrency},
-            }
+            config = {"memory_size_in_mb": c.memory_mb, "max_concurrency": c.max_concurrency}
+            if c.provisioned_concurrency:
+                config["provisioned_concurrency"] = c.provisioned_concurrency
+            return {"variant_name": VARIANT, "serverless_config": config}
         return {
             "variant_name": VARIANT,
             "instance_type": c.instance_type,
@@ -151,6 +162,17 @@ class EndpointSpec:
             "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
         }
 
+    def async_inference_config(self, store_bucket: str) -> dict[str, Any] | None:
+        """Where an asynchronous endpoint writes results and failures (None for the other modes); the component
+        adds the stack's key. Callers put requests under `input/` and call InvokeEndpointAsync with its URI."""
+        if self.mode != "async":
+            return None
+        base = f"s3://{store_bucket}/{self.async_prefix}"
+        return {
+            "output_config": {"s3_output_path": f"{base}output/", "s3_failure_path": f"{base}failures/"},
+            "client_config": {"max_concurrent_invocations_per_instance": self.concurrency_per_instance},
+        }
+
     def scalable_target(self) -> dict[str, Any]:
         return {
             "service_namespace": "sagemaker",
@@ -161,15 +183,25 @@ class EndpointSpec:
         }
 
     def scaling_policy(self) -> dict[str, Any]:
-        """Target tracking on invocations per instance: each instance serves its sized throughput."""
+        """Target tracking on invocations per instance: each instance serves its sized throughput (asynchronous:
+        on the backlog per instance, a minute of its throughput)."""
+        if self.mode == "async":
+            target = max(1.0, round(self.invocations_per_instance * ASYNC_BACKLOG_MINUTES, 2))
+            metric: dict[str, Any] = {"customized_metric_specification": {
+                "metric_name": BACKLOG_METRIC, "namespace": "AWS/SageMaker", "statistic": "Average",
+                "dimensions": [{"name": "EndpointName", "value": self.endpoint_name}],
+            }}
+        else:
+            target = self.invocations_per_instance
+            metric = {"predefined_metric_specification": {"predefined_metric_type": SCALING_METRIC}}
         return {
             "policy_type": "TargetTrackingScaling",
             "service_namespace": "sagemaker",
             "scalable_dimension": SCALABLE_DIMENSION,
             "resource_id": self.resource_id,
             "target_tracking_scaling_policy_configuration": {
-                "target_value": self.invocations_per_instance,
-                "predefined_metric_specification": {"predefined_metric_type": SCALING_METRIC},
+                "target_value": target,
+                **metric,
                 "scale_in_cooldown": SCALE_IN_COOLDOWN,
                 "scale_out_cooldown": SCALE_OUT_COOLDOWN,
             },
@@ -232,6 +264,7 @@ def endpoint_spec(plan: EnvironmentPlan, model: ModelSpec, choice: EndpointChoic
         log_group=f"{LOG_GROUP_PREFIX}{name}",
         log_retention_days=log_retention_days(plan.monitoring.retention_days),
         invocations_per_instance=round(model.capacity_rps_per_replica * 60, 2),
+        concurrency_per_instance=max(1, math.ceil(model.gpus or model.cpu)),  # a request per core (per GPU)
         tags=model_tags(model.name),
     )
 

@@ -28,8 +28,41 @@ def test_serverless_when_eligible_and_cheaper():
     c = _choice(lab_data(), "scorer", "prod")
     # 2 GiB -> 2048 MB; 12 req/s x 1.2 x 0.025 s / 0.6 = 0.6 -> 1 concurrent invocation
     assert (c.mode, c.memory_mb, c.max_concurrency, c.instance_type) == ("serverless", 2048, 1, None)
-    assert c.line.item == "scorer: Serverless 2 GB, 10.512 M requests"
+    # the 250 ms p95 SLO is shorter than a cold start: prod keeps its average concurrency (4 x 0.025 / 0.6 -> 1) warm
+    assert c.provisioned_concurrency == 1
+    assert c.line.item == "scorer: Serverless 2 GB, 10.512 M requests, 1 provisioned"
     assert c.why.startswith("Serverless is not dearer than real-time endpoint")
+    assert c.why.endswith("1 invocation kept warm: a cold start takes seconds and the p95 SLO is 250 ms")
+
+
+def test_provisioned_concurrency_is_priced_per_gb_second_all_month():
+    profile = profile_from_data(lab_data())
+    table = price_table(profile)
+    warm, cold = _choice(lab_data(), "scorer", "prod"), _choice(
+        lab_data(models=[{**lab_data()["models"][0], "slo": {"latency_p95_ms": 5000, "availability": 0.995}}]),
+        "scorer", "prod",
+    )
+    assert cold.provisioned_concurrency is None and cold.line.item == "scorer: Serverless 2 GB, 10.512 M requests"
+    price = table.regional("sagemaker-serverless", "provisioned-gb-second", profile.region)
+    # 1 provisioned invocation x 2 GB x 730 h x 3600 s, in EUR
+    extra = 1 * 2 * 730 * 3600 * price.value * table.usd_to_eur
+    assert warm.line.monthly_eur == pytest.approx(cold.line.monthly_eur + extra, abs=0.01)
+    assert price.key in warm.line.price_keys and price.confidence == "U"
+
+
+def test_dev_tolerates_cold_starts():
+    c = _choice(lab_data(), "scorer", "dev")
+    assert c.mode == "serverless" and c.provisioned_concurrency is None
+
+
+def test_an_slo_beyond_a_synchronous_invocation_is_served_asynchronously():
+    model = {**lab_data()["models"][0], "slo": {"latency_p95_ms": 90_000, "availability": 0.995}}
+    c = _choice(lab_data(models=[model]), "scorer", "prod")
+    assert (c.mode, c.instance_type, c.min_instances, c.max_instances) == ("async", "ml.m5.large", 2, 7)
+    assert c.why == "asynchronous: the 90 s p95 SLO is longer than the 60 s a real-time or Serverless invocation may take"
+    assert c.line.item.startswith("scorer: asynchronous endpoint, ")
+    at_limit = {**model, "slo": {"latency_p95_ms": 60_000, "availability": 0.995}}
+    assert _choice(lab_data(models=[at_limit]), "scorer", "prod").mode != "async"
 
 
 def test_realtime_when_serverless_cannot_hold_it_with_two_instances_for_three_nines():
