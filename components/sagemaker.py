@@ -37,6 +37,13 @@ def model_container(spec: EndpointSpec, image: pulumi.Input[str], bucket: pulumi
     return {"image": image, "model_data_source": {"s3_data_sources": [source]}}
 
 
+def _with_key(config: dict[str, Any] | None, key_arn: str) -> dict[str, Any] | None:
+    """An asynchronous endpoint's results and failures are encrypted with the stack's key."""
+    if config is None:
+        return None
+    return {**config, "output_config": {**config["output_config"], "kms_key_id": key_arn}}
+
+
 class SageMakerEndpoint(pulumi.ComponentResource):
     endpoint_name: pulumi.Output[str]
     endpoint_arn: pulumi.Output[str]
@@ -81,10 +88,16 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             capture = pulumi.Output.all(args.bucket_name, args.kms_key_arn).apply(
                 lambda values: {**spec.data_capture_config(values[0]), "kms_key_id": values[1]}  # type: ignore[dict-item]
             )
+        async_config = None
+        if spec.mode == "async":
+            async_config = pulumi.Output.all(args.bucket_name, args.kms_key_arn).apply(
+                lambda values: _with_key(spec.async_inference_config(values[0]), values[1])
+            )
         config = aws.sagemaker.EndpointConfiguration(
             child_name(name, "config"),
             production_variants=[{**spec.production_variant(), "model_name": model.name}],
             data_capture_config=capture,
+            async_inference_config=async_config,
             kms_key_arn=args.kms_key_arn if spec.encrypt_volume else None,
             tags=tags, opts=child,
         )

@@ -7,14 +7,19 @@ metrics, as plain data. The components create exactly these; `render` writes the
 | MLModelErrorBudgetFastBurn | composite: server-error ratio (Invocation5XXErrors / Invocations) above 14.4 x the budget over 1 h and 5 m, or 6 x over 6 h and 30 m | critical |
 | MLModelErrorBudgetSlowBurn | composite: 3 x over 1 d and 2 h, or 1 x over 3 d and 6 h | warning |
 | MLModelNoTraffic | no invocations for 5 minutes (1 hour below 0.1 req/s) plus the hold, when traffic is expected | warning |
+| MLModelPodsNotReady | no instance of a real-time or asynchronous variant reports (`CPUUtilization` sample count in `/aws/sagemaker/Endpoints` below 1) for 5 minutes plus the hold | warning (as on Kubernetes) |
 | MLModelDriftHigh | the drift monitor's `ModelDriftScore` (namespace `mlinfra`) above monitoring.drift_threshold | warning |
+
+Asynchronous endpoints publish no `Invocations` (AWS: "not published if the endpoint is enabled for asynchronous
+inference"): their error ratio and no-traffic alarm count requests by `ModelLatency`'s sample count (one sample per
+request the model processed), which every mode publishes.
 
 The burn windows, factors, holds and thresholds are monitoring/rules.py's own (imported, not copied). Each window
 of a burn condition is a metric-math alarm without actions; the composite alarm combines them (long AND short,
 OR over the conditions) and notifies. Alarms that notify send both ALARM and OK to the topic of their severity
 (targets/aws/notifications.py routes severities as Alertmanager does). Replicas at the autoscaling maximum,
-crash loops and pods not ready have no SageMaker counterpart a stack can alarm on: SageMaker replaces failed
-instances itself.
+and crash loops have no SageMaker counterpart a stack can alarm on: SageMaker replaces failed instances itself;
+Serverless endpoints have no instances of their own to count.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any, Literal
 
 from mlinfra.conventions import (
     ALERT_DRIFT_HIGH,
+    ALERT_NOT_READY,
     ALERT_ERROR_BUDGET_FAST_BURN,
     ALERT_ERROR_BUDGET_SLOW_BURN,
     ALERT_LATENCY_HIGH,
@@ -38,6 +44,8 @@ from mlinfra.planning.specs import ModelSpec
 from mlinfra.targets.aws_sagemaker.endpoints import VARIANT, EndpointSpec, SageMakerPlan
 
 NAMESPACE = "AWS/SageMaker"
+INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"  # instance metrics (CPUUtilization, ...), one sample per instance
+INSTANCE_WINDOW = 300
 DRIFT_NAMESPACE = "mlinfra"  # the drift monitor publishes ModelDriftScore{EndpointName} here (0..1)
 DRIFT_METRIC = "ModelDriftScore"
 DRIFT_WINDOW = 300
@@ -90,6 +98,8 @@ def build_alarms(sm: SageMakerPlan, spec: EndpointSpec) -> list[AlarmSpec]:
         alarms += _burn(sm, spec, model, alert, windows)
     if model.expects_traffic:
         alarms.append(_no_traffic(sm, spec, model))
+    if spec.choice.instances:
+        alarms.append(_no_instances(sm, spec))
     if sm.plan.monitoring.drift:
         alarms.append(_drift(sm, spec, model))
     return alarms
@@ -187,22 +197,28 @@ def _burn(
     return [*conditions, composite]
 
 
+def requests_metric(spec: EndpointSpec) -> tuple[str, str]:
+    """The metric and statistic that count an endpoint's requests: `Invocations`, or for an asynchronous endpoint
+    (which does not publish it) the sample count of `ModelLatency`."""
+    return ("ModelLatency", "SampleCount") if spec.mode == "async" else ("Invocations", "Sum")
+
+
 def _error_ratio_queries(spec: EndpointSpec, window: int) -> list[dict[str, Any]]:
     """Server errors / invocations over one window (no invocations: no data, which does not breach)."""
 
-    def metric(qid: str, metric_name: str) -> dict[str, Any]:
+    def metric(qid: str, metric_name: str, stat: str = "Sum") -> dict[str, Any]:
         return {
             "id": qid,
             "metric": {
                 "namespace": NAMESPACE, "metric_name": metric_name, "dimensions": dimensions(spec),
-                "period": window, "stat": "Sum",
+                "period": window, "stat": stat,
             },
             "return_data": False,
         }
 
     return [
         metric("errors", "Invocation5XXErrors"),
-        metric("invocations", "Invocations"),
+        metric("invocations", *requests_metric(spec)),
         {"id": "ratio", "expression": "FILL(errors, 0) / invocations", "label": "server-error ratio", "return_data": True},
     ]
 
@@ -214,9 +230,25 @@ def _no_traffic(sm: SageMakerPlan, spec: EndpointSpec, model: ModelSpec) -> Alar
         sm, spec, ALERT_NO_TRAFFIC,
         f"{_where(sm, spec)}: no invocations in {periods} periods of {format_duration(window)}; it is "
         f"expected to serve about {_num(model.average_rps)} requests/s on average.",
-        namespace=NAMESPACE, metric="Invocations", dimensions=dimensions(spec), statistic={"statistic": "Sum"},
+        namespace=NAMESPACE, metric=requests_metric(spec)[0], dimensions=dimensions(spec),
+        statistic={"statistic": requests_metric(spec)[1]},
         window=window, periods=periods, comparison="LessThanThreshold", threshold=1.0,
         missing="breaching",  # SageMaker publishes no datapoint for a period without invocations
+    )
+
+
+def _no_instances(sm: SageMakerPlan, spec: EndpointSpec) -> AlarmSpec:
+    """No instance of the variant reports: every instance publishes CPUUtilization each minute, so its sample
+    count is the number of running instances (AWS's own way to count them); none reporting is an outage."""
+    periods = evaluation_periods(INSTANCE_WINDOW, HOLD[ALERT_NOT_READY])
+    return _metric_alarm(
+        sm, spec, ALERT_NOT_READY,
+        f"{_where(sm, spec)}: no instance of the endpoint reports metrics for {periods} periods of "
+        f"{format_duration(INSTANCE_WINDOW)} (it runs at least {spec.choice.min_instances}).",
+        namespace=INSTANCE_NAMESPACE, metric="CPUUtilization", dimensions=dimensions(spec),
+        statistic={"statistic": "SampleCount"}, window=INSTANCE_WINDOW, periods=periods,
+        comparison="LessThanThreshold", threshold=1.0,
+        missing="breaching",  # no instance, no datapoint
     )
 
 

@@ -1,15 +1,21 @@
 """One CloudWatch dashboard per model's endpoint, as plain data: traffic, server-error ratio against the error
-budget, latency quantiles against the SLO, and the instances (real-time) or cold starts (Serverless)."""
+budget, latency quantiles against the SLO, and the instances (real-time), the queue (asynchronous) or cold starts
+(Serverless)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from mlinfra.targets.aws_sagemaker.alarms import MICROSECONDS_PER_MS, NAMESPACE, AlarmSpec
+from mlinfra.targets.aws_sagemaker.alarms import (
+    INSTANCE_NAMESPACE,
+    MICROSECONDS_PER_MS,
+    NAMESPACE,
+    AlarmSpec,
+    requests_metric,
+)
 from mlinfra.targets.aws_sagemaker.endpoints import VARIANT, EndpointSpec, SageMakerPlan
 
-INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"  # instance metrics of real-time variants
 PERIOD = 60
 WIDTH, HEIGHT = 12, 6
 
@@ -23,11 +29,15 @@ def build_dashboard(sm: SageMakerPlan, spec: EndpointSpec, alarms: list[AlarmSpe
     model = sm.models[spec.model]
     dims = ["EndpointName", spec.endpoint_name, "VariantName", VARIANT]
     region = sm.region
-    mode = (
-        f"Serverless, {spec.choice.memory_mb} MB, up to {spec.choice.max_concurrency} concurrent invocations"
-        if spec.mode == "serverless"
-        else f"real-time, {spec.choice.min_instances}-{spec.choice.max_instances} x {spec.choice.instance_type}"
-    )
+    c = spec.choice
+    if c.mode == "serverless":
+        mode = f"Serverless, {c.memory_mb} MB, up to {c.max_concurrency} concurrent invocations" + (
+            f", {c.provisioned_concurrency} provisioned" if c.provisioned_concurrency else "")
+    else:
+        kind = "asynchronous" if c.mode == "async" else "real-time"
+        mode = f"{kind}, {c.min_instances}-{c.max_instances} x {c.instance_type}"
+    requests, requests_stat = requests_metric(spec)
+    count = {} if requests_stat == "Sum" else {"stat": requests_stat}  # Sum is the graphs' default
     notifying = sorted(a.name for a in alarms if a.notifies)
     text = "\n".join([
         f"# {spec.model} ({sm.plan.environment})",
@@ -56,19 +66,25 @@ def build_dashboard(sm: SageMakerPlan, spec: EndpointSpec, alarms: list[AlarmSpe
     widgets = [
         {"type": "text", "x": 0, "y": 0, "width": 2 * WIDTH, "height": 3, "properties": {"markdown": text}},
         graph("Invocations per minute", [
-            [NAMESPACE, "Invocations", *dims, {"label": "invocations"}],
+            [NAMESPACE, requests, *dims, {"label": "invocations", **count}],
             [NAMESPACE, "Invocation4XXErrors", *dims, {"label": "client errors (4xx)"}],
             [NAMESPACE, "Invocation5XXErrors", *dims, {"label": "server errors (5xx)"}],
         ], y=3, x=0),
         graph("Server-error ratio", [
             [NAMESPACE, "Invocation5XXErrors", *dims, {"id": "errors", "visible": False}],
-            [NAMESPACE, "Invocations", *dims, {"id": "invocations", "visible": False}],
+            [NAMESPACE, requests, *dims, {"id": "invocations", "visible": False, **count}],
             [{"id": "ratio", "expression": "FILL(errors, 0) / invocations", "label": "server-error ratio"}],
         ], y=3, x=WIDTH, annotations=[{"label": "error budget", "value": model.error_budget}]),
         graph("Model latency (ms)", latency, y=9, x=0, stat="p95",
               annotations=[{"label": "p95 SLO", "value": model.latency_p95_ms}]),
     ]
-    if spec.mode == "realtime":
+    if c.mode == "async":
+        widgets.append(graph("Queue: requests waiting", [
+            [NAMESPACE, "ApproximateBacklogSize", "EndpointName", spec.endpoint_name, {"label": "backlog"}],
+            [NAMESPACE, "ApproximateBacklogSizePerInstance", "EndpointName", spec.endpoint_name,
+             {"label": "backlog per instance (scaling target)"}],
+        ], y=15, x=0, stat="Average"))
+    if c.instances:
         widgets.append(graph("Instances: CPU and memory (%)", [
             [INSTANCE_NAMESPACE, "CPUUtilization", *dims, {"label": "CPU (% of one core, summed over cores)"}],
             [INSTANCE_NAMESPACE, "MemoryUtilization", *dims, {"label": "memory"}],

@@ -1,8 +1,8 @@
 """The execution role of one model's endpoint: what SageMaker may do on its behalf, and nothing more.
 
 It pulls the image from the stack's ECR repository, reads the model's own artifact (one object or one prefix),
-writes its log streams, decrypts with the stack's key and - with data capture - writes captured requests under
-its own prefix of the model store. Nothing of other models, nothing else in the buckets.
+writes its log streams, decrypts with the stack's key, - with data capture - writes captured requests under its
+own prefix of the model store and - asynchronous - reads queued requests and writes results under its own. Nothing of other models, nothing else in the buckets.
 """
 
 from __future__ import annotations
@@ -62,6 +62,17 @@ def execution_policy(
             "Resource": key_arn,
         },
     ]
+    if spec.mode == "async":
+        prefix = f"arn:{partition}:s3:::{store_bucket}/{spec.async_prefix}"
+        statements += [
+            {"Sid": "ReadQueuedRequests", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{prefix}input/*"},
+            {
+                "Sid": "WriteResultsAndFailures",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": [f"{prefix}output/*", f"{prefix}failures/*"],
+            },
+        ]
     if spec.data_capture:
         statements.append({
             "Sid": "WriteCapturedRequests",

@@ -52,8 +52,13 @@ ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 
 @pytest.fixture(scope="module")
 def lab_path(tmp_path_factory) -> Path:
+    """The lab profile plus a model whose 2-minute SLO only an asynchronous endpoint meets (scorer: Serverless
+    with provisioned concurrency in prod, ranker: real-time)."""
     path = tmp_path_factory.mktemp("lab") / "profile.yaml"
-    path.write_text(yaml.safe_dump(lab_data(), sort_keys=False), encoding="utf-8")
+    data = lab_data()
+    data["models"].append({**data["models"][0], "name": "batcher", "artifact": "s3://lab-models/batcher/v1.tar.gz",
+                           "slo": {"latency_p95_ms": 120_000, "availability": 0.99}})
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
 
 
@@ -79,6 +84,10 @@ def _path(which: str, lab_path: Path) -> Path:
 def _plan(which: str, env: str, lab_path: Path):
     profile = load_profile(str(_path(which, lab_path)))
     return profile, sagemaker_plan(profile, TARGET.plan(profile, env))
+
+
+def _keyed(config: dict | None, key_arn: str) -> dict | None:
+    return None if config is None else {**config, "output_config": {**config["output_config"], "kms_key_id": key_arn}}
 
 
 def camel(value: Any) -> Any:
@@ -214,6 +223,8 @@ def test_recorded_inputs_equal_the_pure_builders(runs, lab_path, plain, which, e
         assert variant.pop("modelName") == f"{profile.name}-{spec.model}-model-mock"
         assert plain(variant) == plain(camel(spec.production_variant()))
         assert (config.get("kmsKeyArn") == key_arn) is spec.encrypt_volume
+        assert plain(config.get("asyncInferenceConfig")) == plain(
+            camel(_keyed(spec.async_inference_config(store_bucket), key_arn)))
         capture = spec.data_capture_config(store_bucket)
         assert plain(config.get("dataCaptureConfig")) == plain(camel({**capture, "kms_key_id": key_arn}) if capture else None)
         model = children["Model"]["inputs"]
@@ -338,3 +349,30 @@ def test_component_types_are_the_conventions(runs):
     types = {r["type"] for r in runs[("lab", "prod")].resources if not r["custom"]}
     assert types == {TYPE_ENVIRONMENT, TYPE_ENCRYPTION_KEY, TYPE_MODEL_STORE, TYPE_ALERT_TOPICS,
                      TYPE_SAGEMAKER_ENDPOINT, TYPE_CLOUDWATCH_MONITORING}
+
+
+def test_lab_modes_serverless_warm_real_time_and_asynchronous(runs, lab_path):
+    """Each mode deploys what the choice priced: provisioned concurrency, instances, and a queue that scales on
+    its backlog, counts requests by ModelLatency samples and keeps results encrypted under its own prefix."""
+    run = runs[("lab", "prod")]
+    _, sm = _plan("lab", "prod", lab_path)
+    modes = {s.model: s.mode for s in sm.endpoints}
+    assert modes == {"scorer": "serverless", "ranker": "realtime", "batcher": "async"}
+    configs = {r["name"].rsplit("-", 1)[0]: r["inputs"] for r in of_type(run, ENDPOINT_CONFIG)}
+    assert configs["sm-lab-scorer"]["productionVariants"][0]["serverlessConfig"]["provisionedConcurrency"] == 1
+    output = configs["sm-lab-batcher"]["asyncInferenceConfig"]["outputConfig"]
+    store = one(run, BUCKET)["inputs"]["bucketPrefix"] + "mock"
+    assert output["s3OutputPath"] == f"s3://{store}/async/sm-lab-prod-batcher/output/"
+    assert output["kmsKeyId"].startswith("arn:aws:kms:")
+    policy = next(r["inputs"] for r in of_type(run, "aws:appautoscaling/policy:Policy")
+                  if r["inputs"]["name"] == "sm-lab-prod-batcher-invocations")
+    metric = policy["targetTrackingScalingPolicyConfiguration"]["customizedMetricSpecification"]
+    assert (metric["metricName"], metric["dimensions"]) == (
+        "ApproximateBacklogSizePerInstance", [{"name": "EndpointName", "value": "sm-lab-prod-batcher"}])
+    alarms = {r["inputs"]["name"]: r["inputs"] for r in of_type(run, ALARM)}
+    quiet = alarms["sm-lab-prod-batcher-MLModelNoTraffic"]
+    assert (quiet["metricName"], quiet["statistic"]) == ("ModelLatency", "SampleCount")
+    assert (alarms["sm-lab-prod-ranker-MLModelNoTraffic"]["metricName"]) == "Invocations"
+    down = {n for n in alarms if n.endswith("-MLModelPodsNotReady")}
+    assert down == {"sm-lab-prod-ranker-MLModelPodsNotReady", "sm-lab-prod-batcher-MLModelPodsNotReady"}
+    assert alarms["sm-lab-prod-batcher-MLModelPodsNotReady"]["namespace"] == "/aws/sagemaker/Endpoints"

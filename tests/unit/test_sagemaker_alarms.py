@@ -188,7 +188,7 @@ def test_dashboard_of_a_serverless_and_a_real_time_endpoint():
     board = build_dashboard(sm, scorer, build_alarms(sm, scorer))
     text, requests, ratio, latency, cold = board["widgets"]
     assert text["properties"]["markdown"].startswith(
-        "# scorer (prod)\nEndpoint `sm-lab-prod-scorer`: Serverless, 2048 MB, up to 1 concurrent invocations. "
+        "# scorer (prod)\nEndpoint `sm-lab-prod-scorer`: Serverless, 2048 MB, up to 1 concurrent invocations, 1 provisioned. "
         "SLO: p95 latency 250 ms, availability 99.5 %."
     )
     assert "`sm-lab-prod-scorer-MLModelErrorBudgetFastBurn`" in text["properties"]["markdown"]
@@ -207,3 +207,31 @@ def test_dashboard_of_a_serverless_and_a_real_time_endpoint():
     assert instances["properties"]["metrics"][0][:2] == ["/aws/sagemaker/Endpoints", "CPUUtilization"]
     body = dashboard_body(sm, scorer, build_alarms(sm, scorer))
     assert json.loads(body) == board and body == dashboard_body(sm, scorer, build_alarms(sm, scorer))
+
+
+def test_instances_that_stop_reporting_alarm_only_where_there_are_instances():
+    ranker = _alarms(model="ranker")["MLModelPodsNotReady"]
+    assert ranker.args | {"alarm_description": ""} == {
+        "name": "sm-lab-prod-ranker-MLModelPodsNotReady", "alarm_description": "",
+        "namespace": "/aws/sagemaker/Endpoints", "metric_name": "CPUUtilization",
+        "dimensions": {"EndpointName": "sm-lab-prod-ranker", "VariantName": "AllTraffic"},
+        "statistic": "SampleCount", "period": 300,
+        "evaluation_periods": evaluation_periods(300, HOLD["MLModelPodsNotReady"]),
+        "datapoints_to_alarm": evaluation_periods(300, HOLD["MLModelPodsNotReady"]),
+        "comparison_operator": "LessThanThreshold", "threshold": 1.0, "treat_missing_data": "breaching",
+    }
+    assert ranker.severity == SEVERITY["MLModelPodsNotReady"]
+    assert "MLModelPodsNotReady" not in _alarms(model="scorer"), "a Serverless endpoint has no instances to count"
+
+
+def test_an_asynchronous_endpoint_counts_requests_by_model_latency_samples():
+    """Asynchronous endpoints publish no Invocations: the error ratio's denominator and the no-traffic alarm
+    read ModelLatency's sample count instead."""
+    batcher = {**lab_data()["models"][0], "name": "batcher", "slo": {"latency_p95_ms": 120_000, "availability": 0.99}}
+    alarms = _alarms(model="batcher", models=[batcher])
+    condition = next(a for key, a in alarms.items() if key.startswith("MLModelErrorBudgetFastBurn-"))
+    invocations = next(q for q in condition.args["metric_queries"] if q["id"] == "invocations")["metric"]
+    assert (invocations["metric_name"], invocations["stat"]) == ("ModelLatency", "SampleCount")
+    quiet = alarms["MLModelNoTraffic"].args
+    assert (quiet["metric_name"], quiet["statistic"]) == ("ModelLatency", "SampleCount")
+    assert "MLModelPodsNotReady" in alarms

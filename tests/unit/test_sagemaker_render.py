@@ -42,7 +42,7 @@ def test_environment_spec():
 def test_production_variants_and_autoscaling_as_priced():
     scorer, ranker = _plan().endpoints
     assert scorer.production_variant() == {
-        "variant_name": "AllTraffic", "serverless_config": {"memory_size_in_mb": 2048, "max_concurrency": 1},
+        "variant_name": "AllTraffic", "serverless_config": {"memory_size_in_mb": 2048, "max_concurrency": 1, "provisioned_concurrency": 1},
     }
     assert (scorer.autoscaled, scorer.encrypt_volume, scorer.network_isolation) == (False, False, False)
     assert ranker.production_variant() == {
