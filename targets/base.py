@@ -26,6 +26,9 @@ class Target:
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    # A file `render` adds from an offline run of the deployment (the resource graph the components register,
+    # rendering/resources.py); None: the target's own render describes everything it deploys.
+    graph_file: ClassVar[str | None] = None
 
     # -- decision (pure) ---------------------------------------------------------------------------------
     def feasibility(self, profile: Profile) -> list[str]:

@@ -12,6 +12,7 @@ from mlinfra.files.writer import WriteError
 from mlinfra.monitoring.timing import TIMINGS
 from mlinfra.profiles import load_profile
 from mlinfra.rendering.output import write_render
+from mlinfra.rendering.resources import resource_graph_file
 from mlinfra.targets.kubernetes import OPTION_SECRETS_DIR, OPTION_TIMING
 from mlinfra.targets.resolve import NoFeasibleTarget, UnknownTarget, resolve_target
 
@@ -50,6 +51,8 @@ def render(
     DIR/alertmanager/alertmanager.yaml    routing and receivers (credentials are file paths)
     DIR/grafana/<model>.json              one dashboard per model
     DIR/helm/kube-prometheus-stack.values.yaml
+    DIR/aws/resources.yaml                AWS targets: every resource the program registers, from an
+                                          offline run (type, name, parent, inputs; secrets masked)
     DIR/render.json                       what was written (path, bytes, sha256)
     """
     with user_errors():
@@ -67,6 +70,8 @@ def render(
             raise DomainError(f"--target {target_obj.name}: {exc}; render a target that has one") from None
         except ValueError as exc:  # planning errors name the profile field and the fix
             raise DomainError(f"{profile}: {exc}") from None
+        if target_obj.graph_file:
+            files = [*files, _graph_file(profile, env, target_obj)]
         meta = {"profile": loaded.name, "environment": env, "target": target_obj.name, "timing": timing}
         try:
             written = write_render(out, files, meta, force=force)
@@ -101,6 +106,18 @@ def print_summary(written, title: str) -> None:
         row = rows[directory]
         table.add_row(directory, *(str(row[c]) for c in ("files", "bytes", *STATUSES)))
     console().print(table)
+
+
+def _graph_file(profile_path: str, env: str, target):
+    """The target's resource graph from an offline run of the program (Pulumi's mocks: no engine, no account)."""
+    from mlinfra.components.offline import OfflineError  # Pulumi: only for targets that render their graph
+    from mlinfra.program import run_offline
+
+    try:
+        run = run_offline(profile_path, env, target=target.name)
+    except OfflineError as exc:
+        raise DomainError(f"{target.graph_file}: the program failed offline: {exc}") from None
+    return resource_graph_file(target.graph_file, env, target.name, run.resources)
 
 
 def _target(profile, env: str, name: str | None):

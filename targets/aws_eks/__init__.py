@@ -1,14 +1,16 @@
-"""aws-eks: one managed EKS cluster per environment, worker nodes sized from the models, the same Kubernetes
-component set as on premise.
+"""aws-eks: one managed EKS cluster per environment (or an existing one, cloud.eks_cluster), worker nodes sized
+from the models, the same Kubernetes component set as on premise.
 
 Everything specific to it lives here: feasibility (feasibility.py), scores (criteria.py), cost (cost.py), where
-its environments run (`cluster`: a cluster of their own, ingress through the AWS Load Balancer Controller), and
-what the cluster is, as data (platform.py over network.py, cluster.py, nodegroups.py, iam.py, ingress.py), which
-components/aws_eks deploys and render writes to aws/eks.yaml. README.md says what deploys and what does not.
+its environments run (`cluster`: a cluster of their own or the existing one, ingress through the AWS Load Balancer
+Controller), and what the cluster is, as data (platform.py over network.py, cluster.py, existing.py,
+nodegroups.py, iam.py, ingress.py), which components/aws_eks deploys and render writes to aws/eks.yaml.
+README.md says what deploys and what does not.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from mlinfra.costs.model import CostEstimate
@@ -16,11 +18,13 @@ from mlinfra.costs.prices import PriceTable
 from mlinfra.decision.criteria import Criteria
 from mlinfra.files.dump import to_yaml
 from mlinfra.files.rendered import RenderedFile
-from mlinfra.planning.specs import ClusterSettings
+from mlinfra.planning.specs import ClusterSettings, EnvironmentPlan
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_eks import cost, feasibility
 from mlinfra.targets.aws_eks.criteria import criteria
+from mlinfra.targets.aws_eks.existing import assumed_present, existing_cluster_name
+from mlinfra.targets.aws_eks.ingress import needs_controller
 from mlinfra.targets.aws_eks.platform import eks_plan
 from mlinfra.targets.kubernetes import KubernetesTarget
 
@@ -33,12 +37,13 @@ class AwsEks(KubernetesTarget):
     name = NAME
     title = "AWS EKS (managed Kubernetes)"
     description = "One EKS cluster per environment; the same Kubernetes component set as on premise."
+    graph_file = "aws/resources.yaml"
 
     def feasibility(self, profile: Profile) -> list[str]:
         return feasibility.violations(profile)
 
     def deployment_gaps(self, profile: Profile) -> list[str]:
-        return []  # components/aws_eks creates the cluster, its node groups and its kubeconfig
+        return []  # components/aws_eks creates (or looks up) the cluster, its node groups and its kubeconfig
 
     def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
         return cost.estimate_eks(profile, env, table)
@@ -47,6 +52,9 @@ class AwsEks(KubernetesTarget):
         return criteria(profile)
 
     def consequences(self, profile: Profile) -> list[str]:
+        existing = existing_cluster_name(profile)
+        if existing:
+            return self._existing_consequences(profile, existing)
         return [
             "One EKS cluster per environment: the team owns upgrades, node groups and add-ons (cluster autoscaler, "
             "ingress, CSI driver).",
@@ -54,11 +62,41 @@ class AwsEks(KubernetesTarget):
             "two stays cheap.",
             "Worker nodes sit in private subnets behind a NAT gateway; exposure other than private adds an "
             "application load balancer.",
-            "The cluster's API endpoint is private: `pulumi up` runs where it reaches the VPC (a runner inside it, "
-            "a VPN or peering).",
+            self._endpoint_consequence(profile),
+        ]
+
+    @staticmethod
+    def _endpoint_consequence(profile: Profile) -> str:
+        cidrs = profile.cloud.api_access_cidrs if profile.cloud else []
+        private = ("`pulumi up` runs where it reaches the VPC (a runner inside it, a VPN or peering)")
+        if profile.security.exposure == "public" and cidrs:
+            return (f"The cluster's API endpoint is public for cloud.api_access_cidrs only ({', '.join(cidrs)}) and "
+                    "private inside the VPC: `pulumi up` and kubectl run from those addresses or from inside the VPC.")
+        if cidrs:
+            return (f"The cluster's API endpoint is private (security.exposure is '{profile.security.exposure}', so "
+                    f"cloud.api_access_cidrs is not used): {private}.")
+        hint = (" (with cloud.api_access_cidrs it would be public for those addresses only)"
+                if profile.security.exposure == "public" else "")
+        return f"The cluster's API endpoint is private{hint}: {private}."
+
+    @staticmethod
+    def _existing_consequences(profile: Profile, name: str) -> list[str]:
+        assumed = assumed_present(name, profile.region, needs_controller(profile.security.exposure),
+                                  any(m.resources.gpus > 0 for m in profile.models))
+        return [
+            f"Deploys into the existing EKS cluster '{name}' (cloud.eks_cluster, looked up by name): its owners keep "
+            "its VPC, NAT, control plane, upgrades, access entries and add-ons; the stack adds node groups in "
+            "cloud.eks_node_subnets, IRSA roles and the workloads, and is billed for those only.",
+            "Assumed present in the cluster, not installed by the stack: " + "; ".join(assumed) + ".",
+            "Every environment deploys into this cluster, each in its own namespace and node groups; they share one "
+            "kube-prometheus-stack, installed by the highest tier: `pulumi up` that environment first.",
+            "The same Kubernetes manifests and monitoring as on premise, so moving between the two stays cheap.",
+            "`pulumi up` runs where it reaches the cluster's API endpoint (its access is the owners' setting).",
         ]
 
     def components(self, profile: Profile) -> list[str]:
+        if existing_cluster_name(profile):  # the network, cluster and add-ons are the owners'
+            return ["EksNodeGroups", "ServiceAccountRole", *super().components(profile)]
         return ["EksNetwork", "EksCluster", "EksNodeGroups", "ServiceAccountRole", "EksAddons",
                 *super().components(profile)]
 
@@ -74,7 +112,17 @@ class AwsEks(KubernetesTarget):
         return assemble_eks(plan, eks_plan(profile, plan), profile, secrets)
 
     def cluster(self, profile: Profile, env: EnvironmentSettings) -> ClusterSettings:
-        """A cluster per environment (no shared context). ALB targets are pod IPs reached from the VPC, not from an
-        in-cluster controller: no ingress-controller namespace to admit (the ALB's security group is the gate);
-        storage on the cluster's default StorageClass."""
-        return ClusterSettings(ingress_class=INGRESS_CLASS)
+        """A cluster per environment (no shared context), or the existing one every environment shares. ALB targets
+        are pod IPs reached from the VPC, not from an in-cluster controller: no ingress-controller namespace to
+        admit (the ALB's security group is the gate); storage on the cluster's default StorageClass.
+
+        An existing cluster is named as the context of the kubeconfig the program builds for it
+        (cluster.kubeconfig names its context after the cluster), so its environments share one monitoring stack
+        like environments on one on-premise context (planning.plan.monitoring_share)."""
+        return ClusterSettings(ingress_class=INGRESS_CLASS, kube_context=existing_cluster_name(profile))
+
+    def plan(self, profile: Profile, env: str) -> EnvironmentPlan:
+        """The Kubernetes family's plan, without a kube context: the program builds the kubeconfig from the cluster
+        (created or looked up), so there is no context for CI or a stack to provide."""
+        plan = super().plan(profile, env)
+        return replace(plan, kube_context=None) if plan.kube_context else plan

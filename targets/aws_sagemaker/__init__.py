@@ -31,6 +31,7 @@ class AwsSageMaker(Target):
     name = NAME
     title = "AWS SageMaker (managed endpoints)"
     description = "One SageMaker endpoint per model, Serverless when eligible, CloudWatch alarms and dashboards."
+    graph_file = "aws/resources.yaml"
 
     def feasibility(self, profile: Profile) -> list[str]:
         return feasibility.violations(profile)

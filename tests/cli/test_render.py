@@ -193,6 +193,37 @@ def test_sagemaker_renders_its_one_description(tmp_path):
         "aws-sagemaker", ["churn-scoring-prod-churn"])
 
 
+@pytest.mark.parametrize("target", ["aws-sagemaker", "aws-eks"])
+def test_aws_targets_render_the_resource_graph_the_program_registers(tmp_path, target):
+    """aws/resources.yaml is the offline run's graph itself: every resource but the Kubernetes objects (rendered as
+    manifests), in a stable order, secrets masked; two renders are byte-identical."""
+    from mlinfra.program import run_offline
+
+    bursty = str(REPO / "docs" / "examples" / "bursty-cloud.yaml")
+    out, again = tmp_path / "out", tmp_path / "again"
+    for where in (out, again):
+        result = run("render", bursty, "--env", "prod", "--target", target, "--out", str(where))
+        assert result.exit_code == 0, result.output
+    text = (out / "aws" / "resources.yaml").read_text()
+    assert text == (again / "aws" / "resources.yaml").read_text()
+    graph = yaml.safe_load(text)
+    run_ = run_offline(bursty, "prod", target=target)
+    expected = {(r["type"], r["name"]): r for r in run_.resources if not r["type"].startswith("kubernetes:")}
+    listed = {(e["type"], e["name"]): e for e in graph["resources"]}
+    assert listed.keys() == expected.keys() and len(graph["resources"]) == len(expected)
+    names = {r["urn"]: r["name"] for r in run_.resources}
+    for key, entry in listed.items():
+        assert entry.get("inputs", {}) == expected[key]["inputs"], key
+        assert entry.get("parent") == names.get(expected[key]["parent"]), key
+    seen: set[str] = set()
+    for entry in graph["resources"]:  # tree order: a parent before its children
+        assert entry.get("parent") is None or entry["parent"] in seen, entry["name"]
+        seen.add(entry["name"])
+    assert "mlinfra-fake-secret" not in text and (": '[secret]'" in text) is (target == "aws-sagemaker")
+    assert {e["type"] for e in graph["resources"]} >= {"pulumi:providers:aws", "aws:kms/key:Key"}
+    assert (out / "kubernetes").is_dir() is (target == "aws-eks")
+
+
 def test_onprem_target_without_onprem_block(tmp_path):
     result = run("render", str(REPO / "docs" / "examples" / "bursty-cloud.yaml"), "--env", "prod",
                  "--target", "onprem-k8s", "--out", str(tmp_path / "out"))

@@ -35,9 +35,11 @@ def _run(code: str, cwd: Path) -> subprocess.CompletedProcess:
         pytest.param(["decide", "stacks/profile.yaml"], id="decide-table"),
         pytest.param(["decide", "stacks/profile.yaml", "--format", "json", "--env", "prod"], id="decide-json"),
         pytest.param(["decide", "docs/examples/gpu-onprem.yaml"], id="decide-onprem"),
+        pytest.param(["render", "docs/examples/gpu-onprem.yaml", "--env", "prod", "--out", "{tmp}"], id="render-onprem"),
     ],
 )
-def test_commands_never_load_pulumi(repo_root, args):
+def test_commands_never_load_pulumi(repo_root, args, tmp_path):
+    args = [a.format(tmp=tmp_path / "out") for a in args]
     result = _run(
         f"""
         import sys
