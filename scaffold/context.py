@@ -89,10 +89,10 @@ _NOTIFY_SECRET_FIELDS = {
 }
 
 
-def secret_refs(profile: Profile) -> tuple[SecretRef, ...]:
+def secret_refs(profile: Profile, ignored: tuple[str, ...] = ()) -> tuple[SecretRef, ...]:
     """Every secret key monitoring.notify, monitoring.smtp and monitoring.grafana_admin_password_secret reference,
     in profile order, merged by key (the same keys as guardrails.secrets.secret_config_keys; a test holds them
-    equal for the examples)."""
+    equal for the examples), except those only `ignored` fields (a target's ignores_secret_fields) name."""
     found: dict[str, tuple[str, list[str]]] = {}
     for i, notify in enumerate(profile.monitoring.notify):
         spec = _NOTIFY_SECRET_FIELDS.get(notify.type)
@@ -108,7 +108,9 @@ def secret_refs(profile: Profile) -> tuple[SecretRef, ...]:
     found.setdefault(grafana_key, ("Grafana admin password (user admin; Kubernetes targets)", []))[1].append(
         "monitoring.grafana_admin_password_secret"
     )
-    return tuple(SecretRef(key=k, what=w, paths=tuple(p)) for k, (w, p) in found.items())
+    return tuple(
+        SecretRef(key=k, what=w, paths=tuple(p)) for k, (w, p) in found.items() if not set(p) <= set(ignored)
+    )
 
 
 def release_requirements() -> tuple[str, ...]:
@@ -169,7 +171,7 @@ def build_context(profile: Profile, target: Target | None) -> ScaffoldContext:
         version=__version__,
         profile_file=PROFILE_FILE,
         environments=envs,
-        secrets=secret_refs(profile),
+        secrets=secret_refs(profile, target.ignores_secret_fields if target else ()),
         requirements=requirements,
         pulumi_cli=pulumi_cli_range(requirements),
         target=target.name if target else None,

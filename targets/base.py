@@ -29,6 +29,8 @@ class Target:
     # A file `render` adds from an offline run of the deployment (the resource graph the components register,
     # rendering/resources.py); None: the target's own render describes everything it deploys.
     graph_file: ClassVar[str | None] = None
+    # Profile fields naming secret config keys this target never reads (`mlinfra init` does not ask for them).
+    ignores_secret_fields: ClassVar[tuple[str, ...]] = ()
 
     # -- decision (pure) ---------------------------------------------------------------------------------
     def feasibility(self, profile: Profile) -> list[str]:

@@ -3,7 +3,8 @@ cheaper, real-time instances otherwise), CloudWatch alarms and dashboards, SNS a
 
 Everything specific to it lives here: feasibility and deployment gaps (feasibility.py), scores (criteria.py),
 the endpoint choice the cost model prices and the deployment deploys (choice.py, cost.py), the environment's spec
-(endpoints.py, iam.py), alarms and dashboards (alarms.py, dashboards.py) and render (render.py). The Pulumi
+(endpoints.py, iam.py), the API Gateway edge for OIDC and unauthenticated public callers (edge.py and its Lambda
+proxy edge_handler.py), alarms and dashboards (alarms.py, dashboards.py) and render (render.py). The Pulumi
 components (components/sagemaker*.py, components/cloudwatch.py, components/aws/) only map the spec onto resources.
 See README.md for what a deployment needs besides `pulumi up` (the serving image, https artifacts, subscriptions).
 """
@@ -13,13 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from mlinfra.costs.model import CostEstimate
-from mlinfra.costs.prices import PriceTable
+from mlinfra.costs.prices import PriceTable, price_table
 from mlinfra.decision.criteria import Criteria
 from mlinfra.files.rendered import RenderedFile
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_sagemaker import cost, feasibility
 from mlinfra.targets.aws_sagemaker.criteria import criteria
+from mlinfra.targets.aws_sagemaker.edge import edge_spec, has_edge
 from mlinfra.targets.aws_sagemaker.endpoints import TARGET, sagemaker_plan
 from mlinfra.targets.aws_sagemaker.render import render_sagemaker
 from mlinfra.targets.base import Target
@@ -32,6 +34,8 @@ class AwsSageMaker(Target):
     title = "AWS SageMaker (managed endpoints)"
     description = "One SageMaker endpoint per model, Serverless when eligible, CloudWatch alarms and dashboards."
     graph_file = "aws/resources.yaml"
+    # no Grafana, and SNS mails without an SMTP relay
+    ignores_secret_fields = ("monitoring.grafana_admin_password_secret", "monitoring.smtp.auth_password_secret")
 
     def feasibility(self, profile: Profile) -> list[str]:
         return feasibility.violations(profile)
@@ -51,18 +55,30 @@ class AwsSageMaker(Target):
             "to maintain.",
             "Monitoring moves to CloudWatch alarms and dashboards instead of Prometheus rules; alerts reach people "
             "through SNS topics (Slack and Teams need a relay or AWS Chatbot, see the target's README).",
-            "Endpoints authenticate callers with IAM (SigV4): API-key callers hold IAM access keys, OIDC callers need "
-            "a gateway in front of them.",
+            self._callers(profile),
             "CI pushes the serving image to the stack's ECR repository and copies https:// artifacts into its "
             "model store before the endpoints are created.",
         ]
 
+    @staticmethod
+    def _callers(profile: Profile) -> str:
+        """Who may call the endpoints, and what the edge in front of them costs when there is one."""
+        if not has_edge(profile):
+            return ("Endpoints authenticate callers with IAM (SigV4): API-key callers hold IAM access keys; OIDC and "
+                    "unauthenticated public callers come through an API Gateway edge this target builds.")
+        who = ("a JWT authorizer checks the callers' OIDC tokens" if profile.security.authentication == "oidc"
+               else "callers need no credentials")
+        eur = cost.edge_monthly_eur(profile, price_table(profile))
+        return (f"Callers reach the endpoints through an API Gateway HTTP API and a Lambda proxy ({who}; throttled "
+                f"per model, access-logged), priced per request: about {eur:,.2f} EUR/month over all environments.")
+
     def components(self, profile: Profile) -> list[str]:
-        return ["SageMakerEndpoint", "CloudWatchMonitoring"]
+        return ["SageMakerEndpoint", "CloudWatchMonitoring", *(["SageMakerEdge"] if has_edge(profile) else [])]
 
     def render(self, profile: Profile, env: str, options: dict[str, Any] | None = None) -> list[RenderedFile]:
-        """aws/sagemaker.yaml: the endpoints as priced, their alarms and dashboards, store, key and topics."""
-        return render_sagemaker(sagemaker_plan(profile, self.plan(profile, env)))
+        """aws/sagemaker.yaml: the endpoints as priced, their alarms and dashboards, store, key, topics and edge."""
+        sm = sagemaker_plan(profile, self.plan(profile, env))
+        return render_sagemaker(sm, edge_spec(profile, sm))
 
     def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
         from mlinfra.components.sagemaker_assembly import assemble_sagemaker  # Pulumi: only when deploying

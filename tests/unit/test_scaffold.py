@@ -106,6 +106,23 @@ def test_secret_key_used_twice_is_listed_once_with_both_fields():
     ]
 
 
+def test_a_target_is_not_asked_for_secrets_it_never_reads():
+    """SageMaker has no Grafana and mails through SNS: init lists neither key for it; a key another field also
+    names stays."""
+    from mlinfra.targets.aws_sagemaker import AwsSageMaker
+
+    monitoring = {
+        "notify": [{"type": "slack", "webhook_secret": "opsHook"}, {"type": "email", "to": "a@example.com"}],
+        "smtp": {"auth_username": "u", "auth_password_secret": "mailPw"},
+        "grafana_admin_password_secret": "opsHook",
+    }
+    profile = profile_from_data(_base(monitoring=monitoring), "mem.yaml")
+    ignored = AwsSageMaker.ignores_secret_fields
+    assert [r.key for r in secret_refs(profile)] == ["opsHook", "mailPw"]
+    assert [(r.key, r.paths) for r in secret_refs(profile, ignored)] == [
+        ("opsHook", ("monitoring.notify[0].webhook_secret", "monitoring.grafana_admin_password_secret"))]
+
+
 # --- pins ---------------------------------------------------------------------------------------------------
 
 
@@ -195,15 +212,13 @@ def test_stack_files_name_the_profile_and_the_secret_commands(generated):
         text = files[f"stacks/Pulumi.{env}.yaml"].decode()
         assert yaml.safe_load(text) == {"config": {"mlinfra:profile": "profile.yaml"}}
         assert f"#   pulumi stack init {env}\n" in text
+        # reco-api deploys on aws-sagemaker: no Grafana, alerts mail through SNS, so only the Slack relay's key
         assert (
             f"#   pulumi config set --secret -s {env} slackWebhookUrl\n"
             "#       Slack incoming-webhook URL, named in monitoring.notify[1].webhook_secret\n"
-            f"#   pulumi config set --secret -s {env} smtpPassword\n"
-            "#       SMTP password, named in monitoring.smtp.auth_password_secret\n"
-            f"#   pulumi config set --secret -s {env} grafanaAdminPassword\n"
-            "#       Grafana admin password (user admin; Kubernetes targets), named in "
-            "monitoring.grafana_admin_password_secret\n"
+            "config:"
         ) in text
+        assert "smtpPassword" not in text and "grafanaAdminPassword" not in text
     assert "prod tier, stateful resources protected, critical alerts page" in files["stacks/Pulumi.prod.yaml"].decode()
     profile = load_profile(str(EXAMPLES["reco-api"]))
     chosen = decide(profile).target
