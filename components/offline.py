@@ -116,6 +116,8 @@ class _Mocks(pulumi.runtime.Mocks):
             region = self._region(args.provider)
             return {"id": region, "names": [f"{region}{z}" for z in "abc"],
                     "zoneIds": [f"{region}-az{i}" for i in (1, 2, 3)], "state": "available"}, []
+        if args.token == EKS_CLUSTER_INVOKE:  # aws-eks into an existing cluster: what DescribeCluster returns
+            return _existing_eks_cluster(str(args.args.get("name") or "mock"), self._region(args.provider)), []
         return {}, []  # no check failures (None would crash the SDK's mock monitor)
 
     def _region(self, provider: str | None) -> str:
@@ -129,8 +131,44 @@ class _Mocks(pulumi.runtime.Mocks):
 # CA and OIDC issuer, a launch template's version), so the kubeconfig and IRSA policies resolve as on AWS
 _EKS_MODULES = ("aws:eks/", "aws:ec2/", "aws:iam/", "aws:cloudwatch/logGroup")
 AZ_INVOKE = "aws:index/getAvailabilityZones:getAvailabilityZones"
+EKS_CLUSTER_INVOKE = "aws:eks/getCluster:getCluster"
 MOCK_ACCOUNT = "123456789012"
 MOCK_REGION = "eu-central-1"
+
+
+def _eks_cluster_identity(name: str, region: str) -> dict[str, Any]:
+    """Name, ARN, endpoint and OIDC issuer of an EKS cluster, as AWS forms them (one hex ID in endpoint and issuer)."""
+    oidc_id = hashlib.sha256(name.encode()).hexdigest()[:32].upper()
+    return {
+        "name": name, "arn": f"arn:aws:eks:{region}:{MOCK_ACCOUNT}:cluster/{name}",
+        "endpoint": f"https://{oidc_id}.gr7.{region}.eks.amazonaws.com",
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc_id}"}]}],
+    }
+
+
+def _mock_ca(name: str) -> str:
+    return base64.b64encode(f"mock CA of {name}".encode()).decode()
+
+
+def _existing_eks_cluster(name: str, region: str) -> dict[str, Any]:
+    """aws.eks.get_cluster's result for a cluster the stack did not create (its own VPC, subnets and role)."""
+    tag = hashlib.sha256(name.encode()).hexdigest()
+    return {
+        **_eks_cluster_identity(name, region), "id": name, "status": "ACTIVE", "version": "1.34",
+        "platformVersion": "eks.9", "createdAt": "2025-06-02T08:15:00Z",
+        "roleArn": f"arn:aws:iam::{MOCK_ACCOUNT}:role/{name}-cluster-role",
+        "certificateAuthorities": [{"data": _mock_ca(name)}],
+        "accessConfigs": [{"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}],
+        "kubernetesNetworkConfigs": [{"ipFamily": "ipv4", "serviceIpv4Cidr": "172.20.0.0/16"}],
+        "enabledClusterLogTypes": ["api", "audit"],
+        "vpcConfig": {
+            "vpcId": f"vpc-{tag[:17]}",
+            "subnetIds": [f"subnet-{tag[i:i + 17]}" for i in (17, 34)],
+            "securityGroupIds": [], "clusterSecurityGroupId": f"sg-{tag[:17]}",
+            "endpointPrivateAccess": True, "endpointPublicAccess": False, "publicAccessCidrs": [],
+        },
+        "tags": {},
+    }
 
 
 def _eks_outputs(args: pulumi.runtime.MockResourceArgs, region: str) -> dict[str, Any]:
@@ -139,13 +177,9 @@ def _eks_outputs(args: pulumi.runtime.MockResourceArgs, region: str) -> dict[str
     physical = inputs.get("name") or f"{name}-mock"  # Pulumi's auto-naming adds a suffix
     out: dict[str, Any] = {"arn": f"arn:aws:{service}:{region}:{MOCK_ACCOUNT}:{name}"}
     if args.typ == "aws:eks/cluster:Cluster":
-        oidc_id = hashlib.sha256(physical.encode()).hexdigest()[:32].upper()
         out.update(
-            name=physical, status="ACTIVE", platformVersion="eks.1",
-            arn=f"arn:aws:eks:{region}:{MOCK_ACCOUNT}:cluster/{physical}",
-            endpoint=f"https://{oidc_id}.gr7.{region}.eks.amazonaws.com",
-            certificateAuthority={"data": base64.b64encode(f"mock CA of {physical}".encode()).decode()},
-            identities=[{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc_id}"}]}],
+            **_eks_cluster_identity(physical, region), status="ACTIVE", platformVersion="eks.1",
+            certificateAuthority={"data": _mock_ca(physical)},
             vpcConfig={**(inputs.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{name}",
                        "vpcId": "vpc-mock"},
         )

@@ -7,10 +7,11 @@ Validators never touch the network.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mlinfra.conventions import DEFAULT_GRAFANA_ADMIN_PASSWORD_SECRET, RFC1123_LABEL_PATTERN, RUNBOOK_URL
 
@@ -65,6 +66,8 @@ DEFAULT_REGION = "eu-central-1"
 _ARTIFACT = re.compile(r"^(s3|pvc|oci|https)://[^\s]+$")
 _RUNBOOK_BASE = re.compile(r"^https?://[^\s#/]+[^\s#]*$")
 _PVC = re.compile(r"^pvc://(?P<claim>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(/(?P<path>[^\s]*))?$")
+_SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
+_EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")  # EKS CreateCluster's rule
 
 
 class Strict(BaseModel):
@@ -200,11 +203,99 @@ class Onprem(Strict):
     )
 
 
+def _public_cidr(cidr: str) -> str:
+    """One entry of cloud.api_access_cidrs: a public IPv4 block, returned canonical (203.0.113.5 -> 203.0.113.5/32)."""
+    try:
+        network = ipaddress.ip_network(cidr.strip())
+    except ValueError:
+        try:
+            ipaddress.ip_network(cidr.strip(), strict=False)
+            hint = " (host bits are set: use the network address)"
+        except ValueError:
+            hint = ""
+        raise ValueError(f"not a CIDR block{hint}; e.g. 203.0.113.0/24") from None
+    if network.prefixlen == 0:
+        raise ValueError(
+            "0.0.0.0/0 and ::/0 open the API endpoint to the whole internet; list the addresses that run kubectl and "
+            "`pulumi up` (office, VPN, CI runners), or leave cloud.api_access_cidrs empty for a private endpoint"
+        )
+    if network.version == 6:
+        raise ValueError("IPv6 is not allowed: the EKS clusters mlinfra creates are IPv4, whose endpoint allow-list "
+                         "takes IPv4 blocks only")
+    if not network.is_global:
+        raise ValueError("a private or reserved range; the allow-list is for internet addresses (the private "
+                         "endpoint already serves the VPC)")
+    return str(network)
+
+
+def _subnet_id(value: str) -> str:
+    if not _SUBNET_ID.match(value):
+        raise ValueError("a subnet ID is subnet- and 8 or 17 hex digits, e.g. subnet-0a1b2c3d4e5f60718")
+    return value
+
+
 class Cloud(Strict):
     provider: Literal["aws"] = Field("aws", description="Cloud provider; only aws today.")
     region: str = Field(
         DEFAULT_REGION, pattern=r"^[a-z]{2,4}(-[a-z]+)+-\d$", description="AWS region, e.g. eu-central-1."
     )
+    api_access_cidrs: list[Annotated[str, AfterValidator(_public_cidr)]] = Field(
+        default_factory=list,
+        description="Internet addresses (IPv4 CIDR blocks, e.g. 203.0.113.0/24) allowed to reach the API endpoint of "
+        "an EKS cluster mlinfra creates. The endpoint is public only when security.exposure is public and this list "
+        "is not empty; otherwise it is private (reachable from inside the VPC only). 0.0.0.0/0 is refused.",
+    )
+    eks_cluster: str | None = Field(
+        None,
+        description="Name of an existing EKS cluster (in cloud.region) to deploy into instead of creating a VPC and "
+        "a cluster per environment; every environment deploys into it. Its owners keep its network, control plane, "
+        "access entries and cluster-wide add-ons; mlinfra adds node groups (in cloud.eks_node_subnets), IRSA roles "
+        "and the workloads.",
+    )
+    eks_node_subnets: list[Annotated[str, AfterValidator(_subnet_id)]] = Field(
+        default_factory=list,
+        description="Subnet IDs (subnet-...) of the existing cluster's VPC the node groups launch in; required with "
+        "cloud.eks_cluster. Private subnets with a route out (NAT or VPC endpoints), one per availability zone "
+        "for highly available environments.",
+    )
+
+    @field_validator("eks_cluster")
+    @classmethod
+    def _cluster_name(cls, value: str | None) -> str | None:
+        if value is not None and not _EKS_CLUSTER_NAME.match(value):
+            raise ValueError(
+                "an EKS cluster name has 1 to 100 letters, digits, '-' and '_', starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("api_access_cidrs", "eks_node_subnets")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        dupes = sorted({v for v in value if value.count(v) > 1})
+        if dupes:
+            raise ValueError(f"entries must be unique; repeated: {', '.join(dupes)}")
+        return value
+
+    @model_validator(mode="after")
+    def _existing_cluster_fields(self) -> Cloud:
+        if self.eks_cluster and not self.eks_node_subnets:
+            raise ValueError(
+                f"cloud.eks_cluster is '{self.eks_cluster}' but cloud.eks_node_subnets is empty; list the subnet IDs "
+                "of that cluster's VPC the node groups launch in, e.g. [subnet-0a1b2c3d4e5f60718, subnet-0f1e2d3c4b5a69788]"
+            )
+        if self.eks_node_subnets and not self.eks_cluster:
+            raise ValueError(
+                "cloud.eks_node_subnets is set but cloud.eks_cluster is not; node subnets are for an existing cluster "
+                "(a cluster mlinfra creates gets its own VPC): set cloud.eks_cluster or remove cloud.eks_node_subnets"
+            )
+        if self.eks_cluster and self.api_access_cidrs:
+            raise ValueError(
+                f"cloud.api_access_cidrs is set but cloud.eks_cluster is '{self.eks_cluster}': the allow-list is for "
+                "the API endpoint of a cluster mlinfra creates; an existing cluster's endpoint access is its owners' "
+                "setting: remove cloud.api_access_cidrs"
+            )
+        return self
+
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """AWS EKS monthly cost per environment: control plane, node pools packed from the models, volumes, NAT, ALB,
-the monitoring volume and operations time. Pure arithmetic over the sizing and the price table."""
+the monitoring volume and operations time. Pure arithmetic over the sizing and the price table.
+
+In an existing cluster (cloud.eks_cluster) the stack pays for what it adds: its node groups and their volumes,
+its load balancer, its monitoring volume and the operations time of its nodes. The control plane, the network
+(NAT) and running the cluster are its owners'."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from mlinfra.costs.prices import PriceTable
 from mlinfra.planning.sizing import traffic_share
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws_eks.existing import existing_cluster_name
 from mlinfra.targets.aws_eks.network import nat_gateway_count
 from mlinfra.targets.aws_eks.nodegroups import NODE_ROOT_VOLUME_GIB, node_pools
 
@@ -18,11 +23,14 @@ LCU_GB_PER_HOUR = 1.0
 
 
 def estimate_eks(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
-    """One EKS cluster per environment: control plane, node pools, volumes, NAT, ALB, monitoring, ops time."""
+    """One EKS cluster per environment: control plane, node pools, volumes, NAT, ALB, monitoring, ops time; in an
+    existing cluster, the node pools, volumes, ALB, monitoring and the nodes' ops time only."""
     region, hours, fx = profile.region, table.hours_per_month, table.usd_to_eur
+    own_cluster = existing_cluster_name(profile) is None
     lines: list[CostLine] = []
-    cp = table.regional("eks", "control-plane", region)
-    lines.append(priced_line("EKS control plane (1 cluster)", cp.value * hours * fx, (cp,)))
+    if own_cluster:
+        cp = table.regional("eks", "control-plane", region)
+        lines.append(priced_line("EKS control plane (1 cluster)", cp.value * hours * fx, (cp,)))
 
     pools = [(pool.label, pool.plan) for pool in node_pools(profile, env, table)]  # what nodegroups.py deploys
 
@@ -45,25 +53,24 @@ def estimate_eks(profile: Profile, env: EnvironmentSettings, table: PriceTable) 
             (gp3,),
         )
     )
-    nat = table.regional("nat", "hour", region)
-    nats = nat_gateway_count(env)  # one per zone in production (network.py)
-    label = "NAT gateway" if nats == 1 else f"NAT gateways ({nats}, one per zone)"
-    lines.append(priced_line(f"{label} (egress of private worker nodes)", nats * nat.value * hours * fx, (nat,)))
+    if own_cluster:
+        nat = table.regional("nat", "hour", region)
+        nats = nat_gateway_count(env)  # one per zone in production (network.py)
+        label = "NAT gateway" if nats == 1 else f"NAT gateways ({nats}, one per zone)"
+        lines.append(priced_line(f"{label} (egress of private worker nodes)", nats * nat.value * hours * fx, (nat,)))
     if profile.security.exposure != "private":
         lines.append(_alb_line(profile, env, table))
     storage = profile.monitoring.storage_gib
     lines.append(priced_line(f"Prometheus volume ({storage} GiB gp3)", storage * gp3.value * fx, (gp3,)))
     c = profile.costs
-    ops_hours = c.eks_ops_hours_per_cluster_month + c.eks_ops_hours_per_node_month * total_nodes
+    cluster_hours = c.eks_ops_hours_per_cluster_month if own_cluster else 0.0  # the owners run an existing one
+    ops_hours = cluster_hours + c.eks_ops_hours_per_node_month * total_nodes
+    cluster_keys = ("costs.eks_ops_hours_per_cluster_month",) if own_cluster else ()
     lines.append(
         CostLine(
             item=f"operations time ({fmt_number(round(ops_hours, 2))} h)",
             monthly_eur=round(ops_hours * profile.costs.onprem.ops_hourly_rate_eur, 2),
-            price_keys=(
-                "costs.eks_ops_hours_per_cluster_month",
-                "costs.eks_ops_hours_per_node_month",
-                "costs.onprem.ops_hourly_rate_eur",
-            ),
+            price_keys=(*cluster_keys, "costs.eks_ops_hours_per_node_month", "costs.onprem.ops_hourly_rate_eur"),
         )
     )
     return CostEstimate(lines=tuple(lines), assumptions=CLOUD)

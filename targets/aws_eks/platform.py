@@ -1,9 +1,12 @@
 """Everything one EKS environment needs besides the serving and monitoring objects, as one plain spec.
 
-`eks_plan` is what the components deploy and what `render` writes to aws/eks.yaml: the network, the control
-plane, the node groups, the IRSA roles and the add-ons (EBS CSI driver, default StorageClass, and the AWS Load
-Balancer Controller when models are exposed, the NVIDIA device plugin when a model needs a GPU). Built from the profile once, here, so the components
-take plain values and decide nothing.
+`eks_plan` is what the components deploy and what `render` writes to aws/eks.yaml, in one of two shapes:
+- a cluster of its own (no cloud.eks_cluster): the network, the control plane, the node groups, the IRSA roles and
+  the add-ons (EBS CSI driver, default StorageClass, and the AWS Load Balancer Controller when models are exposed,
+  the NVIDIA device plugin when a model needs a GPU);
+- an existing cluster (`existing_cluster`, from cloud.eks_cluster): the node groups in the given subnets and the
+  IRSA roles only; network, cluster and add-ons are the owners' (existing.py), so their fields are None.
+Built from the profile once, here, so the components take plain values and decide nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws.kms import key_alias
 from mlinfra.targets.aws.tags import stack_tags
 from mlinfra.targets.aws_eks.cluster import ClusterSpec, cluster_spec
+from mlinfra.targets.aws_eks.existing import ExistingClusterSpec, existing_cluster_spec
 from mlinfra.targets.aws_eks.iam import (
     CLUSTER_POLICIES,
     EBS_CSI_POLICY,
@@ -75,22 +79,31 @@ class EksPlan:
     region: str
     protect: bool
     tags: dict[str, str]  # the AWS provider's default tags (targets.aws.tags)
-    key_alias: str  # the stack's KMS key (targets.aws.kms): Secrets envelope encryption, control-plane logs
-    network: NetworkPlan
-    cluster: ClusterSpec
     node_groups: tuple[NodeGroupSpec, ...]
-    cluster_policy_arns: tuple[str, ...]
     node_policy_arns: tuple[str, ...]
     artifact_access: tuple[ArtifactAccess, ...]
-    ebs_csi_policy_arn: str
-    storage_class: StorageClassSpec
-    # the AWS Load Balancer Controller (exposure internal/public): replicas, or 0 when there is no Ingress
-    load_balancer_controller_replicas: int
-    load_balancer_controller_policy: dict[str, Any] | None
+    # an existing cluster to deploy into (cloud.eks_cluster); None: the stack creates the cluster below
+    existing_cluster: ExistingClusterSpec | None = None
+    # a cluster of its own (None when existing_cluster is set: the owners' network, cluster and add-ons)
+    key_alias: str | None = None  # the stack's KMS key (targets.aws.kms): Secrets envelope encryption, control-plane logs
+    network: NetworkPlan | None = None
+    cluster: ClusterSpec | None = None
+    cluster_policy_arns: tuple[str, ...] | None = None
+    ebs_csi_policy_arn: str | None = None
+    storage_class: StorageClassSpec | None = None
+    # the AWS Load Balancer Controller (exposure internal/public): replicas, or 0 when there is no Ingress (or the
+    # existing cluster's owners run it)
+    load_balancer_controller_replicas: int = 0
+    load_balancer_controller_policy: dict[str, Any] | None = None
 
     @property
     def gpu(self) -> bool:
         return any(g.gpu for g in self.node_groups)
+
+    @property
+    def cluster_name(self) -> str:
+        """The cluster the environment runs on: the existing one, or the one the stack creates."""
+        return self.existing_cluster.name if self.existing_cluster else self.cluster.name
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for aws/eks.yaml (tuples as lists, no nulls)."""
@@ -108,7 +121,8 @@ def _lists(value: Any) -> Any:
 
 
 def eks_plan(profile: Profile, plan: EnvironmentPlan) -> EksPlan:
-    """The EKS platform of `plan`'s environment (cost model's node pools, the environment's network and cluster)."""
+    """The EKS platform of `plan`'s environment: the cost model's node pools, and either the environment's own
+    network and cluster or the existing cluster of cloud.eks_cluster."""
     env = resolve_environment(profile, plan.environment)
     region = profile.region
     exposed = needs_controller(plan.exposure)
@@ -116,17 +130,23 @@ def eks_plan(profile: Profile, plan: EnvironmentPlan) -> EksPlan:
         groups = node_groups(profile, env, price_table(profile))
     except EstimateError as exc:  # feasibility rules the target out too; render and the program say why
         raise PlanError(f"the EKS node groups of environment '{env.name}' cannot be planned: {exc}") from None
-    return EksPlan(
+    common = dict(
         region=region,
         protect=plan.protect,
         tags=stack_tags(profile.name, env.name),
-        key_alias=key_alias(profile.name, env.name),
-        network=plan_network(env, region),
-        cluster=cluster_spec(profile.name, env, plan.exposure),
         node_groups=groups,
-        cluster_policy_arns=tuple(managed_policy_arn(region, p) for p in CLUSTER_POLICIES),
         node_policy_arns=tuple(managed_policy_arn(region, p) for p in NODE_POLICIES),
         artifact_access=artifact_access(plan),
+    )
+    existing = existing_cluster_spec(profile, exposed, any(g.gpu for g in groups))
+    if existing is not None:
+        return EksPlan(**common, existing_cluster=existing)
+    return EksPlan(
+        **common,
+        key_alias=key_alias(profile.name, env.name),
+        network=plan_network(env, region),
+        cluster=cluster_spec(profile.name, env, plan.exposure, tuple(profile.cloud.api_access_cidrs) if profile.cloud else ()),
+        cluster_policy_arns=tuple(managed_policy_arn(region, p) for p in CLUSTER_POLICIES),
         ebs_csi_policy_arn=managed_policy_arn(region, EBS_CSI_POLICY),
         storage_class=StorageClassSpec(
             name=STORAGE_CLASS, provisioner=STORAGE_CLASS_PROVISIONER,
