@@ -216,6 +216,64 @@ def check_encryption(graph: list[Resource], ctx: GuardrailContext) -> Finding:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# public access and instance metadata
+
+_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+_PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+_OPEN = ("0.0.0.0/0", "::/0")
+
+
+def check_public_access(graph: list[Resource], ctx: GuardrailContext) -> Finding:
+    """Every S3 bucket blocks public access (all four settings); an EKS API endpoint is public only when
+    security.exposure is, and then never open to the whole internet."""
+    out = []
+    buckets = [r for r in graph if r["type"] in _BUCKETS]
+    blocks = [r for r in graph if r["type"] == _PUBLIC_ACCESS_BLOCK]
+    for bucket in buckets:
+        mine = [b for b in blocks if bucket["urn"] in b["options"]["depends_on"]]
+        missing = sorted({f for f in _PUBLIC_ACCESS_FLAGS if not any(b["inputs"].get(f) is True for b in mine)})
+        if not mine:
+            out.append(_v("public-access", bucket, "no public access block (set all four: " +
+                          ", ".join(_PUBLIC_ACCESS_FLAGS) + ")"))
+        elif missing:
+            out.append(_v("public-access", bucket, f"public access block leaves {', '.join(missing)} off"))
+    clusters = [r for r in graph if r["type"] == "aws:eks/cluster:Cluster"]
+    for cluster in clusters:
+        vpc = cluster["inputs"].get("vpcConfig") or {}
+        if not vpc.get("endpointPublicAccess"):
+            continue
+        cidrs = list(vpc.get("publicAccessCidrs") or [])
+        if ctx.exposure != "public":
+            out.append(_v("public-access", cluster, f"public API endpoint while security.exposure is '{ctx.exposure}'"))
+        if not cidrs or any(c in _OPEN for c in cidrs):
+            out.append(_v("public-access", cluster, "public API endpoint open to the whole internet (set an allow-list)"))
+    if not buckets and not clusters:
+        return Finding(applicable=False, note="no buckets or clusters in this stack")
+    return Finding(out, note=f"{len(buckets)} buckets, {len(clusters)} cluster API endpoints checked")
+
+
+def check_instance_metadata(graph: list[Resource], ctx: GuardrailContext) -> Finding:
+    """Nodes require IMDSv2 with a hop limit of 1 (pods cannot reach the node role's credentials): every EKS
+    node group runs from a launch template that says so."""
+    templates = {r["urn"]: r for r in graph if r["type"] == "aws:ec2/launchTemplate:LaunchTemplate"}
+    groups = [r for r in graph if r["type"] == "aws:eks/nodeGroup:NodeGroup"]
+    if not groups and not templates:
+        return Finding(applicable=False, note="no EC2 nodes in this stack")
+    out = []
+    for t in templates.values():
+        meta = t["inputs"].get("metadataOptions") or {}
+        if meta.get("httpTokens") != "required":
+            out.append(_v("imds", t, "IMDSv1 allowed (metadataOptions.httpTokens is not 'required')"))
+        if meta.get("httpPutResponseHopLimit", 2) > 1:
+            out.append(_v("imds", t, "metadata hop limit above 1 lets pods reach the node's credentials"))
+    for g in groups:
+        if not any(u in templates for u in g["options"]["depends_on"]):
+            out.append(_v("imds", g, "node group without a launch template of this stack (IMDSv2 not enforced)"))
+    return Finding(out, note=f"{len(groups)} node groups, {len(templates)} launch templates checked")
+
+
+# ---------------------------------------------------------------------------------------------------------
 # secrets
 
 
@@ -305,6 +363,8 @@ CHECKS: tuple[tuple[str, str, CheckFn], ...] = (
     ("sovereignty", "every region satisfies data sovereignty", check_sovereignty),
     ("exposure", "nothing public unless exposure is public", check_exposure),
     ("encryption", "storage and topics encrypted", check_encryption),
+    ("public-access", "buckets block public access; cluster API private or allow-listed", check_public_access),
+    ("imds", "nodes require IMDSv2, hop limit 1", check_instance_metadata),
     ("secrets", "no secret value in plain inputs", check_no_plain_secrets),
     ("protect", "stateful resources protected in production", check_protection),
     ("provider", "explicit Kubernetes provider (no ambient context)", check_explicit_provider),

@@ -194,5 +194,62 @@ def test_context_round_trips_through_the_environment_component():
 
 def test_run_guardrails_reports_every_check_in_order():
     results = run_guardrails([provider(), k8s("Namespace", "lab-prod", protect=True)], ctx())
-    assert [r.id for r in results] == ["sovereignty", "exposure", "encryption", "secrets", "protect", "provider", "unique"]
-    assert [r.status for r in results] == ["pass", "pass", "n/a", "pass", "pass", "pass", "pass"]
+    assert [r.id for r in results] == ["sovereignty", "exposure", "encryption", "public-access", "imds", "secrets",
+                                       "protect", "provider", "unique"]
+    assert [r.status for r in results] == ["pass", "pass", "n/a", "n/a", "n/a", "pass", "pass", "pass", "pass"]
+
+
+FOUR = {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True, "restrictPublicBuckets": True}
+BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+
+
+@pytest.mark.parametrize(
+    ("graph", "exposure", "expected"),
+    [
+        pytest.param([aws("aws:s3/bucket:Bucket", "b"), aws(BLOCK, "pab", depends_on=["urn:aws:b"], **FOUR)],
+                     "internal", [], id="bucket-blocked"),
+        pytest.param([aws("aws:s3/bucket:Bucket", "b")], "internal",
+                     ["no public access block (set all four: blockPublicAcls, blockPublicPolicy, ignorePublicAcls, "
+                      "restrictPublicBuckets)"], id="no-block"),
+        pytest.param([aws("aws:s3/bucket:Bucket", "b"),
+                      aws(BLOCK, "pab", depends_on=["urn:aws:b"], **{**FOUR, "restrictPublicBuckets": False})],
+                     "internal", ["public access block leaves restrictPublicBuckets off"], id="three-of-four"),
+        pytest.param([aws("aws:s3/bucket:Bucket", "b"), aws(BLOCK, "pab", depends_on=["urn:aws:other"], **FOUR)],
+                     "internal", ["no public access block (set all four: blockPublicAcls, blockPublicPolicy, "
+                                  "ignorePublicAcls, restrictPublicBuckets)"], id="another-buckets-block"),
+        pytest.param([aws("aws:eks/cluster:Cluster", "c", vpcConfig={"endpointPublicAccess": False})], "internal", [],
+                     id="private-api"),
+        pytest.param([aws("aws:eks/cluster:Cluster", "c",
+                          vpcConfig={"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]})],
+                     "internal", ["public API endpoint while security.exposure is 'internal'"], id="public-api-internal"),
+        pytest.param([aws("aws:eks/cluster:Cluster", "c",
+                          vpcConfig={"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]})],
+                     "public", [], id="public-api-allow-listed"),
+        pytest.param([aws("aws:eks/cluster:Cluster", "c",
+                          vpcConfig={"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/0"]})],
+                     "public", ["public API endpoint open to the whole internet (set an allow-list)"], id="open-api"),
+    ],
+)
+def test_public_access(graph, exposure, expected):
+    assert messages("public-access", graph, ctx(exposure=exposure)) == expected
+
+
+def _template(name: str, **meta) -> dict:
+    return aws("aws:ec2/launchTemplate:LaunchTemplate", name, metadataOptions=meta)
+
+
+@pytest.mark.parametrize(
+    ("graph", "expected"),
+    [
+        pytest.param([_template("lt", httpTokens="required", httpPutResponseHopLimit=1),
+                      aws("aws:eks/nodeGroup:NodeGroup", "ng", depends_on=["urn:aws:lt"])], [], id="imdsv2"),
+        pytest.param([_template("lt", httpTokens="optional", httpPutResponseHopLimit=1)],
+                     ["IMDSv1 allowed (metadataOptions.httpTokens is not 'required')"], id="imdsv1"),
+        pytest.param([_template("lt", httpTokens="required", httpPutResponseHopLimit=2)],
+                     ["metadata hop limit above 1 lets pods reach the node's credentials"], id="hop-limit"),
+        pytest.param([aws("aws:eks/nodeGroup:NodeGroup", "ng")],
+                     ["node group without a launch template of this stack (IMDSv2 not enforced)"], id="no-template"),
+    ],
+)
+def test_instance_metadata(graph, expected):
+    assert messages("imds", graph, ctx()) == expected
