@@ -198,11 +198,20 @@ def _encrypted(r: Resource, graph: list[Resource]) -> bool | None:
         return bool(i.get("encrypted"))
     if t in ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster"):
         return bool(i.get("storageEncrypted"))
+    if t == "aws:ec2/launchTemplate:LaunchTemplate":  # node root volumes
+        volumes = [m.get("ebs") or {} for m in i.get("blockDeviceMappings") or []]
+        return bool(volumes) and all(str(v.get("encrypted")).lower() == "true" for v in volumes)
+    if t == "aws:eks/cluster:Cluster":  # Kubernetes Secrets, envelope-encrypted with a KMS key
+        config = i.get("encryptionConfig") or {}
+        return bool((config.get("provider") or {}).get("keyArn")) and "secrets" in (config.get("resources") or [])
+    if t == "aws:cloudwatch/logGroup:LogGroup":
+        return bool(i.get("kmsKeyId"))
     return None
 
 
 def check_encryption(graph: list[Resource], ctx: GuardrailContext) -> Finding:
-    """S3 buckets (SSE), SNS topics and SQS queues (KMS), EBS/EFS volumes and RDS storage are encrypted."""
+    """S3 buckets (SSE), SNS topics and SQS queues (KMS), EBS/EFS volumes, node root volumes, RDS storage, EKS
+    Secrets and log groups are encrypted."""
     relevant = [(r, enc) for r in graph if (enc := _encrypted(r, graph)) is not None]
     if not relevant:
         return Finding(

@@ -133,6 +133,25 @@ def test_encryption_of_buckets_and_topics():
     assert run_check("encryption", [bucket, sse, encrypted_topic], ctx()).status == "pass"
 
 
+@pytest.mark.parametrize(
+    ("plain", "encrypted"),
+    [
+        pytest.param(aws("aws:ec2/launchTemplate:LaunchTemplate", "lt",
+                         blockDeviceMappings=[{"ebs": {"encrypted": "false", "volumeType": "gp3"}}]),
+                     aws("aws:ec2/launchTemplate:LaunchTemplate", "lt",
+                         blockDeviceMappings=[{"ebs": {"encrypted": "true", "volumeType": "gp3"}}]), id="node-volumes"),
+        pytest.param(aws("aws:eks/cluster:Cluster", "c"),
+                     aws("aws:eks/cluster:Cluster", "c", encryptionConfig={"provider": {"keyArn": "arn:aws:kms:k"},
+                                                                           "resources": ["secrets"]}), id="eks-secrets"),
+        pytest.param(aws("aws:cloudwatch/logGroup:LogGroup", "logs"),
+                     aws("aws:cloudwatch/logGroup:LogGroup", "logs", kmsKeyId="arn:aws:kms:k"), id="log-group"),
+    ],
+)
+def test_encryption_of_node_volumes_cluster_secrets_and_logs(plain, encrypted):
+    assert messages("encryption", [plain], ctx()) == ["not encrypted at rest (set SSE/KMS encryption)"]
+    assert messages("encryption", [encrypted], ctx()) == []
+
+
 def test_encryption_says_there_is_nothing_to_check_for_kubernetes_only():
     result = run_check("encryption", [provider(), k8s("Namespace", "lab-prod", protect=True)], ctx())
     assert result.status == "n/a"
