@@ -7,18 +7,21 @@ from __future__ import annotations
 from mlinfra.decision.criteria import Criteria, burst_need, clamp, load_text
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws.rules import sovereignty
+from mlinfra.targets.aws_eks.existing import existing_cluster_name
 from mlinfra.targets.kubernetes import criteria as k8s
 
 BURST_GAP = 0.2  # node groups are sized for the peak (no cluster autoscaler): bursts beyond it wait for a resize
 SECURITY_BASE = 0.8
 PUBLIC_EDGE_GAP = 0.05  # exposure public: the ALB with WAF is managed, the rules are yours
 OPS_FTE_BASE = 0.25
+OPS_FTE_BASE_EXISTING = 0.15  # cloud.eks_cluster: its owners run the cluster; the team its node groups and workloads
 
 
 def criteria(profile: Profile) -> Criteria:
     sov, sov_note = sovereignty(profile)
     security, security_note = k8s.security(profile, SECURITY_BASE, PUBLIC_EDGE_GAP, "a VPC")
-    operations, operations_note = k8s.operations(profile, OPS_FTE_BASE)
+    base = OPS_FTE_BASE_EXISTING if existing_cluster_name(profile) else OPS_FTE_BASE
+    operations, operations_note = k8s.operations(profile, base)
     return Criteria(
         scores={
             "scalability": clamp(1 - BURST_GAP * burst_need(profile)),
