@@ -18,8 +18,8 @@ from mlinfra.targets.aws_eks.existing import ExistingClusterSpec, oidc_provider_
 
 
 class ExistingCluster:
-    """The looked-up cluster's name, endpoint, OIDC issuer and provider ARN, VPC, and a kubeconfig for it (the same
-    shape as EksCluster's outputs)."""
+    """The looked-up cluster's name, endpoint, OIDC issuer and provider ARN, and a kubeconfig for it (the same shape
+    as EksCluster's outputs)."""
 
     name: pulumi.Output[str]
     arn: pulumi.Output[str]
@@ -27,7 +27,6 @@ class ExistingCluster:
     certificate_authority: pulumi.Output[str]
     oidc_issuer: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
-    vpc_id: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
 
     def __init__(self, spec: ExistingClusterSpec, region: str, *, provider: aws.Provider, parent: pulumi.Resource):
@@ -41,7 +40,6 @@ class ExistingCluster:
         self.oidc_issuer = found.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
         self.oidc_provider_arn = pulumi.Output.all(found.arn, self.oidc_issuer).apply(
             lambda v: oidc_provider_arn(v[0], v[1]))
-        self.vpc_id = found.vpc_config.apply(lambda vpc: vpc.vpc_id)
         # as for a cluster of its own: no credential in it (`aws eks get-token` at use), so a plain output
         self.kubeconfig = pulumi.Output.all(found.name, found.endpoint, self.certificate_authority).apply(
             lambda v: kubeconfig(v[0], v[1], v[2], region)

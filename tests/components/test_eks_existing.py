@@ -173,3 +173,6 @@ def test_allow_list_opens_the_created_clusters_endpoint_for_those_blocks_only(al
     assert vpc["endpointPublicAccess"] is True
     assert vpc["publicAccessCidrs"] == CIDRS
     assert EKS_CLUSTER_INVOKE not in allow_listed.invokes, "a created cluster is not looked up"
+    ctx = context_from_graph(allow_listed.resources).with_secrets(allow_listed.secret_values)
+    results = {r.id: r for r in run_guardrails(allow_listed.resources, ctx)}
+    assert results["public-access"].status == "pass", results["public-access"]
