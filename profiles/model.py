@@ -65,6 +65,7 @@ DEFAULT_REGION = "eu-central-1"
 
 _ARTIFACT = re.compile(r"^(s3|pvc|oci|https)://[^\s]+$")
 _RUNBOOK_BASE = re.compile(r"^https?://[^\s#/]+[^\s#]*$")
+_S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")  # bucket rules, then any key prefix
 _PVC = re.compile(r"^pvc://(?P<claim>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(/(?P<path>[^\s]*))?$")
 _SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
 _EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")  # EKS CreateCluster's rule
@@ -125,6 +126,23 @@ class Model(Strict):
     resources: Resources = Field(default_factory=Resources, description="Per-replica resources.")
     traffic: Traffic = Field(..., description="Expected request load.")
     slo: Slo = Field(..., description="Service level objectives that alerts are derived from.")
+    drift_baseline: str | None = Field(
+        None,
+        description="With monitoring.drift on aws-sagemaker: the s3:// prefix holding constraints.json and "
+        "statistics.json as a SageMaker Model Monitor baselining job writes them (DefaultModelMonitor."
+        "suggest_baseline on a reference sample); captured requests are compared with it. Default: "
+        "model-monitor/<model>/baseline/ in the stack's model store.",
+    )
+
+    @field_validator("drift_baseline")
+    @classmethod
+    def _s3_baseline(cls, value: str | None) -> str | None:
+        if value is not None and not _S3_PREFIX.match(value):
+            raise ValueError(
+                "must be an s3:// prefix holding constraints.json and statistics.json, e.g. "
+                "s3://ml-baselines/scorer/v3/"
+            )
+        return value
 
     @field_validator("artifact")
     @classmethod
