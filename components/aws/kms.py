@@ -24,11 +24,14 @@ class EncryptionKeyArgs:
     region: str
     description: str
     protect: bool = False  # production: a deleted key makes everything it encrypted unreadable
+    eventbridge: bool = False  # EventBridge rules publish to topics encrypted with it (targets.aws.kms.key_policy)
 
 
-def policy_document(key_arn: str, region: str) -> str:
+def policy_document(key_arn: str, region: str, eventbridge: bool = False) -> str:
     return json.dumps(
-        key_policy(partition=partition_of(key_arn), region=region, account=account_of(key_arn)), sort_keys=True
+        key_policy(partition=partition_of(key_arn), region=region, account=account_of(key_arn),
+                   eventbridge=eventbridge),
+        sort_keys=True,
     )
 
 
@@ -48,9 +51,10 @@ class EncryptionKey(pulumi.ComponentResource):
             description=args.description, enable_key_rotation=True, deletion_window_in_days=DELETION_WINDOW_DAYS,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=args.protect)),
         )
-        region = args.region
+        region, eventbridge = args.region, args.eventbridge
         policy = aws.kms.KeyPolicy(
-            child_name(name, "policy"), key_id=key.key_id, policy=key.arn.apply(lambda arn: policy_document(arn, region)),
+            child_name(name, "policy"), key_id=key.key_id,
+            policy=key.arn.apply(lambda arn: policy_document(arn, region, eventbridge)),
             opts=child,
         )
         aws.kms.Alias(child_name(name, "alias"), name=args.alias, target_key_id=key.key_id, opts=child)

@@ -20,6 +20,7 @@ class AlertTopicsArgs:
     kms_key_arn: pulumi.Input[str]
     # secret config key -> its value, a Pulumi secret (None: the stack has no value); the program reads them
     secrets: Mapping[str, pulumi.Input[str] | None] = field(default_factory=dict)
+    eventbridge: bool = False  # EventBridge rules of the account may publish too (targets.aws.notifications)
 
 
 class AlertTopics(pulumi.ComponentResource):
@@ -44,10 +45,13 @@ class AlertTopics(pulumi.ComponentResource):
             topic: aws.sns.Topic(child_name(name, topic), name=topic_name, kms_master_key_id=args.kms_key_arn, opts=child)
             for topic, topic_name in sorted(plan.topics.items())
         }
+        eventbridge = args.eventbridge
         for topic, resource in topics.items():
             aws.sns.TopicPolicy(
                 child_name(name, f"{topic}-policy"), arn=resource.arn,
-                policy=resource.arn.apply(lambda arn: json.dumps(topic_policy(arn), sort_keys=True)), opts=child,
+                policy=resource.arn.apply(lambda arn: json.dumps(topic_policy(arn, eventbridge=eventbridge),
+                                                                 sort_keys=True)),
+                opts=child,
             )
         for sub in plan.subscriptions:
             if sub.secret_key:

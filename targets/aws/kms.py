@@ -18,10 +18,11 @@ def key_alias(profile: str, environment: str) -> str:
     return f"alias/{PACKAGE}/{k8s_name(profile, environment)}"
 
 
-def key_policy(*, partition: str, region: str, account: str) -> dict[str, Any]:
+def key_policy(*, partition: str, region: str, account: str, eventbridge: bool = False) -> dict[str, Any]:
     """Account administration (IAM decides per role), CloudWatch alarms publishing to the encrypted topics, and
-    CloudWatch Logs encrypting this account's log groups in this region."""
-    return {
+    CloudWatch Logs encrypting this account's log groups in this region; with `eventbridge`, EventBridge rules
+    publishing to the encrypted topics too (aws-sagemaker's drift monitor alerts through one)."""
+    policy: dict[str, Any] = {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -51,3 +52,13 @@ def key_policy(*, partition: str, region: str, account: str) -> dict[str, Any]:
             },
         ],
     }
+    if eventbridge:
+        policy["Statement"].append({
+            # an EventBridge target publishes to a KMS-encrypted SNS topic only when EventBridge may use its key
+            "Sid": "EventBridgeRulesPublishToEncryptedTopics",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+        })
+    return policy

@@ -23,7 +23,7 @@ names (it stays a Pulumi secret). SNS posts its own JSON envelope and first a Su
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from mlinfra.conventions import RECEIVER_PAGE, RECEIVER_TICKET, SEVERITY_PAGE, SEVERITY_TICKET, k8s_name
 from mlinfra.monitoring.alertmanager import PAGING_TYPES, TICKET_TYPES
@@ -122,10 +122,11 @@ def alert_routes(plan: NotificationPlan) -> list[dict[str, object]]:
     ]
 
 
-def topic_policy(topic_arn: str) -> dict[str, object]:
-    """CloudWatch alarms of this account may publish; nothing reaches the topic without TLS."""
+def topic_policy(topic_arn: str, *, eventbridge: bool = False) -> dict[str, object]:
+    """CloudWatch alarms of this account may publish (with `eventbridge`, its EventBridge rules too); nothing
+    reaches the topic without TLS."""
     partition, _service, region, account, _name = topic_arn.split(":", 5)[1:]
-    return {
+    policy: dict[str, Any] = {
         "Version": "2012-10-17",
         "Statement": [
             {
@@ -149,3 +150,16 @@ def topic_policy(topic_arn: str) -> dict[str, object]:
             },
         ],
     }
+    if eventbridge:
+        policy["Statement"].insert(1, {
+            "Sid": "EventBridgeRulesOfThisAccountPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:events:{region}:{account}:rule/*"},
+            },
+        })
+    return policy
