@@ -8,7 +8,6 @@ metrics, as plain data. The components create exactly these; `render` writes the
 | MLModelErrorBudgetSlowBurn | composite: 3 x over 1 d and 2 h, or 1 x over 3 d and 6 h | warning |
 | MLModelNoTraffic | no invocations for 5 minutes (1 hour below 0.1 req/s) plus the hold, when traffic is expected | warning |
 | MLModelPodsNotReady | no instance of a real-time or asynchronous variant reports (`CPUUtilization` sample count in `/aws/sagemaker/Endpoints` below 1) for 5 minutes plus the hold | warning (as on Kubernetes) |
-| MLModelDriftHigh | the drift monitor's `ModelDriftScore` (namespace `mlinfra`) above monitoring.drift_threshold | warning |
 
 Asynchronous endpoints publish no `Invocations` (AWS: "not published if the endpoint is enabled for asynchronous
 inference"): their error ratio and no-traffic alarm count requests by `ModelLatency`'s sample count (one sample per
@@ -20,6 +19,11 @@ OR over the conditions) and notifies. Alarms that notify send both ALARM and OK 
 (targets/aws/notifications.py routes severities as Alertmanager does). Replicas at the autoscaling maximum,
 and crash loops have no SageMaker counterpart a stack can alarm on: SageMaker replaces failed instances itself;
 Serverless endpoints have no instances of their own to count.
+
+MLModelDriftHigh (warning) is not a CloudWatch alarm here: nothing publishes a drift score on SageMaker. With
+monitoring.drift, model_monitor.py's data-quality schedule compares the captured requests with a baseline and an
+EventBridge rule sends its executions that complete with violations to the warning topic (model_monitor.py says
+why an event and not Model Monitor's per-feature metrics).
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlinfra.conventions import (
-    ALERT_DRIFT_HIGH,
     ALERT_NOT_READY,
     ALERT_ERROR_BUDGET_FAST_BURN,
     ALERT_ERROR_BUDGET_SLOW_BURN,
@@ -46,9 +49,6 @@ from mlinfra.targets.aws_sagemaker.endpoints import VARIANT, EndpointSpec, SageM
 NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"  # instance metrics (CPUUtilization, ...), one sample per instance
 INSTANCE_WINDOW = 300
-DRIFT_NAMESPACE = "mlinfra"  # the drift monitor publishes ModelDriftScore{EndpointName} here (0..1)
-DRIFT_METRIC = "ModelDriftScore"
-DRIFT_WINDOW = 300
 MICROSECONDS_PER_MS = 1000  # ModelLatency is in microseconds
 BURN_GROUPS = ((ALERT_ERROR_BUDGET_FAST_BURN, FAST_BURN), (ALERT_ERROR_BUDGET_SLOW_BURN, SLOW_BURN))
 _OPERATORS = {">": "GreaterThanThreshold", ">=": "GreaterThanOrEqualToThreshold"}
@@ -100,8 +100,6 @@ def build_alarms(sm: SageMakerPlan, spec: EndpointSpec) -> list[AlarmSpec]:
         alarms.append(_no_traffic(sm, spec, model))
     if spec.choice.instances:
         alarms.append(_no_instances(sm, spec))
-    if sm.plan.monitoring.drift:
-        alarms.append(_drift(sm, spec, model))
     return alarms
 
 
@@ -249,21 +247,6 @@ def _no_instances(sm: SageMakerPlan, spec: EndpointSpec) -> AlarmSpec:
         statistic={"statistic": "SampleCount"}, window=INSTANCE_WINDOW, periods=periods,
         comparison="LessThanThreshold", threshold=1.0,
         missing="breaching",  # no instance, no datapoint
-    )
-
-
-def _drift(sm: SageMakerPlan, spec: EndpointSpec, model: ModelSpec) -> AlarmSpec:
-    periods = evaluation_periods(DRIFT_WINDOW, HOLD[ALERT_DRIFT_HIGH])
-    threshold = sm.plan.monitoring.drift_threshold
-    return _metric_alarm(
-        sm, spec, ALERT_DRIFT_HIGH,
-        f"{_where(sm, spec)}: drift score above {_num(threshold)} for {periods} periods of "
-        f"{format_duration(DRIFT_WINDOW)}; check recent inputs (captured under {spec.capture_prefix} in the "
-        "model store) and retrain.",
-        namespace=DRIFT_NAMESPACE, metric=DRIFT_METRIC, dimensions={"EndpointName": spec.endpoint_name},
-        statistic={"statistic": "Maximum"}, window=DRIFT_WINDOW, periods=periods,
-        comparison="GreaterThanThreshold", threshold=threshold,
-        missing="notBreaching",  # as on Kubernetes: no score, no drift alert
     )
 
 

@@ -1,5 +1,6 @@
 """AWS SageMaker monthly cost per environment: the endpoints `sagemaker_plan` deploys (Serverless or real-time,
-as choice.choose_endpoint decided), the CloudWatch alarms and dashboards the builders create, and logs."""
+as choice.choose_endpoint decided), the CloudWatch alarms and dashboards the builders create, logs and - with
+monitoring.drift - the processing hours of the Model Monitor schedules (model_monitor.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,15 @@ from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_sagemaker.alarms import build_alarms
 from mlinfra.targets.aws_sagemaker.endpoints import sagemaker_plan
+from mlinfra.targets.aws_sagemaker.model_monitor import (
+    EXPECTED_RUN_MINUTES,
+    HOURLY,
+    INSTANCE_COUNT,
+    INSTANCE_TYPE,
+    MonitorSpec,
+    data_quality_monitors,
+    runs_per_month,
+)
 
 # AWS bills a composite alarm $0.50 a month, five standard alarm metrics ($0.10): the price table has no key of
 # its own for it, so it is priced from cloudwatch/alarm.
@@ -44,8 +54,26 @@ def estimate_sagemaker(
     logs = table.regional("cloudwatch", "logs-gb", region)
     log_gb = requests * LOG_KB_PER_REQUEST / 1e6
     lines.append(priced_line(f"CloudWatch Logs: {fmt_number(round(log_gb, 2))} GB", log_gb * logs.value * fx, (logs,)))
-    if profile.monitoring.drift:
-        n = len(profile.models)
-        metric = table.regional("cloudwatch", "metric", region)
-        lines.append(priced_line(f"CloudWatch: {n} drift-score custom metric{'s' if n != 1 else ''}", n * metric.value * fx, (metric,)))
+    monitors = data_quality_monitors(sm)
+    if monitors:
+        lines.append(monitoring_line(monitors, region, table))
     return CostEstimate(lines=tuple(lines), assumptions=CLOUD)
+
+
+def monitoring_line(monitors: tuple[MonitorSpec, ...], region: str, table: PriceTable) -> CostLine:
+    """The schedules' processing hours: runs a month x the expected minutes of a run x the instances of a run, at
+    the SageMaker Processing price of the instance type."""
+    price = table.regional("sagemaker-processing", INSTANCE_TYPE, region)
+    runs = sum(runs_per_month(m.schedule_expression, table.hours_per_month) for m in monitors)
+    hours = runs * EXPECTED_RUN_MINUTES / 60 * INSTANCE_COUNT
+    n = len(monitors)
+    cadence = sorted({"hourly" if m.schedule_expression == HOURLY else "daily" for m in monitors})
+    return priced_line(
+        f"SageMaker Model Monitor: {n} data-quality schedule{'s' if n != 1 else ''}, "
+        f"{fmt_number(round(hours, 1))} processing hours on {INSTANCE_TYPE}",
+        hours * price.value * table.usd_to_eur,
+        (price,),
+        note=f"{fmt_number(round(runs, 1))} runs a month ({' and '.join(cadence)}) x {EXPECTED_RUN_MINUTES} min "
+        "(assumed); the per-feature CloudWatch metrics Model Monitor publishes are not priced (the profile names no "
+        "features)",
+    )

@@ -219,6 +219,8 @@ class SageMakerPlan:
     store: StoreSpec
     notifications: NotificationPlan
     endpoints: tuple[EndpointSpec, ...]
+    # model -> models[].drift_baseline (s3:// prefix) where the profile names one (model_monitor.py reads it)
+    drift_baselines: dict[str, str] = field(default_factory=dict)
 
     @property
     def models(self) -> dict[str, ModelSpec]:
@@ -244,6 +246,7 @@ def sagemaker_plan(profile: Profile, plan: EnvironmentPlan, table: PriceTable | 
             plan.profile_name, plan.environment, plan.monitoring.receivers, pages=plan.monitoring.alerts_page
         ),
         endpoints=endpoints,
+        drift_baselines={m.name: m.drift_baseline for m in profile.models if m.drift_baseline},
     )
 
 

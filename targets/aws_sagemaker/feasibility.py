@@ -7,6 +7,7 @@ from mlinfra.costs.model import EstimateError
 from mlinfra.costs.prices import price_table
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_sagemaker.choice import sagemaker_instance
+from mlinfra.targets.aws_sagemaker.model_monitor import ANALYZER_ACCOUNTS, region_problem
 from mlinfra.targets.aws.rules import cloud_violations, prod_like
 
 SERVABLE_ARTIFACTS = ("s3", "https")  # s3: read in place; https: copied into the model store
@@ -14,6 +15,8 @@ SERVABLE_ARTIFACTS = ("s3", "https")  # s3: read in place; https: copied into th
 
 def violations(profile: Profile) -> list[str]:
     problems = cloud_violations(profile)
+    if profile.monitoring.drift and profile.region not in ANALYZER_ACCOUNTS:
+        problems.append(region_problem(profile.region))
     table = price_table(profile)
     env = prod_like(profile)
     for m in profile.models:

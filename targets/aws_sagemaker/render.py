@@ -16,10 +16,14 @@ from mlinfra.targets.aws.notifications import alert_routes
 from mlinfra.targets.aws_sagemaker.alarms import AlarmSpec, build_alarms
 from mlinfra.targets.aws_sagemaker.dashboards import build_dashboard, dashboard_name
 from mlinfra.targets.aws_sagemaker.endpoints import EndpointSpec, SageMakerPlan
+from mlinfra.targets.aws_sagemaker.model_monitor import MonitorSpec, monitor_spec
 
 SAGEMAKER_FILE = "aws/sagemaker.yaml"
 STORE_BUCKET = "<model-store-bucket>"  # placeholders of values known only once the stack exists
 REPOSITORY_URL = "<account>.dkr.ecr.{region}.amazonaws.com/{repository}"
+KMS_KEY_ARN = "<kms-key-arn>"
+MONITOR_ROLE_ARN = "<model-monitor-role-arn>"
+JOB_DEFINITION_NAME = "<data-quality-job-definition-name>"
 
 
 def describe(sm: SageMakerPlan) -> dict[str, Any]:
@@ -82,9 +86,29 @@ def _endpoint(sm: SageMakerPlan, spec: EndpointSpec) -> dict[str, Any]:
     capture = spec.data_capture_config(STORE_BUCKET)
     if capture:
         out["data_capture"] = capture
+    monitor = monitor_spec(sm, spec)
+    if monitor:
+        out["model_monitor"] = _monitor(sm, monitor)
     if spec.autoscaled:
         out["autoscaling"] = {"target": spec.scalable_target(), "policy": spec.scaling_policy()}
     return out
+
+
+def _monitor(sm: SageMakerPlan, m: MonitorSpec) -> dict[str, Any]:
+    """The drift monitor: its schedule and job definition, the monitoring role's policy and the violations rule with
+    the topic its severity routes to."""
+    schedule_arn = f"arn:<partition>:sagemaker:{sm.region}:<account>:monitoring-schedule/{m.schedule_name}"
+    return {
+        "baseline": {"s3_uri": m.baseline_uri(STORE_BUCKET), "from_profile": m.baseline is not None},
+        "schedule": m.schedule(JOB_DEFINITION_NAME),
+        "job_definition": m.job_definition(store_bucket=STORE_BUCKET, key_arn=KMS_KEY_ARN,
+                                           endpoint_name=m.endpoint_name, role_arn=MONITOR_ROLE_ARN),
+        "role_policy": m.role_policy(partition="<partition>", account="<account>", store_bucket=STORE_BUCKET,
+                                     key_arn=KMS_KEY_ARN),
+        "violations_rule": {**m.rule(), "event_pattern": m.event_pattern(schedule_arn),
+                            "input_transformer": m.input_transformer(), "severity": m.severity,
+                            "topic": sm.notifications.routes[m.severity]},
+    }
 
 
 def _alarm(sm: SageMakerPlan, alarm: AlarmSpec) -> dict[str, Any]:
