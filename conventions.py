@@ -43,6 +43,7 @@ TYPE_ALERT_TOPICS = type_token("aws", "AlertTopics")  # SNS topics per severity 
 # aws-sagemaker (components/sagemaker.py, components/cloudwatch.py)
 TYPE_SAGEMAKER_ENDPOINT = type_token("sagemaker", "SageMakerEndpoint")
 TYPE_CLOUDWATCH_MONITORING = type_token("sagemaker", "CloudWatchMonitoring")
+TYPE_DATA_QUALITY_MONITOR = type_token("sagemaker", "DataQualityMonitor")  # Model Monitor schedule, its alert
 
 
 # --- Kubernetes names -----------------------------------------------------------------------------------

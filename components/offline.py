@@ -201,7 +201,9 @@ def _eks_outputs(args: pulumi.runtime.MockResourceArgs, region: str) -> dict[str
 
 # The shared AWS pieces and aws-sagemaker: what AWS computes for them (names of auto-named resources, ARNs, the
 # bucket's name from its prefix, the repository URL), so policies, alarm actions and stack outputs resolve as on AWS
-_SAGEMAKER_KINDS = {"model": "model", "endpointConfiguration": "endpoint-config", "endpoint": "endpoint"}
+_SAGEMAKER_KINDS = {"model": "model", "endpointConfiguration": "endpoint-config", "endpoint": "endpoint",
+                    "dataQualityJobDefinition": "data-quality-job-definition",
+                    "monitoringSchedule": "monitoring-schedule"}
 
 
 def _aws_outputs(args: pulumi.runtime.MockResourceArgs, region: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ Tree (the Environment is the parent of everything, as the guardrails and the pol
       AlertTopics                      page/ticket topics and their subscriptions
       SageMakerEndpoint per model      role, log group, model, endpoint configuration, endpoint, autoscaling
       CloudWatchMonitoring per model   alarms to the topics, dashboard
+      DataQualityMonitor per model     monitoring.drift: monitoring role, job definition, schedule, violations rule
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ from mlinfra.components.aws import (
 from mlinfra.components.cloudwatch import CloudWatchMonitoring, CloudWatchMonitoringArgs
 from mlinfra.components.assembly import environment_scope
 from mlinfra.components.sagemaker import SageMakerEndpoint, SageMakerEndpointArgs
+from mlinfra.components.sagemaker_monitor import DataQualityMonitor, DataQualityMonitorArgs
 from mlinfra.conventions import child_name, k8s_name
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws.notifications import alert_routes
 from mlinfra.targets.aws_sagemaker.alarms import build_alarms
 from mlinfra.targets.aws_sagemaker.dashboards import dashboard_body, dashboard_name
 from mlinfra.targets.aws_sagemaker.endpoints import SageMakerPlan
+from mlinfra.targets.aws_sagemaker.model_monitor import data_quality_monitors, monitor_spec
 from mlinfra.targets.aws_sagemaker.feasibility import deployment_gaps
 
 
@@ -50,9 +53,10 @@ def assemble_sagemaker(sm: SageMakerPlan, profile: Profile, secrets: dict[str, A
         pulumi.log.warn(f"{target} cannot deploy everything the profile asks for: {gap}", scope)
 
     provider = aws_provider(child_name(name, "aws"), region=sm.region, tags=sm.tags, opts=in_scope)
+    eventbridge = bool(data_quality_monitors(sm))  # drift violations reach the topics through EventBridge
     key = EncryptionKey(
         child_name(name, "key"),
-        EncryptionKeyArgs(alias=sm.key_alias, region=sm.region, protect=plan.protect,
+        EncryptionKeyArgs(alias=sm.key_alias, region=sm.region, protect=plan.protect, eventbridge=eventbridge,
                           description=f"mlinfra {profile.name} {env}: model store, alert topics, logs"),
         provider=provider, opts=in_scope,
     )
@@ -60,13 +64,14 @@ def assemble_sagemaker(sm: SageMakerPlan, profile: Profile, secrets: dict[str, A
                        provider=provider, opts=in_scope)
     topics = AlertTopics(
         child_name(name, "alerts"),
-        AlertTopicsArgs(notifications=sm.notifications, kms_key_arn=key.arn, secrets=secrets),
+        AlertTopicsArgs(notifications=sm.notifications, kms_key_arn=key.arn, secrets=secrets, eventbridge=eventbridge),
         provider=provider, opts=in_scope,
     )
     by_severity = {severity: topics.topic_arns[topic] for severity, topic in sm.notifications.routes.items()}
 
     endpoints: dict[str, SageMakerEndpoint] = {}
     dashboards: dict[str, str] = {}
+    monitors: dict[str, DataQualityMonitor] = {}
     for spec in sm.endpoints:
         model_name = child_name(name, k8s_name(spec.model))
         endpoint = SageMakerEndpoint(
@@ -84,6 +89,14 @@ def assemble_sagemaker(sm: SageMakerPlan, profile: Profile, secrets: dict[str, A
                                      tags=dict(spec.tags)),
             provider=provider, opts=pulumi.ResourceOptions(parent=scope, depends_on=[endpoint]),
         )
+        monitor = monitor_spec(sm, spec)
+        if monitor:
+            monitors[spec.model] = DataQualityMonitor(
+                child_name(model_name, "drift"),
+                DataQualityMonitorArgs(monitor=monitor, endpoint_name=endpoint.endpoint_name, kms_key_arn=key.arn,
+                                       bucket_name=store.bucket_name, topic_arn=by_severity[monitor.severity]),
+                provider=provider, opts=pulumi.ResourceOptions(parent=scope, depends_on=[endpoint]),
+            )
         endpoints[spec.model] = endpoint
         dashboards[spec.model] = dashboard_name(spec)
 
@@ -105,4 +118,5 @@ def assemble_sagemaker(sm: SageMakerPlan, profile: Profile, secrets: dict[str, A
             for spec in sm.endpoints if spec.artifact.staged
         ],
         "deployment_gaps": gaps,
+        **({"drift_schedules": {model: m.schedule_name for model, m in sorted(monitors.items())}} if monitors else {}),
     }

@@ -58,6 +58,26 @@ class AwsSageMaker(Target):
             self._callers(profile),
             "CI pushes the serving image to the stack's ECR repository and copies https:// artifacts into its "
             "model store before the endpoints are created.",
+            *self._drift(profile),
+        ]
+
+    @staticmethod
+    def _drift(profile: Profile) -> list[str]:
+        """The drift monitor (model_monitor.py) and the baselines it still needs."""
+        if not profile.monitoring.drift:
+            return []
+        missing = [m.name for m in profile.models if not m.drift_baseline]
+        baselines = (
+            f"write constraints.json and statistics.json for {', '.join(missing)} (DefaultModelMonitor.suggest_baseline "
+            "on a reference sample) to model-monitor/<model>/baseline/ in the model store or set "
+            "models[].drift_baseline - until then its runs fail"
+            if missing else "the baselines are the profile's models[].drift_baseline"
+        )
+        return [
+            "monitoring.drift: every endpoint captures 10 % of its requests and a SageMaker Model Monitor data-quality "
+            "schedule (hourly in prod, daily elsewhere, ml.m5.xlarge, priced) compares them with a baseline; runs "
+            f"with violations are ticketed; {baselines}. Model Monitor is closed to new AWS customers: an account "
+            "that never used it cannot create the schedules.",
         ]
 
     @staticmethod
@@ -73,7 +93,8 @@ class AwsSageMaker(Target):
                 f"per model, access-logged), priced per request: about {eur:,.2f} EUR/month over all environments.")
 
     def components(self, profile: Profile) -> list[str]:
-        return ["SageMakerEndpoint", "CloudWatchMonitoring", *(["SageMakerEdge"] if has_edge(profile) else [])]
+        return ["SageMakerEndpoint", "CloudWatchMonitoring", *(["DataQualityMonitor"] if profile.monitoring.drift else []),
+                *(["SageMakerEdge"] if has_edge(profile) else [])]
 
     def render(self, profile: Profile, env: str, options: dict[str, Any] | None = None) -> list[RenderedFile]:
         """aws/sagemaker.yaml: the endpoints as priced, their alarms and dashboards, store, key, topics and edge."""

@@ -139,8 +139,9 @@ def test_guardrails_pass(runs, which, env):
 
 
 @pytest.mark.parametrize(("which", "env"), ALL)
-def test_the_model_store_is_encrypted_versioned_private_and_tls_only(runs, which, env):
+def test_the_model_store_is_encrypted_versioned_private_and_tls_only(runs, lab_path, which, env):
     run = runs[(which, env)]
+    drift = load_profile(str(_path(which, lab_path))).monitoring.drift  # its violations reach the topics by EventBridge
     key_arn = f"arn:aws:kms:{one(run, 'pulumi:providers:aws')['inputs']['region']}:{ACCOUNT}:key/"
     for bucket in of_type(run, BUCKET):
         def on_bucket(typ: str) -> dict:
@@ -168,11 +169,11 @@ def test_the_model_store_is_encrypted_versioned_private_and_tls_only(runs, which
     assert key["inputs"]["enableKeyRotation"] is True and key["options"]["protect"] is (env == "prod")
     region = one(run, "pulumi:providers:aws")["inputs"]["region"]
     assert json.loads(one(run, "aws:kms/keyPolicy:KeyPolicy")["inputs"]["policy"]) == key_policy(
-        partition="aws", region=region, account=ACCOUNT)
+        partition="aws", region=region, account=ACCOUNT, eventbridge=drift)
     for topic in of_type(run, TOPIC):
         assert topic["inputs"]["kmsMasterKeyId"].startswith(key_arn)
     for policy in of_type(run, "aws:sns/topicPolicy:TopicPolicy"):
-        assert json.loads(policy["inputs"]["policy"]) == topic_policy(policy["inputs"]["arn"])
+        assert json.loads(policy["inputs"]["policy"]) == topic_policy(policy["inputs"]["arn"], eventbridge=drift)
     for group in of_type(run, "aws:cloudwatch/logGroup:LogGroup"):
         assert group["inputs"]["kmsKeyId"].startswith(key_arn)
 
@@ -300,7 +301,9 @@ def test_drift_captures_requests_and_the_bundled_pin_names_its_gap(runs):
     config = one(run, ENDPOINT_CONFIG)["inputs"]
     assert config["dataCaptureConfig"]["destinationS3Uri"] == "s3://churn-scoring-prod-models-mock/data-capture/churn-scoring-prod-churn/"
     assert config["productionVariants"][0]["instanceType"] == "ml.m5.large", "drift: real-time, not Serverless"
-    assert any(r["inputs"].get("metricName") == "ModelDriftScore" for r in of_type(run, ALARM))
+    assert not any(r["inputs"].get("metricName") == "ModelDriftScore" for r in of_type(run, ALARM)), "nothing publishes it"
+    rule = one(run, "aws:cloudwatch/eventRule:EventRule")["inputs"]  # the drift alert: Model Monitor's violations
+    assert json.loads(rule["eventPattern"])["detail"]["ExitMessage"] == [{"prefix": "CompletedWithViolations"}]
     assert run.outputs["deployment_gaps"][0].startswith("security.authentication is 'oidc'")
     assert run.outputs["region"] == "eu-central-1"
 
