@@ -60,6 +60,7 @@ class DataQualityMonitor(pulumi.ComponentResource):
 
         job = aws.sagemaker.DataQualityJobDefinition(
             child_name(name, "job"),
+            name=definition.apply(spec.job_definition_name),
             data_quality_app_specification=part("data_quality_app_specification"),
             data_quality_baseline_config=part("data_quality_baseline_config"),
             data_quality_job_input=part("data_quality_job_input"),

@@ -20,6 +20,8 @@ names - the per-feature metrics do, and the profile has none - so it works for a
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,8 +165,7 @@ class MonitorSpec:
         return f"arn:{partition}:ecr:{self.region}:{ANALYZER_ACCOUNTS[self.region]}:repository/{ANALYZER_REPOSITORY}"
 
     def job_definition(self, *, store_bucket: str, key_arn: str, endpoint_name: str, role_arn: str) -> dict[str, Any]:
-        """The DataQualityJobDefinition's arguments (pulumi-aws names; its name is left to Pulumi, so a change
-        replaces it before the schedule lets go of the old one)."""
+        """The DataQualityJobDefinition's arguments but its name (pulumi-aws names; `job_definition_name`)."""
         baseline = self.baseline_uri(store_bucket)
         return {
             "data_quality_app_specification": {"image_uri": self.image_uri, "environment": dict(PUBLISH_METRICS_ENV)},
@@ -204,6 +205,12 @@ class MonitorSpec:
             "role_arn": role_arn,
             "stopping_condition": {"max_runtime_in_seconds": MAX_RUNTIME_SECONDS},
         }
+
+    def job_definition_name(self, definition: dict[str, Any]) -> str:
+        """`<endpoint>-dq-<8 hex of the definition>`, at most 63 characters. Job definitions cannot be updated: a
+        changed one gets a new name, so it is created before the schedule moves to it and the old one is deleted."""
+        digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:8]
+        return f"{k8s_name(self.endpoint_name, 'dq', max_len=NAME_MAX - 9)}-{digest}"
 
     def schedule(self, job_definition_name: str) -> dict[str, Any]:
         """The MonitoringSchedule's arguments."""

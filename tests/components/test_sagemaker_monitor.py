@@ -101,10 +101,7 @@ def test_the_schedule_runs_the_job_definition_the_builders_made(runs, paths, pla
         monitor = next(m for m in of_type(run, TYPE_DATA_QUALITY_MONITOR) if m["name"] == f"sm-lab-{model}-drift")
         children = _children(run, monitor)
         job, schedule, role = children[JOB], children[SCHEDULE], children["aws:iam/role:Role"]
-        assert schedule["inputs"] == camel({
-            **spec.schedule(f"{job['name']}-mock"),  # the job definition's name, as AWS (here the mocks) named it
-            "tags": {"mlinfra.io/model": model},
-        })
+        assert schedule["inputs"] == camel({**spec.schedule(job["inputs"]["name"]), "tags": {"mlinfra.io/model": model}})
         assert schedule["inputs"]["monitoringScheduleConfig"]["scheduleConfig"]["scheduleExpression"] == (
             "cron(0 * ? * * *)" if env == "prod" else "cron(0 0 ? * * *)")
         recorded = dict(job["inputs"])
@@ -112,8 +109,11 @@ def test_the_schedule_runs_the_job_definition_the_builders_made(runs, paths, pla
         assert key.startswith(key_prefix) and recorded["dataQualityJobOutputConfig"]["kmsKeyId"] == key
         assert recorded.pop("tags") == {"mlinfra.io/model": model}
         role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role['name']}-mock"
-        expected = camel(spec.job_definition(
-            store_bucket=store, key_arn=key, endpoint_name=f"sm-lab-{env}-{model}", role_arn=role_arn))
+        built = spec.job_definition(store_bucket=store, key_arn=key, endpoint_name=f"sm-lab-{env}-{model}",
+                                    role_arn=role_arn)
+        assert recorded.pop("name") == spec.job_definition_name(built)  # named by its content
+        assert re.fullmatch(rf"sm-lab-{env}-{model}-dq-[0-9a-f]{{8}}", job["inputs"]["name"])
+        expected = camel(built)
         expected["dataQualityAppSpecification"]["environment"] = {"publish_cloudwatch_metrics": "Enabled"}  # as is
         assert plain(recorded) == plain(expected)
         baseline = recorded["dataQualityBaselineConfig"]["constraintsResource"]["s3Uri"]

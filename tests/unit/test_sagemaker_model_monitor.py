@@ -112,6 +112,21 @@ def test_the_job_reads_the_endpoint_and_baseline_and_writes_reports_encrypted():
     }
 
 
+def test_the_job_definition_is_named_by_its_content_within_63_characters():
+    scorer = _monitors()["scorer"]
+    job = scorer.job_definition(store_bucket=STORE, key_arn=KEY, endpoint_name="ep-9", role_arn=ROLE)
+    name = scorer.job_definition_name(job)
+    assert name.startswith("sm-lab-prod-scorer-dq-") and len(name) == len("sm-lab-prod-scorer-dq-") + 8
+    assert scorer.job_definition_name(dict(job)) == name, "the same definition, the same name"
+    moved = scorer.job_definition(store_bucket="other-store-5", key_arn=KEY, endpoint_name="ep-9", role_arn=ROLE)
+    assert scorer.job_definition_name(moved) != name, "a changed definition is a new one (they cannot be updated)"
+    long = _data(name="a" * 40, environments={"production-eu": {}})
+    long["models"][0]["name"] = "m" * 40
+    (monitor,) = [m for m in _monitors("production-eu", long).values() if m.model == "m" * 40]
+    assert len(monitor.job_definition_name(job)) == 63 and len(monitor.schedule_name) <= 63
+    assert len(monitor.rule_name) <= 64
+
+
 def test_a_profile_baseline_is_read_where_it_is():
     data = _data()
     data["models"][1]["drift_baseline"] = "s3://ml-baselines/ranker/v7"
