@@ -82,7 +82,6 @@ EXPECTED_RUN_MINUTES = 10  # billed time of one run (start-up and Spark analysis
 HOURLY = "cron(0 * ? * * *)"
 DAILY = "cron(0 0 ? * * *)"
 PUBLISH_METRICS_ENV = {"publish_cloudwatch_metrics": "Enabled"}
-METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 # The event an execution with violations sends, and how it is told apart (module docstring).
 EVENT_SOURCE = "aws.sagemaker"
 EVENT_DETAIL_TYPE = "SageMaker Processing Job State Change"
@@ -97,7 +96,7 @@ class MonitorRegionError(PlanError):
 
 
 def analyzer_image(region: str) -> str:
-    """The analyzer image of `region`, as the SageMaker SDK names it (raises MonitorRegionError elsewhere)."""
+    """The analyzer image of `region`, as the SageMaker SDK names it (MonitorRegionError where AWS publishes none)."""
     if region not in ANALYZER_ACCOUNTS:
         raise MonitorRegionError(region_problem(region))
     domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
