@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from mlinfra.conventions import TYPE_ENVIRONMENT
+from mlinfra.guardrails.secrets import secret_config_keys
 from mlinfra.profiles.model import EU_REGIONS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,6 +28,9 @@ class GuardrailContext:
     exposure: str  # private | internal | public
     protect_stateful: bool  # prod: stateful resources must carry protect=True
     allowed_regions: tuple[str, ...] | None  # None: any cloud region; (): no cloud region at all
+    # the secret config keys the profile names (names only): the policy pack reads their values from the stack's
+    # config, which the engine hands it, to tell a value from secret config from a literal in the program
+    secret_keys: tuple[str, ...] = ()
     # preview only: the fake values the mock config hands out for secret keys, {config key: value}
     secret_values: tuple[tuple[str, str], ...] = ()
     secrets_marked: bool = False  # the graph keeps Pulumi secrets as SECRET_MARK (preview: yes, policy pack: no)
@@ -54,6 +58,7 @@ def context_for(profile: Profile, env: str, *, tier: str, protect: bool, target:
         exposure=profile.security.exposure,
         protect_stateful=protect,
         allowed_regions=allowed_regions_for(profile.data.sovereignty),
+        secret_keys=tuple(secret_config_keys(profile)),
     )
 
 
@@ -70,6 +75,8 @@ def context_inputs(ctx: GuardrailContext) -> dict[str, Any]:
     }
     if ctx.allowed_regions is not None:
         inputs["allowedRegions"] = list(ctx.allowed_regions)
+    if ctx.secret_keys:
+        inputs["secretConfigKeys"] = list(ctx.secret_keys)
     return inputs
 
 
@@ -90,4 +97,5 @@ def context_from_graph(graph: list[Resource], overrides: dict[str, Any] | None =
         exposure=str(values.get("exposure", "private")),
         protect_stateful=bool(values.get("protectStateful", False)),
         allowed_regions=tuple(regions) if regions is not None else allowed_regions_for(sovereignty),
+        secret_keys=tuple(str(k) for k in values.get("secretConfigKeys") or ()),
     )

@@ -8,7 +8,7 @@ Pure module: the Pulumi side (components/offline.py, guardrails/policypack) conv
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 SECRET_MARK = "[secret]"  # a Pulumi secret input, value withheld
@@ -75,10 +75,10 @@ def label(res: Resource) -> str:
 
 def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
     """Every leaf of a nested input value with its dotted path (list items as [i])."""
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         for key in sorted(value, key=str):
             yield from walk(value[key], f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
+    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         for i, item in enumerate(value):
             yield from walk(item, f"{path}[{i}]")
     else:
@@ -106,13 +106,55 @@ def kube_object_key(res: Resource) -> tuple[str, str, str] | None:
     return f"{group}/{group_kind[1]}", str(meta.get("namespace") or ""), name
 
 
-def from_policy_resources(resources: Iterable[Any]) -> list[Resource]:
-    """Convert pulumi_policy PolicyResource objects (duck-typed: no import here) into graph entries."""
+def plain(value: Any, path: str = "", *, unknown: tuple[type[BaseException], ...] = (),
+          skipped: list[str] | None = None) -> Any:
+    """A policy runtime's value as plain data: its read-only Mapping/Sequence proxies become dict/list, recursively.
+
+    Reading an item the engine does not know yet (a computed output during preview) raises one of `unknown`
+    (pulumi_policy's UnknownValueError, handed in by the caller: this module imports no Pulumi); that item is
+    left out and its dotted path appended to `skipped`, so the checks run on everything that is known."""
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key in list(value):
+            here = f"{path}.{key}" if path else str(key)
+            try:
+                item = value[key]
+            except unknown:
+                if skipped is not None:
+                    skipped.append(here)
+                continue
+            out[key] = plain(item, here, unknown=unknown, skipped=skipped)
+        return out
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        items = []
+        for i in range(len(value)):
+            try:
+                item = value[i]
+            except unknown:
+                if skipped is not None:
+                    skipped.append(f"{path}[{i}]")
+                continue
+            items.append(plain(item, f"{path}[{i}]", unknown=unknown, skipped=skipped))
+        return items
+    return value
+
+
+def from_policy_resources(
+    resources: Iterable[Any], *, unknown: tuple[type[BaseException], ...] = (), skipped: list[str] | None = None
+) -> list[Resource]:
+    """Convert pulumi_policy PolicyResource objects (duck-typed: no import here) into graph entries.
+
+    Their props are pulumi_policy's proxies (see `plain`); every value left out as unknown is appended to
+    `skipped` as `<type> <name>: <path>`."""
     graph = []
     for r in resources:
         opts = getattr(r, "opts", None)
         parent = getattr(r, "parent", None)
         provider = getattr(r, "provider", None)
+        unknowns: list[str] = []
+        inputs = plain(r.props or {}, unknown=unknown, skipped=unknowns)
+        if skipped is not None:
+            skipped += [f"{r.resource_type} {r.name}: {path}" for path in unknowns]
         graph.append(
             resource(
                 type=r.resource_type,
@@ -121,7 +163,7 @@ def from_policy_resources(resources: Iterable[Any]) -> list[Resource]:
                 parent=getattr(parent, "urn", None),
                 custom=provider is not None or r.resource_type.startswith("pulumi:providers:"),
                 provider=getattr(provider, "urn", None),
-                inputs=dict(r.props or {}),
+                inputs=inputs,
                 protect=bool(getattr(opts, "protect", False)),
                 depends_on=[d.urn for d in (getattr(r, "dependencies", None) or [])],
             )
@@ -129,17 +171,21 @@ def from_policy_resources(resources: Iterable[Any]) -> list[Resource]:
     return graph
 
 
-def from_resource_args(args: Any) -> Resource:
-    """Convert pulumi_policy ResourceValidationArgs (one resource being validated) into a graph entry."""
-    opts = getattr(args, "opts", None)
-    provider = getattr(args, "provider", None)
-    return resource(
-        type=args.resource_type,
-        name=args.name,
-        urn=args.urn,
-        parent=getattr(opts, "parent", None),  # a URN string in pulumi_policy
-        custom=provider is not None,
-        provider=getattr(provider, "urn", None),
-        inputs=dict(args.props or {}),
-        protect=bool(getattr(opts, "protect", False)),
-    )
+def mark_secrets(graph: list[Resource], values: Iterable[str]) -> list[Resource]:
+    """The graph with every string that holds one of `values` (the stack's secret config values) replaced by
+    SECRET_MARK: the engine sends secrets marked, and pulumi_policy unwraps them before a policy sees them; the
+    program reads these keys only as Pulumi secrets, so a value that holds one was a secret on the wire."""
+    needles = [v for v in values if v]
+
+    def visit(value: Any) -> Any:
+        if isinstance(value, str):
+            return SECRET_MARK if any(n in value for n in needles) else value
+        if isinstance(value, dict):
+            return {k: visit(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [visit(v) for v in value]
+        return value
+
+    if not needles:
+        return graph
+    return [{**r, "inputs": visit(r["inputs"])} for r in graph]

@@ -94,6 +94,15 @@ def print_report(report: PreviewReport, console) -> None:
     note = monitoring_note(report)
     if note:
         console.print(f"[bold]shared monitoring stack:[/] {escape(note)}")
+    pack = report.policy_pack
+    if pack:
+        found = pack["violations"]
+        verdict = "[green]pass[/]" if not found else f"[bold red]{len(found)} mandatory violation(s)[/]"
+        console.print(f"policy pack {escape(pack['pack'])} (as `pulumi preview --policy-pack` runs it): {verdict}")
+        for v in found:
+            console.print(f"  [red]{escape(v['policy'])}: {escape(v['message'])}[/]")
+        for text in pack["notes"]:
+            console.print(f"  [dim]{escape(text)}[/]")
     verdict = "[green]all guardrails pass[/]" if report.passed else f"[bold red]{report.violations} guardrail violation(s)[/]"
     console.print(f"{verdict}; {len(report.resources)} resources, {len(report.invokes)} invokes, "
                   f"{report.seconds:.2f} s under Pulumi's mocks")

@@ -31,6 +31,8 @@ class PreviewReport:
     checks: list[CheckResult]
     invokes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # the policy pack run as the engine runs it: {"pack", "passed", "violations": [...], "notes": [...]}
+    policy_pack: dict[str, Any] = field(default_factory=dict)
 
     @property
     def target(self) -> str:
@@ -38,7 +40,7 @@ class PreviewReport:
 
     @property
     def passed(self) -> bool:
-        return all(c.status != "fail" for c in self.checks)
+        return all(c.status != "fail" for c in self.checks) and self.policy_pack.get("passed", True)
 
     @property
     def violations(self) -> int:
@@ -56,6 +58,7 @@ class PreviewReport:
             "counts": self.counts(),
             "outputs": self.outputs,
             "guardrails": [c.as_dict() for c in self.checks],
+            "policy_pack": self.policy_pack,
             "passed": self.passed,
             "invokes": self.invokes,
         }
@@ -72,7 +75,8 @@ def run_preview(
     """Run the Pulumi program for `env` under mocks and check the guardrails; raises PreviewError.
 
     `runner`: mlinfra.program.run_offline (the program sits above this layer, so its caller hands it in)."""
-    from mlinfra.components.offline import OfflineError  # Pulumi: only when a preview runs
+    from mlinfra.components.offline import PROJECT, OfflineError  # Pulumi: only when a preview runs
+    from mlinfra.components.policy_pack import analyze_stack, policy_resources
 
     try:
         run = runner(profile, env, target=target, on_register=on_register)
@@ -80,9 +84,13 @@ def run_preview(
         raise PreviewError(str(exc)) from None
     ctx = context_from_graph(run.resources) or _context_from_profile(profile, env, run.outputs)
     checks = run_guardrails(run.resources, ctx.with_secrets(run.secret_values))
+    # the policy pack as `pulumi preview --policy-pack` runs it: the engine's wire format, pulumi-policy's proxies,
+    # the stack's secret config values in the pack's config
+    config = {f"{PROJECT}:{key}": value for key, value in run.secret_values.items()}
+    pack = analyze_stack(policy_resources(run.resources, run.raw_inputs), config)
     return PreviewReport(
         profile=str(profile), environment=env, resources=run.resources, outputs=run.outputs, checks=checks,
-        invokes=run.invokes, seconds=run.seconds,
+        invokes=run.invokes, seconds=run.seconds, policy_pack=pack.as_dict(),
     )
 
 

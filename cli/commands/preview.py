@@ -54,5 +54,8 @@ def preview(profile: str, env: str, target: str | None, fmt: str) -> None:
     else:
         print_report(report, console())
     if not report.passed:
-        failed = ", ".join(c.id for c in report.checks if c.status == "fail")
-        raise DomainError(f"{report.violations} guardrail violation(s) in '{env}' ({failed}); see the guardrails above")
+        failed = [c.id for c in report.checks if c.status == "fail"]
+        pack = [v["policy"].removeprefix("mlinfra-") for v in report.policy_pack.get("violations", [])]
+        failed += sorted(set(pack) - set(failed))
+        raise DomainError(f"{max(report.violations, len(pack))} guardrail violation(s) in '{env}' ({', '.join(failed)}); "
+                          "see the guardrails above")

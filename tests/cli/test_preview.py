@@ -45,6 +45,8 @@ def test_tree_shows_resources_counts_outputs_and_guardrails(example):
     assert "│ kubernetes:core/v1:Namespace " in out and "│ total " in out
     assert '{"churn": "https://churn.prod.churn-scoring.internal"}' in out
     assert f"all guardrails pass; {count} resources, 0 invokes" in out
+    assert "policy pack mlinfra-guardrails (as `pulumi preview --policy-pack` runs it): pass" in out
+    assert data["policy_pack"] == {"pack": "mlinfra-guardrails", "passed": True, "violations": [], "notes": []}
     assert "shared monitoring stack: environment 'prod' installs the cluster's monitoring stack" in " ".join(out.split())
 
 
@@ -80,18 +82,25 @@ def test_the_decided_target_previews(example):
     result = run("preview", example, "--env", "dev", "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert (data["target"], data["outputs"]["target_chosen_by"]) == ("onprem-k8s", "decision")
+    assert (data["target"], data["outputs"]["target_chosen_by"]) == ("aws-sagemaker", "decision")
+    assert data["outputs"]["invoke_urls"]["churn"].endswith("/models/churn/invocations"), "OIDC callers: the edge"
 
 
-def test_pinned_target_deploys_and_names_what_it_lacks(example):
-    """A stack's pin wins over the decision, even for a target the decision rules out: aws-sagemaker deploys the
-    bundled profile, and its outputs name the gateway for OIDC callers it does not build."""
-    result = run("preview", example, "--env", "dev", "--target", "aws-sagemaker", "--format", "json")
+def test_pinned_target_deploys_and_names_what_it_lacks(example, tmp_path):
+    """A stack's pin wins over the decision, even for a target the decision rules out: without security.oidc,
+    aws-sagemaker deploys the bundled profile without the edge its OIDC callers need, and its outputs say so."""
+    data = yaml.safe_load(Path(example).read_text(encoding="utf-8"))
+    del data["security"]["oidc"]
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    result = run("preview", str(path), "--env", "dev", "--target", "aws-sagemaker", "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert (data["target"], data["outputs"]["target_chosen_by"], data["passed"]) == (
         "aws-sagemaker", "config mlinfra:target", True)
-    assert data["outputs"]["deployment_gaps"][0].startswith("security.authentication is 'oidc': SageMaker endpoints")
+    assert data["outputs"]["deployment_gaps"][0].startswith(
+        "security.authentication is 'oidc' but security.oidc is not set: SageMaker endpoints")
+    assert "edge_url" not in data["outputs"] and "mlinfra:sagemaker:SageMakerEdge" not in data["counts"]
 
 
 def test_profile_without_a_feasible_target_is_an_error_not_a_traceback(repo_root, tmp_path):
@@ -133,6 +142,11 @@ def test_guardrail_violation_exits_1_after_showing_it(example, monkeypatch):
         "Service type NodePort exposes it outside the cluster; security.exposure is 'internal'"
     ]
     assert "1 guardrail violation(s) in 'staging' (exposure)" in result.stderr
+    pack = json.loads(result.stdout)["policy_pack"]
+    assert (pack["pack"], pack["passed"]) == ("mlinfra-guardrails", False)
+    assert [(v["policy"], v["message"].split(": ", 1)[1]) for v in pack["violations"]] == [
+        ("mlinfra-exposure", "Service type NodePort exposes it outside the cluster; security.exposure is 'internal'")
+    ]
     tree = run("preview", example, "--env", "staging", "--target", "onprem-k8s")
     assert tree.exit_code == 1
     assert "│ FAIL   │ nothing public unless exposure is public" in tree.stdout
