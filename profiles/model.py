@@ -67,6 +67,7 @@ _ARTIFACT = re.compile(r"^(s3|pvc|oci|https)://[^\s]+$")
 _RUNBOOK_BASE = re.compile(r"^https?://[^\s#/]+[^\s#]*$")
 _S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")  # bucket rules, then any key prefix
 _PVC = re.compile(r"^pvc://(?P<claim>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(/(?P<path>[^\s]*))?$")
+_HTTPS_ISSUER = re.compile(r"^https://[^\s/?#]+(/[^\s?#]*)?$")
 _SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
 _EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")  # EKS CreateCluster's rule
 
@@ -181,6 +182,27 @@ class Data(Strict):
     classification: Classification = Field("internal", description="Most sensitive data the models see.")
 
 
+class Oidc(Strict):
+    issuer: str = Field(
+        ...,
+        description="The identity provider's issuer URL, exactly as its tokens' `iss` claim states it (https; "
+        "its /.well-known/openid-configuration must be reachable), e.g. https://login.example.com/realms/ml.",
+    )
+    audience: list[Annotated[str, Field(min_length=1, pattern=r"^\S+$")]] = Field(
+        ..., min_length=1, description="Accepted `aud` values: a token must name at least one (client IDs or API identifiers)."
+    )
+
+    @field_validator("issuer")
+    @classmethod
+    def _https_issuer(cls, value: str) -> str:
+        if not _HTTPS_ISSUER.match(value):
+            raise ValueError(
+                "must be an https:// URL without spaces, query or #fragment, exactly as the tokens' iss claim "
+                "states it, e.g. https://login.example.com/realms/ml"
+            )
+        return value
+
+
 class Security(Strict):
     exposure: Exposure = Field(
         "internal", description="Who can reach the endpoints: private (cluster only), internal, public."
@@ -196,6 +218,21 @@ class Security(Strict):
         pattern=RFC1123_LABEL_PATTERN,
         description="Existing TLS Secret for the ingress hosts; default: one per namespace named <namespace>-tls.",
     )
+    oidc: Oidc | None = Field(
+        None,
+        description="The OIDC identity provider whose tokens callers present when authentication is oidc "
+        "(aws-sagemaker checks them at its API Gateway edge; the Kubernetes targets leave token checks to the "
+        "ingress). Only with authentication: oidc.",
+    )
+
+    @model_validator(mode="after")
+    def _oidc_only_with_oidc(self) -> Security:
+        if self.oidc is not None and self.authentication != "oidc":
+            raise ValueError(
+                f"security.oidc is set but security.authentication is '{self.authentication}'; set "
+                "security.authentication to oidc, or remove security.oidc"
+            )
+        return self
 
 
 class Budget(Strict):

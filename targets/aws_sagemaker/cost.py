@@ -10,10 +10,11 @@ from mlinfra.costs.model import CostEstimate, CostLine, fmt_number
 from mlinfra.costs.prices import PriceTable
 from mlinfra.planning.sizing import traffic_share
 from mlinfra.planning.specs import EnvironmentPlan
-from mlinfra.profiles.environments import EnvironmentSettings
+from mlinfra.profiles.environments import EnvironmentSettings, all_environments
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_sagemaker.alarms import build_alarms
 from mlinfra.targets.aws_sagemaker.endpoints import sagemaker_plan
+from mlinfra.targets.aws_sagemaker.edge import EDGE_LOG_KB_PER_REQUEST, PROXY_MEMORY_MB, has_edge, proxy_seconds
 from mlinfra.targets.aws_sagemaker.model_monitor import (
     EXPECTED_RUN_MINUTES,
     HOURLY,
@@ -57,7 +58,40 @@ def estimate_sagemaker(
     monitors = data_quality_monitors(sm)
     if monitors:
         lines.append(monitoring_line(monitors, region, table))
+    lines += edge_lines(profile, env, table)
     return CostEstimate(lines=tuple(lines), assumptions=CLOUD)
+
+
+def edge_lines(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> list[CostLine]:
+    """The API Gateway edge (edge.py) where the environment has one: HTTP API requests, the Lambda proxy's requests
+    and GB-seconds (it waits for the endpoint), their logs. Free tiers are not deducted."""
+    if not has_edge(profile):
+        return []
+    region, fx, seconds = profile.region, table.usd_to_eur, table.hours_per_month * 3600
+    per_model = [(m.traffic.average_rps * traffic_share(env) * seconds, proxy_seconds(m)) for m in profile.models]
+    requests = sum(n for n, _ in per_model)
+    gb_seconds = sum(n * s for n, s in per_model) * PROXY_MEMORY_MB / 1024
+    http = table.regional("apigateway-http", "requests-million", region)
+    invocations = table.regional("lambda", "requests-million", region)
+    compute = table.regional("lambda", "gb-second-x86", region)
+    logs = table.regional("cloudwatch", "logs-gb", region)
+    log_gb = requests * EDGE_LOG_KB_PER_REQUEST / 1e6
+    millions = fmt_number(round(requests / 1e6, 3))
+    return [
+        priced_line(f"API Gateway HTTP API (edge): {millions} M requests", requests / 1e6 * http.value * fx, (http,)),
+        priced_line(
+            f"Lambda edge proxy: {millions} M requests, {fmt_number(round(gb_seconds))} GB-s",
+            (requests / 1e6 * invocations.value + gb_seconds * compute.value) * fx, (invocations, compute),
+            note=f"{PROXY_MEMORY_MB} MB x86 for the endpoint's time per request plus the proxy's own",
+        ),
+        priced_line(f"CloudWatch Logs (edge): {fmt_number(round(log_gb, 2))} GB", log_gb * logs.value * fx, (logs,),
+                    note="access logs and the proxy's lines"),
+    ]
+
+
+def edge_monthly_eur(profile: Profile, table: PriceTable) -> float:
+    """What the edge costs a month over all environments (0 without one)."""
+    return round(sum(line.monthly_eur for env in all_environments(profile) for line in edge_lines(profile, env, table)), 2)
 
 
 def monitoring_line(monitors: tuple[MonitorSpec, ...], region: str, table: PriceTable) -> CostLine:

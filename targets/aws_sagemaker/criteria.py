@@ -7,6 +7,7 @@ from __future__ import annotations
 from mlinfra.decision.criteria import Criteria, burst_need, clamp, load_text
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws.rules import sovereignty
+from mlinfra.targets.aws_sagemaker.edge import has_edge
 
 BURST_GAP = 0.05  # endpoints autoscale per model and Serverless scales to zero
 SECURITY_BASE = 0.9  # managed, isolated endpoints behind IAM
@@ -17,8 +18,9 @@ OPS_FTE_PER_MODEL = 0.02
 def criteria(profile: Profile) -> Criteria:
     sov, sov_note = sovereignty(profile)
     security_note = "managed, isolated endpoints behind IAM; no cluster to patch"
-    if profile.security.authentication == "oidc":
-        security_note += "; OIDC callers need a gateway in front (endpoints authenticate with IAM)"
+    if has_edge(profile):
+        security_note += "; callers come through an API Gateway edge" + (
+            " whose JWT authorizer checks their OIDC tokens" if profile.security.authentication == "oidc" else "")
     team = profile.team
     need = OPS_FTE_BASE + OPS_FTE_PER_MODEL * len(profile.models)
     return Criteria(

@@ -1,5 +1,5 @@
 """When AWS SageMaker cannot take the profile: the cloud is not allowed, no instance holds a model, or a model's
-artifact is somewhere SageMaker cannot read model data from."""
+artifact is somewhere SageMaker cannot read model data from; and what it cannot deploy (the edge's gaps)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from mlinfra.costs.prices import price_table
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_sagemaker.choice import sagemaker_instance
 from mlinfra.targets.aws_sagemaker.model_monitor import ANALYZER_ACCOUNTS, region_problem
+from mlinfra.targets.aws_sagemaker.edge import edge_gaps
 from mlinfra.targets.aws.rules import cloud_violations, prod_like
 
 SERVABLE_ARTIFACTS = ("s3", "https")  # s3: read in place; https: copied into the model store
@@ -34,22 +35,11 @@ def violations(profile: Profile) -> list[str]:
 
 
 def deployment_gaps(profile: Profile) -> list[str]:
-    """What the profile needs that this mlinfra does not deploy for SageMaker (the API Gateway edge).
+    """What the profile needs that this mlinfra does not deploy for SageMaker.
 
-    SageMaker endpoints answer IAM-signed (SigV4) requests only. API-key callers are served by IAM access keys
-    (a key pair per caller, granted sagemaker:InvokeEndpoint on the `endpoint_arns` stack output); OIDC callers
-    and unauthenticated public callers need a gateway (or an IAM OIDC federation) in front, which is not built."""
-    s = profile.security
-    if s.authentication == "oidc":
-        return [
-            "security.authentication is 'oidc': SageMaker endpoints answer only IAM-signed requests, so OIDC callers "
-            "need an API Gateway (or an IAM OIDC federation) in front, which this mlinfra does not deploy for "
-            "SageMaker"
-        ]
-    if s.exposure == "public" and s.authentication == "none":
-        return [
-            "security.exposure is 'public' with authentication 'none': SageMaker endpoints answer only IAM-signed "
-            "requests, so unauthenticated callers need an API Gateway in front, which this mlinfra does not deploy "
-            "for SageMaker yet"
-        ]
-    return []
+    SageMaker endpoints answer IAM-signed (SigV4) requests only. API-key callers are served by IAM access keys (a
+    key pair per caller, granted sagemaker:InvokeEndpoint on the `endpoint_arns` stack output); OIDC callers and
+    unauthenticated public callers get the API Gateway edge (edge.py). What remains is what the edge cannot do:
+    OIDC with exposure private (an HTTP API is internet-reachable), OIDC without security.oidc, and SLOs longer
+    than the edge waits."""
+    return edge_gaps(profile)

@@ -1,5 +1,6 @@
 """`mlinfra render --target aws-sagemaker`: aws/sagemaker.yaml, everything the stack deploys as plain data - the
-endpoints (as priced), their alarms and dashboards, the model store, the key and the alert topics.
+endpoints (as priced), their alarms and dashboards, the model store, the key, the alert topics and - for OIDC
+or unauthenticated public callers - the API Gateway edge.
 
 Values that exist only once the stack does (ARNs, the bucket's generated name, the repository URL) are shown as
 `<...>` placeholders; everything else is what the components pass to the resources.
@@ -15,6 +16,7 @@ from mlinfra.files.rendered import RenderedFile
 from mlinfra.targets.aws.notifications import alert_routes
 from mlinfra.targets.aws_sagemaker.alarms import AlarmSpec, build_alarms
 from mlinfra.targets.aws_sagemaker.dashboards import build_dashboard, dashboard_name
+from mlinfra.targets.aws_sagemaker.edge import EdgeSpec, describe_edge
 from mlinfra.targets.aws_sagemaker.endpoints import EndpointSpec, SageMakerPlan
 from mlinfra.targets.aws_sagemaker.model_monitor import MonitorSpec, monitor_spec
 
@@ -26,10 +28,10 @@ MONITOR_ROLE_ARN = "<model-monitor-role-arn>"
 JOB_DEFINITION_NAME = "<data-quality-job-definition-name>"
 
 
-def describe(sm: SageMakerPlan) -> dict[str, Any]:
-    """The whole environment as one document."""
+def describe(sm: SageMakerPlan, edge: EdgeSpec | None = None) -> dict[str, Any]:
+    """The whole environment as one document (with its API Gateway edge, when it has one)."""
     n = sm.notifications
-    return {
+    doc = {
         "profile": sm.plan.profile_name,
         "environment": sm.plan.environment,
         "target": sm.plan.target,
@@ -59,6 +61,9 @@ def describe(sm: SageMakerPlan) -> dict[str, Any]:
         },
         "endpoints": [_endpoint(sm, spec) for spec in sm.endpoints],
     }
+    if edge:
+        doc["edge"] = describe_edge(edge)
+    return doc
 
 
 def _endpoint(sm: SageMakerPlan, spec: EndpointSpec) -> dict[str, Any]:
@@ -120,5 +125,5 @@ def _alarm(sm: SageMakerPlan, alarm: AlarmSpec) -> dict[str, Any]:
     return out
 
 
-def render_sagemaker(sm: SageMakerPlan) -> list[RenderedFile]:
-    return [RenderedFile(SAGEMAKER_FILE, to_yaml(json.loads(json.dumps(describe(sm)))))]
+def render_sagemaker(sm: SageMakerPlan, edge: EdgeSpec | None = None) -> list[RenderedFile]:
+    return [RenderedFile(SAGEMAKER_FILE, to_yaml(json.loads(json.dumps(describe(sm, edge)))))]

@@ -312,13 +312,14 @@ def test_one_target_for_every_environment():
 
 def test_undeployable_targets_are_never_picked():
     """A target that cannot deploy what the profile asks for is infeasible, still priced, and the row says why:
-    SageMaker endpoints answer IAM-signed requests only, and this mlinfra builds no gateway for OIDC callers;
-    aws-eks deploys."""
+    SageMaker endpoints answer IAM-signed requests only, and the API Gateway edge for OIDC callers needs the issuer
+    its JWT authorizer trusts (security.oidc, not set here); aws-eks deploys."""
     d = decision_for(_profile())  # security.authentication defaults to oidc
     assert d.target == "onprem-k8s"
     option = _option(d, "aws-sagemaker")
     assert not option.feasible
-    assert option.violations[-1].startswith("cannot be deployed: security.authentication is 'oidc': SageMaker")
+    assert option.violations[-1].startswith(
+        "cannot be deployed: security.authentication is 'oidc' but security.oidc is not set: SageMaker endpoints")
     assert option.monthly_cost_eur is not None, "still priced, for the comparison"
     assert _option(d, "aws-eks").feasible and _option(d, "aws-eks").violations == ()
     cloud = decision_for(_profile(onprem=None))
@@ -326,9 +327,10 @@ def test_undeployable_targets_are_never_picked():
     api_key = decision_for(_profile(security={"exposure": "internal", "authentication": "api_key"}))
     assert _option(api_key, "aws-sagemaker").feasible, "API-key callers sign with IAM access keys: deployable"
     public = decision_for(_profile(security={"exposure": "public", "authentication": "none"}))
-    assert _option(public, "aws-sagemaker").violations[-1].startswith(
-        "cannot be deployed: security.exposure is 'public' with authentication 'none'"
-    )
+    assert _option(public, "aws-sagemaker").feasible, "unauthenticated public callers come through the edge"
+    oidc = {"issuer": "https://idp.example.com", "audience": ["svc"]}
+    issuer = decision_for(_profile(security={"exposure": "internal", "authentication": "oidc", "oidc": oidc}))
+    assert _option(issuer, "aws-sagemaker").feasible, "OIDC callers: the edge's JWT authorizer trusts security.oidc"
 
 
 def test_unknown_environment():
