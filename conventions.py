@@ -44,6 +44,7 @@ TYPE_ALERT_TOPICS = type_token("aws", "AlertTopics")  # SNS topics per severity 
 TYPE_SAGEMAKER_ENDPOINT = type_token("sagemaker", "SageMakerEndpoint")
 TYPE_CLOUDWATCH_MONITORING = type_token("sagemaker", "CloudWatchMonitoring")
 TYPE_DATA_QUALITY_MONITOR = type_token("sagemaker", "DataQualityMonitor")  # Model Monitor schedule, its alert
+TYPE_SAGEMAKER_EDGE = type_token("sagemaker", "SageMakerEdge")  # API Gateway and Lambda proxy in front of the endpoints
 
 
 # --- Kubernetes names -----------------------------------------------------------------------------------

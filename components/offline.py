@@ -64,14 +64,28 @@ def fake_secret(key: str) -> str:
 
 
 def unwrap_secrets(value: Any) -> Any:
-    """Replace Pulumi's wire-format secret wrappers by SECRET_MARK (the values never reach the graph)."""
+    """Replace Pulumi's wire-format secret wrappers by SECRET_MARK (the values never reach the graph), and assets
+    and archives (a Lambda function's code) by plain data."""
     if rpc.is_rpc_secret(value):
         return SECRET_MARK
+    if isinstance(value, (pulumi.Asset, pulumi.Archive)):
+        return plain_asset(value)
     if isinstance(value, dict):
         return {k: unwrap_secrets(v) for k, v in value.items()}
     if isinstance(value, list):
         return [unwrap_secrets(v) for v in value]
     return value
+
+
+def plain_asset(value: pulumi.Asset | pulumi.Archive) -> dict[str, Any]:
+    """An asset or archive as JSON-able data: inline text by its sha256 and size, files and URLs by where they are."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {"archive": {name: plain_asset(item) for name, item in sorted(value.assets.items())}}
+    if isinstance(value, pulumi.StringAsset):
+        data = value.text.encode("utf-8")
+        return {"text": {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}}
+    where = getattr(value, "path", None) or getattr(value, "uri", None)
+    return {type(value).__name__: str(where)}
 
 
 class _Recorder:
@@ -240,6 +254,14 @@ def _aws_outputs(args: pulumi.runtime.MockResourceArgs, region: str) -> dict[str
         out["dashboardArn"] = f"arn:aws:cloudwatch::{MOCK_ACCOUNT}:dashboard/{inputs.get('dashboardName')}"
     elif typ == "aws:appautoscaling/policy:Policy":
         out.update(name=physical, arn=f"arn:aws:autoscaling:{region}:{MOCK_ACCOUNT}:scalingPolicy:{name}")
+    elif typ == "aws:apigatewayv2/api:Api":  # the id is the mocks' f"{name}-id"
+        out.update(apiEndpoint=f"https://{name}-id.execute-api.{region}.amazonaws.com",
+                   executionArn=f"arn:aws:execute-api:{region}:{MOCK_ACCOUNT}:{name}-id",
+                   arn=f"arn:aws:apigateway:{region}::/apis/{name}-id")
+    elif typ == "aws:lambda/function:Function":
+        arn = f"arn:aws:lambda:{region}:{MOCK_ACCOUNT}:function:{physical}"
+        out.update(name=physical, arn=arn,
+                   invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations")
     return out
 
 

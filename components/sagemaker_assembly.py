@@ -10,6 +10,7 @@ Tree (the Environment is the parent of everything, as the guardrails and the pol
       SageMakerEndpoint per model      role, log group, model, endpoint configuration, endpoint, autoscaling
       CloudWatchMonitoring per model   alarms to the topics, dashboard
       DataQualityMonitor per model     monitoring.drift: monitoring role, job definition, schedule, violations rule
+      SageMakerEdge                    OIDC or unauthenticated public callers: HTTP API, JWT authorizer, Lambda proxy
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ from mlinfra.components.cloudwatch import CloudWatchMonitoring, CloudWatchMonito
 from mlinfra.components.assembly import environment_scope
 from mlinfra.components.sagemaker import SageMakerEndpoint, SageMakerEndpointArgs
 from mlinfra.components.sagemaker_monitor import DataQualityMonitor, DataQualityMonitorArgs
+from mlinfra.components.sagemaker_edge import SageMakerEdge, SageMakerEdgeArgs
 from mlinfra.conventions import child_name, k8s_name
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws.notifications import alert_routes
 from mlinfra.targets.aws_sagemaker.alarms import build_alarms
 from mlinfra.targets.aws_sagemaker.dashboards import dashboard_body, dashboard_name
+from mlinfra.targets.aws_sagemaker.edge import edge_spec
 from mlinfra.targets.aws_sagemaker.endpoints import SageMakerPlan
 from mlinfra.targets.aws_sagemaker.model_monitor import data_quality_monitors, monitor_spec
 from mlinfra.targets.aws_sagemaker.feasibility import deployment_gaps
@@ -100,7 +103,19 @@ def assemble_sagemaker(sm: SageMakerPlan, profile: Profile, secrets: dict[str, A
         endpoints[spec.model] = endpoint
         dashboards[spec.model] = dashboard_name(spec)
 
+    edge = edge_spec(profile, sm)  # OIDC or unauthenticated public callers: the API Gateway edge
+    edge_outputs: dict[str, Any] = {}
+    if edge:
+        gateway = SageMakerEdge(
+            child_name(name, "edge"),
+            SageMakerEdgeArgs(edge=edge, kms_key_arn=key.arn, protect=plan.protect,
+                              endpoint_arns={model: endpoint.endpoint_arn for model, endpoint in endpoints.items()}),
+            provider=provider, opts=in_scope,
+        )
+        edge_outputs = {"edge_url": gateway.url, "invoke_urls": dict(sorted(gateway.invoke_urls.items()))}
+
     return {
+        **edge_outputs,
         "environment": env,
         "region": sm.region,
         "endpoints": {model: endpoint.endpoint_name for model, endpoint in sorted(endpoints.items())},
