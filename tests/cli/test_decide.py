@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,14 @@ def test_table_output_explains_the_choice(bundled):
     result = run("decide", bundled)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.startswith("churn-scoring -> onprem-k8s (KubernetesModelServer, MonitoringStack)\n")
-    assert "onprem-k8s ranks first with a weighted score of 0.86, ahead of aws-eks (0.50)" in out
-    assert "aws-sagemaker is infeasible: cannot be deployed: security.authentication is 'oidc'" in out
+    # security.oidc names the issuer: SageMaker serves the OIDC callers through its API Gateway edge
+    assert out.startswith("churn-scoring -> aws-sagemaker (SageMakerEndpoint, CloudWatchMonitoring, ")
+    assert "SageMakerEdge)\n" in out
+    assert re.search(r"aws-sagemaker ranks first with a weighted score of 0\.\d\d, ahead of onprem-k8s \(0\.\d\d\), "
+                     r"aws-eks \(0\.\d\d\)", " ".join(out.split())), out
+    assert "is infeasible" not in out
     assert "Options (EUR/month, sum over all environments (dev, staging, prod))" in out
-    assert "Cost breakdown: onprem-k8s" in out
+    assert "Cost breakdown: aws-sagemaker" in out and "API Gateway HTTP API (edge)" in out
     assert "weights (decision.weights, normalised): cost 0.30, scalability 0.20, sovereignty 0.15, security 0.15, operations 0.20" in out
     assert "\x1b[" not in out  # NO_COLOR
 
@@ -51,8 +55,8 @@ def test_json_shape(bundled):
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert {"target", "feasible", "reasons", "options", "components"} <= set(data)
-    assert data["target"] == "onprem-k8s" and data["feasible"] is True
-    assert data["components"] == ["KubernetesModelServer", "MonitoringStack"]
+    assert data["target"] == "aws-sagemaker" and data["feasible"] is True
+    assert {"SageMakerEndpoint", "CloudWatchMonitoring", "SageMakerEdge"} <= set(data["components"])
     assert data["cost_scope"] == "sum over all environments (dev, staging, prod)"
     assert all(isinstance(r, str) for r in data["reasons"])
     for option in data["options"]:
@@ -62,7 +66,7 @@ def test_json_shape(bundled):
     eks = next(o for o in data["options"] if o["target"] == "aws-eks")
     assert eks["feasible"] is True and eks["violations"] == [], "aws-eks deploys (components/aws_eks)"
     chosen = data["options"][0]
-    assert eks["monthly_cost_eur"] > 2000 and eks["score"] < chosen["score"], "priced and ranked below onprem-k8s"
+    assert eks["monthly_cost_eur"] > 2000 and eks["score"] < chosen["score"], "priced and ranked below aws-sagemaker"
     assert sum(chosen["monthly_cost_eur_by_env"].values()) == pytest.approx(chosen["monthly_cost_eur"], abs=0.02)
 
 
@@ -159,7 +163,7 @@ def test_adr_written_then_overwrite_refused(tmp_path, bundled):
     assert f"ADR written: {record}" in first.stderr
     json.loads(first.stdout)  # the notice goes to stderr, stdout stays JSON
     text = record.read_text(encoding="utf-8")
-    assert text.startswith("# 0001. Deployment target for churn-scoring: onprem-k8s\n")
+    assert text.startswith("# 0001. Deployment target for churn-scoring: aws-sagemaker\n")
 
     again = run("decide", bundled, "--adr", str(adr_dir))
     assert again.exit_code == 0 and f"ADR unchanged: {record}" in again.stderr

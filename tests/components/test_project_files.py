@@ -39,7 +39,8 @@ def test_main_is_tiny_and_only_dispatches(repo_root: Path):
 
 @pytest.mark.parametrize("env", [pytest.param(e, id=e) for e in ("dev", "staging", "prod")])
 def test_stack_files_point_at_the_profile_and_name_secrets_only(repo_root: Path, env: str):
-    from mlinfra.targets.registry import plan_for
+    from mlinfra.scaffold.context import secret_refs
+    from mlinfra.targets.registry import get_target, plan_for
     from mlinfra.targets.resolve import decision_for
 
     text = (repo_root / "stacks" / f"Pulumi.{env}.yaml").read_text()
@@ -50,10 +51,17 @@ def test_stack_files_point_at_the_profile_and_name_secrets_only(repo_root: Path,
     assert env in profile.environment_names
     assert set(config) == {"mlinfra:profile"}, "the target follows the decision, the cluster comes from the profile"
     target = decision_for(profile).target
-    keys = secret_config_keys(profile)
-    assert keys == ["grafanaAdminPassword", "slackWebhookUrl"]
-    for key in keys:
+    assert secret_config_keys(profile) == ["grafanaAdminPassword", "slackWebhookUrl"]
+    for key in secret_config_keys(profile):
         assert f"mlinfra:{key}" not in config, f"{key} must not be in the stack file in plain text"
+    assert f"`mlinfra decide stacks/profile.yaml` ({target} for this profile)" in " ".join(text.split())
+    keys = [ref.key for ref in secret_refs(profile, get_target(target).ignores_secret_fields)]
+    if target == "aws-sagemaker":  # no cluster: every stack is its own, with the keys SageMaker reads
+        assert keys == ["slackWebhookUrl"], "no Grafana on SageMaker"
+        for key in keys:
+            assert re.search(rf"^#\s+pulumi config set --secret {key} .* -s {env}$", text, re.M), f"no set command for {key}"
+        assert "kube_context" not in text and "invoke_urls" in text
+        return
     monitoring = plan_for(profile, env, target).monitoring
     how = "`environments.<env>.kube_context`" if monitoring.owns_stack else f"`environments.{env}.kube_context`"
     assert how in " ".join(text.split()), "how to give an environment its own cluster"

@@ -296,7 +296,7 @@ def test_prod_and_dev_differ_in_instances_paging_and_protection(runs):
                                        + ["aws:cloudwatch/logGroup:LogGroup"] * 3)
 
 
-def test_drift_captures_requests_and_the_bundled_pin_names_its_gap(runs):
+def test_drift_captures_requests_and_the_bundled_oidc_callers_get_the_edge(runs):
     run = runs[("bundled", "prod")]
     config = one(run, ENDPOINT_CONFIG)["inputs"]
     assert config["dataCaptureConfig"]["destinationS3Uri"] == "s3://churn-scoring-prod-models-mock/data-capture/churn-scoring-prod-churn/"
@@ -304,7 +304,8 @@ def test_drift_captures_requests_and_the_bundled_pin_names_its_gap(runs):
     assert not any(r["inputs"].get("metricName") == "ModelDriftScore" for r in of_type(run, ALARM)), "nothing publishes it"
     rule = one(run, "aws:cloudwatch/eventRule:EventRule")["inputs"]  # the drift alert: Model Monitor's violations
     assert json.loads(rule["eventPattern"])["detail"]["ExitMessage"] == [{"prefix": "CompletedWithViolations"}]
-    assert run.outputs["deployment_gaps"][0].startswith("security.authentication is 'oidc'")
+    assert run.outputs["deployment_gaps"] == [], "security.oidc names the issuer the edge's JWT authorizer trusts"
+    assert run.outputs["invoke_urls"] == {"churn": f"{run.outputs['edge_url']}/models/churn/invocations"}
     assert run.outputs["region"] == "eu-central-1"
 
 

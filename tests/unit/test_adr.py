@@ -25,18 +25,19 @@ def _sections(text: str) -> list[str]:
 def test_adr_has_context_options_decision_consequences(bundled):
     profile, decision = bundled
     text = render_adr(decision, profile)
-    assert text.startswith("# 0001. Deployment target for churn-scoring: onprem-k8s\n")
+    assert text.startswith("# 0001. Deployment target for churn-scoring: aws-sagemaker\n")
     assert _sections(text) == ["## Context", "## Options", "## Decision", "## Consequences"]
     assert "| churn | sklearn | 1 CPU, 2 GiB | 5 / 40 | 250 ms, 0.995 |" in text
     assert "- Data: sovereignty `eu`, classification `personal`." in text
-    assert "We deploy `churn-scoring` to **onprem-k8s** with the component set KubernetesModelServer, MonitoringStack." in text
+    assert ("We deploy `churn-scoring` to **aws-sagemaker** with the component set SageMakerEndpoint, "
+            "CloudWatchMonitoring, ") in text and "SageMakerEdge." in text
     # every option with its cost, the estimated ones marked
     for option in decision.options:
         assert f"### {option.target}: {option.title}" in text
     sagemaker = next(o for o in decision.options if o.target == "aws-sagemaker")
-    assert f"| aws-sagemaker | no | ≈ {sagemaker.monthly_cost_eur:,.2f} |" in text  # priced, but not deployable
+    assert f"| aws-sagemaker | yes | ≈ {sagemaker.monthly_cost_eur:,.2f} |" in text  # derived eu-central-1 prices
     assert "| onprem-k8s | yes | 134.52 |" in text  # on-prem uses profile assumptions only: exact
-    assert "- The models run on the existing cluster; its capacity is fixed" in text  # the target's consequences
+    assert "- Callers reach the endpoints through an API Gateway HTTP API and a Lambda proxy" in text  # consequences
     assert text.endswith("review the diff.\n")
 
 

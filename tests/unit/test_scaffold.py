@@ -348,7 +348,7 @@ def test_deploy_workflow_runs_environments_in_order_behind_github_environments(e
 @pytest.mark.parametrize(
     ("example", "aws", "kube"),
     [
-        pytest.param("churn-scoring", True, True, id="onprem-decided-aws-account-declared"),
+        pytest.param("churn-scoring", True, False, id="sagemaker-decided-onprem-cluster-declared"),
         pytest.param("claims-vision", False, True, id="onprem-kubeconfig-no-aws"),
         pytest.param("reco-api", True, False, id="cloud-only"),
     ],
@@ -364,13 +364,13 @@ def test_readme_lists_commands_for_every_environment(generated):
     for env in ("dev", "staging", "prod"):
         assert f"pulumi stack init {env}\n" in text
         assert f"pulumi preview -s {env}\npulumi up -s {env}\n" in text
-    # the three environments share the declared cluster: prod installs its monitoring stack and holds the secrets
-    assert "pulumi config set --secret -s prod slackWebhookUrl    # Slack incoming-webhook URL\n" in text
-    assert ("pulumi config set --secret -s prod grafanaAdminPassword    "
-            "# Grafana admin password (user admin; Kubernetes targets)\n") in text
-    assert "pulumi config set --secret -s dev" not in text
+    # it decides aws-sagemaker: every environment is a stack of its own with the one key SageMaker reads (no
+    # Grafana); environments sharing a cluster: test_environments_sharing_a_cluster_deploy_its_monitoring_owner_first
+    for env in ("dev", "staging", "prod"):
+        assert f"pulumi config set --secret -s {env} slackWebhookUrl    # Slack incoming-webhook URL\n" in text
+    assert "grafanaAdminPassword" not in text
     assert "pulumi login --local" in text and "pulumi login 's3://" in text
-    assert "**onprem-k8s**" in text
+    assert "**aws-sagemaker**" in text
 
 
 @pytest.mark.parametrize(
