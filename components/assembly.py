@@ -65,8 +65,13 @@ def deploy_on_cluster(
     `provider` reaches; `artifact_roles`: model -> IAM role ARN its ServiceAccount assumes (IRSA on EKS)."""
     roles = artifact_roles or {}
     child = pulumi.ResourceOptions(parent=scope, provider=provider)
-    shared = create_objects(name, build_namespace_objects(plan), child, primary=plan.namespace, protect=plan.protect)
+    objects = build_namespace_objects(plan)
+    shared = create_objects(name, [o for o in objects if o["kind"] == "Namespace"], child, primary=plan.namespace,
+                            protect=plan.protect)
     namespace = shared["namespace"].metadata.name  # same value as plan.namespace, plus the dependency
+    # the objects in it (default-deny NetworkPolicy) wait for it, rather than relying on the provider's retries
+    shared |= create_objects(name, [o for o in objects if o["kind"] != "Namespace"], child, primary=plan.namespace,
+                             protect=plan.protect, namespaces={plan.namespace: namespace})
     servers = {
         model.name: KubernetesModelServer(
             child_name(name, model.k8s_name),

@@ -48,6 +48,11 @@ from mlinfra.monitoring.objects import (
 from mlinfra.planning.specs import EnvironmentPlan
 
 
+# Helm waits for every object of the release to be ready: a cold kube-prometheus-stack install (images pulled,
+# volumes bound, the admission webhook's certificate job) takes longer than the provider's default of 300 s.
+RELEASE_TIMEOUT_SECONDS = 900
+
+
 @dataclass(frozen=True, kw_only=True)
 class MonitoringStackArgs:
     plan: EnvironmentPlan
@@ -143,6 +148,9 @@ def _install_stack(
             namespace=plan.monitoring.namespace,
             create_namespace=False,
             values=build_helm_values(plan),
+            timeout=RELEASE_TIMEOUT_SECONDS,
+            atomic=True,  # a failed install is purged, a failed upgrade rolled back: nothing half-done is left
+            cleanup_on_fail=True,
         ),
         opts=pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(protect=plan.protect, depends_on=list(res.values()))

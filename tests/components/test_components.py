@@ -154,6 +154,28 @@ def test_namespace_then_secrets_then_release_then_custom_resources(runs):
     assert not deps["release"] & {urn[r] for r in after}, "the release must not wait for what waits for it"
 
 
+@pytest.mark.parametrize("env", [pytest.param("dev", id="dev"), pytest.param("prod", id="prod")])
+def test_every_namespaced_object_waits_for_its_namespace(runs, env):
+    """Every object in a Namespace the stack creates depends on that Namespace resource (the default-deny
+    NetworkPolicy used to be created alongside it and only worked because the provider retries)."""
+    run = runs[env]
+    namespaces = {r["inputs"]["metadata"]["name"]: r["urn"] for r in of_type(run, "kubernetes:core/v1:Namespace")}
+    assert namespaces, "the stack creates its namespaces"
+    waiting = {}
+    for r in run.resources:
+        key = kube_object_key(r) if r["type"] != RELEASE else ("helm", r["inputs"]["namespace"], r["name"])
+        if key and key[1] in namespaces:
+            waiting[r["name"]] = namespaces[key[1]] in r["options"]["depends_on"]
+    assert any(name.endswith("network-policy-default-deny") for name in waiting)
+    assert [name for name, ok in waiting.items() if not ok] == []
+
+
+def test_the_release_waits_long_enough_and_leaves_nothing_half_done(runs):
+    """A cold kube-prometheus-stack install outlasts the provider's 300 s; a failed one is purged (atomic)."""
+    release = one(runs["prod"], RELEASE)["inputs"]
+    assert (release["timeout"], release["atomic"], release["cleanupOnFail"]) == (900, True, True)
+
+
 @pytest.mark.parametrize("env", [pytest.param("dev", id="dev"), pytest.param("staging", id="staging")])
 def test_a_non_owner_adds_only_its_rules_monitors_and_dashboards(runs, env):
     """dev and staging share prod's cluster: no monitoring namespace, Secrets or release of their own (those are
