@@ -18,6 +18,7 @@ from typing import Any
 
 import pulumi
 
+from mlinfra.components.aliases import former_type_aliases
 from mlinfra.components.offline import OfflineError, OfflineRun, run_mocked
 from mlinfra.conventions import CONFIG_KUBE_CONTEXT_KEY, CONFIG_PROFILE_KEY, CONFIG_TARGET_KEY, PACKAGE
 from mlinfra.costs.model import EstimateError
@@ -101,6 +102,7 @@ def run() -> dict[str, Any]:
 
 def main() -> None:
     """Entry point of `__main__.py`."""
+    pulumi.runtime.register_stack_transformation(former_type_aliases())  # renamed components keep their resources
     for key, value in sorted(run().items()):
         pulumi.export(key, value)
 

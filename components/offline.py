@@ -57,6 +57,7 @@ class OfflineRun:
     invokes: list[str] = field(default_factory=list)  # provider function tokens called (expected: none)
     seconds: float = 0.0
     raw_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # urn -> inputs with secret wrappers
+    aliases: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # urn -> alias specs (graph.engine_urns)
 
 
 def fake_secret(key: str) -> str:
@@ -88,6 +89,19 @@ def plain_asset(value: pulumi.Asset | pulumi.Archive) -> dict[str, Any]:
     return {type(value).__name__: str(where)}
 
 
+def alias_specs(request) -> list[dict[str, Any]]:
+    """A registration's aliases as plain data: full URNs (older SDKs compute them) or the engine's alias specs."""
+    found: list[dict[str, Any]] = [{"urn": urn} for urn in request.aliasURNs]
+    for alias in request.aliases:
+        if alias.urn:
+            found.append({"urn": alias.urn})
+        else:
+            spec = alias.spec
+            found.append({"name": spec.name or None, "type": spec.type or None, "parent": spec.parentUrn or None,
+                          "no_parent": bool(spec.noParent)})
+    return found
+
+
 class _Recorder:
     """What one run registered; the monitor is called from the SDK's worker threads."""
 
@@ -96,6 +110,7 @@ class _Recorder:
         self.seen: set[tuple[str, str]] = set()
         self.entries: list[Resource] = []
         self.raw_inputs: dict[str, dict[str, Any]] = {}
+        self.aliases: dict[str, list[dict[str, Any]]] = {}
         self.invokes: list[str] = []
         self.loop_errors: list[str] = []
         self.on_register = on_register
@@ -301,6 +316,8 @@ class _Monitor(MockMonitor):
         with rec.lock:
             rec.entries.append(entry)
             rec.raw_inputs[response.urn] = normalise(inputs)
+            if request.aliases or request.aliasURNs:
+                rec.aliases[response.urn] = alias_specs(request)
             count = len(rec.entries)
         if rec.on_register:
             rec.on_register(count)
@@ -378,4 +395,5 @@ def _run(program, env: str, config: dict[str, str], secret_keys: list[str], on_r
         invokes=list(recorder.invokes),
         seconds=time.perf_counter() - started,
         raw_inputs=dict(recorder.raw_inputs),
+        aliases=dict(recorder.aliases),
     )

@@ -189,3 +189,76 @@ def mark_secrets(graph: list[Resource], values: Iterable[str]) -> list[Resource]
     if not needles:
         return graph
     return [{**r, "inputs": visit(r["inputs"])} for r in graph]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# URNs as the engine forms them, and what aliases keep
+
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def urn_parts(urn: str) -> tuple[str, str, str, str]:
+    """(stack, project, qualified type, name) of `urn:pulumi:<stack>::<project>::<qualified type>::<name>`."""
+    head, project, qualified, name = urn.split("::", 3)
+    return head.removeprefix("urn:pulumi:"), project, qualified, name
+
+
+def _qualified(types: list[str]) -> str:
+    return "$".join(t for t in types if t != ROOT_STACK_TYPE)
+
+
+def engine_urns(graph: list[Resource], aliases: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, set[str]]:
+    """{URN the engine gives each resource: URNs its aliases keep} for a recorded graph.
+
+    The engine's URN qualifies a type with every ancestor's type (the mocks only with the parent's), and a
+    resource inherits its ancestors' aliases: renaming a component's type moves its whole subtree. `aliases`:
+    recorded alias specs per (mock) URN, each {"urn"} or {"name", "type", "parent" (URN or None), "no_parent"}."""
+    by_urn = {r["urn"]: r for r in graph}
+    chains: dict[str, list[str]] = {}  # mock URN -> types from the top ancestor down to the resource
+
+    def chain(urn: str) -> list[str]:
+        if urn not in chains:
+            r = by_urn[urn]
+            parent = r["parent"] if r["parent"] in by_urn else None
+            chains[urn] = [*(chain(parent) if parent else []), r["type"]]
+        return chains[urn]
+
+    def urn_of(stack: str, project: str, types: list[str], name: str) -> str:
+        return f"urn:pulumi:{stack}::{project}::{_qualified(types)}::{name}"
+
+    out: dict[str, set[str]] = {}
+    kept: dict[str, set[tuple[str, ...]]] = {}  # mock URN -> former (types..., name) tuples, ancestors included
+
+    def former(urn: str) -> set[tuple[str, ...]]:
+        if urn in kept:
+            return kept[urn]
+        r = by_urn[urn]
+        parent = r["parent"] if r["parent"] in by_urn else None
+        parent_now = tuple(chain(parent)) if parent else ()
+        parents = {parent_now} | ({f[:-1] for f in former(parent)} if parent else set())
+        found: set[tuple[str, ...]] = set()
+        for p in parents - {parent_now}:  # inherited: an ancestor's former identity, this resource's own
+            found.add((*p, r["type"], r["name"]))
+        for spec in (aliases or {}).get(urn, []):
+            if spec.get("urn"):
+                _s, _p, qualified, name = urn_parts(spec["urn"])
+                found.add((*qualified.split("$"), name))
+                continue
+            typ, name = spec.get("type") or r["type"], spec.get("name") or r["name"]
+            if spec.get("no_parent"):
+                bases = {()}
+            elif spec.get("parent"):
+                bases = {tuple(chain(spec["parent"]))} if spec["parent"] in by_urn else \
+                    {tuple(urn_parts(spec["parent"])[2].split("$"))}
+            else:
+                bases = parents
+            found |= {(*b, typ, name) for b in bases}
+        kept[urn] = {f for f in found if f != (*chain(urn), r["name"])}
+        return kept[urn]
+
+    for r in graph:
+        stack, project, _q, _n = urn_parts(r["urn"])
+        out[urn_of(stack, project, chain(r["urn"]), r["name"])] = {
+            urn_of(stack, project, list(f[:-1]), f[-1]) for f in former(r["urn"])
+        }
+    return out
