@@ -19,6 +19,7 @@ from mlinfra.components.model_server import KubernetesModelServer, KubernetesMod
 from mlinfra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from mlinfra.conventions import child_name
 from mlinfra.guardrails.context import context_for, context_inputs
+from mlinfra.manifests.artifacts import artifact_credential_keys
 from mlinfra.manifests.serving import build_namespace_objects
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.model import Profile
@@ -38,10 +39,12 @@ def assemble_kubernetes(
     secrets: dict[str, Any],
     *,
     opts: pulumi.ResourceOptions | None = None,
+    artifact_kinds: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Create the environment's components on the existing cluster its plan names (never the ambient context).
 
-    `secrets`: secret config key -> Pulumi secret, every key the profile names (read by the program)."""
+    `secrets`: secret config key -> Pulumi secret, every key the profile names (read by the program);
+    `artifact_kinds`: the artifact kinds fetched with the credentials the profile names (the target's)."""
     if not plan.kube_context:
         raise pulumi.RunError(
             f"target '{plan.target}' has no cluster to deploy to: set onprem.kube_context in the profile "
@@ -50,7 +53,8 @@ def assemble_kubernetes(
     scope = environment_scope(plan, profile, opts)
     provider = k8s.Provider(child_name(profile.name, "kubernetes"), context=plan.kube_context,
                             opts=pulumi.ResourceOptions(parent=scope))
-    return deploy_on_cluster(profile.name, plan, secrets, scope, provider)
+    return deploy_on_cluster(profile.name, plan, secrets, scope, provider,
+                             artifact_credentials=artifact_credential_keys(profile, artifact_kinds))
 
 
 def deploy_on_cluster(
@@ -60,10 +64,21 @@ def deploy_on_cluster(
     scope: Environment,
     provider: k8s.Provider,
     artifact_roles: dict[str, pulumi.Input[str]] | None = None,
+    *,
+    artifact_credentials: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The serving Namespace objects, one KubernetesModelServer per model and the MonitoringStack, on the cluster
-    `provider` reaches; `artifact_roles`: model -> IAM role ARN its ServiceAccount assumes (IRSA on EKS)."""
+    `provider` reaches; `artifact_roles`: model -> IAM role ARN its ServiceAccount assumes (IRSA on EKS);
+    `artifact_credentials`: model -> secret config key of its artifact credentials (manifests.artifacts)."""
     roles = artifact_roles or {}
+    keys = {m: k for m, k in (artifact_credentials or {}).items() if m not in roles}  # a role needs no key
+    missing = sorted({k for k in keys.values() if secrets.get(k) is None})
+    if missing:  # before any resource: one error naming every key (the stack is the environment)
+        raise pulumi.RunError(
+            f"stack '{plan.environment}' has no value for the secret config key(s) {', '.join(missing)} named in "
+            "the profile's models[].artifact_credentials_secret; set each once with "
+            f"`pulumi config set --secret -s {plan.environment} KEY < FILE` (the file the key's model fetch reads)"
+        )
     child = pulumi.ResourceOptions(parent=scope, provider=provider)
     objects = build_namespace_objects(plan)
     shared = create_objects(name, [o for o in objects if o["kind"] == "Namespace"], child, primary=plan.namespace,
@@ -76,7 +91,8 @@ def deploy_on_cluster(
         model.name: KubernetesModelServer(
             child_name(name, model.k8s_name),
             KubernetesModelServerArgs(plan=plan, model=model, namespace=namespace,
-                                      artifact_role_arn=roles.get(model.name)),
+                                      artifact_role_arn=roles.get(model.name),
+                                      artifact_credentials=secrets[keys[model.name]] if model.name in keys else None),
             provider=provider,
             opts=pulumi.ResourceOptions(parent=scope),
         )

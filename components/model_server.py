@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mlinfra.components.k8s_objects import create_objects
-from mlinfra.conventions import TYPE_MODEL_SERVER
+from mlinfra.components.k8s_objects import create_object, create_objects
+from mlinfra.conventions import TYPE_MODEL_SERVER, child_name
+from mlinfra.manifests.artifacts import build_artifact_secret
 from mlinfra.manifests.serving import build_model_objects, endpoint_of
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 
@@ -20,10 +21,14 @@ class KubernetesModelServerArgs:
     # the Namespace resource's name output: same value as plan.namespace, plus the dependency on it
     namespace: pulumi.Input[str] | None = None
     artifact_role_arn: pulumi.Input[str] | None = None  # EKS: IAM role for IRSA (S3 artifacts)
+    # the artifact credentials file, a Pulumi secret (models[].artifact_credentials_secret): becomes the model's
+    # artifact Secret, created before the Deployment whose fetch init container reads it
+    artifact_credentials: pulumi.Input[str] | None = None
 
 
 class KubernetesModelServer(pulumi.ComponentResource):
-    """ServiceAccount, Deployment, Service, HPA, PDB (>= 2 replicas), NetworkPolicy and Ingress of one model."""
+    """ServiceAccount, Deployment, Service, HPA, PDB (>= 2 replicas), NetworkPolicy and Ingress of one model, and
+    its artifact Secret when it has credentials."""
 
     endpoint: str
     resources: dict[str, pulumi.CustomResource]
@@ -40,8 +45,15 @@ class KubernetesModelServer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         objects = build_model_objects(args.plan, args.model, artifact_role_arn=args.artifact_role_arn)
         namespaces = {args.plan.namespace: args.namespace} if args.namespace is not None else None
-        self.resources = create_objects(
-            name, objects, child, primary=args.model.k8s_name, protect=args.plan.protect, namespaces=namespaces
+        secret: dict[str, pulumi.CustomResource] = {}
+        serving = child
+        if args.artifact_credentials is not None:
+            body = build_artifact_secret(args.plan, args.model, args.artifact_credentials)
+            secret["artifact-secret"] = create_object(child_name(name, "artifact-secret"), body, child,
+                                                      namespaces=namespaces)
+            serving = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[secret["artifact-secret"]]))
+        self.resources = secret | create_objects(
+            name, objects, serving, primary=args.model.k8s_name, protect=args.plan.protect, namespaces=namespaces
         )
         self.endpoint = endpoint_of(objects)
         self.register_outputs({"endpoint": self.endpoint, "objects": sorted(self.resources)})

@@ -5,6 +5,8 @@
   stores on premise. Credentials, region and endpoint come from the optional Secret
   conventions.artifact_secret_name(model) as AWS shared files (keys `credentials` and `config`, the latter may
   set `endpoint_url` for MinIO/Ceph); on EKS, IRSA replaces the Secret (the ServiceAccount gets the role).
+  The Secret is created from the secret config key `models[].artifact_credentials_secret` names (its value is
+  the file CREDENTIAL_FILES names), unless the model has a workload identity for its artifact.
 - oci://<registry>/<repo>:<tag>: `oras pull` of an OCI artifact into an emptyDir (registry auth: key
   `config.json` of the same Secret). An init container rather than an image volume, because image volumes
   are not in the Kubernetes 1.30 API.
@@ -23,8 +25,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mlinfra.conventions import artifact_secret_name
-from mlinfra.manifests.common import IMAGE_PULL_POLICY, container_security_context
-from mlinfra.planning.specs import ModelSpec
+from mlinfra.manifests.common import IMAGE_PULL_POLICY, container_security_context, model_labels
+from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
+from mlinfra.profiles.model import Profile
 from mlinfra.runtimes.catalog import MODEL_DIR
 
 MODEL_VOLUME = "model"
@@ -42,6 +45,39 @@ FETCH_RESOURCES = {
     "limits": {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "1Gi"},
 }
 ARCHIVE_SUFFIXES = {".tar.gz": "-xzf", ".tgz": "-xzf", ".tar": "-xf"}
+# the key of the artifact Secret that holds the credentials file, per artifact kind (what the fetch reads)
+CREDENTIAL_FILES = {"s3": "config", "oci": "config.json", "https": "netrc"}
+CREDENTIAL_FILE_TITLES = {
+    "s3": "AWS CLI config file (access key, secret key, optional region and endpoint_url)",
+    "oci": "registry config.json",
+    "https": "netrc",
+}
+
+
+def artifact_credential_keys(profile: Profile, kinds: tuple[str, ...] = tuple(CREDENTIAL_FILES)) -> dict[str, str]:
+    """{model name: secret config key} of the models whose artifact credentials become a Secret; `kinds`: the
+    artifact kinds a target fetches with them (Target.artifact_credential_kinds; one whose workload identity reaches
+    the artifact, as IRSA does on aws-eks, needs none)."""
+    return {
+        m.name: m.artifact_credentials_secret
+        for m in profile.models
+        if m.artifact_credentials_secret and m.artifact.split("://", 1)[0] in kinds
+    }
+
+
+def build_artifact_secret(plan: EnvironmentPlan, model: ModelSpec, credentials: Any) -> dict[str, Any]:
+    """The model's artifact Secret: the credentials file the fetch init container mounts (a Pulumi secret)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": artifact_secret_name(model.k8s_name),
+            "namespace": plan.namespace,
+            "labels": model_labels(plan, model),
+        },
+        "stringData": {CREDENTIAL_FILES[model.artifact_kind]: credentials},
+    }
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,14 @@ class Model(Strict):
     image: str | None = Field(
         None, description="Container image; required for framework custom, optional override otherwise."
     )
+    artifact_credentials_secret: SecretKey | None = Field(
+        None,
+        description="Secret config key holding the file the fetch init container reads to get the artifact: for "
+        "s3:// an AWS CLI config file ([default] with aws_access_key_id, aws_secret_access_key, optionally region "
+        "and endpoint_url for MinIO/Ceph), for oci:// a registry config.json, for https:// a netrc. Kubernetes "
+        "targets put it in the model's Secret; where the target gives the model a workload identity (aws-eks for "
+        "s3://) it is not needed. Not for pvc:// artifacts.",
+    )
     resources: Resources = Field(default_factory=Resources, description="Per-replica resources.")
     traffic: Traffic = Field(..., description="Expected request load.")
     slo: Slo = Field(..., description="Service level objectives that alerts are derived from.")
@@ -153,6 +161,16 @@ class Model(Strict):
         if value.startswith("pvc://") and not _PVC.match(value):
             raise ValueError("a pvc:// artifact is pvc://<claim>/<path> with an RFC 1123 claim name")
         return value
+
+    @model_validator(mode="after")
+    def _credentials_need_a_fetch(self) -> Model:
+        if self.artifact_credentials_secret and self.artifact.startswith("pvc://"):
+            raise ValueError(
+                f"model '{self.name}': artifact_credentials_secret '{self.artifact_credentials_secret}' is set but the "
+                f"artifact {self.artifact} is mounted from its claim and reads no credentials; remove it (it applies "
+                "to s3://, oci:// and https:// artifacts)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _custom_needs_image(self) -> Model:

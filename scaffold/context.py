@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, requires
 
 from mlinfra import __version__
+from mlinfra.manifests.artifacts import CREDENTIAL_FILE_TITLES, CREDENTIAL_FILES
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.environments import all_environments
 from mlinfra.profiles.model import Profile
@@ -23,6 +24,8 @@ class SecretRef:
     key: str
     what: str
     paths: tuple[str, ...]  # profile fields that reference it
+    every_stack: bool = False  # every stack reads it (artifact credentials), not only the monitoring stack's owner
+    from_file: str | None = None  # a multi-line value: set it from this file (`... KEY < FILE`)
 
     @property
     def config_key(self) -> str:
@@ -89,11 +92,23 @@ _NOTIFY_SECRET_FIELDS = {
 }
 
 
-def secret_refs(profile: Profile, ignored: tuple[str, ...] = ()) -> tuple[SecretRef, ...]:
-    """Every secret key monitoring.notify, monitoring.smtp and monitoring.grafana_admin_password_secret reference,
-    in profile order, merged by key (the same keys as guardrails.secrets.secret_config_keys; a test holds them
-    equal for the examples), except those only `ignored` fields (a target's ignores_secret_fields) name."""
+def secret_refs(
+    profile: Profile, ignored: tuple[str, ...] = (), artifact_kinds: tuple[str, ...] = tuple(CREDENTIAL_FILES)
+) -> tuple[SecretRef, ...]:
+    """Every secret key models[].artifact_credentials_secret, monitoring.notify, monitoring.smtp and
+    monitoring.grafana_admin_password_secret reference, in profile order, merged by key (the same keys as
+    guardrails.secrets.secret_config_keys; a test holds them equal for the examples), except those only `ignored`
+    fields (a target's ignores_secret_fields) name and artifact credentials of kinds the target does not read
+    (Target.artifact_credential_kinds: a workload identity reaches them)."""
     found: dict[str, tuple[str, list[str]]] = {}
+    files: dict[str, str] = {}  # artifact credential key -> the file its value comes from
+    for i, model in enumerate(profile.models):
+        kind = model.artifact.split("://", 1)[0]
+        key = model.artifact_credentials_secret
+        if key and kind in artifact_kinds:
+            found.setdefault(key, (f"artifact credentials of model {model.name}: {CREDENTIAL_FILE_TITLES[kind]}", []))
+            found[key][1].append(f"models[{i}].artifact_credentials_secret")
+            files.setdefault(key, f"{model.name}-{CREDENTIAL_FILES[kind]}")
     for i, notify in enumerate(profile.monitoring.notify):
         spec = _NOTIFY_SECRET_FIELDS.get(notify.type)
         if spec is None:
@@ -109,7 +124,9 @@ def secret_refs(profile: Profile, ignored: tuple[str, ...] = ()) -> tuple[Secret
         "monitoring.grafana_admin_password_secret"
     )
     return tuple(
-        SecretRef(key=k, what=w, paths=tuple(p)) for k, (w, p) in found.items() if not set(p) <= set(ignored)
+        SecretRef(key=k, what=w, paths=tuple(p), every_stack=k in files, from_file=files.get(k))
+        for k, (w, p) in found.items()
+        if not set(p) <= set(ignored)
     )
 
 
@@ -171,7 +188,8 @@ def build_context(profile: Profile, target: Target | None) -> ScaffoldContext:
         version=__version__,
         profile_file=PROFILE_FILE,
         environments=envs,
-        secrets=secret_refs(profile, target.ignores_secret_fields if target else ()),
+        secrets=secret_refs(profile, target.ignores_secret_fields, target.artifact_credential_kinds) if target
+        else secret_refs(profile),
         requirements=requirements,
         pulumi_cli=pulumi_cli_range(requirements),
         target=target.name if target else None,

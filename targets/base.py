@@ -31,6 +31,9 @@ class Target:
     graph_file: ClassVar[str | None] = None
     # Profile fields naming secret config keys this target never reads (`mlinfra init` does not ask for them).
     ignores_secret_fields: ClassVar[tuple[str, ...]] = ()
+    # Artifact kinds (s3, oci, https) whose fetch reads models[].artifact_credentials_secret; a target whose
+    # workload identity reaches the artifact (IRSA on aws-eks, SageMaker's execution role) reads none.
+    artifact_credential_kinds: ClassVar[tuple[str, ...]] = ()
 
     # -- decision (pure) ---------------------------------------------------------------------------------
     def feasibility(self, profile: Profile) -> list[str]:

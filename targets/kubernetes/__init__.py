@@ -33,4 +33,5 @@ class KubernetesTarget(Target):
     def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
         from mlinfra.components.assembly import assemble_kubernetes  # Pulumi: only when deploying
 
-        return assemble_kubernetes(self.plan(profile, env), profile, secrets)
+        return assemble_kubernetes(self.plan(profile, env), profile, secrets,
+                                   artifact_kinds=self.artifact_credential_kinds)

@@ -24,6 +24,8 @@ class OnpremK8s(KubernetesTarget):
     name = NAME
     title = "On-premise Kubernetes (existing cluster)"
     description = "Serve the models on the cluster named in `onprem`, monitored by kube-prometheus-stack."
+    # no workload identity on premise: every fetched artifact reads the credentials the profile names
+    artifact_credential_kinds = ("s3", "oci", "https")
 
     def feasibility(self, profile: Profile) -> list[str]:
         return feasibility.violations(profile)

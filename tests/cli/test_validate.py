@@ -37,8 +37,33 @@ def test_valid_profile_json(repo_root: Path):
         "models": ["damage-detector", "claims-assistant"],
         "name": "claims-vision",
         "profile": str(repo_root / "docs" / "examples" / "gpu-onprem.yaml"),
+        "secret_config_keys": [
+            {"key": "pagerdutyRoutingKey", "holds": "PagerDuty Events API v2 routing key",
+             "fields": ["monitoring.notify[0].routing_key_secret"], "every_stack": False},
+            {"key": "teamsWebhookUrl", "holds": "Microsoft Teams webhook URL",
+             "fields": ["monitoring.notify[1].webhook_secret"], "every_stack": False},
+            {"key": "incidentWebhookUrl", "holds": "webhook URL", "fields": ["monitoring.notify[2].url_secret"],
+             "every_stack": False},
+            {"key": "grafanaAdminPassword", "holds": "Grafana admin password (user admin; Kubernetes targets)",
+             "fields": ["monitoring.grafana_admin_password_secret"], "every_stack": False},
+        ],
         "valid": True,
     }
+
+
+def test_valid_profile_names_the_secret_config_keys_it_needs(repo_root: Path, tmp_path: Path):
+    """Artifact credentials of an s3:// model are a secret config key every stack needs; validate says so."""
+    data = yaml.safe_load((repo_root / "docs" / "examples" / "gpu-onprem.yaml").read_text())
+    data["models"][1]["artifact_credentials_secret"] = "assistantArtifactConfig"
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = run("validate", str(path))
+    assert result.exit_code == 0, result.output
+    assert ("  assistantArtifactConfig: artifact credentials of model claims-assistant: AWS CLI config file (access "
+            "key, secret key, optional region and endpoint_url) (models[1].artifact_credentials_secret; every stack)"
+            in result.output)
+    assert "  grafanaAdminPassword: Grafana admin password (user admin; Kubernetes targets) " \
+           "(monitoring.grafana_admin_password_secret)" in result.output
 
 
 def test_invalid_profile_exit_1_and_lists_problems(tmp_path: Path):

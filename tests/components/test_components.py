@@ -15,6 +15,7 @@ from mlinfra.conventions import (
     TYPE_MODEL_SERVER,
     TYPE_MONITORING_STACK,
 )
+from mlinfra.guardrails import context_from_graph, run_guardrails
 from mlinfra.guardrails.graph import SECRET_MARK, kube_object_key, kube_type_token
 from mlinfra.manifests.serving import build_model_objects, build_namespace_objects
 from mlinfra.monitoring.helm_values import CHART, CHART_REPO, CHART_VERSION, build_helm_values
@@ -462,3 +463,55 @@ def test_a_target_without_a_cost_model_deploys_with_no_monthly_cost(tmp_path):
     bare = type("Bare", (Target,), {"name": "bare"})()
     assert monthly_cost(bare, profile, "prod") is None
     assert monthly_cost(get_target("onprem-k8s"), profile, "prod") == pytest.approx(44.84, abs=0.01)
+
+
+@pytest.mark.parametrize("env", [pytest.param("dev", id="dev"), pytest.param("prod", id="prod")])
+def test_s3_artifact_credentials_become_the_secret_the_fetch_reads(write_profile, profile_data, env):
+    """On premise nothing else gives the fetch init container credentials: the Secret it mounts is created from the
+    secret config key the profile names - in every stack, before the Deployment - and stays a Pulumi secret."""
+    from mlinfra.program import run_offline
+
+    profile_data["models"][0]["artifact_credentials_secret"] = "fraudArtifactConfig"
+    run = run_offline(write_profile(profile_data), env, target="onprem-k8s")
+    assert "fraudArtifactConfig" in run.secret_values
+    named = {r["name"]: r for r in run.resources}
+    secret = named["fraud-lab-fraud-artifact-secret"]
+    assert secret["inputs"]["metadata"]["name"] == "fraud-artifact"
+    assert secret["inputs"]["metadata"]["namespace"] == f"fraud-lab-{env}"
+    assert secret["inputs"]["stringData"] == SECRET_MARK, "the credentials file must stay a Pulumi secret"
+    raw = run.raw_inputs[secret["urn"]]["stringData"]
+    assert rpc.is_rpc_secret(raw) and rpc.unwrap_rpc_secret(raw) == {"config": "mlinfra-fake-secret-fraudArtifactConfig"}
+    deployment = named["fraud-lab-fraud-deployment"]
+    assert secret["urn"] in deployment["options"]["depends_on"], "the pod must not start before its credentials"
+    volumes = deployment["inputs"]["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "artifact-credentials", "secret": {"secretName": "fraud-artifact", "optional": True,
+                                                       "defaultMode": 0o440}} in volumes
+    assert not [r for r in of_type(run, "kubernetes:core/v1:Secret") if "ranker" in r["name"]], "pvc:// reads none"
+    checks = {c.id: c for c in run_guardrails(run.resources, context_from_graph(run.resources).with_secrets(run.secret_values))}
+    assert checks["secrets"].status == "pass", checks["secrets"].violations
+
+
+def test_a_missing_artifact_credentials_value_is_named(write_profile, profile_data):
+    from mlinfra import program
+
+    profile_data["models"][0]["artifact_credentials_secret"] = "fraudArtifactConfig"
+    path = write_profile(profile_data)
+    with pytest.raises(OfflineError, match=(
+        r"stack 'dev' has no value for the secret config key\(s\) fraudArtifactConfig named in the profile's "
+        r"models\[\]\.artifact_credentials_secret; set each once with `pulumi config set --secret -s dev KEY < FILE`"
+    )):
+        run_mocked(program.main, stack="dev", config={"mlinfra:profile": str(path), "mlinfra:target": "onprem-k8s"},
+                   secret_keys=["slackHook", "pdRoutingKey", "grafanaAdminPassword"])
+
+
+def test_a_target_with_workload_identity_reads_no_artifact_credentials(write_profile, profile_data):
+    """aws-eks gives each S3 model an IRSA role and SageMaker its execution role: no key, no Secret there."""
+    from mlinfra.manifests.artifacts import artifact_credential_keys
+    from mlinfra.targets.registry import get_target
+
+    profile_data["models"][0]["artifact_credentials_secret"] = "fraudArtifactConfig"
+    profile = load_profile(str(write_profile(profile_data)))
+    assert artifact_credential_keys(profile, get_target("onprem-k8s").artifact_credential_kinds) == {
+        "fraud": "fraudArtifactConfig"}
+    for name in ("aws-eks", "aws-sagemaker"):
+        assert artifact_credential_keys(profile, get_target(name).artifact_credential_kinds) == {}, name

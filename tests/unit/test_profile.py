@@ -118,6 +118,12 @@ def test_valid_variants(changes):
             id="custom-without-image",
         ),
         pytest.param(
+            with_(**{"models.0.artifact": "pvc://fraud-models/v3", "models.0.artifact_credentials_secret": "fraudCreds"}),
+            "models[0]: model 'fraud': artifact_credentials_secret 'fraudCreds' is set but the artifact "
+            "pvc://fraud-models/v3 is mounted from its claim and reads no credentials; remove it",
+            id="credentials-for-a-pvc-artifact",
+        ),
+        pytest.param(
             with_(**{"models.0.traffic": {"average_rps": 31, "peak_rps": 29}}),
             "models[0].traffic: peak_rps (29) is below average_rps (31); peak_rps must be at least average_rps",
             id="peak-below-average",

@@ -231,6 +231,28 @@ def test_stack_files_name_the_profile_and_the_secret_commands(generated):
     assert "dev tier." in files["stacks/Pulumi.dev.yaml"].decode()
 
 
+def test_artifact_credentials_are_set_in_every_stack(tmp_path):
+    """An s3:// model's credentials key is read by every stack that deploys the model on premise, the owner of the
+    monitoring stack or not: each stack file and the README say how to set it from the file."""
+    data = yaml.safe_load(EXAMPLES["claims-vision"].read_text())
+    data["models"][1]["artifact_credentials_secret"] = "assistantArtifactConfig"
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    files = {f.path: f.content.decode() for f in generate(path, load_profile(str(path)))}
+    line = "#   pulumi config set --secret -s {env} assistantArtifactConfig < claims-assistant-config\n"
+    dev, prod = files["stacks/Pulumi.dev.yaml"], files["stacks/Pulumi.prod.yaml"]
+    assert line.format(env="dev") in dev and line.format(env="prod") in prod
+    assert "needs no monitoring secret config; deploy prod first." in dev
+    assert "grafanaAdminPassword" not in dev and "#   pulumi config set --secret -s prod grafanaAdminPassword\n" in prod
+    readme = files["README.md"]
+    for env in ("dev", "prod"):
+        assert f"pulumi config set --secret -s {env} assistantArtifactConfig < claims-assistant-config    # " \
+               "artifact credentials of model claims-assistant: AWS CLI config file" in readme
+    assert "pulumi config set --secret -s dev grafanaAdminPassword" not in readme
+    keys = [r.key for r in secret_refs(load_profile(str(path)))]
+    assert keys[0] == "assistantArtifactConfig" and sorted(keys) == secret_config_keys(load_profile(str(path)))
+
+
 def test_environments_sharing_a_cluster_deploy_its_monitoring_owner_first(generated):
     """claims-vision runs dev and prod on one on-premise cluster: prod installs its monitoring stack, so only
     prod sets secrets, and dev's stack file, the README and the deploy workflow say to deploy prod first."""
