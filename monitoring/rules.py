@@ -3,9 +3,19 @@
 - One recording group per runtime used in the plan, scoped to the plan's namespace and that runtime's models
   (so two profiles, or two runtimes sharing a metric name such as `http_requests_total`, never record the
   same series twice).
+- One SLO group with each model's 30-day records: error and slow-request ratios over the SLO period and the
+  share of each budget left (evaluated every 5 minutes: a 30-day range is costly).
 - One alert group with every model's alerts. Thresholds come from the model's SLO; severities are fixed
   (critical pages, warning makes a ticket) - whether critical actually pages is decided by the Alertmanager
   routing of the environment (dev routes critical to the ticket receivers, see alertmanager.py).
+- Both SLOs burn budgets the same way (SRE workbook multi-window multi-burn-rate, as sloth and pyrra): the
+  error budget (server errors) and the latency budget (requests slower than the bucket edge of the p95 SLO,
+  runtime_metrics.latency_edge; 5 % of requests may be). A fast burn pages, a slow burn makes a ticket.
+- A model that should serve and has no ready replica, no scrape target up or (where traffic is expected) no
+  SLI at all pages: MLModelDown. Its page mutes the model's tickets (alertmanager.py inhibition).
+- Pod-level tickets (crash loop, not ready, replicas at the HPA maximum) carry the labels the chart's
+  equivalents carry, so Alertmanager mutes the chart's duplicate (alertmanager.CHART_DUPLICATES); not-ready
+  waits while a rollout progresses (a replica was updated within the runtime's startup time).
 - Every alert carries the labels `namespace`, `model`, `environment`, `severity` and the annotations
   `summary`, `description` (with the measured value) and `runbook_url` (the profile's monitoring.runbook_url
   plus `#<alert name in lower case>`, the anchors of docs/runbooks.md).
@@ -20,45 +30,58 @@ from mlinfra.conventions import (
     ALERT_DRIFT_HIGH,
     ALERT_ERROR_BUDGET_FAST_BURN,
     ALERT_ERROR_BUDGET_SLOW_BURN,
-    ALERT_LATENCY_HIGH,
+    ALERT_LATENCY_FAST_BURN,
+    ALERT_LATENCY_SLOW_BURN,
+    ALERT_MODEL_DOWN,
     ALERT_NO_TRAFFIC,
     ALERT_NOT_READY,
     ALERT_SATURATED,
     DRIFT_SCORE_METRIC,
     SEVERITY_PAGE,
     SEVERITY_TICKET,
+    recorded,
     runbook_url,
 )
 from mlinfra.monitoring.runtime_metrics import (
     ERROR_WINDOWS,
     FAST_BURN,
+    LATENCY_OBJECTIVE,
     LATENCY_WINDOW,
     QUANTILES,
     REQUEST_WINDOWS,
+    SLO_WINDOW,
     SLOW_BURN,
     error_ratio_record,
+    latency_edge,
     latency_record,
     metrics_for,
     model_scope,
     pods_regex,
     requests_record,
+    slow_ratio_record,
 )
+from mlinfra.runtimes.catalog import RUNTIMES
 from mlinfra.monitoring.timing import PRODUCTION, AlertTiming, format_duration
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 
 # Production `for:` durations (seconds), scaled by the timing
 HOLD = {
-    ALERT_LATENCY_HIGH: 600,
+    ALERT_MODEL_DOWN: 180,
+    ALERT_LATENCY_FAST_BURN: 120,
+    ALERT_LATENCY_SLOW_BURN: 900,
     ALERT_ERROR_BUDGET_FAST_BURN: 120,
     ALERT_ERROR_BUDGET_SLOW_BURN: 900,
     ALERT_NO_TRAFFIC: 600,
-    ALERT_SATURATED: 900,
+    # pod-level tickets hold less than the chart's 15-minute equivalents, so theirs is muted (alertmanager.py)
+    ALERT_SATURATED: 600,
     ALERT_CRASH_LOOPING: 600,
-    ALERT_NOT_READY: 900,
+    ALERT_NOT_READY: 600,
     ALERT_DRIFT_HIGH: 1800,
 }
 SEVERITY = {
-    ALERT_LATENCY_HIGH: SEVERITY_PAGE,
+    ALERT_MODEL_DOWN: SEVERITY_PAGE,
+    ALERT_LATENCY_FAST_BURN: SEVERITY_PAGE,
+    ALERT_LATENCY_SLOW_BURN: SEVERITY_TICKET,
     ALERT_ERROR_BUDGET_FAST_BURN: SEVERITY_PAGE,
     ALERT_ERROR_BUDGET_SLOW_BURN: SEVERITY_TICKET,
     ALERT_NO_TRAFFIC: SEVERITY_TICKET,
@@ -71,52 +94,115 @@ CRASH_WINDOW = 300  # a container counts as crash-looping when it was in CrashLo
 LOW_TRAFFIC_RPS = 0.1  # below this average, silence is judged over an hour instead of five minutes
 
 
+SLO_GROUP_INTERVAL = 300  # production evaluation interval of the 30-day records
+LATENCY_BUDGET = round(1 - LATENCY_OBJECTIVE, 10)
+
+
 def build_rule_groups(plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION) -> list[dict[str, Any]]:
-    """Recording groups (one per runtime in use) followed by the alert group, as Prometheus rule-file dicts."""
+    """Recording groups (one per runtime in use), the SLO group, then the alert group, as rule-file dicts."""
     interval = format_duration(timing.evaluation_interval)
-    by_runtime: dict[str, list[str]] = {}
+    by_runtime: dict[str, list[ModelSpec]] = {}
     for model in plan.models:
-        by_runtime.setdefault(model.runtime, []).append(model.name)
+        by_runtime.setdefault(model.runtime, []).append(model)
     groups = [
         {
             "name": f"mlinfra.{plan.namespace}.{runtime}.recording",
             "interval": interval,
-            "rules": recording_rules(runtime, model_scope(plan.namespace, names), timing),
+            "rules": recording_rules(runtime, plan.namespace, models, timing),
         }
-        for runtime, names in sorted(by_runtime.items())
+        for runtime, models in sorted(by_runtime.items())
     ]
+    groups.append(
+        {
+            "name": f"mlinfra.{plan.namespace}.slo",
+            "interval": timing.hold(SLO_GROUP_INTERVAL),
+            "rules": [rule for model in plan.models for rule in slo_records(plan, model, timing)],
+        }
+    )
     alerts = [rule for model in plan.models for rule in model_alerts(plan, model, timing)]
     groups.append({"name": f"mlinfra.{plan.namespace}.alerts", "interval": interval, "rules": alerts})
     return groups
 
 
-def recording_rules(runtime: str, scope: tuple[str, ...], timing: AlertTiming) -> list[dict[str, str]]:
-    """The schema for one runtime's models: request rate, error ratio per SLO window, latency quantiles."""
+def recording_rules(
+    runtime: str, namespace: str, models: list[ModelSpec], timing: AlertTiming
+) -> list[dict[str, str]]:
+    """The schema for one runtime's models: request rate, error ratio and slow-request ratio per SLO window,
+    latency quantiles (dashboards). The slow ratio is recorded per bucket edge (models sharing an edge share
+    the rule)."""
     metrics = metrics_for(runtime)
+    scope = model_scope(namespace, [m.name for m in models])
     rules = [(requests_record(w), metrics.request_rate(scope, timing.window(w))) for w in REQUEST_WINDOWS]
     rules += [(error_ratio_record(w), metrics.error_ratio(scope, timing.window(w))) for w in ERROR_WINDOWS]
     rules += [
         (latency_record(q), metrics.latency_quantile(scope, value, timing.window(LATENCY_WINDOW)))
         for q, value in QUANTILES.items()
     ]
+    by_edge: dict[float, list[str]] = {}
+    for model in models:
+        by_edge.setdefault(latency_edge(runtime, model.latency_p95_ms).edge_s, []).append(model.name)
+    for edge, names in sorted(by_edge.items()):
+        edge_scope = model_scope(namespace, names)
+        rules += [(slow_ratio_record(w), metrics.slow_ratio(edge_scope, edge, timing.window(w))) for w in ERROR_WINDOWS]
     # The `runtime` label keeps records of different runtimes distinct (and tells a dashboard reader the source).
     return [{"record": record, "expr": expr, "labels": {"runtime": runtime}} for record, expr in rules]
 
 
+def slo_records(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -> list[dict[str, Any]]:
+    """30-day error and slow-request ratios (the mean of the 5-minute records, as sloth records its period
+    SLI) and the share of each 30-day budget left (1 = untouched, 0 = spent, negative = overspent)."""
+    sel = _selector(plan, model)
+    window = timing.window(SLO_WINDOW)
+    out = []
+    for ratio, budget_name, budget in (
+        ("error_ratio", "error_budget_remaining", model.error_budget),
+        ("latency_slow_ratio", "latency_budget_remaining", LATENCY_BUDGET),
+    ):
+        five = f"{recorded(ratio, '5m')}{{{sel}}}"
+        month = recorded(ratio, "30d")
+        out.append(
+            {"record": month, "expr": f"sum_over_time({five}[{window}]) / count_over_time({five}[{window}])"}
+        )
+        out.append({"record": recorded(budget_name, "30d"), "expr": f"1 - {month}{{{sel}}} / {_num(budget)}"})
+    # the static `model` label keeps one model's rules apart from another's (the series carry it anyway)
+    return [{**rule, "labels": {"model": model.name}} for rule in out]
+
+
+def _selector(plan: EnvironmentPlan, model: ModelSpec) -> str:
+    return f'namespace="{plan.namespace}", model="{model.name}", environment="{plan.environment}"'
+
+
 def model_alerts(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -> list[dict[str, Any]]:
     """Every alert of one model, in a fixed order."""
-    sel = f'namespace="{plan.namespace}", model="{model.name}", environment="{plan.environment}"'
+    sel = _selector(plan, model)
     budget = model.error_budget
     where = f"{model.name} ({plan.environment})"
+    edge = latency_edge(model.runtime, model.latency_p95_ms)
+    slow = f"longer than {_s(edge.edge_s)}" + (
+        "" if edge.exact else f" (the bucket edge its {_ms(model.latency_p95_ms)} p95 SLO is measured at)"
+    )
     rules = [
+        _down_alert(plan, model, timing, sel),
         _alert(
-            ALERT_LATENCY_HIGH,
-            f"{latency_record('p95')}{{{sel}}} > {_num(model.latency_p95_ms / 1000)}",
+            ALERT_LATENCY_FAST_BURN,
+            _burn_expr(sel, LATENCY_BUDGET, FAST_BURN, slow_ratio_record),
             plan, model, timing,
-            summary=f"{where}: p95 latency above the {_ms(model.latency_p95_ms)} SLO",
+            summary=f"{where}: latency budget burning fast",
             description=(
-                f"p95 latency of model {model.name} in {plan.environment} is {{{{ $value | humanizeDuration }}}}; "
-                f"the SLO is {_ms(model.latency_p95_ms)}."
+                f"{{{{ $value | humanizePercentage }}}} of requests to model {model.name} in {plan.environment} took "
+                f"{slow}; the p95 SLO allows {_pct(LATENCY_BUDGET)}. At this rate a 30-day budget is gone in under "
+                f"{_days(FAST_BURN)} days."
+            ),
+        ),
+        _alert(
+            ALERT_LATENCY_SLOW_BURN,
+            _burn_expr(sel, LATENCY_BUDGET, SLOW_BURN, slow_ratio_record),
+            plan, model, timing,
+            summary=f"{where}: latency budget burning",
+            description=(
+                f"{{{{ $value | humanizePercentage }}}} of requests to model {model.name} in {plan.environment} took "
+                f"{slow}; the p95 SLO allows {_pct(LATENCY_BUDGET)}. At this rate a 30-day budget is gone in under "
+                f"{_days(SLOW_BURN)} days."
             ),
         ),
         _alert(
@@ -145,7 +231,7 @@ def model_alerts(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -
         ),
     ]
     if model.expects_traffic:
-        window = REQUEST_WINDOWS[0] if model.average_rps >= LOW_TRAFFIC_RPS else REQUEST_WINDOWS[1]
+        window = REQUEST_WINDOWS[0] if model.expected_rps >= LOW_TRAFFIC_RPS else REQUEST_WINDOWS[1]
         series = f"{requests_record(window)}{{{sel}}}"
         rules.append(
             _alert(
@@ -155,7 +241,7 @@ def model_alerts(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -
                 summary=f"{where}: no requests",
                 description=(
                     f'Model {model.name} in {plan.environment} receives {{{{ $value | printf "%.2f" }}}} requests/s; '
-                    f"it is expected to serve about {_num(model.average_rps)} requests/s on average."
+                    f"it is expected to serve about {_num(model.expected_rps)} requests/s on average."
                 ),
             )
         )
@@ -190,11 +276,14 @@ def model_alerts(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -
         )
     )
     deploy = f'{k8s}deployment="{model.k8s_name}"'
+    startup = timing.window(RUNTIMES[model.runtime].startup_seconds)
     rules.append(
         _alert(
             ALERT_NOT_READY,
             f"(kube_deployment_spec_replicas{{{deploy}}} - on(namespace, deployment) "
-            f"kube_deployment_status_replicas_available{{{deploy}}}) > 0",
+            f"kube_deployment_status_replicas_available{{{deploy}}}) > 0 "
+            # rollout guard: a replica was updated within the runtime's startup time, so pods are still starting
+            f"unless on(namespace, deployment) changes(kube_deployment_status_replicas_updated{{{deploy}}}[{startup}]) > 0",
             plan, model, timing,
             summary=f"{where}: serving pods not ready",
             description=(
@@ -228,12 +317,37 @@ def burn_thresholds(budget: float, windows: tuple[tuple[int, int, float], ...]) 
     return out
 
 
-def _burn_expr(sel: str, budget: float, windows: tuple[tuple[int, int, float], ...]) -> str:
+def _burn_expr(
+    sel: str, budget: float, windows: tuple[tuple[int, int, float], ...], record=error_ratio_record
+) -> str:
     parts = [
-        f"({error_ratio_record(long_w)}{{{sel}}} {op} {value} and {error_ratio_record(short_w)}{{{sel}}} {op} {value})"
+        f"({record(long_w)}{{{sel}}} {op} {value} and {record(short_w)}{{{sel}}} {op} {value})"
         for long_w, short_w, op, value in burn_thresholds(budget, windows)
     ]
     return " or ".join(parts)
+
+
+def _down_alert(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming, sel: str) -> dict[str, Any]:
+    """No ready replica, no scrape target up, or (traffic expected) no SLI: one series, so one page."""
+    deploy = f'namespace="{plan.namespace}", deployment="{model.k8s_name}"'
+    branches = [
+        f"absent(up{{{sel}}} == 1)",
+        f"(kube_deployment_spec_replicas{{{deploy}}} > 0 and on(namespace, deployment) "
+        f"kube_deployment_status_replicas_available{{{deploy}}} == 0)",
+    ]
+    if model.expects_traffic:
+        branches.insert(1, f"absent({requests_record(REQUEST_WINDOWS[0])}{{{sel}}})")
+    what = "no ready replica, no metrics endpoint answering" + (" or no request metrics" if model.expects_traffic else "")
+    return _alert(
+        ALERT_MODEL_DOWN,
+        f"max({' or '.join(branches)})",
+        plan, model, timing,
+        summary=f"{model.name} ({plan.environment}): model down",
+        description=(
+            f"Model {model.name} in {plan.environment} should serve ({model.min_replicas} or more replicas) but has "
+            f"{what}: its clients get errors or nothing, and its SLOs cannot be measured."
+        ),
+    )
 
 
 def _alert(
@@ -273,6 +387,10 @@ def _ms(ms: float) -> str:
     return f"{_num(ms / 1000)} s" if ms >= 1000 else f"{_num(ms)} ms"
 
 
+def _s(seconds: float) -> str:
+    return _ms(round(seconds * 1000, 9))
+
+
 def _pct(ratio: float) -> str:
     return f"{_num(round(ratio * 100, 6))} %"
 
@@ -282,4 +400,4 @@ def _days(windows: tuple[tuple[int, int, float], ...]) -> str:
     return _num(round(30 / min(w[2] for w in windows), 1))
 
 
-__all__ = ["build_rule_groups", "burn_thresholds", "HOLD", "SEVERITY", "LATENCY_WINDOW"]
+__all__ = ["build_rule_groups", "burn_thresholds", "HOLD", "LATENCY_BUDGET", "SEVERITY", "LATENCY_WINDOW"]

@@ -19,11 +19,20 @@ MLServer 1.7.1, checked by running it (parallel_workers 0, a sklearn model, good
   and a predict exception (500) as a failure - client and server errors cannot be told apart.
 - gRPC: `grpc_server_handled_total` counts only OK calls (NOT_FOUND/INTERNAL were missing), so gRPC traffic
   is not part of the schema; serve through REST or watch `grpc_server_started_total` by hand.
-The other runtimes follow their documentation (see `source`).
+The other runtimes follow their documentation and sources (see `source`).
+
+Latency is an SLO like availability (sloth's and pyrra's latency SLIs): the share of requests at or under one
+histogram bucket edge, the smallest edge at or above the model's p95 SLO (`latency_edge`). A histogram cannot
+tell requests between two edges apart, so an SLO between edges is measured at the upper one: requests slower
+than the SLO but under that edge count as fast (never a false page; `validate` and `render` name the edge).
+The p50/p95/p99 records stay for dashboards only: `histogram_quantile` interpolates inside a bucket (every
+request at 105 ms with edges 100/250 ms reads as a p95 of 242 ms), so no alert reads them.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 from mlinfra.conventions import recorded
@@ -40,6 +49,10 @@ REQUEST_WINDOWS = (300, 3600)  # request rate: 5m for dashboards/alerts, 1h for 
 FAST_BURN = ((3600, 300, 14.4), (21600, 1800, 6.0))  # pages
 SLOW_BURN = ((86400, 7200, 3.0), (259200, 21600, 1.0))  # tickets
 ERROR_WINDOWS = tuple(sorted({w for rule in FAST_BURN + SLOW_BURN for w in rule[:2]}))
+SLO_WINDOW = 30 * 86400  # the SLO period: budgets are 30-day budgets (the `rate30d` records)
+LATENCY_OBJECTIVE = 0.95  # latency_p95_ms: 95 % of requests at or under the SLO; the budget is the other 5 %
+# Prometheus' default classic-histogram edges (client_golang/client_python DefBuckets), in seconds
+PROMETHEUS_DEFAULT_EDGES = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +80,25 @@ class RuntimeMetrics:
     latency: Series  # histogram `_bucket` series, or a summary with a `quantile` label
     latency_kind: str  # "histogram" | "summary"
     latency_unit: float = 1.0  # multiply to get seconds
+    # The request-duration histogram (`_bucket`) the latency SLI reads, its unit and its finite bucket edges
+    # (in that unit) as the runtime exports them by default.
+    slo_histogram: Series
+    slo_unit: float = 1.0
+    slo_edges: tuple[float, ...]
     source: str = ""
+
+    @property
+    def edges_seconds(self) -> tuple[float, ...]:
+        return tuple(_round(e * self.slo_unit) for e in self.slo_edges)
+
+    def slow_ratio(self, scope: tuple[str, ...], edge_s: float, window: str) -> str:
+        """Share of requests slower than the bucket edge `edge_s` (seconds): 1 - bucket{le=edge} / count."""
+        bucket = self.slo_histogram
+        count = Series(metric=bucket.metric.removesuffix("_bucket") + "_count", matchers=bucket.matchers)
+        raw = min(self.slo_edges, key=lambda e: abs(e * self.slo_unit - edge_s))  # the edge as exported
+        fast = Series(metric=bucket.metric, matchers=(*bucket.matchers, le_matcher(raw)))
+        total = f"sum by ({BY}) (rate({count.select(scope)}[{window}]))"
+        return f"1 - sum by ({BY}) (rate({fast.select(scope)}[{window}])) / {total}"
 
     def request_rate(self, scope: tuple[str, ...], window: str) -> str:
         return f"sum by ({BY}) (rate({self.requests.select(scope)}[{window}]))"
@@ -92,6 +123,14 @@ class RuntimeMetrics:
 
 _INFER = 'path=~".+/infer"'
 
+
+def _tgi_edges() -> list[float]:
+    value, edges = 0.0001, []
+    for _ in range(35):
+        value *= 1.5  # the same float arithmetic as TGI's router, so the `le` text matches
+        edges.append(value)
+    return edges
+
 RUNTIME_METRICS: dict[str, RuntimeMetrics] = {
     m.runtime: m
     for m in (
@@ -101,6 +140,9 @@ RUNTIME_METRICS: dict[str, RuntimeMetrics] = {
             errors=Series(metric="rest_server_requests_total", matchers=(_INFER, 'status_code=~"5.."')),
             latency=Series(metric="rest_server_request_duration_seconds_bucket", matchers=(_INFER,)),
             latency_kind="histogram",
+            slo_histogram=Series(metric="rest_server_request_duration_seconds_bucket", matchers=(_INFER,)),
+            # starlette_exporter's middleware with prometheus_client's default buckets; MLServer sets none
+            slo_edges=PROMETHEUS_DEFAULT_EDGES,
             source="run: MLServer 1.7.1 /metrics on the metrics port (see module docstring)",
         ),
         RuntimeMetrics(
@@ -112,7 +154,13 @@ RUNTIME_METRICS: dict[str, RuntimeMetrics] = {
             latency=Series(metric="nv_inference_request_summary_us"),
             latency_kind="summary",
             latency_unit=1e-6,
-            source="Triton docs: user_guide/metrics.md (counts, summaries)",
+            # Needs `--metrics-config=histogram_latencies=true`; request -> (first) response, every model since
+            # 26.01. Default buckets 100, 500, 2000, 5000 ms; a model's config.pbtxt may set others
+            # (model_metrics.metric_control), which mlinfra cannot see.
+            slo_histogram=Series(metric="nv_inference_first_response_histogram_ms_bucket"),
+            slo_unit=1e-3,
+            slo_edges=(100.0, 500.0, 2000.0, 5000.0),
+            source="Triton core: src/metrics.cc, src/metric_model_reporter.{h,cc} (counts, histogram, summaries)",
         ),
         RuntimeMetrics(
             runtime="vllm",
@@ -123,7 +171,10 @@ RUNTIME_METRICS: dict[str, RuntimeMetrics] = {
             ),
             latency=Series(metric="vllm:e2e_request_latency_seconds_bucket"),
             latency_kind="histogram",
-            source="vLLM docs: design/metrics (vllm:e2e_request_latency_seconds), api_server instrumentator",
+            slo_histogram=Series(metric="vllm:e2e_request_latency_seconds_bucket"),
+            slo_edges=(0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0,
+                       240.0, 480.0, 960.0, 1920.0, 7680.0),
+            source="vLLM: v1/metrics/loggers.py (vllm:e2e_request_latency_seconds buckets), api_server instrumentator",
         ),
         RuntimeMetrics(
             runtime="tgi",
@@ -132,6 +183,9 @@ RUNTIME_METRICS: dict[str, RuntimeMetrics] = {
             errors=Series(metric="tgi_request_failure", matchers=('err!~"validation|dropped"',)),
             latency=Series(metric="tgi_request_duration_bucket"),
             latency_kind="histogram",
+            slo_histogram=Series(metric="tgi_request_duration_bucket"),
+            # router/src/server.rs: 35 edges 0.0001 * 1.5^k (k = 1..35) for every metric ending in `duration`
+            slo_edges=tuple(_tgi_edges()),
             source="TGI docs: reference/metrics; router err labels (validation, overloaded, generation, dropped)",
         ),
         RuntimeMetrics(
@@ -141,6 +195,8 @@ RUNTIME_METRICS: dict[str, RuntimeMetrics] = {
             errors=Series(metric="http_requests_total", matchers=('status=~"5.."',)),
             latency=Series(metric="http_request_duration_seconds_bucket"),
             latency_kind="histogram",
+            slo_histogram=Series(metric="http_request_duration_seconds_bucket"),
+            slo_edges=(0.1, 0.5, 1.0),  # prometheus-fastapi-instrumentator's default for this histogram
             source="mlinfra custom-image contract (docs/runbooks.md#metric-schema)",
         ),
     )
@@ -152,6 +208,72 @@ def metrics_for(runtime: str) -> RuntimeMetrics:
         return RUNTIME_METRICS[runtime]
     except KeyError:
         raise ValueError(f"no metric mapping for runtime '{runtime}'; known: {', '.join(sorted(RUNTIME_METRICS))}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LatencyEdge:
+    """The bucket edge a latency SLO is measured at."""
+
+    slo_s: float
+    edge_s: float
+    below_s: float | None  # the edge under the SLO, when the SLO lies between two edges
+    runtime: str
+
+    @property
+    def exact(self) -> bool:
+        return math.isclose(self.edge_s, self.slo_s, rel_tol=1e-9)
+
+    @property
+    def note(self) -> str | None:
+        """What measuring at this edge means, when it is not the SLO itself (None when it is)."""
+        if self.exact:
+            return None
+        slo, edge = _ms(self.slo_s), _ms(self.edge_s)
+        allowed = ", ".join(_ms(e) for e in metrics_for(self.runtime).edges_seconds)
+        if self.edge_s < self.slo_s:
+            return (
+                f"the {slo} SLO is above {self.runtime}'s largest latency bucket edge ({edge}): requests slower "
+                f"than {edge} count as slow. Edges measured exactly: {allowed}"
+            )
+        if self.below_s is None:
+            return (
+                f"the {slo} SLO is below {self.runtime}'s smallest latency bucket edge ({edge}): it is measured at "
+                f"{edge} (requests up to {edge} count as fast). Edges measured exactly: {allowed}"
+            )
+        below = _ms(self.below_s)
+        return (
+            f"the {slo} SLO lies between {self.runtime}'s latency bucket edges {below} and {edge}: it is measured "
+            f"at {edge} (requests between {slo} and {edge} count as fast); set it to {below} or {edge} to "
+            "measure it exactly"
+        )
+
+
+def latency_edge(runtime: str, slo_ms: float) -> LatencyEdge:
+    """The smallest bucket edge at or above the SLO (above the largest finite edge: the largest one)."""
+    edges = metrics_for(runtime).edges_seconds
+    slo = slo_ms / 1000
+    above = [e for e in edges if e >= slo or math.isclose(e, slo, rel_tol=1e-9)]
+    if not above:
+        return LatencyEdge(slo_s=slo, edge_s=edges[-1], below_s=None, runtime=runtime)
+    below = [e for e in edges if e < above[0]]
+    return LatencyEdge(slo_s=slo, edge_s=above[0], below_s=below[-1] if below else None, runtime=runtime)
+
+
+def le_matcher(edge: float) -> str:
+    """`le` matcher of one bucket edge in the histogram's unit, whichever way the exporter wrote the float:
+    Python "0.25"/"1.0", Go and C++ "1", Prometheus 3 normalises integers to "1.0"."""
+    if not float(edge).is_integer():
+        return f'le="{float(edge)!r}"'
+    return f'le=~"{int(edge)}|{int(edge)}\\\\.0"'
+
+
+def _round(value: float) -> float:
+    return float(format(value, ".12g"))
+
+
+def _ms(seconds: float) -> str:
+    ms = _round(seconds * 1000)
+    return f"{ms:g} ms"
 
 
 def pods_regex(k8s_name: str) -> str:
@@ -180,6 +302,11 @@ def error_ratio_record(window_s: int) -> str:
 
 def latency_record(quantile: str) -> str:
     return recorded(f"latency_{quantile}_seconds", _label(LATENCY_WINDOW))
+
+
+def slow_ratio_record(window_s: int) -> str:
+    """Share of requests slower than the model's latency bucket edge (the latency SLI's error ratio)."""
+    return recorded("latency_slow_ratio", _label(window_s))
 
 
 def _label(window_s: int) -> str:

@@ -43,11 +43,20 @@ class ModelSpec:
     peak_rps: float
     latency_p95_ms: float
     availability: float
+    # Traffic of this environment: the share of the profile's (production) traffic it serves, and whether that
+    # traffic is continuous, so silence is a fault (profiles.environments.EnvironmentSettings.traffic_expected)
+    traffic_share: float = 1.0
+    traffic_expected: bool = True
+
+    @property
+    def expected_rps(self) -> float:
+        """Average requests/s this environment is expected to serve."""
+        return round(self.average_rps * self.traffic_share, 6)
 
     @property
     def expects_traffic(self) -> bool:
-        """Whether silence is a fault (no-traffic alert)."""
-        return self.average_rps > 0
+        """Whether silence is a fault (no-traffic alert, and a missing latency/error SLI pages)."""
+        return self.traffic_expected and self.expected_rps > 0
 
     @property
     def error_budget(self) -> float:
@@ -81,6 +90,8 @@ class RoutedEnvironment:
 
     name: str
     alerts_page: bool  # its critical alerts page (otherwise they are routed as tickets)
+    # its models' namespace: alerts about it without an `environment` label (the chart's own) route like it
+    namespace: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

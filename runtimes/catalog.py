@@ -107,7 +107,9 @@ TRITON = Runtime(
     key="triton",
     title="NVIDIA Triton Inference Server",
     frameworks=("onnx", "pytorch", "tensorflow"),
-    image="nvcr.io/nvidia/tritonserver:25.06-py3",
+    # 26.01 is the first release whose request histogram counts every model, not only decoupled ones
+    # (triton-inference-server/core "Extend histogram metrics to non-decoupled models"): the latency SLI reads it.
+    image="nvcr.io/nvidia/tritonserver:26.01-py3",
     http_port=8000,
     grpc_port=8001,
     metrics_port=8002,
@@ -121,11 +123,16 @@ TRITON = Runtime(
         "--http-port=8000",
         "--grpc-port=8001",
         "--metrics-port=8002",
+        # Latency metrics are off by default (core src/metric_model_reporter.cc): the request histogram
+        # nv_inference_first_response_histogram_ms feeds the latency SLO, the summary
+        # nv_inference_request_summary_us the dashboard's p50/p95/p99.
+        "--metrics-config=histogram_latencies=true",
+        "--metrics-config=summary_latencies=true",
     ),
     env=(("HOME", "/tmp"),),
     shared_memory=True,
     run_as_user=1000,  # the image's `triton-server` user
-    source="Triton docs: user_guide/metrics.md (port 8002), protocol/extension_health (v2 health)",
+    source="Triton docs: user_guide/metrics.md (port 8002, --metrics-config), protocol/extension_health (v2 health)",
 )
 
 VLLM = Runtime(

@@ -1,9 +1,11 @@
 """promtool unit tests generated from a plan: every alert of every model fires on a breaching series and stays
 silent on a healthy one, with exact labels and annotations.
 
-The input series are the runtimes' *raw* metrics (the names runtime_metrics maps), so a test exercises the
-whole path raw metric -> recording rule -> alert. Healthy cases carry the noise that must not count: 4xx client
-errors at a high rate, health/readiness requests, and breaching series of another namespace (scope check).
+The input series are the runtimes' *raw* metrics (the names runtime_metrics maps, histograms with the runtime's
+real bucket edges spelled as its exporter writes them), so a test exercises the whole path raw metric ->
+recording rule -> alert. Healthy cases carry the noise that must not count: 4xx client errors at a high rate,
+health/readiness requests, and breaching series of another namespace (scope check). Latency cases put every
+request strictly between two bucket edges, on either side of the edge the SLO is measured at.
 Test-only (imported as `rule_tests`, tests/ is on pytest's pythonpath): used by tests/tools/test_promtool.py and
 test_any_profile_rules.py; `promtool test rules` runs the result against prometheus/rules.yaml.
 """
@@ -19,15 +21,17 @@ from mlinfra.conventions import (
     ALERT_DRIFT_HIGH,
     ALERT_ERROR_BUDGET_FAST_BURN,
     ALERT_ERROR_BUDGET_SLOW_BURN,
-    ALERT_LATENCY_HIGH,
+    ALERT_LATENCY_FAST_BURN,
+    ALERT_LATENCY_SLOW_BURN,
+    ALERT_MODEL_DOWN,
     ALERT_NO_TRAFFIC,
     ALERT_NOT_READY,
     ALERT_SATURATED,
     CONTAINER_SERVER,
     DRIFT_SCORE_METRIC,
 )
-from mlinfra.monitoring.rules import HOLD, build_rule_groups
-from mlinfra.monitoring.runtime_metrics import FAST_BURN, SLOW_BURN
+from mlinfra.monitoring.rules import HOLD, LATENCY_BUDGET, build_rule_groups
+from mlinfra.monitoring.runtime_metrics import FAST_BURN, SLOW_BURN, latency_edge, metrics_for
 from mlinfra.monitoring.timing import PRODUCTION, AlertTiming
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 
@@ -127,7 +131,7 @@ def traffic(runtime: str, target: dict[str, str], *, ok: float, server_errors: f
                for code, rps in (("200", ok), ("500", server_errors), ("422", client_errors)) if rps or code == "200"]
         ready = {**target, "app_name": "mlserver", "method": "GET", "path": "/v2/models/{model_name}/ready", "status_code": "200"}
         out.append(_series("rest_server_requests_total", ready, c(5)))  # probes: never traffic
-        return out + _histogram("rest_server_request_duration_seconds_bucket", infer, total, latency, step, steps)
+        return out + _histogram(runtime, infer, total, latency, step, steps)
     if runtime == "triton":
         out = [_series("nv_inference_request_success", {**target, "version": "1"}, c(ok))]
         for reason, rps in (("BACKEND", server_errors), ("CANCELED", client_errors)):
@@ -136,7 +140,7 @@ def traffic(runtime: str, target: dict[str, str], *, ok: float, server_errors: f
         if total:
             for q in ("0.5", "0.95", "0.99"):
                 out.append(_series("nv_inference_request_summary_us", {**target, "version": "1", "quantile": q}, _gauge(latency * 1e6, steps)))
-        return out
+        return out + _histogram(runtime, {**target, "version": "1"}, total, latency, step, steps)
     if runtime in ("vllm", "custom"):
         handler = {"handler": "/v1/chat/completions"} if runtime == "vllm" else {}
         codes = (("2xx", ok), ("5xx", server_errors), ("4xx", client_errors)) if runtime == "vllm" else (
@@ -148,35 +152,48 @@ def traffic(runtime: str, target: dict[str, str], *, ok: float, server_errors: f
         ]
         if runtime == "vllm":
             out.append(_series("http_requests_total", {**target, "handler": "/health", "method": "GET", "status": "2xx"}, c(5)))
-            return out + _histogram("vllm:e2e_request_latency_seconds_bucket", {**target, "model_name": "served"}, total, latency, step, steps)
-        return out + _histogram("http_request_duration_seconds_bucket", {**target, "method": "POST"}, total, latency, step, steps)
+            return out + _histogram(runtime, {**target, "model_name": "served"}, total, latency, step, steps)
+        return out + _histogram(runtime, {**target, "method": "POST"}, total, latency, step, steps)
     if runtime == "tgi":
         out = [_series("tgi_request_count", target, c(total))]
         for err, rps in (("generation", server_errors), ("validation", client_errors)):
             if rps:
                 out.append(_series("tgi_request_failure", {**target, "err": err}, c(rps)))
-        return out + _histogram("tgi_request_duration_bucket", target, total, latency, step, steps)
+        return out + _histogram(runtime, target, total, latency, step, steps)
     raise ValueError(f"no synthetic traffic for runtime '{runtime}'")
 
 
-def _histogram(name: str, labels: dict[str, str], rps: float, latency: float, step: int, steps: int) -> Series:
-    """Every observation in the bucket (latency/2, latency]: p95 = latency * (0.5 + 0.5 * 0.95)."""
+def le_text(runtime: str, edge: float) -> str:
+    """A bucket edge as the runtime's exporter writes it: C++ (Triton) "500", Python and Rust the float repr."""
+    return str(int(edge)) if runtime == "triton" and float(edge).is_integer() else repr(float(edge))
+
+
+def _histogram(runtime: str, labels: dict[str, str], rps: float, latency: float, step: int, steps: int) -> Series:
+    """The runtime's request histogram with its real edges; every request takes `latency` seconds."""
     if not rps:
         return []
-    bounds = [latency / 8, latency / 2, latency, latency * 4]
-    out = []
-    for le in bounds:
-        count = rps * step if le >= latency else 0
-        out.append(_series(name, {**labels, "le": _fmt(le)}, _counter(count, steps)))
+    metrics = metrics_for(runtime)
+    name = metrics.slo_histogram.metric
+    out = [
+        _series(name, {**labels, "le": le_text(runtime, edge)},
+                _counter(rps * step if edge * metrics.slo_unit >= latency else 0, steps))
+        for edge in metrics.slo_edges
+    ]
     out.append(_series(name, {**labels, "le": "+Inf"}, _counter(rps * step, steps)))
+    out.append(_series(name.removesuffix("_bucket") + "_count", labels, _counter(rps * step, steps)))
     return out
 
 
-def p95_of(latency: float, runtime: str) -> float:
-    """The p95 Prometheus computes from `traffic(..., latency=latency)`."""
-    if runtime == "triton":
-        return latency * 1e6 * 1e-6
-    return latency / 2 + (latency - latency / 2) * 0.95
+def latencies_around_edge(runtime: str, slo_ms: float) -> tuple[float, float]:
+    """(fast, slow): latencies strictly between two bucket edges, just under and just over the edge the SLO is
+    measured at - the fast one above the SLO itself when the SLO lies between edges."""
+    edge = latency_edge(runtime, slo_ms)
+    edges = metrics_for(runtime).edges_seconds
+    i = edges.index(edge.edge_s)
+    below = edges[i - 1] if i > 0 else edge.edge_s / 2
+    above = edges[i + 1] if i + 1 < len(edges) else edge.edge_s * 2
+    fast = (max(below, edge.slo_s) + edge.edge_s) / 2 if edge.edge_s > edge.slo_s else (below + edge.edge_s) / 2
+    return fast, (edge.edge_s + above) / 2
 
 
 # --- test cases ---------------------------------------------------------------------------------------------
@@ -212,17 +229,31 @@ def _cases(plan: EnvironmentPlan, model: ModelSpec, rule: dict[str, Any], timing
     slo = model.latency_p95_ms / 1000
     budget = model.error_budget
 
+    fast_latency, slow_latency = latencies_around_edge(model.runtime, model.latency_p95_ms)
+
     def normal(t: dict[str, str], **overrides: float) -> Series:
-        shape = {"ok": rps, "server_errors": 0.0, "client_errors": rps, "latency": slo / 4}
+        shape = {"ok": rps, "server_errors": 0.0, "client_errors": rps, "latency": fast_latency}
         shape.update(overrides)
         return traffic(model.runtime, t, step=step, steps=steps, **shape)
 
     recorded = {**base, "runtime": model.runtime}
-    if name == ALERT_LATENCY_HIGH:
-        breach_latency = slo * 4
-        fire = normal(target, latency=breach_latency)
-        calm = normal(target) + normal(decoy, latency=breach_latency)
-        value, labels = p95_of(breach_latency, model.runtime), recorded
+    if name in (ALERT_LATENCY_FAST_BURN, ALERT_LATENCY_SLOW_BURN):
+        # every request just over the edge used (slow) vs just under it (fast, and above an SLO between edges)
+        fire = normal(target, latency=slow_latency)
+        calm = normal(target) + normal(decoy, latency=slow_latency)
+        value, labels = 1.0, recorded
+    elif name == ALERT_MODEL_DOWN:
+        dep = {"namespace": plan.namespace, "deployment": model.k8s_name, "job": "kube-state-metrics"}
+        up = {**base, "job": model.k8s_name, "pod": f"{model.k8s_name}-5d8f7c9b6-x2x4z"}
+        healthy = [_series("up", up, _gauge(1, steps)),
+                   _series("kube_deployment_spec_replicas", dep, _gauge(model.min_replicas, steps)),
+                   _series("kube_deployment_status_replicas_available", dep, _gauge(model.min_replicas, steps))]
+        # every pod gone: no target, no SLI, nothing available - and the decoy namespace serves
+        fire = [_series("kube_deployment_spec_replicas", dep, _gauge(model.min_replicas, steps)),
+                _series("kube_deployment_status_replicas_available", dep, _gauge(0, steps)),
+                _series("up", {**up, "namespace": DECOY_NAMESPACE}, _gauge(1, steps))]
+        calm = normal(target) + healthy
+        value, labels = 1.0, {}
     elif name in (ALERT_ERROR_BUDGET_FAST_BURN, ALERT_ERROR_BUDGET_SLOW_BURN):
         factor = FAST_BURN[0][2] if name == ALERT_ERROR_BUDGET_FAST_BURN else SLOW_BURN[-1][2]
         ratio = min(1.0, (factor + 4) * budget if name == ALERT_ERROR_BUDGET_FAST_BURN else 2 * factor * budget)
@@ -253,9 +284,11 @@ def _cases(plan: EnvironmentPlan, model: ModelSpec, rule: dict[str, Any], timing
         dep = {"namespace": plan.namespace, "deployment": model.k8s_name, "job": "kube-state-metrics"}
         desired = model.min_replicas + 2
         fire = [_series("kube_deployment_spec_replicas", dep, _gauge(desired, steps)),
-                _series("kube_deployment_status_replicas_available", dep, _gauge(model.min_replicas, steps))]
+                _series("kube_deployment_status_replicas_available", dep, _gauge(model.min_replicas, steps)),
+                _series("kube_deployment_status_replicas_updated", dep, _gauge(desired, steps))]
         calm = [_series("kube_deployment_spec_replicas", dep, _gauge(desired, steps)),
-                _series("kube_deployment_status_replicas_available", dep, _gauge(desired, steps))]
+                _series("kube_deployment_status_replicas_available", dep, _gauge(desired, steps)),
+                _series("kube_deployment_status_replicas_updated", dep, _gauge(desired, steps))]
         value, labels = 2.0, {"namespace": plan.namespace, "deployment": model.k8s_name}
     elif name == ALERT_DRIFT_HIGH:
         threshold = plan.monitoring.drift_threshold
@@ -279,10 +312,15 @@ def _cases(plan: EnvironmentPlan, model: ModelSpec, rule: dict[str, Any], timing
             ok=max(other.average_rps, 1.0),
             server_errors=0.0,
             client_errors=0.0,
-            latency=other.latency_p95_ms / 4000,
+            latency=latencies_around_edge(other.runtime, other.latency_p95_ms)[0],
             step=step,
             steps=steps,
         )
+    ]
+    background += [  # and is scraped
+        _series("up", {**target, "model": other.name, "job": other.k8s_name}, _gauge(1, steps))
+        for other in plan.models
+        if other.name != model.name
     ]
     fire, calm = fire + background, calm + background
     exp_labels = {**labels, **rule_labels}
@@ -304,6 +342,34 @@ def _cases(plan: EnvironmentPlan, model: ModelSpec, rule: dict[str, Any], timing
             "alert_rule_test": [{"eval_time": at, "alertname": name, "exp_alerts": []}],
         },
     ]
+    if name == ALERT_MODEL_DOWN:  # pods look available, but no metrics endpoint answers
+        cases.append(
+            {
+                "name": f"{name} {model.name}: fires when no scrape target is up",
+                "interval": f"{step}s",
+                "input_series": normal(target) + [_series("up", {**base, "job": model.k8s_name}, _gauge(0, steps))]
+                + background,
+                "alert_rule_test": [
+                    {"eval_time": at, "alertname": name, "exp_alerts": [{"exp_labels": exp_labels, "exp_annotations": annotations}]}
+                ],
+            }
+        )
+    if name == ALERT_NOT_READY:  # a rollout in progress: a replica was updated within the startup time
+        dep = {"namespace": plan.namespace, "deployment": model.k8s_name, "job": "kube-state-metrics"}
+        desired = model.min_replicas + 2
+        rolling = f"{model.min_replicas}+1x{steps}"  # updatedReplicas grows by one per scrape
+        cases.append(
+            {
+                "name": f"{name} {model.name}: silent while a rollout progresses",
+                "interval": f"{step}s",
+                "input_series": [
+                    _series("kube_deployment_spec_replicas", dep, _gauge(desired, steps)),
+                    _series("kube_deployment_status_replicas_available", dep, _gauge(model.min_replicas, steps)),
+                    _series("kube_deployment_status_replicas_updated", dep, rolling),
+                ] + background,
+                "alert_rule_test": [{"eval_time": at, "alertname": name, "exp_alerts": []}],
+            }
+        )
     if name == ALERT_NO_TRAFFIC:  # the model's series are gone entirely (pods deleted, scrape broken)
         gone = {**base}
         cases.append(

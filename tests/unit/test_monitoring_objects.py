@@ -99,6 +99,6 @@ def test_runbook_links_follow_the_profile(make_plan, with_monitoring):
     plan = with_monitoring(make_plan(), runbook_url="https://wiki.example.com/ml/runbooks")
     links = {r["alert"]: r["annotations"]["runbook_url"] for g in build_rule_groups(plan) for r in g["rules"]
              if "alert" in r}
-    assert len(links) == 8, sorted(links)
+    assert len(links) == 10, sorted(links)
     assert links["MLModelErrorBudgetFastBurn"] == "https://wiki.example.com/ml/runbooks#mlmodelerrorbudgetfastburn"
     assert all(url == f"https://wiki.example.com/ml/runbooks#{alert.lower()}" for alert, url in links.items())

@@ -75,7 +75,7 @@ def test_model_specs_carry_runtime_image_resources_slo_and_sizing():
     assert (scorer.min_replicas, scorer.max_replicas) == (sizing.min_replicas, sizing.max_replicas) == (3, 9)
     assert scorer.capacity_rps_per_replica == sizing.capacity_rps_per_replica == 36.0
     assert (scorer.average_rps, scorer.peak_rps, scorer.latency_p95_ms, scorer.availability) == (11, 130, 170, 0.997)
-    assert (reader.runtime, reader.image, reader.artifact_kind) == ("triton", "nvcr.io/nvidia/tritonserver:25.06-py3", "pvc")
+    assert (reader.runtime, reader.image, reader.artifact_kind) == ("triton", "nvcr.io/nvidia/tritonserver:26.01-py3", "pvc")
 
 
 def test_gpu_type_falls_back_to_the_onprem_gpu_nodes_and_is_none_without_gpus():

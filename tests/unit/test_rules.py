@@ -11,12 +11,15 @@ from mlinfra.conventions import (
     ALERT_DRIFT_HIGH,
     ALERT_ERROR_BUDGET_FAST_BURN,
     ALERT_ERROR_BUDGET_SLOW_BURN,
-    ALERT_LATENCY_HIGH,
+    ALERT_LATENCY_FAST_BURN,
+    ALERT_LATENCY_SLOW_BURN,
+    ALERT_MODEL_DOWN,
     ALERT_NO_TRAFFIC,
     ALERT_NOT_READY,
     ALERT_SATURATED,
 )
 from mlinfra.monitoring.rules import build_rule_groups, burn_thresholds
+from mlinfra.monitoring.runtime_metrics import latency_edge
 from mlinfra.monitoring.timing import FAST, PRODUCTION, format_duration
 
 
@@ -24,20 +27,93 @@ def _alerts(groups):
     return {(r["labels"]["model"], r["alert"]): r for g in groups for r in g["rules"] if "alert" in r}
 
 
-def test_latency_alert_exact(make_plan):
-    rule = _alerts(build_rule_groups(make_plan()))[("churn", ALERT_LATENCY_HIGH)]
+def test_latency_is_a_budget_burned_by_requests_slower_than_the_slo_edge(make_plan):
+    rule = _alerts(build_rule_groups(make_plan()))[("churn", ALERT_LATENCY_FAST_BURN)]
+    sel = 'namespace="churn-scoring-prod", model="churn", environment="prod"'
     assert rule == {
-        "alert": ALERT_LATENCY_HIGH,
-        "expr": 'mlinfra:model_latency_p95_seconds:rate5m{namespace="churn-scoring-prod", model="churn", '
-        'environment="prod"} > 0.25',
-        "for": "10m",
+        "alert": ALERT_LATENCY_FAST_BURN,
+        "expr": f"(mlinfra:model_latency_slow_ratio:rate1h{{{sel}}} > 0.72 and "
+        f"mlinfra:model_latency_slow_ratio:rate5m{{{sel}}} > 0.72) or "
+        f"(mlinfra:model_latency_slow_ratio:rate6h{{{sel}}} > 0.3 and mlinfra:model_latency_slow_ratio:rate30m{{{sel}}} > 0.3)",
+        "for": "2m",
         "labels": {"severity": "critical", "namespace": "churn-scoring-prod", "model": "churn", "environment": "prod"},
         "annotations": {
-            "summary": "churn (prod): p95 latency above the 250 ms SLO",
-            "description": "p95 latency of model churn in prod is {{ $value | humanizeDuration }}; the SLO is 250 ms.",
-            "runbook_url": "https://github.com/mlinfra/mlinfra/blob/main/docs/runbooks.md#mlmodellatencyhigh",
+            "summary": "churn (prod): latency budget burning fast",
+            "description": "{{ $value | humanizePercentage }} of requests to model churn in prod took longer than "
+            "250 ms; the p95 SLO allows 5 %. At this rate a 30-day budget is gone in under 5 days.",
+            "runbook_url": "https://github.com/mlinfra/mlinfra/blob/main/docs/runbooks.md#mlmodellatencybudgetfastburn",
         },
     }
+
+
+def test_no_alert_reads_an_interpolated_quantile(make_plan):
+    """histogram_quantile interpolates inside a bucket: the p50/p95/p99 records are for dashboards only."""
+    for rule in _alerts(build_rule_groups(make_plan())).values():
+        assert "latency_p95" not in rule["expr"] and "histogram_quantile" not in rule["expr"], rule["alert"]
+
+
+@pytest.mark.parametrize(
+    ("runtime", "slo_ms", "le", "note"),
+    [
+        pytest.param("mlserver", 250.0, 'le="0.25"', None, id="mlserver-on-edge"),
+        pytest.param("mlserver", 120.0, 'le="0.25"', "between mlserver's latency bucket edges 100 ms and 250 ms",
+                     id="mlserver-between-edges-upper-edge"),
+        pytest.param("mlserver", 1000.0, 'le=~"1|1\\\\.0"', None, id="mlserver-integer-edge-either-spelling"),
+        pytest.param("triton", 250.0, 'nv_inference_first_response_histogram_ms_bucket{namespace="churn-scoring-prod", '
+                     'model="churn", le=~"500|500\\\\.0"}', "measured at 500 ms", id="triton-ms-histogram"),
+        pytest.param("mlserver", 30000.0, 'le=~"10|10\\\\.0"', "above mlserver's largest latency bucket edge",
+                     id="beyond-the-largest-edge"),
+    ],
+)
+def test_slow_ratio_reads_the_bucket_edge_of_the_slo(runtime, slo_ms, le, note, make_plan, make_model):
+    model = make_model(runtime=runtime, latency_p95_ms=slo_ms)
+    groups = build_rule_groups(make_plan(models=(model,)))
+    records = {r["record"]: r["expr"] for g in groups for r in g["rules"] if "record" in r}
+    assert le in records["mlinfra:model_latency_slow_ratio:rate5m"]
+    assert records["mlinfra:model_latency_slow_ratio:rate5m"].startswith("1 - sum by (namespace, model, environment)")
+    text = latency_edge(runtime, slo_ms).note
+    assert (text is None) if note is None else (note in text), text
+
+
+def test_slo_group_records_the_30_day_budgets(make_plan):
+    groups = build_rule_groups(make_plan())
+    slo = next(g for g in groups if g["name"].endswith(".slo"))
+    assert slo["interval"] == "5m"
+    sel = 'namespace="churn-scoring-prod", model="churn", environment="prod"'
+    assert slo["rules"] == [
+        {"record": "mlinfra:model_error_ratio:rate30d", "labels": {"model": "churn"},
+         "expr": f"sum_over_time(mlinfra:model_error_ratio:rate5m{{{sel}}}[30d]) / "
+                 f"count_over_time(mlinfra:model_error_ratio:rate5m{{{sel}}}[30d])"},
+        {"record": "mlinfra:model_error_budget_remaining:rate30d", "labels": {"model": "churn"},
+         "expr": f"1 - mlinfra:model_error_ratio:rate30d{{{sel}}} / 0.005"},
+        {"record": "mlinfra:model_latency_slow_ratio:rate30d", "labels": {"model": "churn"},
+         "expr": f"sum_over_time(mlinfra:model_latency_slow_ratio:rate5m{{{sel}}}[30d]) / "
+                 f"count_over_time(mlinfra:model_latency_slow_ratio:rate5m{{{sel}}}[30d])"},
+        {"record": "mlinfra:model_latency_budget_remaining:rate30d", "labels": {"model": "churn"},
+         "expr": f"1 - mlinfra:model_latency_slow_ratio:rate30d{{{sel}}} / 0.05"},
+    ]
+
+
+def test_a_model_down_pages_when_replicas_targets_or_the_sli_are_gone(make_plan):
+    rule = _alerts(build_rule_groups(make_plan()))[("churn", ALERT_MODEL_DOWN)]
+    sel = 'namespace="churn-scoring-prod", model="churn", environment="prod"'
+    dep = 'namespace="churn-scoring-prod", deployment="churn"'
+    assert rule["expr"] == (
+        f"max(absent(up{{{sel}}} == 1) or absent(mlinfra:model_requests:rate5m{{{sel}}}) or "
+        f"(kube_deployment_spec_replicas{{{dep}}} > 0 and on(namespace, deployment) "
+        f"kube_deployment_status_replicas_available{{{dep}}} == 0))"
+    )
+    assert rule["labels"]["severity"] == "critical" and rule["for"] == "3m"
+    assert rule["annotations"]["runbook_url"].endswith("#mlmodeldown")
+
+
+def test_not_ready_waits_for_a_rollout_within_the_runtime_startup_time(make_plan, make_model):
+    triton = make_model(runtime="triton", framework="onnx")  # startup_seconds 600
+    rule = _alerts(build_rule_groups(make_plan(models=(triton,))))[("churn", ALERT_NOT_READY)]
+    assert rule["expr"].endswith(
+        'unless on(namespace, deployment) changes(kube_deployment_status_replicas_updated'
+        '{namespace="churn-scoring-prod", deployment="churn"}[10m]) > 0'
+    )
 
 
 def test_burn_rates_follow_the_availability_slo(make_plan):
@@ -74,7 +150,7 @@ def test_burn_threshold_above_100_percent_is_capped():
 def test_optional_alerts(overrides, drift, present, absent, make_plan, make_model, with_monitoring):
     plan = with_monitoring(make_plan(models=(make_model(**overrides),)), drift=drift)
     names = {name for _, name in _alerts(build_rule_groups(plan))}
-    always = {ALERT_LATENCY_HIGH, ALERT_ERROR_BUDGET_FAST_BURN, ALERT_ERROR_BUDGET_SLOW_BURN, ALERT_CRASH_LOOPING, ALERT_NOT_READY}
+    always = {ALERT_MODEL_DOWN, ALERT_LATENCY_FAST_BURN, ALERT_LATENCY_SLOW_BURN, ALERT_ERROR_BUDGET_FAST_BURN, ALERT_ERROR_BUDGET_SLOW_BURN, ALERT_CRASH_LOOPING, ALERT_NOT_READY}
     assert always | present <= names and not (absent & names), names
 
 
@@ -93,6 +169,7 @@ def test_recording_groups_per_runtime_scoped_to_namespace_and_models(make_plan, 
     assert [g["name"] for g in groups] == [
         "mlinfra.churn-scoring-prod.mlserver.recording",
         "mlinfra.churn-scoring-prod.vllm.recording",
+        "mlinfra.churn-scoring-prod.slo",
         "mlinfra.churn-scoring-prod.alerts",
     ]
     for rule in groups[0]["rules"]:
@@ -111,15 +188,15 @@ def _shape(text: str) -> str:
 def test_fast_timing_changes_clocks_not_expressions(make_plan):
     plan = make_plan()
     prod, fast = build_rule_groups(plan, PRODUCTION), build_rule_groups(plan, FAST)
-    assert [g["interval"] for g in prod] == ["30s", "30s"] and [g["interval"] for g in fast] == ["1s", "1s"]
+    assert [g["interval"] for g in prod] == ["30s", "5m", "30s"] and [g["interval"] for g in fast] == ["1s", "5s", "1s"]
     for p_group, f_group in zip(prod, fast, strict=True):
         for p, f in zip(p_group["rules"], f_group["rules"], strict=True):
             assert _shape(p["expr"]) == _shape(f["expr"])
             assert p.get("record") == f.get("record") and p.get("labels") == f.get("labels")
             assert p.get("annotations") == f.get("annotations")
     fast_alerts, prod_alerts = _alerts(fast), _alerts(prod)
-    assert prod_alerts[("churn", ALERT_LATENCY_HIGH)]["for"] == "10m"
-    assert fast_alerts[("churn", ALERT_LATENCY_HIGH)]["for"] == "10s"
+    assert prod_alerts[("churn", ALERT_LATENCY_SLOW_BURN)]["for"] == "15m"
+    assert fast_alerts[("churn", ALERT_LATENCY_SLOW_BURN)]["for"] == "15s"
     assert "[1m]" in next(r["expr"] for r in fast[0]["rules"] if r["record"] == "mlinfra:model_error_ratio:rate1h")
 
 
