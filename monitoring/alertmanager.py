@@ -10,15 +10,21 @@ environment, so the e2e test and production evaluate identical rules). Per envir
   urgency) rather than nowhere.
 - anything else (kube-prometheus-stack's Watchdog/InfoInhibitor, severity info/none) -> `null`.
 One Alertmanager serves a whole cluster (planning.plan.monitoring_share): with several routed environments the
-routes match `environment` first, then severity, so the shared Alertmanager pages for prod and only tickets for
-dev. Alerts without a routed environment (the chart's own cluster alerts) follow the severity routes of the
-environment that owns the stack. With one routed environment those severity routes are the whole tree.
-- inhibition: a critical alert mutes the warning of the same alert, model and environment; the fast
-  error-budget burn mutes the slow burn of the same model.
+routes match the environment first - its `environment` label (mlinfra's alerts), else its models' `namespace`
+(kube-prometheus-stack's own alerts about pods, deployments, volumes carry only that) - then severity, so the
+shared Alertmanager pages for prod and only tickets for dev, the chart's alerts included. Alerts of no routed
+environment (the chart's alerts about the cluster itself) follow the severity routes of the environment that
+owns the stack. With one routed environment those severity routes are the whole tree.
+- inhibition: a critical mlinfra alert (a model down, a budget burning fast) mutes the warnings of the same
+  model and environment - one incident, one notification; a critical chart alert mutes the warning of the
+  same alert and namespace (the chart's own default, which this config replaces); and mlinfra's pod-level
+  tickets mute the chart's alerts they duplicate (CHART_DUPLICATES: the chart's rules stay for every other
+  namespace of the cluster).
 
 Secrets: every credential is a `*_file` path under conventions.ALERTMANAGER_SECRETS_DIR/<Secret>/<key>; the
-Secret's keys are the Pulumi secret config keys (`alertmanager_secret_keys`). Needs Alertmanager >= 0.26
-(msteams_configs, webhook url_file); the chart pins 0.34.
+Secret's keys are the Pulumi secret config keys (`alertmanager_secret_keys`). Needs Alertmanager >= 0.28
+(msteamsv2_configs: Teams' Workflows webhooks; the Office 365 connectors msteams_configs posts to are retired);
+the chart pins a later one.
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ from __future__ import annotations
 from typing import Any
 
 from mlinfra.conventions import (
-    ALERT_ERROR_BUDGET_FAST_BURN,
-    ALERT_ERROR_BUDGET_SLOW_BURN,
+    ALERT_CRASH_LOOPING,
+    ALERT_NOT_READY,
+    ALERT_SATURATED,
     ALERTMANAGER_SECRETS_DIR,
     RECEIVER_NULL,
     RECEIVER_PAGE,
@@ -43,6 +50,17 @@ PAGING_TYPES = ("pagerduty", "slack", "msteams")
 TICKET_TYPES = ("email", "webhook", "slack", "msteams")
 GROUP_BY = ["alertname", "namespace", "model", "environment"]
 MUTED_ALERTS = ("Watchdog", "InfoInhibitor")  # kube-prometheus-stack's heartbeat and helper alerts
+MODEL_LABELS = ["namespace", "model", "environment"]
+# kube-prometheus-stack 88.5.3 default rules (kubernetes-apps) that mlinfra's per-model tickets duplicate, with
+# the labels both carry: ours fires first (shorter `for:`) and mutes the chart's for the same object.
+CHART_DUPLICATES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    ALERT_CRASH_LOOPING: (("KubePodCrashLooping", ("namespace", "pod", "container")),),
+    ALERT_SATURATED: (("KubeHpaMaxedOut", ("namespace", "horizontalpodautoscaler")),),
+    ALERT_NOT_READY: (
+        ("KubeDeploymentReplicasMismatch", ("namespace", "deployment")),
+        ("KubeDeploymentRolloutStuck", ("namespace", "deployment")),
+    ),
+}
 
 _CHAT_TITLE = '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.model }} ({{ .CommonLabels.environment }}, {{ .CommonLabels.severity }})'
 _CHAT_TEXT = "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}"
@@ -61,11 +79,12 @@ def build_alertmanager_config(
     if len(routed) > 1:
         routes += [
             {
-                "matchers": [f'environment="{env.name}"'],
+                "matchers": [matcher],
                 "receiver": RECEIVER_NULL,
                 "routes": _severity_routes(mon.receivers, env.alerts_page),
             }
             for env in routed
+            for matcher in (f'environment="{env.name}"', *([f'namespace="{env.namespace}"'] if env.namespace else []))
         ]
     routes += own
     used = {r["receiver"] for r in _leaves(routes)}
@@ -81,16 +100,25 @@ def build_alertmanager_config(
             "routes": routes,
         },
         "inhibit_rules": [
-            {
-                "source_matchers": [f'severity="{SEVERITY_PAGE}"'],
+            {  # mlinfra: a model's page mutes its tickets
+                "source_matchers": [f'severity="{SEVERITY_PAGE}"', 'model=~".+"'],
                 "target_matchers": [f'severity="{SEVERITY_TICKET}"'],
-                "equal": GROUP_BY,
+                "equal": MODEL_LABELS,
             },
-            {
-                "source_matchers": [f'alertname="{ALERT_ERROR_BUDGET_FAST_BURN}"'],
-                "target_matchers": [f'alertname="{ALERT_ERROR_BUDGET_SLOW_BURN}"'],
-                "equal": ["namespace", "model", "environment"],
+            {  # the chart's: critical mutes the warning of the same alert and namespace
+                "source_matchers": [f'severity="{SEVERITY_PAGE}"', 'model=""'],
+                "target_matchers": [f'severity="{SEVERITY_TICKET}"', 'model=""'],
+                "equal": ["alertname", "namespace"],
             },
+            *(
+                {
+                    "source_matchers": [f'alertname="{ours}"'],
+                    "target_matchers": [f'alertname="{theirs}"'],
+                    "equal": list(labels),
+                }
+                for ours, duplicates in CHART_DUPLICATES.items()
+                for theirs, labels in duplicates
+            ),
         ],
         "receivers": [{"name": RECEIVER_NULL}],
     }
@@ -191,7 +219,7 @@ def _integration(spec: ReceiverSpec, secrets_dir: str) -> tuple[str, dict[str, A
             config["channel"] = spec.channel
         return "slack_configs", config
     if spec.type == "msteams":
-        return "msteams_configs", {"webhook_url_file": path(), "send_resolved": True, "title": _CHAT_TITLE, "text": _CHAT_TEXT}
+        return "msteamsv2_configs", {"webhook_url_file": path(), "send_resolved": True, "title": _CHAT_TITLE, "text": _CHAT_TEXT}
     if spec.type == "webhook":
         return "webhook_configs", {"url_file": path(), "send_resolved": True}
     if spec.type == "pagerduty":

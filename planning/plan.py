@@ -143,7 +143,10 @@ def _monitoring(
         runbook_url=m.runbook_url,
         owns_stack=owns,
         stack_owner=share.owner,
-        routed_environments=tuple(RoutedEnvironment(name=e.name, alerts_page=e.alerts_page) for e in routed),
+        routed_environments=tuple(
+            RoutedEnvironment(name=e.name, alerts_page=e.alerts_page, namespace=namespace_name(profile.name, e.name))
+            for e in routed
+        ),
     )
 
 

@@ -74,7 +74,7 @@ def test_config_passes_amtool_for_each_notify_type(notify, pages, base_plan, amt
     path = _check(amtool, config, tmp_path)
     integrations = {key for r in config["receivers"] for key in r if key.endswith("_configs")}
     for t in types:
-        key = {"email": "email_configs", "slack": "slack_configs", "msteams": "msteams_configs",
+        key = {"email": "email_configs", "slack": "slack_configs", "msteams": "msteamsv2_configs",
                "webhook": "webhook_configs", "pagerduty": "pagerduty_configs"}[t]
         if t == "pagerduty" and not pages:
             assert key not in integrations, "dev (no paging) must never configure PagerDuty"
@@ -144,3 +144,24 @@ def test_a_shared_alertmanager_pages_for_prod_and_tickets_for_dev(types, expecte
             labels["environment"] = env
         assert _route(amtool, path, **labels) == receiver, f"{env} {severity}"
     assert _route(amtool, path, alertname="Watchdog", severity="none") == RECEIVER_NULL
+
+
+@pytest.mark.parametrize("types", [("slack", "email"), ("pagerduty", "webhook")], ids=lambda t: "-".join(t))
+def test_chart_alerts_route_by_the_environment_of_their_namespace(types, base_plan, amtool, tmp_path):
+    """kube-prometheus-stack's alerts carry `namespace`, never `environment`: an alert about a dev namespace is a
+    ticket even when it is critical, one about prod's pages, one about the cluster follows the owner (prod)."""
+    planned = base_plan.monitoring.routed_environments
+    namespaces = {r.name: r.namespace for r in planned}
+    assert namespaces == {"dev": "churn-scoring-dev", "staging": "churn-scoring-staging", "prod": "churn-scoring-prod"}
+    plan = _plan(base_plan, types, pages=True, routed=tuple((r.name, r.alerts_page) for r in planned))
+    plan = dataclasses.replace(plan, monitoring=dataclasses.replace(plan.monitoring, routed_environments=planned))
+    path = _check(amtool, build_alertmanager_config(plan), tmp_path)
+    for alert, severity in (("KubePodCrashLooping", "warning"), ("KubeDeploymentReplicasMismatch", "critical"),
+                            ("KubePersistentVolumeFillingUp", "critical"), ("TargetDown", "warning")):
+        for env, namespace in namespaces.items():
+            expected = RECEIVER_PAGE if (env == "prod" and severity == "critical") else RECEIVER_TICKET
+            got = _route(amtool, path, alertname=alert, severity=severity, namespace=namespace, pod="x-1")
+            assert got == expected, f"{alert} ({severity}) in {namespace}: {got}"
+    assert _route(amtool, path, alertname="KubeAPIDown", severity="critical") == RECEIVER_PAGE
+    assert _route(amtool, path, alertname="NodeFilesystemAlmostFull", severity="critical",
+                  namespace="kube-system") == RECEIVER_PAGE

@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 
 from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR, RECEIVER_NULL, RECEIVER_PAGE, RECEIVER_TICKET
-from mlinfra.monitoring.alertmanager import alertmanager_secret_keys, build_alertmanager_config
+from mlinfra.monitoring.alertmanager import CHART_DUPLICATES, alertmanager_secret_keys, build_alertmanager_config
 from mlinfra.monitoring.objects import build_alertmanager_secret
+from mlinfra.monitoring.rules import build_rule_groups
 from mlinfra.monitoring.timing import FAST
+
+
+def seconds(duration: str) -> int:
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
 from mlinfra.planning.specs import ReceiverSpec, RoutedEnvironment
 
 
@@ -39,11 +44,34 @@ def test_dev_routes_critical_to_tickets_and_drops_pagerduty(make_plan, with_moni
 def test_inhibition(make_plan):
     rules = build_alertmanager_config(make_plan())["inhibit_rules"]
     assert rules == [
-        {"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
-         "equal": ["alertname", "namespace", "model", "environment"]},
-        {"source_matchers": ['alertname="MLModelErrorBudgetFastBurn"'],
-         "target_matchers": ['alertname="MLModelErrorBudgetSlowBurn"'], "equal": ["namespace", "model", "environment"]},
+        {"source_matchers": ['severity="critical"', 'model=~".+"'], "target_matchers": ['severity="warning"'],
+         "equal": ["namespace", "model", "environment"]},
+        {"source_matchers": ['severity="critical"', 'model=""'], "target_matchers": ['severity="warning"', 'model=""'],
+         "equal": ["alertname", "namespace"]},
+        {"source_matchers": ['alertname="MLModelPodCrashLooping"'], "target_matchers": ['alertname="KubePodCrashLooping"'],
+         "equal": ["namespace", "pod", "container"]},
+        {"source_matchers": ['alertname="MLModelReplicasAtMax"'], "target_matchers": ['alertname="KubeHpaMaxedOut"'],
+         "equal": ["namespace", "horizontalpodautoscaler"]},
+        {"source_matchers": ['alertname="MLModelPodsNotReady"'],
+         "target_matchers": ['alertname="KubeDeploymentReplicasMismatch"'], "equal": ["namespace", "deployment"]},
+        {"source_matchers": ['alertname="MLModelPodsNotReady"'],
+         "target_matchers": ['alertname="KubeDeploymentRolloutStuck"'], "equal": ["namespace", "deployment"]},
     ]
+
+
+def test_the_page_of_a_model_mutes_its_tickets_whatever_the_alert(make_plan):
+    """One incident, one notification: an outage page (MLModelDown) mutes the model's no-traffic ticket."""
+    rule = build_alertmanager_config(make_plan())["inhibit_rules"][0]
+    assert "alertname" not in rule["equal"] and set(rule["equal"]) == {"namespace", "model", "environment"}
+
+
+def test_mlinfra_duplicates_of_chart_alerts_fire_first(make_plan):
+    """The chart's KubePodCrashLooping, KubeHpaMaxedOut, KubeDeploymentReplicasMismatch hold 15 minutes."""
+    alerts = {r["alert"]: r for g in build_rule_groups(make_plan()) for r in g["rules"] if "alert" in r}
+    for ours in CHART_DUPLICATES:
+        assert seconds(alerts[ours]["for"]) < 15 * 60, ours
+        for label in {label for _, labels in CHART_DUPLICATES[ours] for label in labels} - {"namespace"}:
+            assert label in alerts[ours]["expr"], f"{ours} does not carry {label}"
 
 
 def test_no_secret_values_only_files(make_plan):
