@@ -165,3 +165,89 @@ def test_chart_alerts_route_by_the_environment_of_their_namespace(types, base_pl
     assert _route(amtool, path, alertname="KubeAPIDown", severity="critical") == RECEIVER_PAGE
     assert _route(amtool, path, alertname="NodeFilesystemAlmostFull", severity="critical",
                   namespace="kube-system") == RECEIVER_PAGE
+
+
+# --- inhibition, checked by a running Alertmanager (amtool cannot test it) ----------------------------------------
+
+
+def _alertmanager(amtool: str, config: dict, tmp_path):
+    """Start the Alertmanager next to amtool on a free port with `config`; returns (process, base URL)."""
+    import socket
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    binary = Path(amtool).with_name("prometheus-alertmanager")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    path = tmp_path / "alertmanager.yaml"
+    path.write_text(to_yaml(config))
+    log = open(tmp_path / "alertmanager.log", "wb")  # noqa: SIM115 - closed by the caller's stop
+    proc = subprocess.Popen(  # noqa: S603 - fixed argv
+        [str(binary), f"--config.file={path}", f"--storage.path={tmp_path / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:  # noqa: S310 - 127.0.0.1
+                if response.status == 200:
+                    return proc, url
+        except OSError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "alertmanager.log").read_text()
+        time.sleep(0.2)
+
+
+def _post_and_read(url: str, alerts: list[dict]) -> dict[str, list[str]]:
+    """Post `alerts` (label sets), wait until Alertmanager has them all; alertname -> names of the inhibitors."""
+    import json
+    import time
+    import urllib.request
+
+    body = json.dumps([{"labels": a} for a in alerts]).encode()
+    request = urllib.request.Request(f"{url}/api/v2/alerts", data=body, headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=5).close()  # noqa: S310 - 127.0.0.1
+    deadline = time.monotonic() + 10
+    while True:
+        with urllib.request.urlopen(f"{url}/api/v2/alerts", timeout=5) as response:  # noqa: S310 - 127.0.0.1
+            got = json.loads(response.read())
+        if len(got) == len(alerts) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    by_fp = {a["fingerprint"]: a["labels"]["alertname"] for a in got}
+    return {a["labels"]["alertname"] + "/" + a["labels"].get("environment", a["labels"].get("namespace", "")):
+            sorted(by_fp.get(fp, fp) for fp in a["status"]["inhibitedBy"]) for a in got}
+
+
+def test_a_running_alertmanager_mutes_tickets_of_a_paged_model_and_the_charts_duplicates(base_plan, amtool, tmp_path):
+    from mlinfra.monitoring.timing import FAST
+
+    plan = _plan(base_plan, ("slack", "webhook"), pages=True)
+    config = build_alertmanager_config(plan, FAST, secrets_dir=str(tmp_path / "secrets"))
+    proc, url = _alertmanager(amtool, config, tmp_path)
+    try:
+        ns = base_plan.namespace
+        model = {"namespace": ns, "model": "churn", "environment": "prod"}
+        other = {**model, "model": "ranker"}
+        alerts = [
+            {**model, "alertname": "MLModelDown", "severity": "critical"},
+            {**model, "alertname": "MLModelNoTraffic", "severity": "warning"},
+            {**other, "alertname": "MLModelNoTraffic", "severity": "warning", "environment": "staging"},
+            {"alertname": "MLModelPodCrashLooping", "severity": "warning", **model, "pod": "churn-5d8f-x2", "container": "server"},
+            {"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": ns, "pod": "churn-5d8f-x2", "container": "server"},
+            {"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "other-team", "pod": "api-1", "container": "api"},
+        ]
+        inhibited = _post_and_read(url, alerts)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert inhibited[f"MLModelNoTraffic/prod"] == ["MLModelDown"], inhibited  # one incident, one notification
+    assert inhibited["MLModelNoTraffic/staging"] == [], inhibited  # another model/environment: not muted
+    # ours mutes the chart's duplicate of the same pod (and, as a ticket of a paged model, MLModelDown mutes ours)
+    assert inhibited[f"KubePodCrashLooping/{ns}"] == ["MLModelPodCrashLooping"], inhibited
+    assert inhibited["KubePodCrashLooping/other-team"] == [], inhibited  # the chart's alerts stay for other namespaces
+    assert inhibited["MLModelDown/prod"] == [], inhibited

@@ -77,3 +77,48 @@ def test_promtool_catches_a_wrong_expectation(monitoring_prod_plan, promtool, tm
     proc = _promtool(promtool, "test", "rules", str(test_file))
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "FAILED" in output and "got:[]" in output, f"promtool accepted it:\n{output}"
+
+
+@pytest.mark.parametrize("latency_ms", [105, 200, 300], ids=lambda ms: f"{ms}ms")
+def test_a_slo_between_bucket_edges_pages_only_past_the_edge_used(latency_ms, promtool, tmp_path):
+    """MLServer's edges 100 and 250 ms, a 120 ms SLO: every request at 105 ms (under the SLO, interpolated to a
+    p95 of 242 ms) or 200 ms (over the SLO, under the edge: indistinguishable) pages nothing; 300 ms pages."""
+    import dataclasses
+
+    from rule_tests import _series, expand, traffic
+
+    from mlinfra.conventions import ALERT_LATENCY_FAST_BURN
+    from mlinfra.profiles import load_profile
+    from mlinfra.targets.registry import plan_for
+
+    plan = plan_for(load_profile(str(Path(__file__).parents[1] / "e2e" / "profile.yaml")), "prod", "onprem-k8s")
+    model = dataclasses.replace(plan.models[0], latency_p95_ms=120.0)
+    plan = dataclasses.replace(plan, models=(model,))
+    rules = _write_rules(plan, FAST, tmp_path)
+    alerts = {r["alert"]: r for g in yaml.safe_load(rules.read_text())["groups"] for r in g["rules"] if "alert" in r}
+    critical = sorted(name for name, r in alerts.items() if r["labels"]["severity"] == "critical")
+    labels = {"namespace": plan.namespace, "model": model.name, "environment": plan.environment}
+    steps = 200
+    series = traffic("mlserver", labels, ok=20.0, server_errors=0.0, client_errors=0.0, latency=latency_ms / 1000,
+                     step=1, steps=steps) + [_series("up", {**labels, "job": "iris"}, f"1+0x{steps}")]
+    pages = latency_ms > 250
+    tests = {
+        "rule_files": [rules.name],
+        "evaluation_interval": "1s",
+        "tests": [{
+            "interval": "1s",
+            "input_series": series,
+            "alert_rule_test": [
+                {"eval_time": "150s", "alertname": name,
+                 "exp_alerts": [{"exp_labels": {**labels, "severity": "critical", "runtime": "mlserver"},
+                                 "exp_annotations": {k: expand(v, 1.0, labels) for k, v in alerts[name]["annotations"].items()}}]
+                 if pages and name == ALERT_LATENCY_FAST_BURN else []}
+                for name in critical
+            ],
+        }],
+    }
+    assert ALERT_LATENCY_FAST_BURN in critical
+    test_file = tmp_path / "edges.test.yaml"
+    test_file.write_text(to_yaml(tests))
+    proc = _promtool(promtool, "test", "rules", str(test_file))
+    assert proc.returncode == 0 and "SUCCESS" in proc.stdout, f"promtool test rules:\n{proc.stdout[-4000:]}{proc.stderr}"
