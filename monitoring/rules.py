@@ -31,6 +31,7 @@ from mlinfra.conventions import (
     ALERT_ERROR_BUDGET_FAST_BURN,
     ALERT_ERROR_BUDGET_SLOW_BURN,
     ALERT_LATENCY_FAST_BURN,
+    ALERT_LATENCY_HIGH,
     ALERT_LATENCY_SLOW_BURN,
     ALERT_MODEL_DOWN,
     ALERT_NO_TRAFFIC,
@@ -66,6 +67,7 @@ from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 
 # Production `for:` durations (seconds), scaled by the timing
 HOLD = {
+    ALERT_LATENCY_HIGH: 600,  # aws-sagemaker's p95 alarm (targets/aws_sagemaker/alarms.py); no rule here
     ALERT_MODEL_DOWN: 180,
     ALERT_LATENCY_FAST_BURN: 120,
     ALERT_LATENCY_SLOW_BURN: 900,
@@ -79,6 +81,7 @@ HOLD = {
     ALERT_DRIFT_HIGH: 1800,
 }
 SEVERITY = {
+    ALERT_LATENCY_HIGH: SEVERITY_PAGE,
     ALERT_MODEL_DOWN: SEVERITY_PAGE,
     ALERT_LATENCY_FAST_BURN: SEVERITY_PAGE,
     ALERT_LATENCY_SLOW_BURN: SEVERITY_TICKET,
