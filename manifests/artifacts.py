@@ -47,11 +47,7 @@ FETCH_RESOURCES = {
 ARCHIVE_SUFFIXES = {".tar.gz": "-xzf", ".tgz": "-xzf", ".tar": "-xf"}
 # the key of the artifact Secret that holds the credentials file, per artifact kind (what the fetch reads)
 CREDENTIAL_FILES = {"s3": "config", "oci": "config.json", "https": "netrc"}
-CREDENTIAL_FILE_TITLES = {
-    "s3": "AWS CLI config file (access key, secret key, optional region and endpoint_url)",
-    "oci": "registry config.json",
-    "https": "netrc",
-}
+CREDENTIAL_FILE_TITLES = {"s3": "AWS CLI config file", "oci": "registry config.json", "https": "netrc"}
 
 
 def artifact_credential_keys(profile: Profile, kinds: tuple[str, ...] = tuple(CREDENTIAL_FILES)) -> dict[str, str]:

@@ -14,6 +14,7 @@ from mlinfra.targets.base import Target
 
 CONFIG_NAMESPACE = "mlinfra"  # namespace of mlinfra:profile (secrets live in the project's own namespace)
 PROFILE_FILE = "profile.yaml"  # where the scaffold keeps the team's profile
+POLICY_PACK_DIR = "policypack"  # the guardrails as a Pulumi policy pack, served from the installed mlinfra
 PULUMI_EXTRA = "pulumi"
 
 
@@ -81,7 +82,29 @@ class ScaffoldContext:
             "kube_contexts": self.kube_contexts or ((self.kube_context,) if self.kube_context else ()),
             "python_version": self.python_version,
             "config_namespace": CONFIG_NAMESPACE,
+            "deploy_order": deploy_order(self.environments),
+            "policy_pack": POLICY_PACK_DIR,
         }
+
+
+def deploy_order(environments: tuple[EnvironmentView, ...]) -> tuple[EnvironmentView, ...]:
+    """The environments in the order the deploy workflow runs them: the declared order, except that the environment
+    whose stack installs a shared cluster's monitoring stack (and the CRDs the others' rules need) comes before the
+    environments sharing that cluster - on a fresh cluster, they fail without it."""
+    by_name = {e.name: e for e in environments}
+    order: list[EnvironmentView] = []
+
+    def place(env: EnvironmentView) -> None:
+        if env in order:
+            return
+        owner = by_name.get(env.monitoring_owner or "")
+        if owner is not None:
+            place(owner)
+        order.append(env)
+
+    for env in environments:
+        place(env)
+    return tuple(order)
 
 
 _NOTIFY_SECRET_FIELDS = {
@@ -106,7 +129,7 @@ def secret_refs(
         kind = model.artifact.split("://", 1)[0]
         key = model.artifact_credentials_secret
         if key and kind in artifact_kinds:
-            found.setdefault(key, (f"artifact credentials of model {model.name}: {CREDENTIAL_FILE_TITLES[kind]}", []))
+            found.setdefault(key, (f"{model.name}'s artifact credentials ({CREDENTIAL_FILE_TITLES[kind]})", []))
             found[key][1].append(f"models[{i}].artifact_credentials_secret")
             files.setdefault(key, f"{model.name}-{CREDENTIAL_FILES[kind]}")
     for i, notify in enumerate(profile.monitoring.notify):

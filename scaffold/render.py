@@ -12,7 +12,7 @@ from mlinfra.files.templates import environment as template_environment
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.registry import get_target
 from mlinfra.targets.resolve import decision_for
-from mlinfra.scaffold.context import ScaffoldContext, build_context
+from mlinfra.scaffold.context import POLICY_PACK_DIR, ScaffoldContext, build_context
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
@@ -58,6 +58,10 @@ def generate(profile_path: Path, profile: Profile) -> list[GeneratedFile]:
             )
         )
     files += [
+        _text(f"{POLICY_PACK_DIR}/PulumiPolicy.yaml", render_template("PulumiPolicy.yaml.j2", ctx),
+              "guardrails as a policy pack"),
+        _text(f"{POLICY_PACK_DIR}/__main__.py", render_template("policypack_main.py.j2", ctx),
+              "policy pack program (mlinfra's)"),
         _text(".github/workflows/preview.yml", render_template("preview.yml.j2", ctx), "PR previews and decision"),
         _text(".github/workflows/deploy.yml", render_template("deploy.yml.j2", ctx), "deployments per environment"),
         _text(ADR_PATH, render_adr(decision, profile), "decision record"),

@@ -24,6 +24,8 @@ FILES = [
     "stacks/Pulumi.dev.yaml",
     "stacks/Pulumi.staging.yaml",
     "stacks/Pulumi.prod.yaml",
+    "policypack/PulumiPolicy.yaml",
+    "policypack/__main__.py",
     ".github/workflows/preview.yml",
     ".github/workflows/deploy.yml",
     "docs/decisions/0001-target.md",
@@ -52,7 +54,7 @@ def test_scaffolds_a_repository(tmp_path: Path):
     result = run(str(PROFILE), "--dir", str(out))
     assert result.exit_code == 0, result.output
     assert sorted(tree(out)) == sorted([*FILES, ".mlinfra/init.json"])
-    assert "12 create (manifest .mlinfra/init.json)" in result.output
+    assert f"{len(FILES)} create (manifest .mlinfra/init.json)" in result.output
     assert f"Next: read {out / 'README.md'}" in result.output
     assert (out / "profile.yaml").read_bytes() == PROFILE.read_bytes()
     manifest = json.loads((out / ".mlinfra" / "init.json").read_text())
@@ -113,7 +115,7 @@ def test_dry_run_lists_and_writes_nothing(tmp_path: Path):
     out = tmp_path / "new"
     result = run(str(PROFILE), "--dir", str(out), "--dry-run", "--format", "json")
     data = json.loads(result.output)
-    assert data["dry_run"] is True and data["counts"]["create"] == 12
+    assert data["dry_run"] is True and data["counts"]["create"] == len(FILES)
     assert [f["path"] for f in data["files"]] == FILES
     assert not out.exists()
 

@@ -59,9 +59,8 @@ def test_valid_profile_names_the_secret_config_keys_it_needs(repo_root: Path, tm
     path.write_text(yaml.safe_dump(data))
     result = run("validate", str(path))
     assert result.exit_code == 0, result.output
-    assert ("  assistantArtifactConfig: artifact credentials of model claims-assistant: AWS CLI config file (access "
-            "key, secret key, optional region and endpoint_url) (models[1].artifact_credentials_secret; every stack)"
-            in result.output)
+    assert ("  assistantArtifactConfig: claims-assistant's artifact credentials (AWS CLI config file) "
+            "(models[1].artifact_credentials_secret; every stack)" in result.output)
     assert "  grafanaAdminPassword: Grafana admin password (user admin; Kubernetes targets) " \
            "(monitoring.grafana_admin_password_secret)" in result.output
 

@@ -70,8 +70,8 @@ def test_generated_workflows_pass_actionlint(profile: Path, tmp_path: Path, acti
             id="typo-in-matrix",
         ),
         pytest.param(
-            "runs-on: ubuntu-latest\n    strategy:",
-            "runs-on: ubuntu-latest\n    needs: decisions\n    strategy:",
+            "runs-on: ubuntu-latest\n    environment: ${{ matrix.stack }}\n    strategy:",
+            "runs-on: ubuntu-latest\n    environment: ${{ matrix.stack }}\n    needs: decisions\n    strategy:",
             "job-needs",
             'job "preview" needs job "decisions" which does not exist in this workflow',
             id="unknown-needs",

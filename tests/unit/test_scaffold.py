@@ -32,6 +32,8 @@ EXAMPLES = {
     "reco-api": REPO / "docs" / "examples" / "bursty-cloud.yaml",
 }
 YAMLLINT = YamlLintConfig("extends: relaxed\nrules:\n  line-length: {max: 120}\n")
+# pulumi/actions' current major and its inputs (from its action.yml; the file says where and when)
+PULUMI_ACTIONS = json.loads((Path(__file__).parent / "pulumi_actions.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +167,8 @@ def test_file_list_and_order(generated):
         "stacks/Pulumi.dev.yaml",
         "stacks/Pulumi.staging.yaml",
         "stacks/Pulumi.prod.yaml",
+        "policypack/PulumiPolicy.yaml",
+        "policypack/__main__.py",
         ".github/workflows/preview.yml",
         ".github/workflows/deploy.yml",
         ADR_PATH,
@@ -247,7 +251,7 @@ def test_artifact_credentials_are_set_in_every_stack(tmp_path):
     readme = files["README.md"]
     for env in ("dev", "prod"):
         assert f"pulumi config set --secret -s {env} assistantArtifactConfig < claims-assistant-config    # " \
-               "artifact credentials of model claims-assistant: AWS CLI config file" in readme
+               "claims-assistant's artifact credentials (AWS CLI config file)" in readme
     assert "pulumi config set --secret -s dev grafanaAdminPassword" not in readme
     keys = [r.key for r in secret_refs(load_profile(str(path)))]
     assert keys[0] == "assistantArtifactConfig" and sorted(keys) == secret_config_keys(load_profile(str(path)))
@@ -266,7 +270,7 @@ def test_environments_sharing_a_cluster_deploy_its_monitoring_owner_first(genera
     assert "pulumi config set --secret -s dev" not in readme
     assert "pulumi config set --secret -s prod teamsWebhookUrl    # Microsoft Teams webhook URL\n" in readme
     assert "- `dev` shares the cluster of `prod`: `pulumi up -s prod` before the first `pulumi up -s dev`.\n" in readme
-    assert "before the first run of this workflow, `pulumi up -s prod` once" in files[".github/workflows/deploy.yml"]
+    assert "dev's rules need): prod deploys first." in files[".github/workflows/deploy.yml"]
     # reco-api has no cluster and no deployable target: no environment shares anything
     assert "shares the cluster" not in generated["reco-api"][".github/workflows/deploy.yml"].decode()
 
@@ -313,13 +317,14 @@ def test_preview_workflow_has_one_preview_per_environment(generated):
     pulumi = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
     assert pulumi == [
         {
-            "name": "pulumi preview",
-            "uses": "pulumi/actions@v6",
+            "name": "pulumi preview, with the guardrails as a policy pack",
+            "uses": f"pulumi/actions@{PULUMI_ACTIONS['major']}",
             "with": {
                 "command": "preview",
                 "stack-name": "${{ matrix.stack }}",
                 "cloud-url": "${{ secrets.PULUMI_BACKEND_URL }}",
                 "pulumi-version": "^3.165.0",  # pyproject's lower bound
+                "policyPacks": "policypack",
                 "comment-on-pr": True,
                 "github-token": "${{ secrets.GITHUB_TOKEN }}",
             },
@@ -360,7 +365,7 @@ def test_deploy_workflow_runs_environments_in_order_behind_github_environments(e
         assert job["environment"] == env
         assert job.get("needs") == (f"deploy-{order[i - 1]}" if i else None)
         up = job["steps"][-1]
-        assert up["uses"] == "pulumi/actions@v6"
+        assert up["uses"] == f"pulumi/actions@{PULUMI_ACTIONS['major']}"
         assert (up["with"]["command"], up["with"]["stack-name"]) == ("up", env)
     assert '# prod waits for approval: give the GitHub environment "prod" required reviewers' in (
         generated[example][".github/workflows/deploy.yml"].decode()
@@ -481,3 +486,56 @@ def test_a_directory_in_the_way_is_an_error(tmp_path: Path):
     (tmp_path / "a.txt").mkdir()
     with pytest.raises(WriteError, match=r"a\.txt is a directory; mlinfra init needs to write a file there"):
         write_scaffold(tmp_path, _files(**{"a.txt": "x\n"}))
+
+
+# --- the workflows as the engine and GitHub run them (claims-vision: dev and prod share one on-premise cluster) ---
+
+
+@pytest.fixture(scope="module")
+def shared_cluster(tmp_path_factory) -> dict[str, str]:
+    return {f.path: f.content.decode() for f in generate(EXAMPLES["claims-vision"], load_profile(str(EXAMPLES["claims-vision"])))}
+
+
+def test_previews_read_their_environments_secrets(shared_cluster):
+    """README tells people to keep secrets per GitHub environment: the preview job must be bound to one to read them."""
+    job = yaml.safe_load(shared_cluster[".github/workflows/preview.yml"])["jobs"]["preview"]
+    assert job["environment"] == "${{ matrix.stack }}" and job["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    assert "waits for its required reviewers" in shared_cluster[".github/workflows/preview.yml"]
+
+
+def test_the_monitoring_stacks_owner_deploys_before_the_environments_sharing_its_cluster(shared_cluster):
+    """dev shares prod's cluster, whose stack installs the monitoring stack and its CRDs: prod's job runs first."""
+    jobs = yaml.safe_load(shared_cluster[".github/workflows/deploy.yml"])["jobs"]
+    assert list(jobs) == ["deploy-prod", "deploy-dev"]
+    assert "needs" not in jobs["deploy-prod"] and jobs["deploy-dev"]["needs"] == "deploy-prod"
+    assert "in order (prod -> dev)" in shared_cluster[".github/workflows/deploy.yml"]
+
+
+@pytest.mark.parametrize("workflow", [".github/workflows/preview.yml", ".github/workflows/deploy.yml"])
+def test_pulumi_actions_is_the_current_major_with_its_own_inputs_and_runs_the_policy_pack(shared_cluster, workflow):
+    wf = yaml.safe_load(shared_cluster[workflow])
+    steps = [s for job in wf["jobs"].values() for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert steps and {s["uses"] for s in steps} == {f"pulumi/actions@{PULUMI_ACTIONS['major']}"}
+    for step in steps:
+        assert set(step["with"]) <= set(PULUMI_ACTIONS["inputs"]), sorted(set(step["with"]) - set(PULUMI_ACTIONS["inputs"]))
+        assert step["with"]["policyPacks"] == "policypack"
+
+
+def test_the_scaffold_serves_the_policy_pack_from_the_installed_mlinfra(shared_cluster, tmp_path, monkeypatch):
+    """policypack/ is a Pulumi policy pack in the project's virtualenv whose policies are mlinfra's."""
+    import runpy
+
+    import pulumi_policy
+
+    from mlinfra.guardrails import CHECKS
+
+    project = yaml.safe_load(shared_cluster["policypack/PulumiPolicy.yaml"])
+    assert project["runtime"] == {"name": "python", "options": {"virtualenv": "../venv"}}
+    assert yaml.safe_load(shared_cluster["Pulumi.yaml"])["runtime"]["options"]["virtualenv"] == "venv"
+    created = {}
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kwargs: created.update(kwargs))
+    main = tmp_path / "__main__.py"
+    main.write_text(shared_cluster["policypack/__main__.py"])
+    runpy.run_path(str(main), run_name="__main__")
+    assert created["name"] == "mlinfra-guardrails"
+    assert {p.name for p in created["policies"]} == {f"mlinfra-{cid}" for cid, _t, _f in CHECKS}
