@@ -114,6 +114,8 @@ def _model_spec(model: Model, settings: EnvironmentSettings, cluster: ClusterSet
         peak_rps=model.traffic.peak_rps,
         latency_p95_ms=model.slo.latency_p95_ms,
         availability=model.slo.availability,
+        traffic_share=settings.traffic_share,
+        traffic_expected=settings.traffic_expected,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from mlinfra.profiles.environments import EnvironmentSettings
+from mlinfra.profiles.environments import TRAFFIC_SHARE, EnvironmentSettings  # noqa: F401 - re-exported
 from mlinfra.profiles.model import Model
 
 # requests/s per CPU core (CPU models) or per GPU (GPU models) at 100 % utilisation
@@ -40,10 +40,10 @@ TIGHT_LATENCY_MS = 100  # below this SLO, plan for lower utilisation (queueing d
 DEV_MAX_REPLICAS = 2
 PEAK_HEADROOM = 1.2  # peak replicas absorb 20 % more than the stated peak
 # Cost planning: the share of the month a service runs at its peak replica count (autoscaled targets pay the
-# peak only then; fixed hardware must hold it all month), and the share of the profile's traffic an
-# environment sees (the profile states production traffic; usage-priced items scale with it).
+# peak only then; fixed hardware must hold it all month). The share of the profile's traffic an environment
+# sees (the profile states production traffic; usage-priced items scale with it) is the environment's
+# traffic_share: profiles.environments.TRAFFIC_SHARE by tier, or the profile's override.
 PEAK_SHARE_OF_MONTH = 0.15
-TRAFFIC_SHARE = {"dev": 0.05, "staging": 0.2, "prod": 1.0}
 
 
 @dataclass(frozen=True)
@@ -103,5 +103,6 @@ def service_seconds(model: Model) -> float:
 
 
 def traffic_share(env: EnvironmentSettings) -> float:
-    """Share of the profile's (production) traffic that `env` sees."""
-    return TRAFFIC_SHARE[env.tier]
+    """Share of the profile's (production) traffic that `env` sees (environments.<env>.traffic_share, else
+    TRAFFIC_SHARE of its tier)."""
+    return env.traffic_share

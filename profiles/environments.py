@@ -6,6 +6,11 @@ from dataclasses import dataclass
 
 from mlinfra.profiles.model import Profile, Tier
 
+# Share of the profile's (production) traffic an environment sees by default, per tier. Only prod's traffic is
+# continuous by default; dev and staging see occasional requests (cost planning uses the share, silence there
+# is no fault). An explicit environments.<env>.traffic_share overrides both.
+TRAFFIC_SHARE: dict[str, float] = {"dev": 0.05, "staging": 0.2, "prod": 1.0}
+
 _PROD = {"prod", "production", "prd", "live"}
 _STAGING = {"staging", "stage", "stg", "preprod", "pre-prod", "qa", "uat", "test", "testing"}
 
@@ -23,6 +28,8 @@ class EnvironmentSettings:
     high_availability: bool  # >= 2 replicas, PDB, topology spread
     protect: bool  # protect=True on stateful resources
     kube_context: str | None  # the cluster's kubeconfig context: the override, else onprem.kube_context (None: no onprem)
+    traffic_share: float = 1.0  # share of the models' production traffic this environment serves
+    traffic_expected: bool = True  # that traffic is continuous: silence is a fault (no-traffic alert)
 
 
 class UnknownEnvironment(ValueError):
@@ -61,6 +68,8 @@ def resolve_environment(profile: Profile, env: str) -> EnvironmentSettings:
         if overrides and overrides.retention_days
         else (profile.monitoring.retention_days if tier != "dev" else min(profile.monitoring.retention_days, 7))
     )
+    explicit_share = overrides.traffic_share if overrides else None
+    share = TRAFFIC_SHARE[tier] if explicit_share is None else explicit_share
     return EnvironmentSettings(
         name=env,
         tier=tier,
@@ -72,6 +81,8 @@ def resolve_environment(profile: Profile, env: str) -> EnvironmentSettings:
         protect=prod,
         kube_context=(overrides.kube_context if overrides else None)
         or (profile.onprem.kube_context if profile.onprem else None),
+        traffic_share=share,
+        traffic_expected=share > 0 and (explicit_share is not None or prod),
     )
 
 

@@ -213,3 +213,44 @@ def test_every_alert_links_an_existing_runbook_heading(make_plan, repo_root):
     for rule in _alerts(build_rule_groups(make_plan())).values():
         anchor = rule["annotations"]["runbook_url"].split("#", 1)[1]
         assert anchor in headings, f"{rule['alert']}: docs/runbooks.md has no heading '## {rule['alert']}'"
+
+
+def _profile(environments):
+    from mlinfra.profiles.load import profile_from_data
+
+    return profile_from_data({
+        "version": 1, "name": "churn-scoring", "environments": environments,
+        "models": [{"name": "churn", "framework": "sklearn", "artifact": "s3://models/churn/v3",
+                    "traffic": {"average_rps": 40, "peak_rps": 90}, "slo": {"latency_p95_ms": 250, "availability": 0.995}}],
+        "onprem": {"kube_context": "lab"},
+    })
+
+
+@pytest.mark.parametrize(
+    ("environments", "expected"),
+    [
+        pytest.param(["dev", "staging", "prod"], {"dev": None, "staging": None, "prod": 40.0}, id="idle-dev-and-staging-never-alert"),
+        pytest.param({"dev": None, "staging": {"traffic_share": 0.5}, "prod": {"traffic_share": 0}},
+                     {"dev": None, "staging": 20.0, "prod": None}, id="explicit-shares"),
+    ],
+)
+def test_no_traffic_alerting_follows_the_environment_traffic(environments, expected):
+    from mlinfra.targets.registry import plan_for
+
+    profile = _profile(environments)
+    for env, rps in expected.items():
+        plan = plan_for(profile, env, "onprem-k8s")
+        rule = _alerts(build_rule_groups(plan)).get(("churn", ALERT_NO_TRAFFIC))
+        if rps is None:
+            assert rule is None, f"{env}: an environment without continuous traffic alerts on silence"
+        else:
+            assert f"expected to serve about {rps:g} requests/s" in rule["annotations"]["description"], env
+
+
+def test_traffic_share_feeds_cost_planning_too():
+    from mlinfra.planning.sizing import traffic_share
+    from mlinfra.profiles.environments import TRAFFIC_SHARE, resolve_environment
+
+    profile = _profile({"dev": None, "staging": {"traffic_share": 0.5}})
+    assert traffic_share(resolve_environment(profile, "dev")) == TRAFFIC_SHARE["dev"] == 0.05
+    assert traffic_share(resolve_environment(profile, "staging")) == 0.5
