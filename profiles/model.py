@@ -463,6 +463,15 @@ class EnvironmentOverrides(Strict):
     max_replicas: int | None = Field(None, ge=1, le=1000, description="Maximum replicas per model (HPA).")
     alerts_page: bool | None = Field(None, description="Whether critical alerts page someone (prod default: true).")
     retention_days: int | None = Field(None, ge=1, le=3650, description="Prometheus retention for this environment.")
+    traffic_share: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Share of the models' production traffic (models[].traffic) this environment serves: it sizes "
+        "usage-priced costs and the no-traffic alert. Set, and above 0, it also says the traffic is continuous "
+        "(a load generator, mirrored requests), so silence there is a fault. Default: prod 1.0 (continuous), "
+        "staging 0.2 and dev 0.05 (occasional: an idle dev or staging never alerts on silence). 0: no traffic.",
+    )
     kube_context: str | None = Field(
         None,
         min_length=1,
