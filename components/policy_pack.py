@@ -66,15 +66,23 @@ def secret_config_values(ctx: GuardrailContext, config: Mapping[str, Any]) -> li
     return sorted({str(v) for k, v in config.items() if str(k).partition(":")[2] in keys and v})
 
 
-def stack_validator(check_id: str, config: ConfigSource = stack_config, notes: list[str] | None = None):
+def stack_validator(check_id: str, config: ConfigSource = stack_config, notes: list[str] | None = None,
+                    converted: dict[int, tuple[list[Resource], list[str]]] | None = None):
     """A StackValidation callback running one shared check over the whole stack.
 
     Values unknown during preview (a computed output such as the Helm release's `status` on the first deploy) are
-    left out and named in `notes`; the check runs on everything known instead of being downgraded to an advisory."""
+    left out and named in `notes`; the check runs on everything known instead of being downgraded to an advisory.
+    `converted`: a cache for a caller that hands every policy the same resources (analyze_stack)."""
 
     def validate(args: StackValidationArgs, report_violation) -> None:
-        skipped: list[str] = []
-        graph = from_policy_resources(args.resources, unknown=(UnknownValueError,), skipped=skipped)
+        key = id(args.resources)
+        if converted is not None and key in converted:
+            graph, skipped = converted[key]
+        else:
+            skipped = []
+            graph = from_policy_resources(args.resources, unknown=(UnknownValueError,), skipped=skipped)
+            if converted is not None:
+                converted[key] = graph, skipped
         note = "unknown until the update, not checked: " + "; ".join(skipped)
         if notes is not None and skipped and note not in notes:  # every policy sees the same stack
             notes.append(note)
@@ -92,13 +100,14 @@ def stack_validator(check_id: str, config: ConfigSource = stack_config, notes: l
     return validate
 
 
-def policies(config: ConfigSource = stack_config, notes: list[str] | None = None) -> list[StackValidationPolicy]:
+def policies(config: ConfigSource = stack_config, notes: list[str] | None = None,
+             converted: dict[int, tuple[list[Resource], list[str]]] | None = None) -> list[StackValidationPolicy]:
     """One mandatory stack policy per shared check."""
     return [
         StackValidationPolicy(
             name=f"mlinfra-{check_id}",
             description=title,
-            validate=stack_validator(check_id, config, notes),
+            validate=stack_validator(check_id, config, notes, converted),
             enforcement_level=EnforcementLevel.MANDATORY,
             config_schema=CONFIG_SCHEMA,
         )
@@ -161,7 +170,7 @@ def analyze_stack(
     """Run every stack policy as pulumi-policy's AnalyzeStack does (an UnknownValueError escaping a policy becomes
     an advisory note, as the analyzer reports it); `config`: the stack's config, as the engine hands it."""
     result = PackResult()
-    for policy in policies(lambda: config, result.notes):
+    for policy in policies(lambda: config, result.notes, converted={}):  # `resources` stays alive: ids are stable
         def report(message: str, urn: str | None = None, _name: str = policy.name) -> None:
             result.violations.append({"policy": _name, "message": message, "urn": urn})
 
