@@ -58,7 +58,7 @@ def _line(estimate, prefix):
 
 def test_table_is_versioned_and_dated():
     table = load_table()
-    assert table.version == "2026-11-25.1"
+    assert table.version == "2026-11-25.2"
     assert table.date == "2026-11-25"
     assert table.hours_per_month == HOURS
     assert table.usd_to_eur == 0.8573 and table.usd_to_eur_date == "2025-H2"
@@ -152,12 +152,13 @@ def test_sagemaker_realtime_when_serverless_is_ruled_out():
     assert line.price_keys == ("sagemaker/ml.m5.large/us-east-1",)
 
     # the alarms targets/aws_sagemaker/alarms.py builds: latency, 2 x (4 burn-window conditions of 2 metrics + 1
-    # composite), no traffic = 12 alarms, 18 alarm metrics and 2 composites (5 alarm metrics each); one dashboard
-    alarms = _line(est, "CloudWatch: 12 alarms, 1 dashboard")
-    assert alarms.monthly_eur == pytest.approx(((18 + 2 * 5) * 0.10 + 3.00) * 0.9, abs=0.006)  # 5.22
+    # composite), no traffic, no instance reporting = 13 alarms, 19 alarm metrics and 2 composites (5 alarm
+    # metrics each); one dashboard
+    alarms = _line(est, "CloudWatch: 13 alarms, 1 dashboard")
+    assert alarms.monthly_eur == pytest.approx(((19 + 2 * 5) * 0.10 + 3.00) * 0.9, abs=0.006)  # 5.31
     logs = _line(est, "CloudWatch Logs")
     assert logs.monthly_eur == pytest.approx(11 * SECONDS * 1 / 1e6 * 0.50 * 0.9, abs=0.006)  # 13.01
-    assert est.monthly_eur == pytest.approx(249.33 + 5.22 + 13.01, abs=0.02)
+    assert est.monthly_eur == pytest.approx(249.33 + 5.31 + 13.01, abs=0.02)
 
 
 def test_sagemaker_serverless_by_hand():
@@ -176,9 +177,13 @@ def test_sagemaker_serverless_by_hand():
     gb_seconds = 3 * (1 / 40) * requests  # 2.5 GiB -> 3 GB configured, 25 ms per request: 1,379,700
     data_gb = requests * 10 / 1e6  # 183.96 GB
     expected = (gb_seconds * 0.00002 + data_gb * 0.016) * 0.9  # 27.48
-    assert line.item == "tiny: Serverless 3 GB, 18.396 M requests"
-    assert line.monthly_eur == pytest.approx(expected, abs=0.006)
-    assert line.price_keys == ("sagemaker-serverless/gb-second/us-east-1", "sagemaker-serverless/data-gb/us-east-1")
+    # the 300 ms p95 SLO is shorter than a cold start: prod keeps the average concurrency warm,
+    # ceil(7 x 0.025 / 0.6) = 1 invocation x 3 GB all month at a quarter of the on-demand GB-second
+    warm = 1 * 3 * HOURS * 3600 * 0.00002 * 0.25 * 0.9  # 11.83
+    assert line.item == "tiny: Serverless 3 GB, 18.396 M requests, 1 provisioned"
+    assert line.monthly_eur == pytest.approx(expected + warm, abs=0.006)
+    assert line.price_keys == ("sagemaker-serverless/gb-second/us-east-1", "sagemaker-serverless/data-gb/us-east-1",
+                               "sagemaker-serverless/provisioned-gb-second/us-east-1")
 
 
 def test_sagemaker_gpu_model_uses_an_instance_of_its_gpu_type():
