@@ -190,7 +190,7 @@ def alertmanager_secret_keys(plan: EnvironmentPlan) -> dict[str, str]:
     """Secret data key -> Pulumi secret config key, for every credential the config reads from a file."""
     keys = [r.secret_key for r in plan.monitoring.receivers if r.secret_key]
     uses_email = any(r.type == "email" for r in plan.monitoring.receivers)
-    if uses_email and plan.monitoring.smtp.auth_password_secret:
+    if uses_email and plan.monitoring.smtp and plan.monitoring.smtp.auth_password_secret:
         keys.append(plan.monitoring.smtp.auth_password_secret)
     return {key: key for key in sorted(set(keys))}
 
@@ -229,6 +229,11 @@ def _integration(spec: ReceiverSpec, secrets_dir: str) -> tuple[str, dict[str, A
 
 def _smtp(plan: EnvironmentPlan, secrets_dir: str) -> dict[str, Any]:
     smtp = plan.monitoring.smtp
+    if smtp is None:  # never Alertmanager's default localhost:25: nothing listens there in its pod
+        raise ValueError(
+            "monitoring.smtp: an email notify needs an SMTP relay (got none); set monitoring.smtp.smarthost "
+            "(host:port) and monitoring.smtp.from_address"
+        )
     out: dict[str, Any] = {
         "smtp_smarthost": smtp.smarthost,
         "smtp_from": smtp.from_address,

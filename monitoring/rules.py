@@ -131,8 +131,8 @@ def recording_rules(
     runtime: str, namespace: str, models: list[ModelSpec], timing: AlertTiming
 ) -> list[dict[str, str]]:
     """The schema for one runtime's models: request rate, error ratio and slow-request ratio per SLO window,
-    latency quantiles (dashboards). The slow ratio is recorded per bucket edge (models sharing an edge share
-    the rule)."""
+    latency quantiles (dashboards). The slow ratio reads each model's bucket edge (models sharing an edge share
+    a selector)."""
     metrics = metrics_for(runtime)
     scope = model_scope(namespace, [m.name for m in models])
     rules = [(requests_record(w), metrics.request_rate(scope, timing.window(w))) for w in REQUEST_WINDOWS]
@@ -144,9 +144,12 @@ def recording_rules(
     by_edge: dict[float, list[str]] = {}
     for model in models:
         by_edge.setdefault(latency_edge(runtime, model.latency_p95_ms).edge_s, []).append(model.name)
-    for edge, names in sorted(by_edge.items()):
-        edge_scope = model_scope(namespace, names)
-        rules += [(slow_ratio_record(w), metrics.slow_ratio(edge_scope, edge, timing.window(w))) for w in ERROR_WINDOWS]
+    for w in ERROR_WINDOWS:  # one rule per window: each edge's models, joined with `or` (disjoint model sets)
+        parts = [
+            metrics.slow_ratio(model_scope(namespace, names), edge, timing.window(w))
+            for edge, names in sorted(by_edge.items())
+        ]
+        rules.append((slow_ratio_record(w), parts[0] if len(parts) == 1 else " or ".join(f"({p})" for p in parts)))
     # The `runtime` label keeps records of different runtimes distinct (and tells a dashboard reader the source).
     return [{"record": record, "expr": expr, "labels": {"runtime": runtime}} for record, expr in rules]
 

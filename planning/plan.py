@@ -131,7 +131,9 @@ def _monitoring(
         storage_gib=m.storage_gib,
         storage_class=cluster.storage_class,
         receivers=_receivers(profile),
-        smtp=SmtpSpec(
+        smtp=None
+        if m.smtp is None
+        else SmtpSpec(
             smarthost=m.smtp.smarthost,
             from_address=m.smtp.from_address,
             auth_username=m.smtp.auth_username,

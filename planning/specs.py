@@ -101,7 +101,7 @@ class MonitoringSpec:
     storage_gib: int
     storage_class: str | None  # None = the cluster's default StorageClass
     receivers: tuple[ReceiverSpec, ...]
-    smtp: SmtpSpec
+    smtp: SmtpSpec | None  # None: no relay set (the profile has no email notify, or a target that needs none)
     alerts_page: bool  # critical alerts go to paging receivers (false in dev)
     drift: bool
     drift_threshold: float

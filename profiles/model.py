@@ -409,23 +409,60 @@ Notify = Annotated[
 ]
 
 
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
 class Smtp(Strict):
     smarthost: str = Field(
-        "localhost:25", pattern=r"^[^\s:]+:\d+$", description="SMTP relay as host:port for email notifications."
+        ...,
+        pattern=r"^[^\s:]+:\d+$",
+        description="The mail relay Alertmanager sends through, as host:port, e.g. smtp.example.com:587 "
+        "(not localhost: nothing listens there inside Alertmanager's pod).",
     )
     from_address: str = Field(
-        "alertmanager@localhost", pattern=r"^[^@\s]+@[^@\s]+$", description="Sender address of alert emails."
+        ..., pattern=r"^[^@\s]+@[^@\s]+$", description="Sender address of alert emails, e.g. alerts@example.com."
     )
-    auth_username: str | None = Field(None, description="SMTP user, when the relay needs authentication.")
-    auth_password_secret: SecretKey | None = Field(None, description="Secret config key of the SMTP password.")
-    require_tls: bool = Field(True, description="Require STARTTLS to the relay.")
+    auth_username: str | None = Field(None, description="SMTP user, when the relay needs a login (with auth_password_secret).")
+    auth_password_secret: SecretKey | None = Field(
+        None, description="Secret config key of the SMTP password, when the relay needs a login (with auth_username)."
+    )
+    require_tls: bool = Field(True, description="Require STARTTLS to the relay (set false only for a relay without TLS).")
+
+    @field_validator("smarthost")
+    @classmethod
+    def _not_local(cls, value: str) -> str:
+        if value.rsplit(":", 1)[0].lower() in _LOCAL_HOSTS:
+            raise ValueError(
+                "is the Alertmanager pod itself, where no mail server runs; name your mail relay, "
+                "e.g. smtp.example.com:587"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _login_pair(self) -> Smtp:
+        if (self.auth_username is None) != (self.auth_password_secret is None):
+            given, missing = (
+                ("auth_username", "auth_password_secret") if self.auth_username else ("auth_password_secret", "auth_username")
+            )
+            raise ValueError(
+                f"monitoring.smtp.{given} is set but monitoring.smtp.{missing} is not; a login needs both "
+                "(the user, and the secret config key of its password), or neither for a relay without login"
+            )
+        return self
 
 
 class Monitoring(Strict):
-    retention_days: int = Field(15, ge=1, le=3650, description="Prometheus retention in days.")
+    retention_days: int = Field(
+        30, ge=1, le=3650,
+        description="Prometheus retention in days; 30 or more holds the whole 30-day SLO window (dev keeps at most 7).",
+    )
     storage_gib: int = Field(50, ge=1, le=100_000, description="Prometheus volume size in GiB.")
     notify: list[Notify] = Field(default_factory=list, description="Who is told when an alert fires.")
-    smtp: Smtp = Field(default_factory=Smtp, description="SMTP relay used by email notifications.")
+    smtp: Smtp | None = Field(
+        None,
+        description="The SMTP relay Alertmanager sends alert emails through; required with an email notify on "
+        "the Kubernetes targets (aws-sagemaker mails through SNS and ignores it).",
+    )
     grafana_admin_password_secret: SecretKey = Field(
         DEFAULT_GRAFANA_ADMIN_PASSWORD_SECRET,
         description="Secret config key holding the Grafana admin password (user `admin`; Kubernetes targets).",

@@ -139,7 +139,7 @@ def secret_refs(
         field, what = spec
         key = getattr(notify, field)
         found.setdefault(key, (what, []))[1].append(f"monitoring.notify[{i}].{field}")
-    smtp_key = profile.monitoring.smtp.auth_password_secret
+    smtp_key = profile.monitoring.smtp.auth_password_secret if profile.monitoring.smtp else None
     if smtp_key:
         found.setdefault(smtp_key, ("SMTP password", []))[1].append("monitoring.smtp.auth_password_secret")
     grafana_key = profile.monitoring.grafana_admin_password_secret  # always set (default grafanaAdminPassword)

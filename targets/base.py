@@ -46,6 +46,11 @@ class Target:
             return [f"target {self.name} has no Pulumi components (it does not implement assemble)"]
         return []
 
+    def profile_checks(self, profile: Profile) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """(errors, warnings) about the profile on this target, each (profile path, what was found and what is
+        allowed): `validate` and `render` report both and refuse on errors."""
+        return [], []
+
     def violations(self, profile: Profile) -> list[str]:
         """Everything that rules this target out; a target that cannot deploy is never an option to pick."""
         return [*self.feasibility(profile), *(f"cannot be deployed: {gap}" for gap in self.deployment_gaps(profile))]

@@ -102,6 +102,7 @@ def profiles(draw):
                     max_size=3,
                 )
             ),
+            "smtp": {"smarthost": "smtp.example.com:587", "from_address": "am@example.com"},  # email on a cluster
         },
     }
     if draw(st.booleans()):

@@ -8,6 +8,7 @@ import click
 
 from mlinfra.cli.errors import DomainError, user_errors
 from mlinfra.cli.output import console, emit_json, format_option
+from mlinfra.files.rendered import RenderedFiles
 from mlinfra.files.writer import WriteError
 from mlinfra.monitoring.timing import TIMINGS
 from mlinfra.profiles import load_profile
@@ -70,18 +71,23 @@ def render(
             raise DomainError(f"--target {target_obj.name}: {exc}; render a target that has one") from None
         except ValueError as exc:  # planning errors name the profile field and the fix
             raise DomainError(f"{profile}: {exc}") from None
-        if target_obj.graph_file:
-            files = [*files, _graph_file(profile, env, target_obj)]
+        if target_obj.graph_file:  # keep the target's notes (render.json) with the added file
+            files = RenderedFiles([*files, _graph_file(profile, env, target_obj)], notes=getattr(files, "notes", {}))
         meta = {"profile": loaded.name, "environment": env, "target": target_obj.name, "timing": timing}
         try:
             written = write_render(out, files, meta, force=force)
         except WriteError as exc:
             raise DomainError(str(exc)) from None
+    warnings = list(getattr(files, "notes", {}).get("warnings", []))
     summary = {**meta, "out": str(out), "files": [w.to_dict() for w in written]}
+    if warnings:
+        summary["warnings"] = warnings
     if fmt == "json":
         emit_json(summary)
         return
     print_summary(written, f"{loaded.name} / {env} on {target_obj.name} ({timing} timing) -> {out}")
+    for warning in warnings:
+        click.echo(f"warning: {warning}")
 
 
 STATUSES = ("created", "updated", "unchanged")

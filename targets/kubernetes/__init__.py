@@ -10,6 +10,7 @@ from typing import Any
 
 from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR
 from mlinfra.files.rendered import RenderedFile
+from mlinfra.monitoring.checks import latency_edges, monitoring_errors, monitoring_warnings
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.base import Target
 from mlinfra.targets.kubernetes.render import OPTION_SECRETS_DIR, OPTION_TIMING, render_plan, timing_option
@@ -23,12 +24,22 @@ class KubernetesTarget(Target):
     def components(self, profile: Profile) -> list[str]:
         return ["KubernetesModelServer", "MonitoringStack"]
 
+    def profile_checks(self, profile: Profile) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        return monitoring_errors(profile), monitoring_warnings(profile)
+
     def render(self, profile: Profile, env: str, options: dict[str, Any] | None = None) -> list[RenderedFile]:
         options = options or {}
-        return render_plan(
+        errors, warnings = self.profile_checks(profile)
+        if errors:
+            raise ValueError("; ".join(f"{path}: {message}" for path, message in errors))
+        files = render_plan(
             self.plan(profile, env), timing_option(options.get(OPTION_TIMING)),
             secrets_dir=options.get(OPTION_SECRETS_DIR) or ALERTMANAGER_SECRETS_DIR,
         )
+        files.notes["latency_edges"] = latency_edges(profile)
+        if warnings:
+            files.notes["warnings"] = [f"{path}: {message}" for path, message in warnings]
+        return files
 
     def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
         from mlinfra.components.assembly import assemble_kubernetes  # Pulumi: only when deploying

@@ -48,6 +48,16 @@ def test_valid_profile_json(repo_root: Path):
              "fields": ["monitoring.grafana_admin_password_secret"], "every_stack": False},
         ],
         "valid": True,
+        "warnings": [
+            {"path": "models[0].slo.latency_p95_ms",
+             "message": "the 400 ms SLO lies between triton's latency bucket edges 100 ms and 500 ms: it is measured "
+                        "at 500 ms (requests between 400 ms and 500 ms count as fast); set it to 100 ms or 500 ms to "
+                        "measure it exactly"},
+            {"path": "models[1].slo.latency_p95_ms",
+             "message": "the 8000 ms SLO lies between vllm's latency bucket edges 5000 ms and 10000 ms: it is "
+                        "measured at 10000 ms (requests between 8000 ms and 10000 ms count as fast); set it to "
+                        "5000 ms or 10000 ms to measure it exactly"},
+        ],
     }
 
 
@@ -180,3 +190,51 @@ def test_random_yaml_gives_a_clean_report(tmp_path: Path, text: str):
     result = run("validate", str(path))
     assert result.exit_code == 1, result.output
     _assert_clean_report(result.output, path)
+
+
+def _onprem_profile(tmp_path: Path, **monitoring) -> str:
+    data = copy.deepcopy(BASE)
+    data["decision"] = {"targets": ["onprem-k8s"]}  # Alertmanager sends the mail on a cluster
+    data["monitoring"] = {**{k: v for k, v in data["monitoring"].items() if k != "smtp"}, **monitoring}
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_an_email_notify_on_a_cluster_needs_an_smtp_relay(tmp_path: Path):
+    path = _onprem_profile(tmp_path)
+    result = run("validate", path)
+    assert result.exit_code == 1, result.output
+    assert f"{path}: 1 problem" in result.output
+    assert re.search(r"monitoring\.smtp: monitoring\.notify\[0\] sends email, but no SMTP relay is set \(got none\)"
+                     r".* localhost:25 inside its pod.* Set monitoring\.smtp with smarthost", result.output), result.output
+    rendered = run("render", path, "--env", "prod", "--out", str(tmp_path / "out"))
+    assert rendered.exit_code == 1 and "monitoring.smtp: monitoring.notify[0] sends email" in rendered.output
+
+
+@pytest.mark.parametrize(
+    ("smtp", "message"),
+    [
+        pytest.param({"smarthost": "localhost:25", "from_address": "am@example.com"},
+                     "monitoring.smtp.smarthost: is the Alertmanager pod itself, where no mail server runs; name your "
+                     "mail relay, e.g. smtp.example.com:587 (got 'localhost:25')", id="localhost"),
+        pytest.param({"smarthost": "smtp.example.com:587", "from_address": "am@example.com", "auth_username": "am"},
+                     "monitoring.smtp.auth_username is set but monitoring.smtp.auth_password_secret is not", id="login-pair"),
+        pytest.param({"from_address": "am@example.com"}, "monitoring.smtp.smarthost: required field is missing",
+                     id="no-smarthost"),
+    ],
+)
+def test_smtp_settings_are_checked(smtp, message, tmp_path: Path):
+    result = run("validate", _onprem_profile(tmp_path, smtp=smtp))
+    assert result.exit_code == 1 and message in result.output, result.output
+
+
+def test_retention_under_the_slo_window_warns(tmp_path: Path):
+    path = _onprem_profile(tmp_path, retention_days=14, smtp={"smarthost": "smtp.example.com:587",
+                                                              "from_address": "am@example.com"})
+    result = run("validate", path)
+    assert result.exit_code == 0, result.output
+    for env in ("staging", "prod"):  # dev keeps 7 days by design and does not page
+        assert (f"warning: environments.{env}.retention_days: Prometheus keeps 14 days, less than the 30-day SLO "
+                "window") in result.output, result.output
+    assert "environments.dev.retention_days" not in result.output

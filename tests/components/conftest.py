@@ -54,6 +54,7 @@ def two_model_profile() -> dict[str, Any]:
                 {"type": "slack", "webhook_secret": "slackHook"},
                 {"type": "pagerduty", "routing_key_secret": "pdRoutingKey"},
             ],
+            "smtp": {"smarthost": "mail.example.org:25", "from_address": "alerts@example.org", "require_tls": False},
         },
     }
 

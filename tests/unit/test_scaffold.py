@@ -59,7 +59,9 @@ def _base(**changes) -> dict:
     [
         pytest.param(
             "churn-scoring",
-            [("slackWebhookUrl", ("monitoring.notify[1].webhook_secret",)), ("grafanaAdminPassword", ("monitoring.grafana_admin_password_secret",))],
+            [("slackWebhookUrl", ("monitoring.notify[1].webhook_secret",)),
+             ("smtpPassword", ("monitoring.smtp.auth_password_secret",)),
+             ("grafanaAdminPassword", ("monitoring.grafana_admin_password_secret",))],
             id="slack",
         ),
         pytest.param(
@@ -67,6 +69,7 @@ def _base(**changes) -> dict:
             [
                 ("slackWebhookUrl", ("monitoring.notify[1].webhook_secret",)),
                 ("smtpPassword", ("monitoring.smtp.auth_password_secret",)),
+                ("modelApiKeys", ("security.api_keys_secret",)),  # authentication api_key: the gate's keys
                 ("grafanaAdminPassword", ("monitoring.grafana_admin_password_secret",)),
             ],
             id="slack-and-smtp",
@@ -98,7 +101,8 @@ def test_secret_key_used_twice_is_listed_once_with_both_fields():
             {"type": "webhook", "url_secret": "opsHook"},
             {"type": "email", "to": "a@example.com"},
         ],
-        "smtp": {"auth_username": "u", "auth_password_secret": "mailPw"},
+        "smtp": {"smarthost": "smtp.example.com:587", "from_address": "am@example.com", "auth_username": "u",
+                 "auth_password_secret": "mailPw"},
         "grafana_admin_password_secret": "mailPw",
     }
     refs = secret_refs(profile_from_data(_base(monitoring=monitoring), "mem.yaml"))
@@ -115,7 +119,8 @@ def test_a_target_is_not_asked_for_secrets_it_never_reads():
 
     monitoring = {
         "notify": [{"type": "slack", "webhook_secret": "opsHook"}, {"type": "email", "to": "a@example.com"}],
-        "smtp": {"auth_username": "u", "auth_password_secret": "mailPw"},
+        "smtp": {"smarthost": "smtp.example.com:587", "from_address": "am@example.com", "auth_username": "u",
+                 "auth_password_secret": "mailPw"},
         "grafana_admin_password_secret": "opsHook",
     }
     profile = profile_from_data(_base(monitoring=monitoring), "mem.yaml")
