@@ -79,6 +79,13 @@ def deploy_on_cluster(
             "the profile's models[].artifact_credentials_secret; set each once with "
             f"`pulumi config set --secret -s {plan.environment} KEY < FILE` (the file the key's model fetch reads)"
         )
+    api_keys = plan.access.api_keys_secret
+    if api_keys and secrets.get(api_keys) is None:
+        raise pulumi.RunError(
+            f"stack '{plan.environment}' has no value for the secret config key {api_keys} (security.api_keys_secret: "
+            "the API keys the models' gates accept); set it with "
+            f"`pulumi config set --secret -s {plan.environment} {api_keys} < KEYS_FILE` (one key per line)"
+        )
     child = pulumi.ResourceOptions(parent=scope, provider=provider)
     objects = build_namespace_objects(plan)
     shared = create_objects(name, [o for o in objects if o["kind"] == "Namespace"], child, primary=plan.namespace,
@@ -92,7 +99,8 @@ def deploy_on_cluster(
             child_name(name, model.k8s_name),
             KubernetesModelServerArgs(plan=plan, model=model, namespace=namespace,
                                       artifact_role_arn=roles.get(model.name),
-                                      artifact_credentials=secrets[keys[model.name]] if model.name in keys else None),
+                                      artifact_credentials=secrets[keys[model.name]] if model.name in keys else None,
+                                      api_keys=secrets[api_keys] if api_keys else None),
             provider=provider,
             opts=pulumi.ResourceOptions(parent=scope),
         )

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 from mlinfra.components.k8s_objects import create_object, create_objects
 from mlinfra.conventions import TYPE_MODEL_SERVER, child_name
 from mlinfra.manifests.artifacts import build_artifact_secret
+from mlinfra.manifests.gate import api_keys_map, build_api_keys_secret
 from mlinfra.manifests.serving import build_model_objects, endpoint_of
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 
@@ -24,11 +25,14 @@ class KubernetesModelServerArgs:
     # the artifact credentials file, a Pulumi secret (models[].artifact_credentials_secret): becomes the model's
     # artifact Secret, created before the Deployment whose fetch init container reads it
     artifact_credentials: pulumi.Input[str] | None = None
+    # the accepted API keys, one a line, a Pulumi secret (security.api_keys_secret): becomes the Secret the
+    # model's gate reads, created before the Deployment
+    api_keys: pulumi.Input[str] | None = None
 
 
 class KubernetesModelServer(pulumi.ComponentResource):
     """ServiceAccount, Deployment, Service, HPA, PDB (>= 2 replicas), NetworkPolicy and Ingress of one model, and
-    its artifact Secret when it has credentials."""
+    its artifact Secret when it has credentials, the Secret of its gate's API keys with authentication api_key."""
 
     endpoint: str
     resources: dict[str, pulumi.CustomResource]
@@ -52,6 +56,12 @@ class KubernetesModelServer(pulumi.ComponentResource):
             secret["artifact-secret"] = create_object(child_name(name, "artifact-secret"), body, child,
                                                       namespaces=namespaces)
             serving = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[secret["artifact-secret"]]))
+        if args.api_keys is not None and args.plan.access.api_keys_secret:
+            keys_map = pulumi.Output.secret(args.api_keys).apply(
+                lambda text: api_keys_map(text, key=args.plan.access.api_keys_secret or ""))
+            body = build_api_keys_secret(args.plan, args.model, keys_map)
+            secret["api-keys"] = create_object(child_name(name, "api-keys"), body, child, namespaces=namespaces)
+            serving = pulumi.ResourceOptions.merge(serving, pulumi.ResourceOptions(depends_on=[secret["api-keys"]]))
         self.resources = secret | create_objects(
             name, objects, serving, primary=args.model.k8s_name, protect=args.plan.protect, namespaces=namespaces
         )

@@ -53,6 +53,8 @@ def secret_config_keys(profile: Profile) -> list[str]:
                 visit(item)
 
     visit(profile.model_dump(mode="json"))
+    if profile.security.api_keys_key:  # named by default, not only when the field is set
+        keys.add(profile.security.api_keys_key)
     return sorted(keys)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlinfra.conventions import DEFAULT_DENY_POLICY, PORT_GRPC, PORT_HTTP, PORT_METRICS, selector_labels
+from mlinfra.manifests import gate
 from mlinfra.manifests.artifacts import artifact_delivery
 from mlinfra.manifests.common import model_metadata
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
@@ -36,7 +37,8 @@ def host(plan: EnvironmentPlan, model: ModelSpec) -> str:
 
 def service(plan: EnvironmentPlan, model: ModelSpec, runtime: Runtime) -> dict[str, Any]:
     """ClusterIP Service; its port named conventions.PORT_METRICS is what the ServiceMonitor scrapes."""
-    ports = [{"name": PORT_HTTP, "port": runtime.http_port, "targetPort": PORT_HTTP, "protocol": "TCP"}]
+    ports = [{"name": PORT_HTTP, "port": runtime.http_port, "targetPort": gate.service_target_port(plan),
+              "protocol": "TCP"}]
     if runtime.grpc_port is not None:
         ports.append({"name": PORT_GRPC, "port": runtime.grpc_port, "targetPort": PORT_GRPC, "protocol": "TCP"})
     if runtime.metrics_on_http_port:
@@ -65,13 +67,19 @@ def network_policy(plan: EnvironmentPlan, model: ModelSpec, runtime: Runtime) ->
     clients = [{"namespaceSelector": {}}] if plan.exposure == "private" else [{"podSelector": {}}]
     ingress: list[dict[str, Any]] = [{"from": clients, "ports": _tcp(*serving_ports)}]
     if plan.exposure != "private":
+        # the edge reaches the gate when there is one (it checks callers), never the model's port past it
+        edge_port = gate.GATE_PORT if gate.gated(plan) else runtime.http_port
+        if gate.gated(plan):
+            ingress[0]["ports"].append({"protocol": "TCP", "port": gate.GATE_PORT})
         if plan.ingress_namespace:
-            ingress.append({"from": [_from_namespace(plan.ingress_namespace)], "ports": _tcp(runtime.http_port)})
+            ingress.append({"from": [_from_namespace(plan.ingress_namespace)], "ports": _tcp(edge_port)})
         else:
-            ingress.append({"ports": _tcp(runtime.http_port)})
+            ingress.append({"ports": _tcp(edge_port)})
     ingress.append({"from": [_from_namespace(plan.monitoring.namespace)], "ports": _tcp(runtime.metrics_port)})
     egress: list[dict[str, Any]] = [{"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]
-    if artifact_delivery(model, runtime.run_as_user, "tmp").needs_https_egress:
+    if artifact_delivery(model, runtime.run_as_user, "tmp").needs_https_egress or (
+        gate.gated(plan) and plan.access.authentication == "oidc"  # the issuer's discovery and keys
+    ):
         egress.append({"ports": _tcp(443)})
     return {
         "apiVersion": "networking.k8s.io/v1",
@@ -130,9 +138,14 @@ def _ingress_annotations(plan: EnvironmentPlan, runtime: Runtime) -> dict[str, s
         return {}
     # The ALB health-checks pod IPs itself; its default path `/` is a 404 on MLServer and Triton. The TLS
     # certificate comes from ACM (discovered by host), the Secret in spec.tls is ignored by this controller.
-    return {
+    annotations = {
         "alb.ingress.kubernetes.io/scheme": "internet-facing" if plan.exposure == "public" else "internal",
         "alb.ingress.kubernetes.io/target-type": "ip",
         "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS": 443}]',
         "alb.ingress.kubernetes.io/healthcheck-path": runtime.readiness_path or "/",
     }
+    if gate.gated(plan):  # the gate answers the model's readiness there without credentials
+        annotations["alb.ingress.kubernetes.io/healthcheck-path"] = gate.READY_PATH
+    if plan.access.allowed_cidrs:  # the ALB's security group admits the allowed ranges only (the gate checks too)
+        annotations["alb.ingress.kubernetes.io/inbound-cidrs"] = ",".join(plan.access.allowed_cidrs)
+    return annotations

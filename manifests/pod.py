@@ -14,6 +14,7 @@ from mlinfra.conventions import (
     RESOURCE_GPU,
     selector_labels,
 )
+from mlinfra.manifests import gate
 from mlinfra.manifests.artifacts import ArtifactDelivery, artifact_delivery
 from mlinfra.manifests.common import (
     IMAGE_PULL_POLICY,
@@ -69,6 +70,9 @@ def pod_template(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
         "containers": [server_container(model, runtime, delivery)],
         "volumes": _volumes(runtime, delivery),
     }
+    if gate.gated(plan):  # callers reach the model through the gate (manifests/gate.py)
+        spec["containers"] += gate.gate_containers(plan, model)
+        spec["volumes"] += gate.gate_volumes(plan, model)
     if delivery.init_containers:
         spec["initContainers"] = delivery.init_containers
     if model.gpus > 0:

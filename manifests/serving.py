@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlinfra.conventions import COMPONENT_SERVING, PORT_HTTP, selector_labels, standard_labels
-from mlinfra.manifests import network
+from mlinfra.manifests import gate, network
 from mlinfra.manifests.common import model_metadata
 from mlinfra.manifests.pod import pod_template, runtime_of
 from mlinfra.planning.sizing import TARGET_UTILISATION, TIGHT_LATENCY_MS
@@ -55,6 +55,8 @@ def build_model_objects(
     if model.min_replicas >= 2:
         objects.append(disruption_budget(plan, model))
     objects.append(network.network_policy(plan, model, runtime))
+    if gate.gated(plan):
+        objects.append(gate.gate_configmap(plan, model, runtime))
     if plan.exposure in ("internal", "public"):
         objects.append(network.ingress(plan, model, runtime))
     return list(objects)

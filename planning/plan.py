@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from mlinfra.conventions import k8s_name, monitoring_namespace, namespace_name
 from mlinfra.planning.sizing import size_model
 from mlinfra.planning.specs import (
+    AccessSpec,
     ClusterSettings,
     EnvironmentPlan,
     ModelSpec,
@@ -62,6 +63,21 @@ def plan_environment(profile: Profile, env: str, target: str, clusters: dict[str
         models=tuple(_model_spec(m, settings, cluster) for m in profile.models),
         monitoring=_monitoring(profile, settings, cluster, monitoring_share(profile, env, clusters)),
         kube_context=cluster.kube_context,
+        access=access_spec(profile),
+    )
+
+
+def access_spec(profile: Profile) -> AccessSpec:
+    """Who may call the models: the authentication, and for exposure internal the allowed caller ranges."""
+    s = profile.security
+    if s.exposure == "private":  # no entry from outside the cluster at all
+        return AccessSpec()
+    return AccessSpec(
+        authentication=s.authentication,
+        allowed_cidrs=tuple(s.allowed_cidrs) if s.exposure == "internal" else (),
+        oidc_issuer=s.oidc.issuer if s.authentication == "oidc" and s.oidc else None,
+        oidc_audience=tuple(s.oidc.audience) if s.authentication == "oidc" and s.oidc else (),
+        api_keys_secret=s.api_keys_key,
     )
 
 

@@ -118,6 +118,17 @@ class MonitoringSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AccessSpec:
+    """Who may call the exposed models, enforced where they are exposed (manifests.gate on Kubernetes)."""
+
+    authentication: Literal["none", "api_key", "oidc"] = "none"
+    allowed_cidrs: tuple[str, ...] = ()  # exposure internal: the only caller addresses; empty: any address
+    oidc_issuer: str | None = None  # authentication oidc: the tokens' issuer (discovery and JWKS from it)
+    oidc_audience: tuple[str, ...] = ()  # authentication oidc: accepted `aud` values (the first is the client ID)
+    api_keys_secret: str | None = None  # authentication api_key: Pulumi secret config key of the keys, one a line
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnvironmentPlan:
     """Everything needed to build one environment's objects for one target."""
 
@@ -138,6 +149,7 @@ class EnvironmentPlan:
     models: tuple[ModelSpec, ...]
     monitoring: MonitoringSpec
     kube_context: str | None = None  # onprem-k8s: the explicit kubeconfig context
+    access: AccessSpec = AccessSpec()  # who may call the exposed models (exposure internal/public)
 
     def __post_init__(self) -> None:
         mon = self.monitoring

@@ -221,6 +221,30 @@ class Oidc(Strict):
         return value
 
 
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+MAX_ALLOWED_CIDRS = 64
+DEFAULT_API_KEYS_SECRET = "modelApiKeys"
+
+
+def _allowed_cidr(cidr: str) -> str:
+    """One entry of security.allowed_cidrs: a CIDR block (IPv4 or IPv6), returned canonical."""
+    try:
+        network = ipaddress.ip_network(cidr.strip())
+    except ValueError:
+        try:
+            ipaddress.ip_network(cidr.strip(), strict=False)
+            hint = " (host bits are set: use the network address)"
+        except ValueError:
+            hint = ""
+        raise ValueError(f"not a CIDR block{hint}; e.g. 10.20.0.0/16") from None
+    if network.prefixlen == 0:
+        raise ValueError(
+            "0.0.0.0/0 and ::/0 allow every address, which is exposure public; list the ranges that may call the "
+            "models, or set security.exposure to public"
+        )
+    return str(network)
+
+
 class Security(Strict):
     exposure: Exposure = Field(
         "internal", description="Who can reach the endpoints: private (cluster only), internal, public."
@@ -239,9 +263,31 @@ class Security(Strict):
     oidc: Oidc | None = Field(
         None,
         description="The OIDC identity provider whose tokens callers present when authentication is oidc "
-        "(aws-sagemaker checks them at its API Gateway edge; the Kubernetes targets leave token checks to the "
-        "ingress). Only with authentication: oidc.",
+        "(aws-sagemaker checks them at its API Gateway edge, the Kubernetes targets in the gate in front of each "
+        "model, which needs it). Only with authentication: oidc.",
     )
+    allowed_cidrs: list[Annotated[str, AfterValidator(_allowed_cidr)]] = Field(
+        default_factory=lambda: list(PRIVATE_RANGES),
+        min_length=1,
+        max_length=MAX_ALLOWED_CIDRS,
+        description="With exposure internal: the only addresses (CIDR blocks, e.g. 10.20.0.0/16) that may call "
+        "the models - your cluster, VPC, office and VPN ranges. Every target enforces them where the model is "
+        "exposed (the gate in front of each model and the ALB on Kubernetes, the edge on aws-sagemaker). "
+        "Default: the private ranges 10.0.0.0/8, 172.16.0.0/12 and 192.168.0.0/16. 0.0.0.0/0 is refused.",
+    )
+    api_keys_secret: SecretKey | None = Field(
+        None,
+        description="With authentication api_key: the secret config key holding the accepted API keys, one per "
+        f"line (each 32 to 128 letters, digits, '-' or '_'); callers send one in the X-API-Key header. Default "
+        f"{DEFAULT_API_KEYS_SECRET}.",
+    )
+
+    @property
+    def api_keys_key(self) -> str | None:
+        """The secret config key of the API keys when callers present keys (api_key, exposed), else None."""
+        if self.authentication != "api_key" or self.exposure == "private":
+            return None
+        return self.api_keys_secret or DEFAULT_API_KEYS_SECRET
 
     @model_validator(mode="after")
     def _oidc_only_with_oidc(self) -> Security:

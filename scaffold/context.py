@@ -142,6 +142,11 @@ def secret_refs(
     smtp_key = profile.monitoring.smtp.auth_password_secret if profile.monitoring.smtp else None
     if smtp_key:
         found.setdefault(smtp_key, ("SMTP password", []))[1].append("monitoring.smtp.auth_password_secret")
+    api_keys = profile.security.api_keys_key
+    if api_keys:
+        found.setdefault(api_keys, ("the models' API keys, one per line (Kubernetes targets)", []))[1].append(
+            "security.api_keys_secret"
+        )
     grafana_key = profile.monitoring.grafana_admin_password_secret  # always set (default grafanaAdminPassword)
     found.setdefault(grafana_key, ("Grafana admin password (user admin; Kubernetes targets)", []))[1].append(
         "monitoring.grafana_admin_password_secret"

@@ -21,6 +21,7 @@ from mlinfra.files.rendered import RenderedFile
 from mlinfra.planning.specs import ClusterSettings, EnvironmentPlan
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
+from mlinfra.targets.kubernetes.access import access_gaps
 from mlinfra.targets.aws_eks import cost, feasibility
 from mlinfra.targets.aws_eks.criteria import criteria
 from mlinfra.targets.aws_eks.existing import assumed_present, existing_cluster_name
@@ -43,7 +44,8 @@ class AwsEks(KubernetesTarget):
         return feasibility.violations(profile)
 
     def deployment_gaps(self, profile: Profile) -> list[str]:
-        return []  # components/aws_eks creates (or looks up) the cluster, its node groups and its kubeconfig
+        # components/aws_eks creates (or looks up) the cluster, its node groups and its kubeconfig
+        return access_gaps(profile)
 
     def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
         return cost.estimate_eks(profile, env, table)

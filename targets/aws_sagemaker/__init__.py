@@ -35,7 +35,8 @@ class AwsSageMaker(Target):
     description = "One SageMaker endpoint per model, Serverless when eligible, CloudWatch alarms and dashboards."
     graph_file = "aws/resources.yaml"
     # no Grafana, and SNS mails without an SMTP relay
-    ignores_secret_fields = ("monitoring.grafana_admin_password_secret", "monitoring.smtp.auth_password_secret")
+    ignores_secret_fields = ("monitoring.grafana_admin_password_secret", "monitoring.smtp.auth_password_secret",
+                             "security.api_keys_secret")  # api_key callers sign with IAM keys here
 
     def feasibility(self, profile: Profile) -> list[str]:
         return feasibility.violations(profile)

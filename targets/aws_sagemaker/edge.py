@@ -7,6 +7,8 @@ unauthenticated public callers, reach them through an API Gateway HTTP API inste
 - with authentication oidc a JWT authorizer (issuer and audience from security.oidc) on every route; with
   exposure public and authentication none no authorizer;
 - the `$default` stage, auto-deployed, JSON access logs to a KMS-encrypted log group;
+- with exposure internal, the proxy serves callers from security.allowed_cidrs only (by the source address API
+  Gateway saw), 403 for any other;
 - a Lambda proxy (edge_handler.py, AWS_PROXY, payload format 2.0) that calls sagemaker-runtime InvokeEndpoint:
   HTTP APIs have no AWS-service integration for SageMaker. Its role may invoke this environment's endpoints and
   write its own log group, nothing else.
@@ -30,7 +32,7 @@ from mlinfra.planning.sizing import service_seconds
 from mlinfra.profiles.model import Model, Profile, Security
 from mlinfra.targets.aws.iam import POLICY_VERSION, service_trust_policy
 from mlinfra.targets.aws.logs import log_retention_days
-from mlinfra.targets.aws_sagemaker.edge_handler import ENDPOINTS_VARIABLE
+from mlinfra.targets.aws_sagemaker.edge_handler import ALLOWED_CIDRS_VARIABLE, ENDPOINTS_VARIABLE
 from mlinfra.targets.aws_sagemaker.endpoints import SageMakerPlan
 
 HANDLER_FILE = Path(__file__).with_name("edge_handler.py")  # shipped inline as the function's only file
@@ -121,6 +123,7 @@ class EdgeSpec:
     access_log_group: str
     proxy_log_group: str
     log_retention_days: int
+    allowed_cidrs: tuple[str, ...] = ()  # exposure internal: the only caller addresses the proxy serves
 
     @property
     def authorization_type(self) -> str:
@@ -131,7 +134,10 @@ class EdgeSpec:
         return {r.model: r.endpoint_name for r in self.routes}
 
     def environment(self) -> dict[str, str]:
-        return {ENDPOINTS_VARIABLE: json.dumps(self.endpoints(), sort_keys=True)}
+        variables = {ENDPOINTS_VARIABLE: json.dumps(self.endpoints(), sort_keys=True)}
+        if self.allowed_cidrs:
+            variables[ALLOWED_CIDRS_VARIABLE] = json.dumps(list(self.allowed_cidrs))
+        return variables
 
     def access_log_format(self) -> dict[str, str]:
         """One JSON object per request (API Gateway fills the $context variables); the caller's subject with oidc."""
@@ -261,6 +267,7 @@ def edge_spec(profile: Profile, sm: SageMakerPlan) -> EdgeSpec | None:
         access_log_group=f"/aws/vendedlogs/apigateway/{name}",  # API Gateway delivers access logs as vended logs
         proxy_log_group=f"/aws/lambda/{name}",
         log_retention_days=log_retention_days(sm.plan.monitoring.retention_days),
+        allowed_cidrs=tuple(s.allowed_cidrs) if s.exposure == "internal" else (),
     )
 
 

@@ -11,12 +11,15 @@ response bodies are never logged: only the model, the status and an error code.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
 import re
 from typing import Any
 
 ENDPOINTS_VARIABLE = "MLINFRA_ENDPOINTS"  # {"<model>": "<endpoint name>", ...}
+# exposure internal: ["<cidr>", ...] (security.allowed_cidrs), the only caller addresses served; unset: any address
+ALLOWED_CIDRS_VARIABLE = "MLINFRA_ALLOWED_CIDRS"
 ROUTE = re.compile(r"^POST /models/(?P<model>[^/]+)/invocations$")
 DEFAULT_CONTENT_TYPE = "application/json"
 READ_TIMEOUT_SECONDS = 27  # below the function's timeout (29 s) and API Gateway's 30 s: the caller gets our answer
@@ -27,7 +30,9 @@ _client: Any = None
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point."""
-    return handle(event, runtime_client(), json.loads(os.environ[ENDPOINTS_VARIABLE]))
+    allowed = os.environ.get(ALLOWED_CIDRS_VARIABLE)
+    return handle(event, runtime_client(), json.loads(os.environ[ENDPOINTS_VARIABLE]),
+                  allowed_cidrs=json.loads(allowed) if allowed else None)
 
 
 def runtime_client() -> Any:
@@ -43,10 +48,27 @@ def runtime_client() -> Any:
     return _client
 
 
-def handle(event: dict[str, Any], client: Any, endpoints: dict[str, str]) -> dict[str, Any]:
-    """One request: `client` is a sagemaker-runtime client, `endpoints` maps model names to endpoint names."""
+def caller_allowed(event: dict[str, Any], allowed_cidrs: list[str]) -> bool:
+    """Whether the caller's address (API Gateway's requestContext.http.sourceIp, the TCP peer it saw: a client
+    cannot set it) lies in one of `allowed_cidrs`; an address missing or unreadable is not allowed."""
+    source = ((event.get("requestContext") or {}).get("http") or {}).get("sourceIp") or ""
+    try:
+        address = ipaddress.ip_address(source)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(cidr) for cidr in allowed_cidrs)
+
+
+def handle(
+    event: dict[str, Any], client: Any, endpoints: dict[str, str], *, allowed_cidrs: list[str] | None = None
+) -> dict[str, Any]:
+    """One request: `client` is a sagemaker-runtime client, `endpoints` maps model names to endpoint names,
+    `allowed_cidrs` (exposure internal) the only caller addresses served (others get 403, the endpoint no call)."""
     match = ROUTE.match(event.get("routeKey") or "")
     model = match["model"] if match else None
+    if allowed_cidrs is not None and not caller_allowed(event, allowed_cidrs):
+        _log(model, 403, "SourceNotAllowed")
+        return _json(403, {"error": "this address may not call the model"})
     endpoint = endpoints.get(model) if model else None
     if endpoint is None:
         _log(model, 404, "UnknownModel")

@@ -13,6 +13,7 @@ from mlinfra.files.rendered import RenderedFile
 from mlinfra.monitoring.checks import latency_edges, monitoring_errors, monitoring_warnings
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.base import Target
+from mlinfra.targets.kubernetes.access import access_gaps
 from mlinfra.targets.kubernetes.render import OPTION_SECRETS_DIR, OPTION_TIMING, render_plan, timing_option
 
 __all__ = ["OPTION_SECRETS_DIR", "OPTION_TIMING", "KubernetesTarget"]
@@ -23,6 +24,9 @@ class KubernetesTarget(Target):
 
     def components(self, profile: Profile) -> list[str]:
         return ["KubernetesModelServer", "MonitoringStack"]
+
+    def deployment_gaps(self, profile: Profile) -> list[str]:
+        return [*super().deployment_gaps(profile), *access_gaps(profile)]
 
     def profile_checks(self, profile: Profile) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         return monitoring_errors(profile), monitoring_warnings(profile)

@@ -44,7 +44,8 @@ def two_model_profile() -> dict[str, Any]:
             },
         ],
         "data": {"sovereignty": "eu", "classification": "confidential"},
-        "security": {"exposure": "internal", "authentication": "oidc"},
+        "security": {"exposure": "internal", "authentication": "oidc",
+                     "oidc": {"issuer": "https://login.example.org/realms/risk", "audience": ["fraud-lab"]}},
         "onprem": {"kube_context": KUBE_CONTEXT, "storage_class": "fast-ssd", "ingress_class": "traefik"},
         "monitoring": {
             "retention_days": 11,

@@ -316,8 +316,14 @@ def test_undeployable_targets_are_never_picked():
     SageMaker endpoints answer IAM-signed requests only, and the API Gateway edge for OIDC callers needs the issuer
     its JWT authorizer trusts (security.oidc, not set here); aws-eks deploys."""
     d = decision_for(_profile())  # security.authentication defaults to oidc
-    assert d.target == "onprem-k8s"
-    option = _option(d, "aws-sagemaker")
+    assert d.target is None, "the Kubernetes targets' gates check tokens against security.oidc too"
+    for kubernetes in ("onprem-k8s", "aws-eks"):
+        assert _option(d, kubernetes).violations[-1].startswith(
+            "cannot be deployed: security.authentication is 'oidc' but security.oidc is not set: the gate")
+    d = decision_for(_profile(security={"exposure": "internal", "authentication": "oidc", "oidc": {
+        "issuer": "https://login.example.com/realms/svc", "audience": ["svc"]}}))
+    assert d.feasible and _option(d, "onprem-k8s").feasible
+    option = _option(decision_for(_profile()), "aws-sagemaker")
     assert not option.feasible
     assert option.violations[-1].startswith(
         "cannot be deployed: security.authentication is 'oidc' but security.oidc is not set: SageMaker endpoints")

@@ -37,7 +37,8 @@ def _data(cloud: dict | None = None, exposure: str = "public", models=(MODEL,)) 
         "name": "risk",
         "environments": {"dev": {}, "prod": {"min_replicas": 2, "max_replicas": 6}},
         "models": copy.deepcopy(list(models)),
-        "security": {"exposure": exposure, "authentication": "oidc"},
+        "security": {"exposure": exposure, "authentication": "oidc",
+                     "oidc": {"issuer": "https://login.risk.example/realms/eu", "audience": ["risk"]}},
         "cloud": {"region": "eu-west-1", **(cloud or {})},
         "costs": {"usd_to_eur": 0.9},
     }

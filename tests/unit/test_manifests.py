@@ -45,7 +45,7 @@ def pod_spec(objs):
 
 
 def server(objs):
-    (container,) = pod_spec(objs)["containers"]
+    (container,) = [c for c in pod_spec(objs)["containers"] if c["name"] == "server"]
     return container
 
 
@@ -87,6 +87,7 @@ def test_prod_kinds_in_order():
         "HorizontalPodAutoscaler",
         "PodDisruptionBudget",
         "NetworkPolicy",
+        "ConfigMap",  # the gate's nginx.conf (exposure internal)
         "Ingress",
     ]
 
@@ -162,7 +163,7 @@ def test_service_ports_and_the_metrics_port_the_servicemonitor_scrapes():
             "type": "ClusterIP",
             "selector": SELECTOR_SCORER,
             "ports": [
-                {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"},
+                {"name": "http", "port": 8080, "targetPort": "gate", "protocol": "TCP"},  # through the gate
                 {"name": "grpc", "port": 8081, "targetPort": "grpc", "protocol": "TCP"},
                 {"name": "metrics", "port": 8082, "targetPort": "metrics", "protocol": "TCP"},
             ],
@@ -170,7 +171,7 @@ def test_service_ports_and_the_metrics_port_the_servicemonitor_scrapes():
     }
     llm = objects_of(plan_of(**{"models.0.framework": "llm", "models.0.resources.gpus": 1}))
     assert llm["Service"]["spec"]["ports"] == [
-        {"name": "http", "port": 8000, "targetPort": "http", "protocol": "TCP"},
+        {"name": "http", "port": 8000, "targetPort": "gate", "protocol": "TCP"},
         {"name": "metrics", "port": 9090, "targetPort": "http", "protocol": "TCP"},
     ]
     assert [p["name"] for p in server(llm)["ports"]] == ["http"]
@@ -237,9 +238,10 @@ def test_every_container_is_restricted_with_requests_and_limits(framework, artif
     }
     assert spec["automountServiceAccountToken"] is False
     containers = spec["containers"] + spec.get("initContainers", [])
-    assert len(containers) == (1 if artifact.startswith("pvc://") else 2)
+    assert len(containers) == (2 if artifact.startswith("pvc://") else 3), "server, gate (exposure internal), fetch"
     for c in containers:
-        assert c["securityContext"] == {**RESTRICTED, "runAsUser": uid, "runAsGroup": uid}, c["name"]
+        own = 101 if c["name"] == "gate" else uid  # the gate runs as its image's nginx user
+        assert c["securityContext"] == {**RESTRICTED, "runAsUser": own, "runAsGroup": own}, c["name"]
         for kind in ("requests", "limits"):
             assert set(c["resources"][kind]) >= {"cpu", "memory", "ephemeral-storage"}, (c["name"], kind)
         assert c["imagePullPolicy"] == "IfNotPresent" and ":" in c["image"]
@@ -331,10 +333,11 @@ def test_network_policy_allows_ingress_controller_same_namespace_and_prometheus(
     assert policy["spec"]["podSelector"] == {"matchLabels": SELECTOR_SCORER}
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
     assert policy["spec"]["ingress"] == [
-        {"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": 8080}, {"protocol": "TCP", "port": 8081}]},
-        {
+        {"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": 8080}, {"protocol": "TCP", "port": 8081},
+                                                  {"protocol": "TCP", "port": 8088}]},
+        {  # the ingress controller reaches the gate only, never the model's port past it
             "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik-system"}}}],
-            "ports": [{"protocol": "TCP", "port": 8080}],
+            "ports": [{"protocol": "TCP", "port": 8088}],
         },
         {
             "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
@@ -385,9 +388,11 @@ def test_eks_ingress_uses_the_alb_with_a_real_health_check_and_an_open_http_port
         "alb.ingress.kubernetes.io/scheme": "internet-facing",
         "alb.ingress.kubernetes.io/target-type": "ip",
         "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS": 443}]',
-        "alb.ingress.kubernetes.io/healthcheck-path": "/v2/health/ready",
+        "alb.ingress.kubernetes.io/healthcheck-path": "/_mlinfra/ready",  # the gate: the model's readiness
     }
-    assert {"ports": [{"protocol": "TCP", "port": 8080}]} in objs["NetworkPolicy"]["spec"]["ingress"]
+    # the ALB reaches pod IPs from the VPC: the gate's port is open to it, the model's port is not
+    assert {"ports": [{"protocol": "TCP", "port": 8088}]} in objs["NetworkPolicy"]["spec"]["ingress"]
+    assert {"ports": [{"protocol": "TCP", "port": 8080}]} not in objs["NetworkPolicy"]["spec"]["ingress"]
     internal = objects_of(plan_of(target="aws-eks"))["Ingress"]["metadata"]["annotations"]
     assert internal["alb.ingress.kubernetes.io/scheme"] == "internal"
 

@@ -185,7 +185,11 @@ def test_oidc_edge_spec():
         "architectures": ["x86_64"],
         "memory_size": 256,
         "timeout": 29,
-        "environment": {"variables": {"MLINFRA_ENDPOINTS": '{"ranker": "sm-lab-prod-ranker", "scorer": "sm-lab-prod-scorer"}'}},
+        "environment": {"variables": {
+            "MLINFRA_ENDPOINTS": '{"ranker": "sm-lab-prod-ranker", "scorer": "sm-lab-prod-scorer"}',
+            # exposure internal: the proxy serves the profile's allowed ranges only (default: the private ones)
+            "MLINFRA_ALLOWED_CIDRS": '["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]',
+        }},
         "logging_config": {"log_format": "Text", "log_group": "/aws/lambda/sm-lab-prod-edge"},
     }
     assert (edge.access_log_group, edge.proxy_log_group, edge.log_retention_days) == (
@@ -314,3 +318,11 @@ def test_render_writes_the_edge_where_there_is_one():
     assert "edge" not in yaml.safe_load(plain.text)
     none = yaml.safe_load([f for f in TARGET.render(_profile(PUBLIC_NONE), "prod") if f.path == SAGEMAKER_FILE][0].text)
     assert "authorizer" not in none["edge"] and find_none(none) == []
+
+
+def test_internal_exposure_hands_the_allowed_ranges_to_the_proxy_public_does_not():
+    edge = _edge(security={**WITH_OIDC, "allowed_cidrs": ["10.52.0.0/16", "198.51.100.0/24"]})
+    assert edge.allowed_cidrs == ("10.52.0.0/16", "198.51.100.0/24")
+    assert json.loads(edge.environment()["MLINFRA_ALLOWED_CIDRS"]) == ["10.52.0.0/16", "198.51.100.0/24"]
+    public = _edge(security={**WITH_OIDC, "exposure": "public"})
+    assert public.allowed_cidrs == () and "MLINFRA_ALLOWED_CIDRS" not in public.environment()

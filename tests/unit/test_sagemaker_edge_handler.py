@@ -169,4 +169,42 @@ def test_the_shipped_file_imports_only_the_standard_library_at_module_level():
     top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
     names = {a.name.split(".")[0] for n in top if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module.split(".")[0] for n in top if isinstance(n, ast.ImportFrom)}
-    assert names == {"__future__", "base64", "json", "os", "re", "typing"}
+    assert names == {"__future__", "base64", "ipaddress", "json", "os", "re", "typing"}
+
+
+def with_source(ip, **kwargs):
+    e = event(**kwargs)
+    e["requestContext"] = {"http": {"method": "POST", "sourceIp": ip}}
+    return e
+
+
+@pytest.mark.parametrize("ip, served", [
+    pytest.param("10.41.7.3", True, id="inside-a-range"),
+    pytest.param("192.168.77.12", True, id="inside-another"),
+    pytest.param("203.0.113.9", False, id="outside"),
+    pytest.param("", False, id="missing"),
+    pytest.param("not-an-ip", False, id="unreadable"),
+])
+def test_exposure_internal_serves_the_allowed_ranges_only(ip, served, capsys):
+    client = FakeRuntime()
+    reply = edge_handler.handle(with_source(ip), client, ENDPOINTS, allowed_cidrs=["10.41.0.0/16", "192.168.77.0/24"])
+    if served:
+        assert reply["statusCode"] == 200 and len(client.calls) == 1
+    else:
+        assert reply["statusCode"] == 403 and client.calls == []
+        assert log_lines(capsys) == [{"model": "scorer", "status": 403, "error": "SourceNotAllowed"}]
+
+
+def test_a_forwarded_header_does_not_choose_the_source(capsys):
+    client = FakeRuntime()
+    spoofed = with_source("198.51.100.4", headers={"x-forwarded-for": "10.41.0.5"})
+    assert edge_handler.handle(spoofed, client, ENDPOINTS, allowed_cidrs=["10.41.0.0/16"])["statusCode"] == 403
+
+
+def test_the_entry_point_reads_the_allowed_ranges_from_the_environment(monkeypatch):
+    client = FakeRuntime()
+    monkeypatch.setattr(edge_handler, "_client", client)
+    monkeypatch.setenv(edge_handler.ENDPOINTS_VARIABLE, json.dumps(ENDPOINTS))
+    monkeypatch.setenv(edge_handler.ALLOWED_CIDRS_VARIABLE, json.dumps(["10.41.0.0/16"]))
+    assert edge_handler.handler(with_source("172.16.0.1"), None)["statusCode"] == 403
+    assert edge_handler.handler(with_source("10.41.0.1"), None)["statusCode"] == 200
