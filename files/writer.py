@@ -9,22 +9,34 @@
 - Every path, generated or read from a manifest, stays inside the directory: relative, no `..`, and no symlink
   on the way (refused, never followed or replaced).
 - Deterministic: the same files give the same bytes, and unchanged files are not rewritten.
+- All or nothing: every new file is first written into a staging directory inside the directory, and only when
+  all of them are there do they replace the old ones (renames), the stale ones go and the manifest follows; a
+  failure while writing leaves the directory as it was. One writer at a time: a second command writing into the
+  same directory waits for the first (an exclusive lock on the directory), then fails naming it.
 
 The bottom layer: it imports no mlinfra module outside files/.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import stat
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from mlinfra.files.dump import to_json
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no lock
+    fcntl = None  # type: ignore[assignment]
 
 MANIFEST_FORMAT = 1
 
@@ -33,6 +45,8 @@ WRITES: frozenset[str] = frozenset({"create", "update", "overwrite"})
 OnConflict = Literal["refuse", "skip"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+STAGING = ".mlinfra-staging"  # inside the directory (same filesystem: renames out of it are atomic)
+LOCK_WAIT_SECONDS = 10.0
 
 
 class WriteError(Exception):
@@ -96,12 +110,52 @@ def write(
     dry_run: bool = False,
     meta: Mapping[str, Any] | None = None,
 ) -> Plan:
-    """Plan, then (unless `dry_run`) apply: the one call every command makes. See `plan` and `apply`."""
-    planned = plan(root, files, manifest=manifest, generator=generator, force=force, on_conflict=on_conflict,
-                   own_dir=own_dir)
-    if not dry_run:
+    """Plan, then (unless `dry_run`) apply: the one call every command makes. See `plan` and `apply`. Both run
+    under the directory's lock, so two commands writing into one directory never interleave."""
+    files = list(files)
+    if dry_run:
+        return plan(root, files, manifest=manifest, generator=generator, force=force, on_conflict=on_conflict,
+                    own_dir=own_dir)
+    with _locked(Path(root), generator):
+        planned = plan(root, files, manifest=manifest, generator=generator, force=force, on_conflict=on_conflict,
+                       own_dir=own_dir)
         apply(planned, meta=meta)
     return planned
+
+
+@contextlib.contextmanager
+def _locked(root: Path, generator: str) -> Iterator[None]:
+    """An exclusive lock on the directory itself (created when missing; a symlinked root is the user's choice)."""
+    created = not os.path.lexists(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as exc:
+        if root.exists() and not root.is_dir():
+            raise WriteError(f"{root} exists and is not a directory") from None
+        raise WriteError(f"cannot use {root} as the output directory: {exc.strerror or exc}") from None
+    try:
+        if fcntl is not None:
+            deadline = time.monotonic() + LOCK_WAIT_SECONDS
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise WriteError(
+                            f"another command is writing into {root} (it holds the directory's lock for more than "
+                            f"{LOCK_WAIT_SECONDS:g} s); wait until it has finished, then run {generator} again"
+                        ) from None
+                    time.sleep(0.1)
+        yield
+    except BaseException:
+        if created:  # a refused or failed first write leaves no empty directory behind
+            with contextlib.suppress(OSError):
+                root.rmdir()
+        raise
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def plan(
@@ -182,19 +236,66 @@ def apply(planned: Plan, *, meta: Mapping[str, Any] | None = None) -> None:
     files). Every directory on the way is checked again right before use, so a symlink put there since `plan`
     is still refused."""
     root = planned.root
+    staging = root / STAGING
     try:
+        root.mkdir(parents=True, exist_ok=True)
+        _clear_staging(staging)
+        staging.mkdir()
+        # 1. every new file (and the manifest) into the staging directory: a failure here changes nothing
+        staged: list[tuple[str, Path]] = []
+        writes = [(s.path, planned.contents[s.path]) for s in planned.steps if s.writes]
+        writes.append((planned.manifest, manifest_text(planned, meta).encode()))
+        for number, (path, content) in enumerate(writes):
+            try:
+                _write_file(staging, str(number), content, planned.generator)
+            except OSError as exc:
+                raise WriteError(f"cannot write into {root}: {exc.strerror or exc} ({root / path}); nothing in "
+                                 f"{root} was changed") from None
+            staged.append((path, staging / str(number)))
+        # 2. the directories they go to, checked again (a symlink put there since `plan` is still refused)
+        targets = [(_target(root, path, planned.generator), source) for path, source in staged]
+        # 3. stale files go, then each new file replaces its old one, the manifest last
         for step in planned.steps:
             if step.action == "remove":
                 parent = _parent_dir(root, step.path, planned.generator, create=False)
                 if parent is not None:
                     _unlink_file(parent / PurePosixPath(step.path).name)
-        for step in planned.steps:
-            if step.writes:
-                _write_file(root, step.path, planned.contents[step.path], planned.generator)
-        _write_file(root, planned.manifest, manifest_text(planned, meta).encode(), planned.generator)
+        for target, source in targets:
+            os.replace(source, target)
     except OSError as exc:
         where = exc.filename or root
         raise WriteError(f"cannot write into {root}: {exc.strerror or exc} ({where})") from None
+    finally:
+        try:
+            _clear_staging(staging)
+        except OSError:
+            pass
+
+
+def _target(root: Path, path: str, generator: str) -> Path:
+    """Where `path` goes: its directory created and checked, and no symlink or directory in the file's place."""
+    target = _parent_dir(root, path, generator, create=True) / PurePosixPath(path).name
+    try:
+        st = target.lstat()
+    except FileNotFoundError:
+        return target
+    if stat.S_ISLNK(st.st_mode):
+        raise WriteError(_symlink(target, path))
+    if stat.S_ISDIR(st.st_mode):
+        raise WriteError(f"{target} is a directory; {generator} needs to write a file there")
+    return target
+
+
+def _clear_staging(staging: Path) -> None:
+    """Remove what a crashed run left in the staging directory (never through a symlink)."""
+    try:
+        st = staging.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        staging.unlink()
+        return
+    shutil.rmtree(staging)
 
 
 def manifest_text(planned: Plan, meta: Mapping[str, Any] | None = None) -> str:

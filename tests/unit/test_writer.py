@@ -338,6 +338,54 @@ def test_os_errors_become_write_errors(tmp_path: Path, monkeypatch):
         run(tmp_path, {"a.txt": "x\n"})
 
 
+def test_a_failure_while_writing_changes_nothing(tmp_path: Path, monkeypatch):
+    """A full disk at the third file of a render over an earlier one: the earlier files, the stale one and the
+    manifest are all as they were (no mix of two runs), and no staging directory is left behind."""
+    run(tmp_path, {"a.txt": "dev a\n", "b/c.txt": "dev c\n", "old.txt": "dev only\n"})
+    before = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    real_open, opened = os.open, []
+
+    def third_write_fails(path, flags, *args, **kw):
+        if flags & os.O_WRONLY:
+            opened.append(path)
+            if len(opened) == 3:
+                raise OSError(28, "No space left on device", str(path))
+        return real_open(path, flags, *args, **kw)
+
+    monkeypatch.setattr("mlinfra.files.writer.os.open", third_write_fails)
+    with pytest.raises(WriteError, match=r"No space left on device .*; nothing in .* was changed"):
+        run(tmp_path, {"a.txt": "prod a\n", "b/c.txt": "prod c\n", "d.txt": "prod d\n"})
+    after = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before
+    assert not (tmp_path / ".mlinfra-staging").exists()
+
+
+def test_a_second_writer_waits_for_the_lock_then_fails_naming_the_directory(tmp_path: Path, monkeypatch):
+    import fcntl
+
+    import mlinfra.files.writer as writer
+
+    monkeypatch.setattr(writer, "LOCK_WAIT_SECONDS", 0.3)
+    holder = os.open(tmp_path, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(WriteError, match=r"another command is writing into .*; wait until it has finished"):
+            run(tmp_path, {"a.txt": "x\n"})
+        assert not (tmp_path / "a.txt").exists()
+    finally:
+        os.close(holder)
+    run(tmp_path, {"a.txt": "x\n"})  # free again
+    assert (tmp_path / "a.txt").read_text() == "x\n"
+
+
+def test_a_staging_directory_left_by_a_crash_is_cleared(tmp_path: Path):
+    run(tmp_path, {"a.txt": "x\n"})
+    (tmp_path / ".mlinfra-staging").mkdir()
+    (tmp_path / ".mlinfra-staging" / "0").write_text("half\n")
+    run(tmp_path, {"a.txt": "y\n"})
+    assert (tmp_path / "a.txt").read_text() == "y\n" and not (tmp_path / ".mlinfra-staging").exists()
+
+
 # --- the bottom layer -------------------------------------------------------------------------------------
 
 
