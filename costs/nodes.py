@@ -74,9 +74,34 @@ def candidate_instances(instances: tuple[InstanceType, ...], env: EnvironmentSet
     return [i for i in instances if (i.gpus > 0) == gpus and (env.tier == "dev" or not i.burstable)]
 
 
+# GPU memory of a large language model without resources.gpu_memory_gib: its weights, plus the KV cache and
+# activations of the batch in flight (LLM_KV_CACHE_SHARE of the weights; vLLM's default pre-allocates 90 % of the
+# card, of which serving a 7-8B model at moderate concurrency uses a few GiB) and the CUDA context.
+BYTES_PER_PARAMETER = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+LLM_KV_CACHE_SHARE = 0.2
+LLM_RUNTIME_GIB = 1.0
+
+
+def gpu_memory_needed(model: Model) -> float:
+    """GPU memory one replica needs in GiB: resources.gpu_memory_gib, else for framework llm with parameters_b the
+    weights + LLM_KV_CACHE_SHARE + LLM_RUNTIME_GIB; 0 when unknown (not checked)."""
+    r = model.resources
+    if r.gpu_memory_gib:
+        return r.gpu_memory_gib
+    if model.framework == "llm" and r.parameters_b:
+        weights = r.parameters_b * 1e9 * BYTES_PER_PARAMETER[r.precision] / 2**30
+        return round(weights * (1 + LLM_KV_CACHE_SHARE) + LLM_RUNTIME_GIB, 2)
+    return 0.0
+
+
 def gpu_matches(model: Model, inst: InstanceType) -> bool:
-    wanted = model.resources.gpu_type
-    return inst.gpus >= model.resources.gpus and (not wanted or inst.gpu == wanted.lower())
+    """The instance has the GPUs a replica asks for, of the wanted model, with the GPU memory it needs."""
+    r = model.resources
+    wanted = r.gpu_type
+    return (
+        inst.gpus >= r.gpus and (not wanted or inst.gpu == wanted.lower())
+        and r.gpus * inst.gpu_memory_gib >= gpu_memory_needed(model) - 1e-9
+    )
 
 
 def model_pod(model: Model) -> Pod:

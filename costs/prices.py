@@ -67,6 +67,12 @@ class InstanceType:
     gpus: int = 0
     gpu: str | None = None
     burstable: bool = False
+    gpu_memory_gib: float = 0.0  # per GPU
+    source: str = ""  # where the sizes come from: the catalogue's source, or the profile
+
+    @property
+    def total_gpu_memory_gib(self) -> float:
+        return self.gpus * self.gpu_memory_gib
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,8 @@ class PriceTable:
     ec2: tuple[InstanceType, ...]
     sagemaker: tuple[InstanceType, ...]
     onprem_references: tuple[dict[str, str], ...] = ()
+    instances_source: str = ""
+    instances_date: str = ""
 
     def get(self, key: str) -> Price:
         try:
@@ -127,22 +135,43 @@ def _raw_table() -> dict[str, Any]:
     return _yaml_load(TABLE_FILE.read_text(encoding="utf-8"))
 
 
-def load_table(overrides: dict[str, float] | None = None, usd_to_eur: float | None = None) -> PriceTable:
-    """The shipped table with `overrides` (key -> value, in the entry's currency) and derived prices resolved."""
-    return _build(tuple(sorted((overrides or {}).items())), usd_to_eur)
+InstanceOverrides = tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]  # ("ec2/<type>", spec items), hashable
+
+
+def load_table(
+    overrides: dict[str, float] | None = None,
+    usd_to_eur: float | None = None,
+    instance_types: dict[str, dict[str, Any]] | None = None,
+    region: str = HOME_REGION_EU,
+) -> PriceTable:
+    """The shipped table with `overrides` (key -> value, in the entry's currency), the profile's instance types
+    (added to or replacing catalogue entries; their hourly_usd priced in `region`) and derived prices resolved."""
+    types = tuple(sorted((k, tuple(sorted(v.items()))) for k, v in (instance_types or {}).items()))
+    return _build(tuple(sorted((overrides or {}).items())), usd_to_eur, types, region)
 
 
 def price_table(profile: Profile) -> PriceTable:
-    """The table as a profile sees it: its costs.prices overrides and costs.usd_to_eur applied."""
-    return load_table(dict(profile.costs.prices), profile.costs.usd_to_eur)
+    """The table as a profile sees it: its costs.prices overrides, costs.instance_types and costs.usd_to_eur."""
+    types = {k: v.model_dump() for k, v in profile.costs.instance_types.items()}
+    return load_table(dict(profile.costs.prices), profile.costs.usd_to_eur, types, profile.region)
 
 
 @lru_cache(maxsize=32)
-def _build(overrides: tuple[tuple[str, float], ...], usd_to_eur: float | None) -> PriceTable:
+def _build(
+    overrides: tuple[tuple[str, float], ...], usd_to_eur: float | None, types: InstanceOverrides = (),
+    region: str = HOME_REGION_EU,
+) -> PriceTable:
     raw = _raw_table()
     entries = {e["key"]: e for e in raw["prices"]}
     if len(entries) != len(raw["prices"]):
         raise PriceError("costs/prices.yaml: duplicate price keys")
+    wanted_types = {k: dict(v) for k, v in types}
+    unit = "USD/hour"
+    for key, spec in wanted_types.items():  # a profile's instance type: its price is a known key from here on
+        if spec.get("hourly_usd") is not None:
+            entries.setdefault(f"{key}/{region}", {"key": f"{key}/{region}", "unit": unit, "region": region,
+                                                  "date": "profile", "value": spec["hourly_usd"],
+                                                  "source": "profile costs.instance_types", "confidence": "A"})
     wanted = dict(overrides)
     for key in wanted:
         if key not in entries and not _known_item(key, entries):
@@ -183,8 +212,19 @@ def _build(overrides: tuple[tuple[str, float], ...], usd_to_eur: float | None) -
                 currency=str(template.get("currency", "USD")),
             )
 
+    for key, spec in wanted_types.items():
+        if spec.get("hourly_usd") is not None:
+            price_key = f"{key}/{region}"
+            resolved[price_key] = replace(resolved[price_key], value=float(spec["hourly_usd"]),
+                                          source="profile costs.instance_types", confidence="A", overridden=True)
+        elif not any(k.rsplit("/", 1)[0] == key for k in resolved):
+            raise PriceError(
+                f"costs.instance_types.{key}: the price table has no price for it; set hourly_usd (USD per hour in "
+                f"{region})"
+            )
     fx = raw["usd_to_eur"]
     instances = raw["instances"]
+    source = raw.get("instances_source", {})
     return PriceTable(
         version=str(raw["version"]),
         date=str(raw["date"]),
@@ -193,10 +233,22 @@ def _build(overrides: tuple[tuple[str, float], ...], usd_to_eur: float | None) -
         usd_to_eur_date="profile" if usd_to_eur is not None else str(fx["date"]),
         usd_to_eur_source="profile costs.usd_to_eur" if usd_to_eur is not None else str(fx["source"]),
         prices=dict(sorted(resolved.items())),
-        ec2=tuple(_instance(n, s) for n, s in instances["ec2"].items()),
-        sagemaker=tuple(_instance(n, s) for n, s in instances["sagemaker"].items()),
+        ec2=_catalogue(instances["ec2"], "ec2", wanted_types, str(source.get("source", ""))),
+        sagemaker=_catalogue(instances["sagemaker"], "sagemaker", wanted_types, str(source.get("source", ""))),
         onprem_references=tuple({k: str(v) for k, v in r.items()} for r in raw.get("onprem_references", ())),
+        instances_source=str(source.get("source", "")),
+        instances_date=str(source.get("date", "")),
     )
+
+
+def _catalogue(shipped: dict, service: str, wanted: dict[str, dict], source: str) -> tuple[InstanceType, ...]:
+    """The shipped instance types of `service`, with the profile's types replacing or joining them."""
+    found = {n: _instance(n, s, source) for n, s in shipped.items()}
+    for key, spec in wanted.items():
+        kind, name = key.split("/", 1)
+        if kind == service:
+            found[name] = _instance(name, spec, "profile costs.instance_types")
+    return tuple(found.values())
 
 
 def _derive(entry: dict, common: dict, resolve) -> Price:
@@ -223,14 +275,16 @@ def _derive(entry: dict, common: dict, resolve) -> Price:
     )
 
 
-def _instance(name: str, spec: dict) -> InstanceType:
+def _instance(name: str, spec: dict, source: str = "") -> InstanceType:
     return InstanceType(
         name=name,
         vcpu=float(spec["vcpu"]),
         memory_gib=float(spec["memory_gib"]),
-        gpus=int(spec.get("gpus", 0)),
-        gpu=spec.get("gpu"),
+        gpus=int(spec.get("gpus") or 0),
+        gpu=(spec.get("gpu") or None) and str(spec["gpu"]).lower(),
         burstable=bool(spec.get("burstable", False)),
+        gpu_memory_gib=float(spec.get("gpu_memory_gib") or 0),
+        source=source,
     )
 
 

@@ -89,6 +89,20 @@ class Resources(Strict):
     gpu_type: str | None = Field(
         None, description="GPU model wanted, e.g. l4, a10g, t4 (lower case). Ignored when gpus is 0."
     )
+    gpu_memory_gib: float | None = Field(
+        None, gt=0, le=2048,
+        description="GPU memory one replica needs over all its GPUs, in GiB (weights, KV cache, activations); an "
+        "instance qualifies when gpus x its memory per GPU holds it. Unset: estimated from parameters_b for framework "
+        "llm, not checked otherwise.",
+    )
+    parameters_b: float | None = Field(
+        None, gt=0, le=2000,
+        description="Model size in billions of parameters. For framework llm without gpu_memory_gib, the GPU memory "
+        "needed is estimated as weights (parameters_b x bytes of precision) + 20 % for the KV cache + 1 GiB runtime.",
+    )
+    precision: Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"] = Field(
+        "bf16", description="Numeric precision of the served weights (4, 2, 2, 1, 1, 0.5 bytes per parameter)."
+    )
 
 
 class Traffic(Strict):
@@ -612,6 +626,39 @@ class OnpremCosts(Strict):
     node_memory_gib: float = Field(128, gt=0, description="Memory of one on-premise node in GiB.")
 
 
+_INSTANCE_KEY = re.compile(r"^(ec2/[a-z0-9][a-z0-9-]*\.[a-z0-9-]+|sagemaker/ml\.[a-z0-9][a-z0-9-]*\.[a-z0-9-]+)$")
+
+
+def _instance_key(key: str) -> str:
+    if not _INSTANCE_KEY.match(key):
+        raise ValueError(
+            f"instance type key '{key}' is not ec2/<family>.<size> or sagemaker/ml.<family>.<size> "
+            "(e.g. ec2/r7i.4xlarge, sagemaker/ml.g5.4xlarge)"
+        )
+    return key
+
+
+class InstanceTypeSpec(Strict):
+    vcpu: float = Field(..., gt=0, le=1024, description="vCPUs of the instance type.")
+    memory_gib: float = Field(..., gt=0, le=32768, description="Memory in GiB.")
+    gpus: int = Field(0, ge=0, le=16, description="GPUs of the instance type.")
+    gpu: str | None = Field(None, description="GPU model in lower case (matched against models[].resources.gpu_type).")
+    gpu_memory_gib: float = Field(0, ge=0, le=1024, description="Memory of one GPU in GiB.")
+    burstable: bool = Field(False, description="CPU credits (T family): only used for dev environments.")
+    hourly_usd: float | None = Field(
+        None, ge=0, description="On-demand price per hour in USD in the profile's region; required for a type the "
+        "catalogue does not price there."
+    )
+
+    @model_validator(mode="after")
+    def _gpu_fields(self) -> InstanceTypeSpec:
+        if self.gpus and not self.gpu_memory_gib:
+            raise ValueError(f"gpus is {self.gpus} but gpu_memory_gib is not set; give the memory of one GPU in GiB")
+        if not self.gpus and (self.gpu or self.gpu_memory_gib):
+            raise ValueError("gpu or gpu_memory_gib is set but gpus is 0; set gpus or remove them")
+        return self
+
+
 class Costs(Strict):
     usd_to_eur: float | None = Field(None, gt=0, description="Exchange rate override (default: the price table's dated rate).")
     prices: dict[str, float] = Field(
@@ -623,6 +670,11 @@ class Costs(Strict):
     )
     eks_ops_hours_per_node_month: float = Field(
         1, ge=0, description="Operations time per EKS worker node and month (AMI updates, node groups)."
+    )
+    instance_types: dict[Annotated[str, AfterValidator(_instance_key)], InstanceTypeSpec] = Field(
+        default_factory=dict,
+        description="Instance types to add to the catalogue or override, keyed ec2/<type> or sagemaker/ml.<type> "
+        "(e.g. `ec2/r7i.4xlarge: {vcpu: 16, memory_gib: 128, hourly_usd: 1.06}`); `mlinfra prices` lists the catalogue.",
     )
 
 

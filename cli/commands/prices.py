@@ -42,6 +42,12 @@ def prices(profile: str | None, fmt: str) -> None:
                 "usd_to_eur": {"value": table.usd_to_eur, "date": table.usd_to_eur_date, "source": table.usd_to_eur_source},
                 "prices": [p.to_dict() for p in table.prices.values()],
                 "onprem_references": list(table.onprem_references),
+                "instances": {
+                    "source": table.instances_source,
+                    "date": table.instances_date,
+                    **{service: [_instance_dict(i) for i in types] for service, types in
+                       (("ec2", table.ec2), ("sagemaker", table.sagemaker))},
+                },
             }
         )
         return
@@ -61,3 +67,24 @@ def prices(profile: str | None, fmt: str) -> None:
         grid.add_row(p.key, value, p.unit, p.confidence + (" *" if p.overridden else ""), p.date, source)
     out.print(grid)
     out.print("conf: A vendor price list, B second-hand, U unconfirmed or derived (≈); * set by the profile", markup=False)
+    catalogue = Table(
+        title=f"instance catalogue: {table.instances_source} ({table.instances_date}); price keys ec2/<type>/<region>, "
+        "sagemaker/<type>/<region>",
+        title_justify="left",
+    )
+    for name in ("service", "type", "vCPU", "memory GiB", "GPUs", "GPU", "GPU memory GiB", "source"):
+        catalogue.add_column(name, justify="right" if name in ("vCPU", "memory GiB", "GPUs", "GPU memory GiB") else "left")
+    for service, types in (("ec2", table.ec2), ("sagemaker", table.sagemaker)):
+        for i in types:
+            catalogue.add_row(
+                service, i.name + (" (burstable)" if i.burstable else ""), f"{i.vcpu:g}", f"{i.memory_gib:g}",
+                str(i.gpus or ""), i.gpu or "", f"{i.gpu_memory_gib:g}" if i.gpus else "",
+                "profile" if i.source.startswith("profile") else "catalogue",
+            )
+    out.print(catalogue)
+    out.print("add or override types with costs.instance_types in the profile", markup=False)
+
+
+def _instance_dict(i) -> dict:
+    return {"type": i.name, "vcpu": i.vcpu, "memory_gib": i.memory_gib, "gpus": i.gpus, "gpu": i.gpu,
+            "gpu_memory_gib": i.gpu_memory_gib, "burstable": i.burstable, "source": i.source}

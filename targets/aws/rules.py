@@ -4,7 +4,7 @@ which environment to size for, and why no instance holds a model."""
 from __future__ import annotations
 
 from mlinfra.costs.model import fmt_number
-from mlinfra.costs.nodes import allocatable
+from mlinfra.costs.nodes import allocatable, gpu_memory_needed
 from mlinfra.costs.prices import InstanceType
 from mlinfra.profiles.environments import EnvironmentSettings, all_environments
 from mlinfra.profiles.model import EU_REGIONS, Model, Profile
@@ -36,21 +36,27 @@ def prod_like(profile: Profile) -> EnvironmentSettings:
 
 
 def no_instance(model: Model, kind: str, pool: list[InstanceType]) -> str:
-    """Why no instance of the price table holds `model`, with the largest candidate's room."""
+    """Why no instance of the catalogue holds `model`, with the largest candidate's room. The remedy is a larger
+    instance type (costs.instance_types), never a smaller model: the model's needs are facts, the catalogue is not."""
     r = model.resources
+    need = gpu_memory_needed(model)
     gpu = f", {r.gpus} GPU" + (f" ({r.gpu_type})" if r.gpu_type else "") if r.gpus else ""
+    gpu += f" with {fmt_number(need)} GiB GPU memory" if r.gpus and need else ""
     if pool:
-        biggest = max(pool, key=lambda i: (allocatable(i)[0], allocatable(i)[1]))
+        biggest = max(pool, key=lambda i: (i.total_gpu_memory_gib, allocatable(i)[0], allocatable(i)[1]))
         cpu, mem = allocatable(biggest)
         room = f"the largest candidate, {biggest.name}, leaves {fmt_number(cpu)} CPU / {fmt_number(mem)} GiB for pods"
+        if biggest.gpus:
+            room += f" and has {biggest.gpus} x {fmt_number(biggest.gpu_memory_gib)} GiB GPU memory"
     elif r.gpus and r.gpu_type:
-        room = f"the price table has no {kind} GPU instance with gpu_type '{r.gpu_type}'"
+        room = f"the catalogue has no {kind} GPU instance with gpu_type '{r.gpu_type}'"
     else:
-        room = f"the price table has no {kind} instance of that kind"
+        room = f"the catalogue has no {kind} instance of that kind"
+    service = "sagemaker/ml." if kind == "SageMaker" else "ec2/"
     return (
         f"model '{model.name}' needs {r.cpu:g} CPU, {r.memory_gib:g} GiB{gpu} per replica and no {kind} instance in "
-        f"the price table holds it ({room}); lower models[].resources (larger instances are not in the price "
-        "table, costs/prices.yaml)"
+        f"the catalogue holds it ({room}); add an instance type that does with "
+        f"costs.instance_types.{service}<type> (vcpu, memory_gib, gpus, gpu, gpu_memory_gib, hourly_usd)"
     )
 
 

@@ -14,8 +14,9 @@ def violations(profile: Profile) -> list[str]:
     env = prod_like(profile)
     for m in profile.models:
         pool = candidate_instances(table.ec2, env, m.resources.gpus > 0)
-        if m.resources.gpus > 0:
-            pool = [i for i in pool if gpu_matches(m, i)]
-        if not any(fits(model_pod(m), i) for i in pool):
+        wanted = (m.resources.gpu_type or "").lower()
+        if m.resources.gpus > 0 and wanted:
+            pool = [i for i in pool if i.gpu == wanted]
+        if not any(fits(model_pod(m), i) and (not m.resources.gpus or gpu_matches(m, i)) for i in pool):
             problems.append(no_instance(m, "EC2", pool))
     return problems

@@ -35,6 +35,7 @@ from mlinfra.planning.sizing import (
 )
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Model, Profile
+from mlinfra.targets.aws.rules import no_instance
 
 SERVERLESS_MAX_MEMORY_GIB = 6  # MemorySizeInMB: 1024 .. 6144 in steps of 1024
 SERVERLESS_MAX_CONCURRENCY = 200  # MaxConcurrency per endpoint
@@ -95,10 +96,10 @@ def sagemaker_instance(model: Model, env: EnvironmentSettings, table: PriceTable
         and (r.gpus > 0) == (i.gpus > 0) and (env.tier == "dev" or not i.burstable)
     ]
     if not options:
-        raise EstimateError(
-            f"no SageMaker instance in the price table holds model '{model.name}' ({fmt_number(r.cpu)} CPU, "
-            f"{fmt_number(r.memory_gib)} GiB, {r.gpus} GPU{', ' + r.gpu_type if r.gpus and r.gpu_type else ''})"
-        )
+        pool = [i for i in table.sagemaker if (r.gpus > 0) == (i.gpus > 0) and (env.tier == "dev" or not i.burstable)]
+        if r.gpus:
+            pool = [i for i in pool if not r.gpu_type or i.gpu == r.gpu_type.lower()]
+        raise EstimateError(no_instance(model, "SageMaker", pool))
     return min(options, key=lambda i: (table.regional("sagemaker", i.name, region).value, i.name))
 
 

@@ -58,7 +58,7 @@ def _line(estimate, prefix):
 
 def test_table_is_versioned_and_dated():
     table = load_table()
-    assert table.version == "2026-11-25.2"
+    assert table.version == "2026-11-26.1"
     assert table.date == "2026-11-25"
     assert table.hours_per_month == HOURS
     assert table.usd_to_eur == 0.8573 and table.usd_to_eur_date == "2025-H2"
@@ -265,6 +265,80 @@ def test_eks_gpu_pool_per_gpu_model():
     assert gpu.monthly_eur == pytest.approx(2 * 0.8048 * HOURS * 0.9, abs=0.006)
     # monitoring alone: 1.0 CPU / 3.25 GiB -> one m6i.large (no CPU model, so no HA minimum of 2)
     assert _line(est, "CPU pool").item == "CPU pool (models + monitoring): 1 x m6i.large (sized for the peak)"
+
+
+LLM_7B = {
+    "name": "chat",
+    "framework": "llm",
+    "artifact": "s3://b/chat",
+    "resources": {"cpu": 3, "memory_gib": 12, "gpus": 1, "parameters_b": 7},
+    "traffic": {"average_rps": 0.5, "peak_rps": 1},
+    "slo": {"latency_p95_ms": 20000, "availability": 0.995},
+}
+
+
+def test_llm_gpu_memory_estimate_by_hand():
+    from mlinfra.costs.nodes import gpu_memory_needed
+
+    model = _profile(models=[LLM_7B]).models[0]
+    assert gpu_memory_needed(model) == round(7e9 * 2 / 2**30 * 1.2 + 1, 2) == 16.65  # bf16 weights 13.04 GiB
+    int4 = _profile(models=[{**LLM_7B, "resources": {**LLM_7B["resources"], "precision": "int4"}}]).models[0]
+    assert gpu_memory_needed(int4) == round(7e9 * 0.5 / 2**30 * 1.2 + 1, 2)  # 4.91: a T4 holds it
+    explicit = _profile(models=[{**LLM_7B, "resources": {**LLM_7B["resources"], "gpu_memory_gib": 30}}]).models[0]
+    assert gpu_memory_needed(explicit) == 30
+
+
+def test_eks_places_a_7b_llm_on_the_cheapest_gpu_with_the_memory():
+    """16.65 GiB rules out the 16 GiB T4 (g4dn.xlarge, 0.526/h); the L4 (g6.xlarge, 22.35 GiB, 0.8048/h) is next."""
+    profile = _profile(models=[LLM_7B], environments={"prod": {"min_replicas": 1, "max_replicas": 1}})
+    est = estimate_eks(profile, resolve_environment(profile, "prod"), price_table(profile))
+    gpu = _line(est, "GPU pool for chat")
+    assert gpu.item == "GPU pool for chat: 1 x g6.xlarge (sized for the peak)"
+    assert gpu.monthly_eur == pytest.approx(0.8048 * HOURS * 0.9, abs=0.006)
+    needs_40 = {**LLM_7B, "resources": {**LLM_7B["resources"], "gpu_memory_gib": 40}}
+    profile = _profile(models=[needs_40], environments={"prod": {"min_replicas": 1, "max_replicas": 1}})
+    est = estimate_eks(profile, resolve_environment(profile, "prod"), price_table(profile))
+    assert _line(est, "GPU pool for chat").item == "GPU pool for chat: 1 x g6e.xlarge (sized for the peak)"  # L40S 44.7
+
+
+def test_sagemaker_places_a_7b_llm_by_gpu_memory():
+    profile = _profile(models=[LLM_7B], environments={"prod": {"min_replicas": 1, "max_replicas": 1}})
+    est = estimate_sagemaker(profile, SAGEMAKER.plan(profile, "prod"), resolve_environment(profile, "prod"), price_table(profile))
+    line = _line(est, "chat:")
+    assert line.item == "chat: real-time endpoint, 1 x ml.g6.xlarge"
+    ml_g6 = 0.8048 * 1.41 / 1.006  # EC2 g6.xlarge x the ml.g5.xlarge/g5.xlarge ratio: derived, unconfirmed
+    assert line.monthly_eur == pytest.approx(ml_g6 * HOURS * 0.9, abs=0.01)
+
+
+def test_profile_instance_types_add_and_override_the_catalogue():
+    added = {
+        "ec2/r7i.16xlarge": {"vcpu": 64, "memory_gib": 512, "hourly_usd": 4.2336},
+        "ec2/g6.xlarge": {"vcpu": 4, "memory_gib": 16, "gpus": 1, "gpu": "l4", "gpu_memory_gib": 22.35, "hourly_usd": 0.7},
+    }
+    profile = _profile(costs={"usd_to_eur": 0.9, "instance_types": added})
+    table = price_table(profile)
+    r7i = next(i for i in table.ec2 if i.name == "r7i.16xlarge")
+    assert (r7i.vcpu, r7i.memory_gib, r7i.source) == (64, 512, "profile costs.instance_types")
+    price = table.get("ec2/r7i.16xlarge/us-east-1")
+    assert (price.value, price.overridden, price.source) == (4.2336, True, "profile costs.instance_types")
+    assert table.get("ec2/g6.xlarge/us-east-1").value == 0.7
+    assert load_table().get("ec2/g6.xlarge/us-east-1").value == 0.8048, "the shipped table is untouched"
+    with pytest.raises(PriceError, match=r"costs.instance_types.ec2/x9.large: the price table has no price for it; set hourly_usd \(USD per hour in us-east-1\)"):
+        price_table(_profile(costs={"instance_types": {"ec2/x9.large": {"vcpu": 2, "memory_gib": 8}}}))
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        pytest.param({"ec2:r7i": {"vcpu": 1, "memory_gib": 1}}, "is not ec2/<family>.<size> or sagemaker/ml.<family>.<size>", id="key"),
+        pytest.param({"ec2/g9.xlarge": {"vcpu": 4, "memory_gib": 16, "gpus": 1}}, "gpus is 1 but gpu_memory_gib is not set", id="gpu-memory"),
+    ],
+)
+def test_profile_instance_types_are_validated(spec, message):
+    from mlinfra.profiles.load import ProfileError
+
+    with pytest.raises(ProfileError, match=message):
+        _profile(costs={"instance_types": spec})
 
 
 # ---------------------------------------------------------------------------------------------------------

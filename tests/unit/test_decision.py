@@ -180,12 +180,46 @@ def test_decision_targets_must_be_installed():
         decide(_profile(decision={"targets": ["aws-eks", "aws-lambda"]}))
 
 
-def test_model_larger_than_any_priced_instance_rules_out_the_cloud():
-    big = {**CPU_MODEL, "name": "huge", "resources": {"cpu": 16, "memory_gib": 100}}
-    d = decide(_profile(models=[big], onprem={"kube_context": "dc", "cpu_nodes": 8, }))
-    assert "model 'huge' needs 16 CPU, 100 GiB per replica and no EC2 instance in the price table holds it" in _violations(d, "aws-eks")
-    assert "no SageMaker instance in the price table holds model 'huge' (16 CPU, 100 GiB, 0 GPU)" in _violations(d, "aws-sagemaker")
+def test_a_48_gib_cpu_model_fits_the_memory_optimised_catalogue():
+    """Memory-optimised sizes are in the catalogue: a 48 GiB CPU model is not ruled out of the cloud."""
+    big = {**CPU_MODEL, "name": "ranker", "resources": {"cpu": 4, "memory_gib": 48}}
+    d = decide(_profile(models=[big], onprem={"kube_context": "dc", "cpu_nodes": 8}))
+    assert _violations(d, "aws-eks") == "" and _violations(d, "aws-sagemaker") == ""
+
+
+def test_model_larger_than_any_catalogued_instance_names_the_remedy_not_a_smaller_model():
+    big = {**CPU_MODEL, "name": "huge", "resources": {"cpu": 16, "memory_gib": 1000}}
+    d = decide(_profile(models=[big], onprem={"kube_context": "dc", "cpu_nodes": 8},
+                        costs={"onprem": {"node_memory_gib": 2048}}))
+    for target, kind, prefix in (("aws-eks", "EC2", "ec2/"), ("aws-sagemaker", "SageMaker", "sagemaker/ml.")):
+        why = _violations(d, target)
+        assert f"model 'huge' needs 16 CPU, 1000 GiB per replica and no {kind} instance in the catalogue holds it" in why
+        assert f"add an instance type that does with costs.instance_types.{prefix}<type>" in why
+        assert "lower" not in why
     assert d.target == "onprem-k8s"
+
+
+def test_profile_instance_type_makes_a_large_model_feasible():
+    big = {**CPU_MODEL, "name": "huge", "resources": {"cpu": 16, "memory_gib": 1000}}
+    added = {"ec2/x2iedn.16xlarge": {"vcpu": 64, "memory_gib": 2048, "hourly_usd": 13.338}}
+    d = decide(_profile(models=[big], onprem=None, costs={"instance_types": added}), targets=["aws-eks"])
+    assert d.target == "aws-eks" and _violations(d, "aws-eks") == ""
+
+
+LLM_7B = {
+    "name": "chat", "framework": "llm", "artifact": "s3://b/chat",
+    "resources": {"cpu": 3, "memory_gib": 12, "gpus": 1, "parameters_b": 7},
+    "traffic": {"average_rps": 0.5, "peak_rps": 1},
+    "slo": {"latency_p95_ms": 20000, "availability": 0.995},
+}
+
+
+def test_a_7b_llm_is_not_placed_on_a_16_gib_t4():
+    """7B bf16 weights are 13 GiB; with the KV cache and runtime 16.65 GiB: more than a T4 holds."""
+    t4 = {**LLM_7B, "resources": {**LLM_7B["resources"], "gpu_type": "t4"}}
+    d = decide(_profile(models=[t4], onprem=None), targets=["aws-eks"])
+    assert "1 GPU (t4) with 16.65 GiB GPU memory per replica and no EC2 instance in the catalogue holds it" in _violations(d, "aws-eks")
+    assert "has 1 x 16 GiB GPU memory" in _violations(d, "aws-eks")
 
 
 def test_onprem_cpu_capacity_is_checked():
