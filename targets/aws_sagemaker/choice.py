@@ -5,7 +5,9 @@ deployment deploys (`choose_endpoint`), so what `decide` shows is what `pulumi u
   Serverless endpoints alike): requests are queued, results land in the model store (up to one hour of
   processing, 1 GB payloads); instances as for real-time.
 - Serverless when it may serve the model (no GPUs, at most 6 GiB, no data capture: monitoring.drift needs the
-  captured requests and Serverless endpoints cannot capture) and it is not dearer than real-time instances.
+  captured requests and Serverless endpoints cannot capture; no VPC isolation asked for by private exposure or
+  confidential data; outside dev a peak concurrency within its 200 per endpoint) and it is not dearer than
+  real-time instances.
   Outside dev, a p95 SLO shorter than a cold start (COLD_START_MS) keeps the concurrency of average traffic
   provisioned (warm), priced as such; bursts above it start on demand.
 - Real-time otherwise: the cheapest SageMaker instance holding one replica, the replica bounds from sizing, and
@@ -47,6 +49,9 @@ ASYNC_INVOCATION_LIMIT_MS = 3_600_000
 # range 1-10 s: a p95 SLO below this is not met while requests wait for one, so such models keep their average
 # concurrency provisioned outside dev.
 COLD_START_MS = 5_000
+# Network isolation: real-time endpoints can run their model containers in the customer's VPC (VpcConfig on the
+# model); Serverless endpoints cannot. Private exposure and confidential data ask for it.
+ISOLATED_CLASSES = ("confidential",)
 HA_AVAILABILITY = 0.999  # from this availability SLO on, a real-time variant runs at least HA_MIN_INSTANCES
 HA_MIN_INSTANCES = 2
 
@@ -74,8 +79,9 @@ class EndpointChoice:
         return self.mode != "serverless"
 
 
-def serverless_blocker(model: Model, drift: bool = False) -> str:
-    """Why SageMaker Serverless cannot serve `model` ('' when it can): GPUs, more than 6 GiB, data capture."""
+def serverless_blocker(model: Model, drift: bool = False, isolation: str = "", concurrency: int = 0) -> str:
+    """Why SageMaker Serverless cannot serve `model` ('' when it can): GPUs, more than 6 GiB, data capture, VPC
+    isolation (`isolation`: the profile field asking for it) or a peak `concurrency` above its 200 per endpoint."""
     r = model.resources
     if r.gpus > 0:
         return f"Serverless ruled out: the model needs {r.gpus} GPU{'s' if r.gpus != 1 else ''}"
@@ -83,6 +89,22 @@ def serverless_blocker(model: Model, drift: bool = False) -> str:
         return f"Serverless ruled out: {fmt_number(r.memory_gib)} GiB exceeds its {SERVERLESS_MAX_MEMORY_GIB} GiB maximum"
     if drift:
         return "Serverless ruled out: monitoring.drift needs data capture, which Serverless endpoints do not support"
+    if isolation:
+        return (f"Serverless ruled out: {isolation} asks for the model container inside your VPC (VpcConfig), and "
+                "Serverless endpoints cannot be attached to a VPC")
+    if concurrency > SERVERLESS_MAX_CONCURRENCY:
+        return (f"Serverless ruled out: peak concurrency {concurrency} ({fmt_number(model.traffic.peak_rps)} req/s x "
+                f"{fmt_number(service_seconds(model))} s per request x {PEAK_HEADROOM} headroom / "
+                f"{TARGET_UTILISATION} utilisation) exceeds its {SERVERLESS_MAX_CONCURRENCY} per endpoint")
+    return ""
+
+
+def vpc_isolation(profile: Profile) -> str:
+    """The profile field that asks for network isolation of the endpoints ('' when none does)."""
+    if profile.security.exposure == "private":
+        return "security.exposure 'private'"
+    if profile.data.classification in ISOLATED_CLASSES:
+        return f"data.classification '{profile.data.classification}'"
     return ""
 
 
@@ -121,12 +143,17 @@ def serverless_memory_gb(model: Model) -> int:
     return min(SERVERLESS_MAX_MEMORY_GIB, max(1, math.ceil(model.resources.memory_gib)))
 
 
+def peak_concurrency(model: Model) -> int:
+    """Concurrent invocations at peak: requests/s x seconds per request, with the peak headroom and the target
+    utilisation of sizing."""
+    return max(1, math.ceil(model.traffic.peak_rps * PEAK_HEADROOM * service_seconds(model) / TARGET_UTILISATION))
+
+
 def serverless_concurrency(model: Model, env: EnvironmentSettings) -> int:
-    """Concurrent invocations at peak (requests/s x seconds per request, with the peak headroom and the target
-    utilisation of sizing), at most 200; dev stays as small as its replicas (DEV_MAX_REPLICAS)."""
-    need = math.ceil(model.traffic.peak_rps * PEAK_HEADROOM * service_seconds(model) / TARGET_UTILISATION)
+    """The endpoint's MaxConcurrency: peak concurrency, at most 200; dev stays as small as its replicas
+    (DEV_MAX_REPLICAS)."""
     cap = DEV_MAX_REPLICAS if env.tier == "dev" else SERVERLESS_MAX_CONCURRENCY
-    return max(1, min(need, cap))
+    return min(peak_concurrency(model), cap)
 
 
 def _realtime_line(
@@ -192,12 +219,15 @@ def choose_endpoint(profile: Profile, model: Model, env: EnvironmentSettings, ta
             instance_type=inst.name, min_instances=sizing.min_replicas, max_instances=sizing.max_replicas,
         )
     realtime = _realtime_line(model, sizing, inst, table, region)
-    blocker = serverless_blocker(model, profile.monitoring.drift)
+    blocker = serverless_blocker(
+        model, profile.monitoring.drift, vpc_isolation(profile),
+        peak_concurrency(model) if env.tier != "dev" else 0,  # dev is capped at its replicas and does not page
+    )
     warm = None if blocker else provisioned_concurrency(model, env)
     serverless = None if blocker else _serverless_line(model, env, table, region, warm)
     if serverless is not None and serverless.monthly_eur <= realtime.monthly_eur:
-        cold = (f"; {warm} invocation{'s' if warm != 1 else ''} kept warm: a cold start takes seconds and the p95 "
-                f"SLO is {fmt_number(slo_ms)} ms") if warm else ""
+        cold = (f"; {warm} invocation{'s' if warm != 1 else ''} kept warm (provisioned concurrency): the p95 SLO "
+                f"{fmt_number(slo_ms)} ms is shorter than a cold start ({COLD_START_MS // 1000} s assumed)") if warm else ""
         return EndpointChoice(
             model=model.name, mode="serverless", line=serverless,
             why=f"Serverless is not dearer than {realtime.item.split(': ', 1)[1]} ({realtime.monthly_eur:.2f} EUR){cold}",

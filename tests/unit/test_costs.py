@@ -170,7 +170,8 @@ def test_sagemaker_serverless_by_hand():
         "traffic": {"average_rps": 7, "peak_rps": 9},
         "slo": {"latency_p95_ms": 300, "availability": 0.995},
     }
-    profile = _profile(models=[model])
+    # internal, not private: private exposure asks for VPC isolation, which Serverless endpoints cannot give
+    profile = _profile(models=[model], security={"exposure": "internal", "authentication": "api_key"})
     est = estimate_sagemaker(profile, SAGEMAKER.plan(profile, "prod"), resolve_environment(profile, "prod"), price_table(profile))
     line = _line(est, "tiny:")
     requests = 7 * SECONDS  # 18,396,000

@@ -32,7 +32,8 @@ def test_serverless_when_eligible_and_cheaper():
     assert c.provisioned_concurrency == 1
     assert c.line.item == "scorer: Serverless 2 GB, 10.512 M requests, 1 provisioned"
     assert c.why.startswith("Serverless is not dearer than real-time endpoint")
-    assert c.why.endswith("1 invocation kept warm: a cold start takes seconds and the p95 SLO is 250 ms")
+    assert c.why.endswith("1 invocation kept warm (provisioned concurrency): the p95 SLO 250 ms is shorter than a cold "
+                          "start (5 s assumed)")
 
 
 def test_provisioned_concurrency_is_priced_per_gb_second_all_month():
@@ -101,6 +102,40 @@ def test_serverless_blockers(resources, drift, expected):
     model = {**lab_data()["models"][0], "resources": resources}
     profile = profile_from_data(lab_data(models=[model]))
     assert serverless_blocker(profile.models[0], drift) == expected
+
+
+def test_serverless_blockers_for_isolation_and_concurrency():
+    model = profile_from_data(lab_data()).models[0]
+    assert serverless_blocker(model, isolation="security.exposure 'private'") == (
+        "Serverless ruled out: security.exposure 'private' asks for the model container inside your VPC (VpcConfig), "
+        "and Serverless endpoints cannot be attached to a VPC")
+    assert serverless_blocker(model, concurrency=200) == ""
+    assert serverless_blocker(model, concurrency=201).startswith("Serverless ruled out: peak concurrency 201 (")
+
+
+@pytest.mark.parametrize(
+    ("patch", "deciding"),
+    [
+        pytest.param({"security": {"exposure": "private", "authentication": "api_key"}},
+                     "Serverless ruled out: security.exposure 'private' asks for the model container inside your VPC",
+                     id="private"),
+        pytest.param({"data": {"sovereignty": "eu", "classification": "confidential"}},
+                     "Serverless ruled out: data.classification 'confidential' asks for", id="confidential"),
+    ],
+)
+def test_isolation_makes_the_endpoint_real_time(patch, deciding):
+    c = _choice(lab_data(**patch), "scorer", "prod")
+    assert c.mode == "realtime" and c.why.startswith(deciding) and deciding in c.line.note
+
+
+def test_peak_concurrency_above_200_makes_the_endpoint_real_time_outside_dev():
+    """5000 req/s x 0.025 s x 1.2 / 0.6 = 250 concurrent invocations: more than a Serverless endpoint takes."""
+    model = {**lab_data()["models"][0], "traffic": {"average_rps": 3000, "peak_rps": 5000}}
+    prod = _choice(lab_data(models=[model]), "scorer", "prod")
+    assert prod.mode == "realtime"
+    assert prod.why == ("Serverless ruled out: peak concurrency 250 (5000 req/s x 0.025 s per request x 1.2 headroom / "
+                        "0.6 utilisation) exceeds its 200 per endpoint")
+    assert "peak concurrency" not in _choice(lab_data(models=[model]), "scorer", "dev").why
 
 
 def test_drift_makes_every_endpoint_real_time():
