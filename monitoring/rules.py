@@ -68,7 +68,7 @@ from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 # Production `for:` durations (seconds), scaled by the timing
 HOLD = {
     ALERT_LATENCY_HIGH: 600,  # aws-sagemaker's p95 alarm (targets/aws_sagemaker/alarms.py); no rule here
-    ALERT_MODEL_DOWN: 180,
+    ALERT_MODEL_DOWN: 300,  # longer than a restarted Prometheus needs to scrape and record the SLI again
     ALERT_LATENCY_FAST_BURN: 120,
     ALERT_LATENCY_SLOW_BURN: 900,
     ALERT_ERROR_BUDGET_FAST_BURN: 120,

@@ -30,11 +30,12 @@ from e2e_harness.traffic import TrafficDriver  # noqa: E402
 
 PROFILE = HERE / "profile.yaml"
 ENVIRONMENT = "prod"
+DEV_ENVIRONMENT = "dev"  # on prod's cluster: prod's Alertmanager routes its alerts (never to the pager)
 TARGET = "onprem-k8s"
 TIMING = "fast"
 TRAFFIC_RPS = 20  # the profile's average_rps
 TRAFFIC_THREADS = 8  # enough that 0.6 s of injected latency still leaves traffic flowing
-MAX_TEST_SECONDS = 300  # the whole test's budget: traffic threads stop by themselves after it
+MAX_TEST_SECONDS = 480  # the whole test's budget: traffic threads stop by themselves after it
 
 REPORT = pytest.StashKey[list]()
 INSTALL_HINT = (
@@ -81,13 +82,16 @@ class Rendered:
     secrets_dir: Path
     model: str
     scrape_labels: dict  # target labels the production ServiceMonitor gives every series of the model
+    dev_rules_path: Path  # the dev environment's rule file (its own render), loaded by the same Prometheus
+    dev_scrape_labels: dict  # the same server scraped a second time as dev's model
     scrape_interval_s: float  # from the rendered ServiceMonitor
     metrics_path: str
 
 
 @pytest.fixture
 def rendered(tmp_path: Path) -> Rendered:
-    """`mlinfra render` of the e2e profile with the fast timing - the same builders as production.
+    """`mlinfra render` of the e2e profile's prod and dev environments with the fast timing - the same builders
+    as production. prod owns the cluster's monitoring stack: its Alertmanager config routes dev's alerts too.
 
     The rendered Alertmanager config reads every credential from a file. In a cluster those files are the
     operator's mount of the notify Secret under /etc/alertmanager/secrets; here render's
@@ -99,12 +103,18 @@ def rendered(tmp_path: Path) -> Rendered:
     from mlinfra.profiles import load_profile
 
     out, secrets = tmp_path / "render", tmp_path / "secrets"
-    args = ["render", str(PROFILE), "--env", ENVIRONMENT, "--target", TARGET, "--timing", TIMING]
-    args += ["--alertmanager-secrets-dir", str(secrets), "--out", str(out)]
-    result = CliRunner(env={"NO_COLOR": "1", "COLUMNS": "120"}).invoke(cli, args, catch_exceptions=False)
-    assert result.exit_code == 0, f"mlinfra {' '.join(args)} failed:\n{result.output}"
+    for env, directory in ((ENVIRONMENT, out), (DEV_ENVIRONMENT, tmp_path / "render-dev")):
+        args = ["render", str(PROFILE), "--env", env, "--target", TARGET, "--timing", TIMING]
+        args += ["--alertmanager-secrets-dir", str(secrets), "--out", str(directory)]
+        result = CliRunner(env={"NO_COLOR": "1", "COLUMNS": "120"}).invoke(cli, args, catch_exceptions=False)
+        assert result.exit_code == 0, f"mlinfra {' '.join(args)} failed:\n{result.output}"
 
-    plan = plan_for(load_profile(str(PROFILE)), ENVIRONMENT, TARGET)
+    profile = load_profile(str(PROFILE))
+    plan = plan_for(profile, ENVIRONMENT, TARGET)
+    dev_plan = plan_for(profile, DEV_ENVIRONMENT, TARGET)
+    assert plan.monitoring.owns_stack and [e.name for e in plan.monitoring.routed_environments] == [
+        DEV_ENVIRONMENT, ENVIRONMENT
+    ], "prod must own the monitoring stack dev shares"
     assert len(plan.models) == 1, "the e2e profile serves exactly one model"
     model = plan.models[0]
     assert model.runtime == "mlserver", f"the e2e profile's model must run on MLServer (got {model.runtime})"
@@ -125,6 +135,8 @@ def rendered(tmp_path: Path) -> Rendered:
         secrets_dir=secrets,
         model=model.name,
         scrape_labels=scrape_labels(plan, model),
+        dev_rules_path=tmp_path / "render-dev" / "prometheus" / "rules.yaml",
+        dev_scrape_labels=scrape_labels(dev_plan, dev_plan.models[0]),
         scrape_interval_s=seconds(endpoint["interval"]),
         metrics_path=endpoint.get("path", "/metrics"),
     )
@@ -173,7 +185,7 @@ def e2e_stack(e2e_binaries: Binaries, rendered: Rendered, tmp_path: Path):
             path.write_text(f"{sink.url}/{path.name}")  # the sink path names the secret (= receiver integration)
 
         model_server = ModelServer(e2e_binaries.mlserver_venv, workdir, rendered.model)
-        stack.callback(model_server.process.stop)
+        stack.callback(lambda: model_server.process.stop())  # the current process: the test may restart it
         alertmanager = Alertmanager(e2e_binaries.alertmanager, workdir, rendered.alertmanager_path)
         stack.callback(alertmanager.process.stop)
         model_server.wait_ready()
@@ -190,12 +202,20 @@ def e2e_stack(e2e_binaries: Binaries, rendered: Rendered, tmp_path: Path):
             workdir,
             scrape_interval_s=rendered.scrape_interval_s,
             metrics_path=rendered.metrics_path,
-            targets=[{"targets": [f"127.0.0.1:{model_server.metrics_port}"], "labels": rendered.scrape_labels}],
-            rule_file=rendered.rules_path,
+            targets=[  # one server, scraped as prod's model and as dev's
+                {"targets": [f"127.0.0.1:{model_server.metrics_port}"], "labels": rendered.scrape_labels},
+                {"targets": [f"127.0.0.1:{model_server.metrics_port}"], "labels": rendered.dev_scrape_labels},
+            ],
+            rule_files=[rendered.rules_path, rendered.dev_rules_path],
             alertmanager_port=alertmanager.port,
         )
         stack.callback(prometheus.process.stop)
         prometheus.wait_ready()
+        deadline = time.monotonic() + 30  # every target scraped twice, then the rules
+        while len(prometheus.query("count_over_time(up[1m]) >= 2")) < 2:
+            assert time.monotonic() < deadline, f"Prometheus did not scrape both targets: {prometheus.describe('up')}"
+            time.sleep(0.2)
+        prometheus.load_rules()
         yield Stack(model_server, prometheus, alertmanager, sink, traffic, workdir, started)
 
 

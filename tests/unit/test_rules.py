@@ -103,7 +103,7 @@ def test_a_model_down_pages_when_replicas_targets_or_the_sli_are_gone(make_plan)
         f"(kube_deployment_spec_replicas{{{dep}}} > 0 and on(namespace, deployment) "
         f"kube_deployment_status_replicas_available{{{dep}}} == 0))"
     )
-    assert rule["labels"]["severity"] == "critical" and rule["for"] == "3m"
+    assert rule["labels"]["severity"] == "critical" and rule["for"] == "5m"
     assert rule["annotations"]["runbook_url"].endswith("#mlmodeldown")
 
 

@@ -64,6 +64,17 @@ class ManagedProcess:
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} not ready at {url} after {timeout:.0f}s; log:\n{self.log_tail()}")
 
+    def kill(self) -> None:
+        """SIGKILL this process's group at once (a crash, no shutdown) and reap it."""
+        try:
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+        finally:
+            self._log.close()
+
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM this process (its own session, pgid == pid), SIGKILL after `grace` seconds."""
         try:

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -60,34 +61,44 @@ class ModelServer:
         (repo / "settings.json").write_text(json.dumps(settings, indent=2))
         (model_dir / "model-settings.json").write_text(json.dumps(model_settings, indent=2))
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLSERVER")}
-        self.process = ManagedProcess(
-            "mlserver", [str(mlserver_venv / "bin" / "mlserver"), "start", str(repo)], workdir / "mlserver.log",
-            cwd=repo, env=env,
+        self._start = lambda log: ManagedProcess(
+            "mlserver", [str(mlserver_venv / "bin" / "mlserver"), "start", str(repo)], log, cwd=repo, env=env
         )
+        self._workdir = workdir
+        self.process = self._start(workdir / "mlserver.log")
         self.model_url = f"http://127.0.0.1:{self.http_port}/v2/models/{model_name}"
         self.infer_url = f"{self.model_url}/infer"
 
     def wait_ready(self, timeout: float = 90) -> None:
         self.process.wait_ready(f"{self.model_url}/ready", timeout)
 
+    def kill(self) -> None:
+        """A total outage: the server dies at once (SIGKILL to its process group, no graceful shutdown)."""
+        self.process.kill()
+
+    def restart(self) -> None:
+        """Start the server again on the same ports (after kill)."""
+        self.process = self._start(self._workdir / "mlserver-restarted.log")
+
 
 class Prometheus:
     def __init__(self, binary: str, workdir: Path, *, scrape_interval_s: float, metrics_path: str,
-                 targets: list[dict], rule_file: Path, alertmanager_port: int):
+                 targets: list[dict], rule_files: list[Path], alertmanager_port: int):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = {
+        self.rule_files = [str(path) for path in rule_files]
+        self._config = {
             "global": {
                 "scrape_interval": f"{scrape_interval_s:g}s",
                 "scrape_timeout": f"{scrape_interval_s:g}s",
                 "evaluation_interval": f"{scrape_interval_s:g}s",  # rule groups set their own interval
             },
-            "rule_files": [str(rule_file)],
+            "rule_files": [],  # load_rules() adds them once the targets have samples (see there)
             "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]},
             "scrape_configs": [{"job_name": "mlserver", "metrics_path": metrics_path, "static_configs": targets}],
         }
         self.config_path = workdir / "prometheus.yml"
-        self.config_path.write_text(yaml.safe_dump(config, sort_keys=True))
+        self.config_path.write_text(yaml.safe_dump(self._config, sort_keys=True))
         self.process = ManagedProcess(
             "prometheus",
             [
@@ -97,12 +108,33 @@ class Prometheus:
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--rules.alert.resend-delay=1s",  # default 1m would hide resolutions and re-fires from the test
                 "--storage.tsdb.retention.time=1d",
+                "--web.enable-lifecycle",  # POST /-/reload: load_rules()
             ],
             workdir / "prometheus.log",
         )
 
     def wait_ready(self, timeout: float = 60) -> None:
         self.process.wait_ready(f"{self.url}/-/ready", timeout)
+
+    def load_rules(self, timeout: float = 30) -> None:
+        """Load the rule files into the running Prometheus. The fixture calls it once every target has two
+        samples: a Prometheus that starts with rules evaluates them before its first scrape, so absence alerts
+        hold from its first second - longer than a `for:` divided by 60 (a restarted production Prometheus
+        has its first samples well within the `for:` of MLModelDown)."""
+        self._config["rule_files"] = self.rule_files
+        self.config_path.write_text(yaml.safe_dump(self._config, sort_keys=True))
+        request = urllib.request.Request(f"{self.url}/-/reload", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - 127.0.0.1 only
+        url = f"{self.url}/api/v1/rules"
+        deadline = time.monotonic() + timeout
+        while True:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - 127.0.0.1 only
+                groups = json.loads(response.read())["data"]["groups"]
+            if {g["file"] for g in groups} >= set(self.rule_files):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Prometheus did not load {self.rule_files}: {[g['file'] for g in groups]}")
+            time.sleep(0.2)
 
     def query(self, expr: str) -> list[dict]:
         """Instant query; the result vector (for diagnostics in assertion messages)."""
