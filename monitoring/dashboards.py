@@ -1,9 +1,11 @@
 """A Grafana dashboard per model, built as data from mlinfra's normalised series (runtime-independent).
 
 Panels: request rate, server-error ratio against the error budget, latency p50/p95/p99 against the SLO (a
-red threshold line), replicas against the autoscaler bounds, CPU and memory against requests/limits, and GPU
+red threshold line; interpolated inside a bucket, so for reading only), the share of requests slower than the
+SLO's bucket edge against the 5 % latency budget, the share of each 30-day budget left, replicas against the
+autoscaler bounds, CPU and memory against requests/limits, and GPU
 utilisation for GPU models (NVIDIA DCGM exporter, scraped with honorLabels as the GPU Operator does, so its
-`namespace`/`pod` labels are the workload's). Plain dicts: a dashboard is seven panels; a builder library would
+`namespace`/`pod` labels are the workload's). Plain dicts: a dashboard is nine panels; a builder library would
 add a dependency to every `mlinfra render` for little gain.
 """
 
@@ -11,8 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlinfra.conventions import CONTAINER_SERVER, dashboard_uid
-from mlinfra.monitoring.runtime_metrics import error_ratio_record, latency_record, pods_regex, requests_record
+from mlinfra.conventions import CONTAINER_SERVER, dashboard_uid, recorded
+from mlinfra.monitoring.runtime_metrics import (
+    LATENCY_OBJECTIVE,
+    error_ratio_record,
+    latency_edge,
+    latency_record,
+    pods_regex,
+    requests_record,
+    slow_ratio_record,
+)
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 
 SCHEMA_VERSION = 39
@@ -28,6 +38,7 @@ def build_dashboard(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
     deploy = f'namespace="{plan.namespace}", deployment="{model.k8s_name}"'
     hpa = f'namespace="{plan.namespace}", horizontalpodautoscaler="{model.k8s_name}"'
     slo_s = model.latency_p95_ms / 1000
+    edge_ms = round(latency_edge(model.runtime, model.latency_p95_ms).edge_s * 1000, 6)
     panels = [
         _panel(
             "Request rate",
@@ -50,7 +61,29 @@ def build_dashboard(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
             "s",
             [(f"sum({latency_record(q)}{{{sel}}})", q) for q in ("p50", "p95", "p99")],
             threshold=slo_s,
-            description=f"Request latency quantiles; the red line is the p95 SLO ({model.latency_p95_ms:g} ms).",
+            description=f"Request latency quantiles; the red line is the p95 SLO ({model.latency_p95_ms:g} ms). "
+            "Interpolated inside histogram buckets: alerts read the slow-request share instead.",
+        ),
+        _panel(
+            "Slow requests",
+            "percentunit",
+            [
+                (f"sum({slow_ratio_record(300)}{{{sel}}})", "5m"),
+                (f"sum({slow_ratio_record(3600)}{{{sel}}})", "1h"),
+            ],
+            threshold=round(1 - LATENCY_OBJECTIVE, 10),
+            description=f"Share of requests slower than {edge_ms:g} ms, the bucket edge the p95 SLO is measured at; "
+            "the red line is the latency budget (5 %).",
+        ),
+        _panel(
+            "30-day budgets left",
+            "percentunit",
+            [
+                (f"sum({recorded('error_budget_remaining', '30d')}{{{sel}}})", "errors"),
+                (f"sum({recorded('latency_budget_remaining', '30d')}{{{sel}}})", "latency"),
+            ],
+            description="Share of each 30-day budget left: 1 untouched, 0 spent, below 0 overspent (over what "
+            "Prometheus retains).",
         ),
         _panel(
             "Replicas",

@@ -16,7 +16,8 @@ def test_panels_and_slo_lines(make_plan):
     plan = make_plan()
     dashboard = build_dashboard(plan, plan.models[0])
     panels = _panels(dashboard)
-    assert list(panels) == ["Request rate", "Server-error ratio", "Latency", "Replicas", "CPU", "Memory"]
+    assert list(panels) == ["Request rate", "Server-error ratio", "Latency", "Slow requests", "30-day budgets left",
+                            "Replicas", "CPU", "Memory"]
     latency = panels["Latency"]
     assert [t["legendFormat"] for t in latency["targets"]] == ["p50", "p95", "p99"]
     assert latency["fieldConfig"]["defaults"]["thresholds"]["steps"][-1] == {"color": "red", "value": 0.25}
@@ -25,8 +26,14 @@ def test_panels_and_slo_lines(make_plan):
     assert 'mlinfra:model_latency_p95_seconds:rate5m{namespace="churn-scoring-prod", model="churn", environment="prod"}' in (
         latency["targets"][1]["expr"]
     )
-    assert [p["id"] for p in dashboard["panels"]] == list(range(1, 7))
-    assert len({(p["gridPos"]["x"], p["gridPos"]["y"]) for p in dashboard["panels"]}) == 6, "panels overlap"
+    assert [p["id"] for p in dashboard["panels"]] == list(range(1, 9))
+    assert len({(p["gridPos"]["x"], p["gridPos"]["y"]) for p in dashboard["panels"]}) == 8, "panels overlap"
+    slow = panels["Slow requests"]
+    assert slow["fieldConfig"]["defaults"]["thresholds"]["steps"][-1]["value"] == 0.05
+    assert "slower than 250 ms" in slow["description"]
+    assert slow["targets"][0]["expr"] == (
+        'sum(mlinfra:model_latency_slow_ratio:rate5m{namespace="churn-scoring-prod", model="churn", environment="prod"})'
+    )
 
 
 def test_uid_is_stable_and_distinct(make_plan, make_model):
