@@ -71,10 +71,12 @@ def capacity_rps(model: Model) -> float:
 
 
 def size_model(model: Model, env: EnvironmentSettings) -> Sizing:
-    """Replica bounds of `model` in `env`: floor from the environment, ceiling from peak traffic (+20 %)."""
+    """Replica bounds of `model` in `env`: floor from the environment, ceiling from peak traffic (+20 %), both for
+    the traffic `env` serves (its traffic_share of the profile's production traffic): staging is not prod."""
     cap = capacity_rps(model)
-    for_average = max(1, math.ceil(model.traffic.average_rps / cap)) if model.traffic.average_rps else 1
-    for_peak = max(1, math.ceil(model.traffic.peak_rps * PEAK_HEADROOM / cap)) if model.traffic.peak_rps else 1
+    average, peak = env_traffic(model, env)
+    for_average = max(1, math.ceil(average / cap)) if average else 1
+    for_peak = max(1, math.ceil(peak * PEAK_HEADROOM / cap)) if peak else 1
     # dev stays minimal: traffic never lifts its floor above DEV_MAX_REPLICAS (an explicit min_replicas still wins)
     min_replicas = max(env.min_replicas, min(for_average, DEV_MAX_REPLICAS) if env.tier == "dev" else for_average)
     if env.max_replicas is not None:
@@ -100,6 +102,12 @@ def service_seconds(model: Model) -> float:
     if model.resources.gpus > 0:
         return round(1.0 / RPS_PER_GPU[model.framework], 6)
     return round(1.0 / RPS_PER_CORE[model.framework], 6)
+
+
+def env_traffic(model: Model, env: EnvironmentSettings) -> tuple[float, float]:
+    """Average and peak requests/s `model` serves in `env`: the profile's figures x the environment's share."""
+    share = traffic_share(env)
+    return round(model.traffic.average_rps * share, 6), round(model.traffic.peak_rps * share, 6)
 
 
 def traffic_share(env: EnvironmentSettings) -> float:

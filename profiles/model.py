@@ -565,7 +565,8 @@ class EnvironmentOverrides(Strict):
         ge=0,
         le=1,
         description="Share of the models' production traffic (models[].traffic) this environment serves: it sizes "
-        "usage-priced costs and the no-traffic alert. Set, and above 0, it also says the traffic is continuous "
+        "the environment's replicas (average and peak), usage-priced costs and the no-traffic alert. Set, and above "
+        "0, it also says the traffic is continuous "
         "(a load generator, mirrored requests), so silence there is a fault. Default: prod 1.0 (continuous), "
         "staging 0.2 and dev 0.05 (occasional: an idle dev or staging never alerts on silence). 0: no traffic.",
     )

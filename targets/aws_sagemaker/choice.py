@@ -31,6 +31,7 @@ from mlinfra.planning.sizing import (
     PEAK_HEADROOM,
     TARGET_UTILISATION,
     Sizing,
+    env_traffic,
     service_seconds,
     size_model,
     traffic_share,
@@ -79,10 +80,13 @@ class EndpointChoice:
         return self.mode != "serverless"
 
 
-def serverless_blocker(model: Model, drift: bool = False, isolation: str = "", concurrency: int = 0) -> str:
+def serverless_blocker(
+    model: Model, drift: bool = False, isolation: str = "", concurrency: int = 0, peak_rps: float | None = None
+) -> str:
     """Why SageMaker Serverless cannot serve `model` ('' when it can): GPUs, more than 6 GiB, data capture, VPC
     isolation (`isolation`: the profile field asking for it) or a peak `concurrency` above its 200 per endpoint."""
     r = model.resources
+    peak_rps = model.traffic.peak_rps if peak_rps is None else peak_rps
     if r.gpus > 0:
         return f"Serverless ruled out: the model needs {r.gpus} GPU{'s' if r.gpus != 1 else ''}"
     if r.memory_gib > SERVERLESS_MAX_MEMORY_GIB:
@@ -93,7 +97,7 @@ def serverless_blocker(model: Model, drift: bool = False, isolation: str = "", c
         return (f"Serverless ruled out: {isolation} asks for the model container inside your VPC (VpcConfig), and "
                 "Serverless endpoints cannot be attached to a VPC")
     if concurrency > SERVERLESS_MAX_CONCURRENCY:
-        return (f"Serverless ruled out: peak concurrency {concurrency} ({fmt_number(model.traffic.peak_rps)} req/s x "
+        return (f"Serverless ruled out: peak concurrency {concurrency} ({fmt_number(peak_rps)} req/s x "
                 f"{fmt_number(service_seconds(model))} s per request x {PEAK_HEADROOM} headroom / "
                 f"{TARGET_UTILISATION} utilisation) exceeds its {SERVERLESS_MAX_CONCURRENCY} per endpoint")
     return ""
@@ -143,17 +147,18 @@ def serverless_memory_gb(model: Model) -> int:
     return min(SERVERLESS_MAX_MEMORY_GIB, max(1, math.ceil(model.resources.memory_gib)))
 
 
-def peak_concurrency(model: Model) -> int:
-    """Concurrent invocations at peak: requests/s x seconds per request, with the peak headroom and the target
-    utilisation of sizing."""
-    return max(1, math.ceil(model.traffic.peak_rps * PEAK_HEADROOM * service_seconds(model) / TARGET_UTILISATION))
+def peak_concurrency(model: Model, env: EnvironmentSettings) -> int:
+    """Concurrent invocations at the environment's peak: requests/s x seconds per request, with the peak headroom and
+    the target utilisation of sizing."""
+    peak = env_traffic(model, env)[1]
+    return max(1, math.ceil(peak * PEAK_HEADROOM * service_seconds(model) / TARGET_UTILISATION))
 
 
 def serverless_concurrency(model: Model, env: EnvironmentSettings) -> int:
     """The endpoint's MaxConcurrency: peak concurrency, at most 200; dev stays as small as its replicas
     (DEV_MAX_REPLICAS)."""
     cap = DEV_MAX_REPLICAS if env.tier == "dev" else SERVERLESS_MAX_CONCURRENCY
-    return min(peak_concurrency(model), cap)
+    return min(peak_concurrency(model, env), cap)
 
 
 def _realtime_line(
@@ -221,7 +226,8 @@ def choose_endpoint(profile: Profile, model: Model, env: EnvironmentSettings, ta
     realtime = _realtime_line(model, sizing, inst, table, region)
     blocker = serverless_blocker(
         model, profile.monitoring.drift, vpc_isolation(profile),
-        peak_concurrency(model) if env.tier != "dev" else 0,  # dev is capped at its replicas and does not page
+        peak_concurrency(model, env) if env.tier != "dev" else 0,  # dev is capped at its replicas and does not page
+        env_traffic(model, env)[1],
     )
     warm = None if blocker else provisioned_concurrency(model, env)
     serverless = None if blocker else _serverless_line(model, env, table, region, warm)

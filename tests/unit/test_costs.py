@@ -396,8 +396,9 @@ def test_onprem_monitoring_is_shared_by_the_environments():
     profile = _profile(environments=["dev", "staging", "prod"], onprem={"kube_context": "dc"})
     table = price_table(profile)
     lines = [_line(estimate_onprem(profile, resolve_environment(profile, e), table), "CPU node hardware") for e in ("dev", "staging", "prod")]
-    # dev: 1.5 CPU x 2 replicas at peak (dev cap) + monitoring/3 -> 3.3333 CPU
-    assert "(3.3333 CPU" in lines[0].item
+    # dev serves 5 % of the traffic: peak 150 x 0.05 = 7.5 req/s x 1.2 / (40 x 1.5 x 0.6 = 36 per replica) -> 1
+    # replica: 1.5 CPU + monitoring/3 -> 1.8333 CPU
+    assert "(1.8333 CPU" in lines[0].item
     # prod: 1.5 x 5 peak replicas + 1/3 -> 7.8333 CPU
     assert "(7.8333 CPU" in lines[2].item
 

@@ -113,9 +113,9 @@ def test_gpu_model_with_no_gpu_nodes_rules_out_onprem():
 def test_gpu_models_need_enough_gpus_for_every_environment_at_peak():
     onprem = {"kube_context": "dc", "gpu_nodes": 2, "gpus_per_node": 2, "gpu_type": "t4"}
     d = decide(_profile(models=[GPU_MODEL], onprem=onprem))
-    # 200 req/s per GPU x 0.6 = 120 per replica; peak 330 x 1.2 -> 4 in prod; dev is capped at 2 replicas
+    # 200 req/s per GPU x 0.6 = 120 per replica; peak 330 x 1.2 -> 4 in prod; dev serves 5 %: 16.5 x 1.2 -> 1
     assert (
-        "the GPU models need 6 GPUs at peak (vision 2 in dev, vision 4 in prod) but the cluster has "
+        "the GPU models need 5 GPUs at peak (vision 1 in dev, vision 4 in prod) but the cluster has "
         "onprem.gpu_nodes x onprem.gpus_per_node = 2 x 2 = 4" in _violations(d, "onprem-k8s")
     )
     ok = decide(_profile(models=[GPU_MODEL], onprem={**onprem, "gpu_nodes": 3}))
@@ -128,9 +128,20 @@ def test_gpu_on_premise_shortage_is_named_as_the_conflict():
     assert d.target is None
     assert d.reasons[0].startswith("no target is feasible: aws-eks, aws-sagemaker: data.sovereignty is 'on_premise'")
     assert (
-        "; onprem-k8s: the GPU models need 6 GPUs at peak (vision 2 in dev, vision 4 in prod) but the cluster has "
+        "; onprem-k8s: the GPU models need 5 GPUs at peak (vision 1 in dev, vision 4 in prod) but the cluster has "
         "onprem.gpu_nodes x onprem.gpus_per_node = 1 x 2 = 2; add GPU nodes or lower max_replicas"
     ) in d.reasons[0]
+
+
+def test_staging_is_sized_for_its_own_traffic_not_prods():
+    """environments.<env>.traffic_share sizes the environment: staging at its default 20 % of prod needs fewer
+    GPUs, and an explicit share of 1.0 (a load-test staging) sizes it like prod."""
+    onprem = {"kube_context": "dc", "gpu_nodes": 3, "gpus_per_node": 2, "gpu_type": "t4"}
+    envs = {"staging": {}, "prod": {}}
+    d = decide(_profile(models=[GPU_MODEL], onprem=onprem, environments=envs))
+    assert _option(d, "onprem-k8s").feasible  # 330 x 0.2 x 1.2 / 120 -> 1 in staging + 4 in prod = 5 of 6
+    full = decide(_profile(models=[GPU_MODEL], onprem=onprem, environments={"staging": {"traffic_share": 1.0}, "prod": {}}))
+    assert "the GPU models need 8 GPUs at peak (vision 4 in staging, vision 4 in prod)" in _violations(full, "onprem-k8s")
 
 
 def test_gpu_type_must_match_the_cluster():

@@ -135,9 +135,9 @@ def test_cpu_group_sizes_dev_and_prod():
     (dev,) = node_groups(profile, resolve_environment(profile, "dev"), table)
     (prod,) = node_groups(profile, resolve_environment(profile, "prod"), table)
     # a churn replica (1.5 CPU) fills a node's 1.7 allocatable CPU; monitoring (1.0 CPU) needs one more node.
-    # dev: 1 replica, 2 at peak, burstable t3 allowed; prod: 2 replicas (HA), 3 at peak, no burstable.
-    # No cluster autoscaler: every group runs its peak count.
-    assert (dev.instance_type, dev.min_size, dev.desired_size, dev.max_size) == ("t3.large", 3, 3, 3)
+    # dev serves 5 % of the traffic: 1 replica, also at peak, burstable t3 allowed; prod: 2 replicas (HA), 3 at
+    # peak, no burstable. No cluster autoscaler: every group runs its peak count.
+    assert (dev.instance_type, dev.min_size, dev.desired_size, dev.max_size) == ("t3.large", 2, 2, 2)
     assert (prod.instance_type, prod.min_size, prod.desired_size, prod.max_size) == ("m6i.large", 4, 4, 4)
 
 
