@@ -290,7 +290,7 @@ def test_profile_names_the_grafana_key_and_the_runbooks(write_profile, profile_d
     assert "grafanaAdminPassword" not in run.secret_values and "labGrafanaPw" in run.secret_values
     rules = children["prometheus-rule"]["inputs"]["spec"]["groups"]
     links = {r["alert"]: r["annotations"]["runbook_url"] for g in rules for r in g["rules"] if "alert" in r}
-    assert links and links["MLModelLatencyHigh"] == "https://wiki.lab.example/ml/runbooks#mlmodellatencyhigh"
+    assert links and links["MLModelDown"] == "https://wiki.lab.example/ml/runbooks#mlmodeldown"
     assert all(url == f"https://wiki.lab.example/ml/runbooks#{alert.lower()}" for alert, url in links.items())
 
 

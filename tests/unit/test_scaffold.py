@@ -59,9 +59,7 @@ def _base(**changes) -> dict:
     [
         pytest.param(
             "churn-scoring",
-            [("slackWebhookUrl", ("monitoring.notify[1].webhook_secret",)),
-             ("smtpPassword", ("monitoring.smtp.auth_password_secret",)),
-             ("grafanaAdminPassword", ("monitoring.grafana_admin_password_secret",))],
+            [("slackWebhookUrl", ("monitoring.notify[1].webhook_secret",)), ("grafanaAdminPassword", ("monitoring.grafana_admin_password_secret",))],
             id="slack",
         ),
         pytest.param(
