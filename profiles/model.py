@@ -667,10 +667,16 @@ class Costs(Strict):
     )
     onprem: OnpremCosts = Field(default_factory=OnpremCosts, description="On-premise TCO assumptions.")
     eks_ops_hours_per_cluster_month: float = Field(
-        4, ge=0, description="Operations time per EKS cluster and month (upgrades, add-ons, IAM), at onprem.ops_hourly_rate_eur."
+        8, ge=0, description="Operations time per EKS cluster and month (a minor version upgrade every ~4 months, "
+        "add-ons, IAM, the shared ingress and monitoring), at onprem.ops_hourly_rate_eur."
     )
     eks_ops_hours_per_node_month: float = Field(
         1, ge=0, description="Operations time per EKS worker node and month (AMI updates, node groups)."
+    )
+    ops_hours_per_model_month: float = Field(
+        1, ge=0, description="Operations time per model and environment a month on every target (rollouts, alerts "
+        "and their follow-up, model updates); with the targets' platform hours it is both the billed operations time "
+        "and the FTE the operations score compares with team.ops_fte (133 productive hours a month per FTE).",
     )
     instance_types: dict[Annotated[str, AfterValidator(_instance_key)], InstanceTypeSpec] = Field(
         default_factory=dict,

@@ -8,11 +8,12 @@ its load balancer, its monitoring volume and the operations time of its nodes. T
 from __future__ import annotations
 
 from mlinfra.costs.assumptions import CLOUD, PAYLOAD_KB
+from mlinfra.costs.effort import Effort, EffortPart, models_part
 from mlinfra.costs.lines import priced_line
 from mlinfra.costs.model import CostEstimate, CostLine, fmt_number
 from mlinfra.costs.prices import PriceTable
 from mlinfra.planning.sizing import traffic_share
-from mlinfra.profiles.environments import EnvironmentSettings
+from mlinfra.profiles.environments import EnvironmentSettings, all_environments
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_eks.existing import existing_cluster_name
 from mlinfra.targets.aws_eks.network import nat_gateway_count
@@ -62,18 +63,29 @@ def estimate_eks(profile: Profile, env: EnvironmentSettings, table: PriceTable) 
         lines.append(_alb_line(profile, env, table))
     storage = profile.monitoring.storage_gib
     lines.append(priced_line(f"Prometheus volume ({storage} GiB gp3)", storage * gp3.value * fx, (gp3,)))
-    c = profile.costs
-    cluster_hours = c.eks_ops_hours_per_cluster_month if own_cluster else 0.0  # the owners run an existing one
-    ops_hours = cluster_hours + c.eks_ops_hours_per_node_month * total_nodes
-    cluster_keys = ("costs.eks_ops_hours_per_cluster_month",) if own_cluster else ()
-    lines.append(
-        CostLine(
-            item=f"operations time ({fmt_number(round(ops_hours, 2))} h)",
-            monthly_eur=round(ops_hours * profile.costs.onprem.ops_hourly_rate_eur, 2),
-            price_keys=(*cluster_keys, "costs.eks_ops_hours_per_node_month", "costs.onprem.ops_hourly_rate_eur"),
-        )
-    )
+    lines.append(eks_effort(profile, total_nodes).line(profile.costs.onprem.ops_hourly_rate_eur))
     return CostEstimate(lines=tuple(lines), assumptions=CLOUD)
+
+
+def eks_effort(profile: Profile, nodes: float) -> Effort:
+    """Operations hours of one environment: its cluster (unless an existing one's owners run it), its `nodes`
+    (node groups at their peak count) and its models - what the cost bills and the operations score weighs."""
+    c = profile.costs
+    parts = []
+    if existing_cluster_name(profile) is None:
+        parts.append(EffortPart("cluster", c.eks_ops_hours_per_cluster_month, ("costs.eks_ops_hours_per_cluster_month",)))
+    parts.append(EffortPart(f"{fmt_number(nodes)} nodes x {fmt_number(c.eks_ops_hours_per_node_month)} h",
+                            nodes * c.eks_ops_hours_per_node_month, ("costs.eks_ops_hours_per_node_month",)))
+    parts.append(models_part(len(profile.models), c.ops_hours_per_model_month))
+    return Effort(tuple(parts))
+
+
+def eks_efforts(profile: Profile, table: PriceTable) -> list[Effort]:
+    """The effort of every environment (for the operations score)."""
+    return [
+        eks_effort(profile, sum(p.plan.peak_nodes for p in node_pools(profile, env, table)))
+        for env in all_environments(profile)
+    ]
 
 
 def _alb_line(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostLine:

@@ -5,6 +5,7 @@ monitoring.drift - the processing hours of the Model Monitor schedules (model_mo
 from __future__ import annotations
 
 from mlinfra.costs.assumptions import CLOUD, LOG_KB_PER_REQUEST
+from mlinfra.costs.effort import Effort, models_part
 from mlinfra.costs.lines import priced_line
 from mlinfra.costs.model import CostEstimate, CostLine, fmt_number
 from mlinfra.costs.prices import PriceTable
@@ -59,7 +60,14 @@ def estimate_sagemaker(
     if monitors:
         lines.append(monitoring_line(monitors, region, table))
     lines += edge_lines(profile, env, table)
+    lines.append(sagemaker_effort(profile).line(profile.costs.onprem.ops_hourly_rate_eur))
     return CostEstimate(lines=tuple(lines), assumptions=CLOUD)
+
+
+def sagemaker_effort(profile: Profile) -> Effort:
+    """Operations hours of one environment: its models (managed endpoints: no cluster or nodes to run) - what the
+    cost bills and the operations score weighs."""
+    return Effort((models_part(len(profile.models), profile.costs.ops_hours_per_model_month),))
 
 
 def edge_lines(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> list[CostLine]:

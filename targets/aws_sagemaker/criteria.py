@@ -5,14 +5,16 @@ The figures are judgement encoded as data: visible, few, and named so a reviewer
 from __future__ import annotations
 
 from mlinfra.decision.criteria import Criteria, burst_need, clamp, load_text
+from mlinfra.costs.effort import fte
+from mlinfra.costs.model import fmt_number
+from mlinfra.profiles.environments import all_environments
 from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws_sagemaker.cost import sagemaker_effort
 from mlinfra.targets.aws.rules import sovereignty
 from mlinfra.targets.aws_sagemaker.edge import has_edge
 
 BURST_GAP = 0.05  # endpoints autoscale per model and Serverless scales to zero
 SECURITY_BASE = 0.9  # managed, isolated endpoints behind IAM
-OPS_FTE_BASE = 0.05
-OPS_FTE_PER_MODEL = 0.02
 
 
 def criteria(profile: Profile) -> Criteria:
@@ -22,18 +24,21 @@ def criteria(profile: Profile) -> Criteria:
         security_note += "; callers come through an API Gateway edge" + (
             " whose JWT authorizer checks their OIDC tokens" if profile.security.authentication == "oidc" else "")
     team = profile.team
-    need = OPS_FTE_BASE + OPS_FTE_PER_MODEL * len(profile.models)
+    efforts = [sagemaker_effort(profile) for _ in all_environments(profile)]
+    need = fte(efforts)
+    hours = sum(e.hours for e in efforts)
     return Criteria(
         scores={
             "scalability": clamp(1 - BURST_GAP * burst_need(profile)),
             "sovereignty": clamp(sov),
             "security": clamp(SECURITY_BASE),
-            "operations": clamp(min(1.0, team.ops_fte / need)),
+            "operations": clamp(min(1.0, team.ops_fte / need) if need else 1.0),
         },
         notes={
             "scalability": f"{load_text(profile)}; endpoints autoscale per model and Serverless scales to zero",
             "sovereignty": sov_note,
             "security": security_note,
-            "operations": f"needs ~{need:.2f} FTE, no Kubernetes; the team has {team.ops_fte:g} FTE",
+            "operations": f"needs ~{need:.2f} FTE ({fmt_number(round(hours, 1))} h a month, the operations time "
+            f"priced), no Kubernetes; the team has {team.ops_fte:g} FTE",
         },
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from mlinfra.costs.effort import Effort, fte
+from mlinfra.costs.model import fmt_number
 from mlinfra.profiles.model import Profile
 
 HARDENING_GAP = {"none": 0.3, "basic": 0.15, "advanced": 0.0}  # RBAC, NetworkPolicy, patching
 SKILL_FIT = {"none": 0.3, "basic": 0.7, "advanced": 1.0}
 SKILL_WORDS = {"none": "no", "basic": "basic", "advanced": "advanced"}
-OPS_FTE_PER_MODEL = 0.03
-OPS_FTE_GPU = 0.1  # drivers, device plugin, node images
 
 
 def security(profile: Profile, base: float, public_edge_gap: float, where: str) -> tuple[float, str]:
@@ -21,13 +21,14 @@ def security(profile: Profile, base: float, public_edge_gap: float, where: str) 
     )
 
 
-def operations(profile: Profile, base_fte: float) -> tuple[float, str]:
-    """The team's FTE against what the cluster needs, times how far its Kubernetes skills carry it."""
+def operations(profile: Profile, efforts: list[Effort]) -> tuple[float, str]:
+    """The team's FTE against the hours the target's effort model bills (every environment), times how far its
+    Kubernetes skills carry it."""
     team = profile.team
-    has_gpu = any(m.resources.gpus > 0 for m in profile.models)
-    need = base_fte + OPS_FTE_PER_MODEL * len(profile.models) + (OPS_FTE_GPU if has_gpu else 0.0)
+    need = fte(efforts)
     capacity = min(1.0, team.ops_fte / need) if need else 1.0
+    hours = sum(e.hours for e in efforts)
     return capacity * SKILL_FIT[team.kubernetes_skills], (
-        f"needs ~{need:.2f} FTE and Kubernetes skills; the team has {team.ops_fte:g} FTE and "
-        f"{SKILL_WORDS[team.kubernetes_skills]} Kubernetes skills"
+        f"needs ~{need:.2f} FTE ({fmt_number(round(hours, 1))} h a month, the operations time priced) and Kubernetes "
+        f"skills; the team has {team.ops_fte:g} FTE and {SKILL_WORDS[team.kubernetes_skills]} Kubernetes skills"
     )

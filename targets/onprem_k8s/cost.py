@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mlinfra.costs.assumptions import MONTH
+from mlinfra.costs.effort import Effort, EffortPart, models_part
 from mlinfra.costs.model import CostEstimate, CostLine, EstimateError, fmt_number
 from mlinfra.costs.nodes import MONITORING_PODS, NODE_MEMORY_ALLOCATABLE, NODE_RESERVED_CPU, NODE_RESERVED_MEMORY_GIB
 from mlinfra.costs.prices import PriceTable
 from mlinfra.planning.sizing import size_model
-from mlinfra.profiles.environments import EnvironmentSettings
+from mlinfra.profiles.environments import EnvironmentSettings, all_environments
 from mlinfra.profiles.model import Profile
 
 
@@ -48,6 +49,26 @@ def onprem_share(profile: Profile, env: EnvironmentSettings, n_envs: int) -> Onp
         cpu_node_equivalents=round(max(cpu / cpu_cap, mem / mem_cap), 4),
         gpu_node_equivalents=round(gpus / o.gpus_per_node, 4),
     )
+
+
+def onprem_effort(profile: Profile, share: OnpremShare) -> Effort:
+    """Operations hours of one environment: its share of running the cluster's nodes (node-equivalents x
+    costs.onprem.ops_hours_per_node_month) and its models - what the cost bills and the operations score weighs."""
+    c = profile.costs
+    nodes = share.cpu_node_equivalents + share.gpu_node_equivalents
+    return Effort((
+        EffortPart(f"{fmt_number(nodes)} node-equivalents x {fmt_number(c.onprem.ops_hours_per_node_month)} h",
+                   nodes * c.onprem.ops_hours_per_node_month, ("costs.onprem.ops_hours_per_node_month",)),
+        models_part(len(profile.models), c.ops_hours_per_model_month),
+    ))
+
+
+def onprem_efforts(profile: Profile) -> list[Effort]:
+    """The effort of every environment (for the operations score); none without a cluster."""
+    if profile.onprem is None:
+        return []
+    envs = all_environments(profile)
+    return [onprem_effort(profile, onprem_share(profile, env, len(envs))) for env in envs]
 
 
 def estimate_onprem(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
@@ -94,15 +115,7 @@ def estimate_onprem(profile: Profile, env: EnvironmentSettings, table: PriceTabl
                 price_keys=("costs.onprem.colocation_eur_per_kw_month",),
             )
         )
-    nodes = share.cpu_node_equivalents + share.gpu_node_equivalents
-    ops_hours = nodes * c.ops_hours_per_node_month
-    lines.append(
-        CostLine(
-            item=f"operations time ({fmt_number(round(ops_hours, 2))} h)",
-            monthly_eur=round(ops_hours * c.ops_hourly_rate_eur, 2),
-            price_keys=("costs.onprem.ops_hours_per_node_month", "costs.onprem.ops_hourly_rate_eur"),
-        )
-    )
+    lines.append(onprem_effort(profile, share).line(c.ops_hourly_rate_eur))
     return CostEstimate(
         lines=tuple(lines),
         assumptions=(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from mlinfra.decision.criteria import Criteria, burst_need, clamp, load_text
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.kubernetes import criteria as k8s
+from mlinfra.targets.onprem_k8s.cost import onprem_efforts
 from mlinfra.targets.onprem_k8s.feasibility import utilisation
 
 # On premise the peak is paid for all month (see the cost model): bursts that fit the cluster only cost the
@@ -15,14 +16,13 @@ BURST_GAP = 0.2
 COMFORTABLE_UTILISATION = 0.5
 SECURITY_BASE = 0.8
 PUBLIC_EDGE_GAP = 0.1  # exposure public: you run the edge (WAF, DDoS protection)
-OPS_FTE_BASE = 0.15
 
 
 def criteria(profile: Profile) -> Criteria:
     used = utilisation(profile)
     scalability = 1 - BURST_GAP * burst_need(profile) - max(0.0, used - COMFORTABLE_UTILISATION)
     security, security_note = k8s.security(profile, SECURITY_BASE, PUBLIC_EDGE_GAP, "your network perimeter")
-    operations, operations_note = k8s.operations(profile, OPS_FTE_BASE)
+    operations, operations_note = k8s.operations(profile, onprem_efforts(profile))
     return Criteria(
         scores={
             "scalability": clamp(scalability),

@@ -158,7 +158,9 @@ def test_sagemaker_realtime_when_serverless_is_ruled_out():
     assert alarms.monthly_eur == pytest.approx(((19 + 2 * 5) * 0.10 + 3.00) * 0.9, abs=0.006)  # 5.31
     logs = _line(est, "CloudWatch Logs")
     assert logs.monthly_eur == pytest.approx(11 * SECONDS * 1 / 1e6 * 0.50 * 0.9, abs=0.006)  # 13.01
-    assert est.monthly_eur == pytest.approx(249.33 + 5.31 + 13.01, abs=0.02)
+    ops = _line(est, "operations time")  # managed endpoints still take the team's time: 1 h per model
+    assert (ops.item, ops.monthly_eur) == ("operations time (1 h)", 85.0)
+    assert est.monthly_eur == pytest.approx(249.33 + 5.31 + 13.01 + 85.0, abs=0.02)
 
 
 def test_sagemaker_serverless_by_hand():
@@ -237,8 +239,9 @@ def test_eks_by_hand():
     assert nat.monthly_eur == pytest.approx(3 * 0.045 * HOURS * 0.9, abs=0.006)
     assert _line(est, "Prometheus volume (40 GiB").monthly_eur == pytest.approx(40 * gp3_us * 0.9, abs=0.006)
     ops = _line(est, "operations time")
-    assert ops.item == "operations time (6 h)"  # 4 h per cluster + 1 h per node x 2 nodes
-    assert ops.monthly_eur == 540.0
+    assert ops.item == "operations time (11 h)"  # 8 h per cluster + 1 h per node x 2 nodes + 1 h per model
+    assert ops.monthly_eur == 990.0
+    assert ops.note == "cluster 8 h; 2 nodes x 1 h 2 h; 1 model x 1 h 1 h"
     assert not [line for line in est.lines if "load balancer" in line.item], "private exposure needs no ALB"
 
 
@@ -388,8 +391,10 @@ def test_onprem_tco_by_hand():
     kw = (cpu_eq * 500 + gpu_eq * (500 + 4 * 100)) / 1000  # 0.60925 kW
     assert _line(est, "power").monthly_eur == pytest.approx(kw * HOURS * 0.2, abs=0.006)  # 88.95
     assert _line(est, "colocation").monthly_eur == pytest.approx(kw * 150, abs=0.006)  # 91.39
-    assert _line(est, "operations time").monthly_eur == pytest.approx((cpu_eq + gpu_eq) * 3 * 100, abs=0.006)  # 245.55
-    assert est.monthly_eur == pytest.approx(47.78 + 300.0 + 88.95 + 91.39 + 245.55, abs=0.02)
+    # node-equivalents x 3 h + 2 models x 1 h, at 100 EUR/h
+    ops = ((cpu_eq + gpu_eq) * 3 + 2 * 1) * 100  # 445.55
+    assert _line(est, "operations time").monthly_eur == pytest.approx(ops, abs=0.006)
+    assert est.monthly_eur == pytest.approx(47.78 + 300.0 + 88.95 + 91.39 + 445.55, abs=0.02)
 
 
 def test_onprem_monitoring_is_shared_by_the_environments():

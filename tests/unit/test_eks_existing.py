@@ -260,7 +260,8 @@ def test_a_cluster_of_its_own_pays_control_plane_nat_and_cluster_operations():
     assert list(lines) == ["EKS control plane", "CPU pool", "node root volumes", "NAT gateways",
                            "application load balancer", "Prometheus volume", "operations time"]
     nodes = 4  # test_eks_platform: prod's CPU pool holds 4 x m6i.large at the peak
-    assert lines["operations time"].item == f"operations time ({4 + nodes} h)"  # 4 h per cluster, 1 h per node
+    # 8 h for the cluster, 1 h per node, 1 h per model (costs.eks_ops_hours_per_*, costs.ops_hours_per_model_month)
+    assert lines["operations time"].item == f"operations time ({8 + nodes + 1} h)"
     assert "costs.eks_ops_hours_per_cluster_month" in lines["operations time"].price_keys
 
 
@@ -270,29 +271,31 @@ def test_an_existing_cluster_pays_its_nodes_not_the_cluster_or_network():
                               "operations time"]
     for item in ("CPU pool", "node root volumes", "application load balancer", "Prometheus volume"):
         assert existing[item] == own[item], item
-    assert existing["operations time"].item == "operations time (4 h)"  # 1 h per node x 4, no cluster hours
-    assert existing["operations time"].monthly_eur == 4 * 85.0  # costs.onprem.ops_hourly_rate_eur default
+    assert existing["operations time"].item == "operations time (5 h)"  # 1 h per node x 4 + 1 model, no cluster
+    assert existing["operations time"].monthly_eur == 5 * 85.0  # costs.onprem.ops_hourly_rate_eur default
     assert "costs.eks_ops_hours_per_cluster_month" not in existing["operations time"].price_keys
     saved = sum(l.monthly_eur for l in own.values()) - sum(l.monthly_eur for l in existing.values())
-    expected = own["EKS control plane"].monthly_eur + own["NAT gateways"].monthly_eur + 4 * 85.0
+    expected = own["EKS control plane"].monthly_eur + own["NAT gateways"].monthly_eur + 8 * 85.0
     assert saved == pytest.approx(expected, abs=0.01)
 
 
 def test_existing_cluster_dev_costs_nodes_only_too():
     lines = _lines(_existing(), "dev")
     assert "EKS control plane" not in lines and "NAT gateway" not in lines
-    assert lines["CPU pool"].item.startswith("CPU pool (models + monitoring): 3 x t3.large")
+    # dev serves 5 % of prod's traffic: one churn replica and the monitoring stack
+    assert lines["CPU pool"].item.startswith("CPU pool (models + monitoring): 2 x t3.large")
 
 
 def test_an_existing_cluster_needs_less_operations_time():
     def operations(cloud):
         data = _data(cloud)
-        data["team"] = {"ops_fte": 0.2, "kubernetes_skills": "advanced"}
+        data["team"] = {"ops_fte": 0.1, "kubernetes_skills": "advanced"}
         scored = EKS.criteria(profile_from_data(data))
         return scored.scores["operations"], scored.notes["operations"]
 
     own, own_note = operations({})
     existing, existing_note = operations({"eks_cluster": "platform-eu", "eks_node_subnets": SUBNETS})
-    assert own_note.startswith("needs ~0.28 FTE")  # 0.25 for a cluster of its own + 0.03 per model
-    assert existing_note.startswith("needs ~0.18 FTE")  # 0.15: its owners run the cluster
-    assert (round(own, 3), existing) == (round(0.2 / 0.28, 3), 1.0)
+    # the hours the cost bills, over dev and prod: (8 cluster + 2 nodes + 1 model) + (8 + 4 + 1) = 24 h of 133.33
+    assert own_note.startswith("needs ~0.18 FTE (24 h a month, the operations time priced)")
+    assert existing_note.startswith("needs ~0.06 FTE (8 h a month")  # its owners run the cluster: nodes and model
+    assert (round(own, 3), existing) == (round(0.1 / 0.18, 3), 1.0)
