@@ -119,14 +119,17 @@ class NodePlan:
     price: Price
     base_nodes: int
     peak_nodes: int
+    peak_share: float = PEAK_SHARE_OF_MONTH  # costs.peak_share_of_month
 
     @property
     def billed_nodes(self) -> float:
-        return self.base_nodes + (self.peak_nodes - self.base_nodes) * PEAK_SHARE_OF_MONTH
+        """Time-weighted nodes of an autoscaled pool: the floor all month, the peak for peak_share of it."""
+        return self.base_nodes + (self.peak_nodes - self.base_nodes) * self.peak_share
 
 
 def plan_pool(
-    base: list[Pod], peak: list[Pod], candidates: list[InstanceType], table: PriceTable, region: str, min_nodes: int
+    base: list[Pod], peak: list[Pod], candidates: list[InstanceType], table: PriceTable, region: str, min_nodes: int,
+    peak_share: float = PEAK_SHARE_OF_MONTH,
 ) -> NodePlan:
     """The cheapest instance type for a pool, with its node counts at the floor and at peak."""
     best: tuple[float, int, str, NodePlan] | None = None
@@ -138,6 +141,7 @@ def plan_pool(
             price=table.regional("ec2", inst.name, region),
             base_nodes=max(min_nodes, pack(base, inst)),
             peak_nodes=max(min_nodes, pack(peak, inst)),
+            peak_share=peak_share,
         )
         rank = (plan.billed_nodes * plan.price.value, plan.peak_nodes, inst.name, plan)
         if best is None or rank[:3] < best[:3]:

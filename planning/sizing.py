@@ -43,7 +43,7 @@ PEAK_HEADROOM = 1.2  # peak replicas absorb 20 % more than the stated peak
 # peak only then; fixed hardware must hold it all month). The share of the profile's traffic an environment
 # sees (the profile states production traffic; usage-priced items scale with it) is the environment's
 # traffic_share: profiles.environments.TRAFFIC_SHARE by tier, or the profile's override.
-PEAK_SHARE_OF_MONTH = 0.15
+PEAK_SHARE_OF_MONTH = 0.15  # the default of costs.peak_share_of_month
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,13 @@ class Sizing:
 
     @property
     def billed_replicas(self) -> float:
-        """Time-weighted replicas of an autoscaled target: the floor all month, the peak for PEAK_SHARE_OF_MONTH."""
-        return self.min_replicas + (self.peak_replicas - self.min_replicas) * PEAK_SHARE_OF_MONTH
+        """Time-weighted replicas of an autoscaled target at the default PEAK_SHARE_OF_MONTH."""
+        return self.billed(PEAK_SHARE_OF_MONTH)
+
+    def billed(self, peak_share: float) -> float:
+        """Time-weighted replicas of an autoscaled target: the floor all month, the peak for `peak_share` of it
+        (the profile's costs.peak_share_of_month)."""
+        return self.min_replicas + (self.peak_replicas - self.min_replicas) * peak_share
 
 
 def capacity_rps(model: Model) -> float:

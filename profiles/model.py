@@ -619,9 +619,17 @@ class OnpremCosts(Strict):
     amortisation_years: float = Field(4, gt=0, le=10, description="Economic life of the hardware.")
     server_power_w: float = Field(450, ge=0, description="Average draw of one node incl. cooling, in watts.")
     gpu_power_w: float = Field(350, ge=0, description="Additional draw per GPU, in watts.")
-    electricity_eur_per_kwh: float = Field(0.1677, ge=0, description="Electricity price (DE industrial 2024 average).")
+    electricity_eur_per_kwh: float = Field(
+        0.28, ge=0, description="Electricity price per kWh. Default: a German SME's commercial tariff (25-31 ct/kWh; "
+        "BDEW 2024: 30.52 ct for 50 MWh a year), not the industrial average (16.77 ct, smard.de 2024) only large "
+        "consumers pay.",
+    )
     ops_hours_per_node_month: float = Field(4, ge=0, description="Operations time per node and month.")
-    ops_hourly_rate_eur: float = Field(85, ge=0, description="Loaded cost of one hour of operations work.")
+    ops_hourly_rate_eur: float = Field(
+        60, ge=0, description="Fully loaded cost of one hour of an employed engineer's operations work. Default: 60-90k "
+        "EUR gross + ~21 % employer contributions over ~1,600 productive hours a year (45-70 EUR/h; German salary "
+        "surveys, second-hand); a contractor's day rate runs 85-120 EUR/h.",
+    )
     colocation_eur_per_kw_month: float = Field(0, ge=0, description="Rack/colocation cost per kW and month (0 = own DC).")
     node_cpu: float = Field(32, gt=0, description="CPU cores of one on-premise node (sizes the share of the cluster used).")
     node_memory_gib: float = Field(128, gt=0, description="Memory of one on-premise node in GiB.")
@@ -672,6 +680,17 @@ class Costs(Strict):
     )
     eks_ops_hours_per_node_month: float = Field(
         1, ge=0, description="Operations time per EKS worker node and month (AMI updates, node groups)."
+    )
+    peak_share_of_month: float = Field(
+        0.15, ge=0, le=1, description="Share of the month autoscaled targets run at their peak replica count (they pay "
+        "the peak only then; fixed hardware holds it all month). Bursty cases turn on it: measure it if you can.",
+    )
+    payload_kb_per_request: float = Field(
+        10, ge=0, le=1_000_000, description="KB a request carries, request and response (priced as data processed "
+        "and load balancer capacity).",
+    )
+    log_kb_per_request: float = Field(
+        1, ge=0, le=1_000_000, description="KB of endpoint logs a request writes (priced as log ingestion).",
     )
     ops_hours_per_model_month: float = Field(
         1, ge=0, description="Operations time per model and environment a month on every target (rollouts, alerts "

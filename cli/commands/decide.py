@@ -116,6 +116,10 @@ def print_decision(decision) -> None:
         costs.add_row("", "total", money(chosen.monthly_cost_eur, estimated=chosen.estimated, cents=True), "")
         out.print(costs)
 
+    if decision.assumptions:
+        out.print("assumptions (override the costs.* fields named in the profile):", markup=False)
+        for assumption in decision.assumptions:
+            out.print(f"  - {assumption}", markup=False)
     weights = ", ".join(f"{c} {w:.2f}" for c, w in decision.weights.items())
     t = decision.price_table
     out.print(f"weights (decision.weights, normalised): {weights}", markup=False)

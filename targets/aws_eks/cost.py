@@ -7,7 +7,7 @@ its load balancer, its monitoring volume and the operations time of its nodes. T
 
 from __future__ import annotations
 
-from mlinfra.costs.assumptions import CLOUD, PAYLOAD_KB
+from mlinfra.costs.assumptions import cloud
 from mlinfra.costs.effort import Effort, EffortPart, models_part
 from mlinfra.costs.lines import priced_line
 from mlinfra.costs.model import CostEstimate, CostLine, fmt_number
@@ -64,7 +64,7 @@ def estimate_eks(profile: Profile, env: EnvironmentSettings, table: PriceTable) 
     storage = profile.monitoring.storage_gib
     lines.append(priced_line(f"Prometheus volume ({storage} GiB gp3)", storage * gp3.value * fx, (gp3,)))
     lines.append(eks_effort(profile, total_nodes).line(profile.costs.onprem.ops_hourly_rate_eur))
-    return CostEstimate(lines=tuple(lines), assumptions=CLOUD)
+    return CostEstimate(lines=tuple(lines), assumptions=cloud(profile))
 
 
 def eks_effort(profile: Profile, nodes: float) -> Effort:
@@ -93,7 +93,7 @@ def _alb_line(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> 
     alb = table.regional("alb", "hour", region)
     lcu = table.regional("alb", "lcu-hour", region)
     rps = sum(m.traffic.average_rps for m in profile.models) * traffic_share(env)
-    lcus = max(rps / LCU_NEW_CONNECTIONS_PER_S, rps * PAYLOAD_KB * 3600 / 1e6 / LCU_GB_PER_HOUR)
+    lcus = max(rps / LCU_NEW_CONNECTIONS_PER_S, rps * profile.costs.payload_kb_per_request * 3600 / 1e6 / LCU_GB_PER_HOUR)
     return priced_line(
         f"application load balancer ({profile.security.exposure}), {fmt_number(round(lcus, 3))} LCU",
         (alb.value + lcus * lcu.value) * hours * fx,

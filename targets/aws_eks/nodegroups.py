@@ -45,13 +45,14 @@ def node_pools(profile: Profile, env: EnvironmentSettings, table: PriceTable) ->
     base = [p for m, s in cpu_models for p in [model_pod(m)] * s.min_replicas] + list(MONITORING_PODS)
     peak = [p for m, s in cpu_models for p in [model_pod(m)] * s.peak_replicas] + list(MONITORING_PODS)
     min_nodes = 2 if env.high_availability and cpu_models else 1
-    cpu = plan_pool(base, peak, candidate_instances(table.ec2, env, False), table, region, min_nodes)
+    share = profile.costs.peak_share_of_month
+    cpu = plan_pool(base, peak, candidate_instances(table.ec2, env, False), table, region, min_nodes, share)
     pools = [NodePool("CPU pool (models + monitoring)", cpu)]
     for m, s in sized:
         if m.resources.gpus > 0:
             candidates = [i for i in candidate_instances(table.ec2, env, True) if gpu_matches(m, i)]
             pod = model_pod(m)
-            plan = plan_pool([pod] * s.min_replicas, [pod] * s.peak_replicas, candidates, table, region, 1)
+            plan = plan_pool([pod] * s.min_replicas, [pod] * s.peak_replicas, candidates, table, region, 1, share)
             pools.append(NodePool(f"GPU pool for {m.name}", plan, gpu_model=m.name))
     return pools
 

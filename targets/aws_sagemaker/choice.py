@@ -21,7 +21,6 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from mlinfra.costs.assumptions import PAYLOAD_KB
 from mlinfra.costs.lines import priced_line
 from mlinfra.costs.model import CostLine, EstimateError, fmt_number
 from mlinfra.costs.nodes import gpu_matches
@@ -162,10 +161,11 @@ def serverless_concurrency(model: Model, env: EnvironmentSettings) -> int:
 
 
 def _realtime_line(
+    profile: Profile,
     model: Model, sizing: Sizing, inst: InstanceType, table: PriceTable, region: str, kind: str = "real-time"
 ) -> CostLine:
     price = table.regional("sagemaker", inst.name, region)
-    billed = sizing.billed_replicas
+    billed = sizing.billed(profile.costs.peak_share_of_month)
     span = f"{sizing.min_replicas}" + (f"-{sizing.peak_replicas}" if sizing.peak_replicas != sizing.min_replicas else "")
     return priced_line(
         f"{model.name}: {kind} endpoint, {span} x {inst.name}",
@@ -185,12 +185,13 @@ def provisioned_concurrency(model: Model, env: EnvironmentSettings) -> int | Non
 
 
 def _serverless_line(
+    profile: Profile,
     model: Model, env: EnvironmentSettings, table: PriceTable, region: str, provisioned: int | None
 ) -> CostLine:
     memory_gb = serverless_memory_gb(model)
     requests = model.traffic.average_rps * traffic_share(env) * table.hours_per_month * 3600
     gb_seconds = memory_gb * service_seconds(model) * requests
-    data_gb = requests * PAYLOAD_KB / 1e6
+    data_gb = requests * profile.costs.payload_kb_per_request / 1e6
     compute = table.regional("sagemaker-serverless", "gb-second", region)
     data = table.regional("sagemaker-serverless", "data-gb", region)
     usd = gb_seconds * compute.value + data_gb * data.value
@@ -218,19 +219,19 @@ def choose_endpoint(profile: Profile, model: Model, env: EnvironmentSettings, ta
     slo_ms = model.slo.latency_p95_ms
     if slo_ms > SYNC_INVOCATION_LIMIT_MS:
         return EndpointChoice(
-            model=model.name, mode="async", line=_realtime_line(model, sizing, inst, table, region, "asynchronous"),
+            model=model.name, mode="async", line=_realtime_line(profile, model, sizing, inst, table, region, "asynchronous"),
             why=(f"asynchronous: the {fmt_number(slo_ms / 1000)} s p95 SLO is longer than the "
                  f"{SYNC_INVOCATION_LIMIT_MS // 1000} s a real-time or Serverless invocation may take"),
             instance_type=inst.name, min_instances=sizing.min_replicas, max_instances=sizing.max_replicas,
         )
-    realtime = _realtime_line(model, sizing, inst, table, region)
+    realtime = _realtime_line(profile, model, sizing, inst, table, region)
     blocker = serverless_blocker(
         model, profile.monitoring.drift, vpc_isolation(profile),
         peak_concurrency(model, env) if env.tier != "dev" else 0,  # dev is capped at its replicas and does not page
         env_traffic(model, env)[1],
     )
     warm = None if blocker else provisioned_concurrency(model, env)
-    serverless = None if blocker else _serverless_line(model, env, table, region, warm)
+    serverless = None if blocker else _serverless_line(profile, model, env, table, region, warm)
     if serverless is not None and serverless.monthly_eur <= realtime.monthly_eur:
         cold = (f"; {warm} invocation{'s' if warm != 1 else ''} kept warm (provisioned concurrency): the p95 SLO "
                 f"{fmt_number(slo_ms)} ms is shorter than a cold start ({COLD_START_MS // 1000} s assumed)") if warm else ""

@@ -4,7 +4,7 @@ monitoring.drift - the processing hours of the Model Monitor schedules (model_mo
 
 from __future__ import annotations
 
-from mlinfra.costs.assumptions import CLOUD, LOG_KB_PER_REQUEST
+from mlinfra.costs.assumptions import cloud
 from mlinfra.costs.effort import Effort, models_part
 from mlinfra.costs.lines import priced_line
 from mlinfra.costs.model import CostEstimate, CostLine, fmt_number
@@ -54,14 +54,14 @@ def estimate_sagemaker(
     ))
     requests = sum(m.traffic.average_rps for m in profile.models) * traffic_share(env) * table.hours_per_month * 3600
     logs = table.regional("cloudwatch", "logs-gb", region)
-    log_gb = requests * LOG_KB_PER_REQUEST / 1e6
+    log_gb = requests * profile.costs.log_kb_per_request / 1e6
     lines.append(priced_line(f"CloudWatch Logs: {fmt_number(round(log_gb, 2))} GB", log_gb * logs.value * fx, (logs,)))
     monitors = data_quality_monitors(sm)
     if monitors:
         lines.append(monitoring_line(monitors, region, table))
     lines += edge_lines(profile, env, table)
     lines.append(sagemaker_effort(profile).line(profile.costs.onprem.ops_hourly_rate_eur))
-    return CostEstimate(lines=tuple(lines), assumptions=CLOUD)
+    return CostEstimate(lines=tuple(lines), assumptions=cloud(profile))
 
 
 def sagemaker_effort(profile: Profile) -> Effort:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlinfra.costs.assumptions import MONTH
+from mlinfra.costs.assumptions import month
 from mlinfra.costs.effort import Effort, EffortPart, models_part
 from mlinfra.costs.model import CostEstimate, CostLine, EstimateError, fmt_number
 from mlinfra.costs.nodes import MONITORING_PODS, NODE_MEMORY_ALLOCATABLE, NODE_RESERVED_CPU, NODE_RESERVED_MEMORY_GIB
@@ -119,7 +119,7 @@ def estimate_onprem(profile: Profile, env: EnvironmentSettings, table: PriceTabl
     return CostEstimate(
         lines=tuple(lines),
         assumptions=(
-            MONTH,
+            month(profile),
             "on premise: the existing cluster's share is priced in node-equivalents (the larger of the CPU and "
             "memory shares); the monitoring stack is shared by every environment; storage is part of the hardware",
         ),

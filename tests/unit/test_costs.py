@@ -159,8 +159,29 @@ def test_sagemaker_realtime_when_serverless_is_ruled_out():
     logs = _line(est, "CloudWatch Logs")
     assert logs.monthly_eur == pytest.approx(11 * SECONDS * 1 / 1e6 * 0.50 * 0.9, abs=0.006)  # 13.01
     ops = _line(est, "operations time")  # managed endpoints still take the team's time: 1 h per model
-    assert (ops.item, ops.monthly_eur) == ("operations time (1 h)", 85.0)
-    assert est.monthly_eur == pytest.approx(249.33 + 5.31 + 13.01 + 85.0, abs=0.02)
+    assert (ops.item, ops.monthly_eur) == ("operations time (1 h)", 60.0)  # costs.onprem.ops_hourly_rate_eur default
+    assert est.monthly_eur == pytest.approx(249.33 + 5.31 + 13.01 + 60.0, abs=0.02)
+
+
+def test_the_deciding_constants_are_the_profiles_costs_fields():
+    """Peak share of the month, payload and log sizes come from the profile (defaults 0.15, 10 KB, 1 KB)."""
+    profile = _profile(costs={"usd_to_eur": 0.9, "peak_share_of_month": 0.5, "log_kb_per_request": 3})
+    est = estimate_sagemaker(profile, SAGEMAKER.plan(profile, "prod"), resolve_environment(profile, "prod"), price_table(profile))
+    assert _line(est, "scorer:").monthly_eur == pytest.approx((3 + (5 - 3) * 0.5) * 0.115 * HOURS * 0.9, abs=0.006)
+    logs = _line(est, "CloudWatch Logs")
+    assert logs.monthly_eur == pytest.approx(11 * SECONDS * 3 / 1e6 * 0.50 * 0.9, abs=0.006)  # 39.02
+    assert any("write 3 KB of logs (costs.log_kb_per_request)" in a for a in est.assumptions)
+    assert any("50% of the month (costs.peak_share_of_month)" in a for a in est.assumptions)
+    exposed = _profile(security={"exposure": "public", "authentication": "api_key"},
+                       costs={"usd_to_eur": 0.9, "payload_kb_per_request": 100})
+    alb = _line(estimate_eks(exposed, resolve_environment(exposed, "prod"), price_table(exposed)), "application load")
+    lcus = max(11 / 25, 11 * 100 * 3600 / 1e6)  # processed bytes now decide: 3.96 LCU
+    assert alb.monthly_eur == pytest.approx((0.0225 + lcus * 0.008) * HOURS * 0.9, abs=0.006)
+
+
+def test_sme_defaults_for_electricity_and_the_engineers_rate():
+    c = _profile().costs.onprem
+    assert (c.electricity_eur_per_kwh, c.ops_hourly_rate_eur) == (0.28, 60)
 
 
 def test_sagemaker_serverless_by_hand():

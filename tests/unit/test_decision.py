@@ -291,12 +291,12 @@ def test_tight_budget_beats_the_weights():
     sovereignty_only = {"weights": {"cost": 0, "scalability": 0, "sovereignty": 1, "security": 0, "operations": 0}}
     roomy = decide(_profile(decision=sovereignty_only, budget={"monthly_eur": 1000}))
     assert roomy.target == "onprem-k8s"
-    tight = decide(_profile(decision=sovereignty_only, budget={"monthly_eur": 240}))
+    tight = decide(_profile(decision=sovereignty_only, budget={"monthly_eur": 185}))
     assert tight.target == "aws-sagemaker"
     onprem = _option(tight, "onprem-k8s")
     assert onprem.over_budget and onprem.score > tight.chosen.score
-    assert onprem.why.startswith("over the 240 EUR budget (247 EUR/month)")
-    assert "within budget: ≈ 231 of 240 EUR/month" in tight.reasons
+    assert onprem.why.startswith("over the 185 EUR budget (189 EUR/month)")
+    assert "within budget: ≈ 181 of 185 EUR/month" in tight.reasons
     assert tight.reasons[0] == (
         "aws-sagemaker ranks first as the best-scoring option within budget (0.95); scoring higher but over budget: "
         "onprem-k8s (1.00)"
@@ -307,7 +307,7 @@ def test_everything_over_budget_is_flagged_in_the_reasons():
     d = decide(_profile(budget={"monthly_eur": 5}))
     assert d.target == "aws-sagemaker"
     assert all(o.over_budget for o in d.options if o.feasible)
-    assert any(r.startswith("over budget: ≈ 231 EUR/month exceeds budget.monthly_eur 5") for r in d.reasons)
+    assert any(r.startswith("over budget: ≈ 181 EUR/month exceeds budget.monthly_eur 5") for r in d.reasons)
 
 
 # ---------------------------------------------------------------------------------------------------------

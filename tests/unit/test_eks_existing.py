@@ -272,10 +272,10 @@ def test_an_existing_cluster_pays_its_nodes_not_the_cluster_or_network():
     for item in ("CPU pool", "node root volumes", "application load balancer", "Prometheus volume"):
         assert existing[item] == own[item], item
     assert existing["operations time"].item == "operations time (5 h)"  # 1 h per node x 4 + 1 model, no cluster
-    assert existing["operations time"].monthly_eur == 5 * 85.0  # costs.onprem.ops_hourly_rate_eur default
+    assert existing["operations time"].monthly_eur == 5 * 60.0  # costs.onprem.ops_hourly_rate_eur default
     assert "costs.eks_ops_hours_per_cluster_month" not in existing["operations time"].price_keys
     saved = sum(l.monthly_eur for l in own.values()) - sum(l.monthly_eur for l in existing.values())
-    expected = own["EKS control plane"].monthly_eur + own["NAT gateways"].monthly_eur + 8 * 85.0
+    expected = own["EKS control plane"].monthly_eur + own["NAT gateways"].monthly_eur + 8 * 60.0
     assert saved == pytest.approx(expected, abs=0.01)
 
 
