@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mlinfra.planning.sizing import PEAK_HEADROOM, capacity_rps
+
 if TYPE_CHECKING:  # pragma: no cover
     from mlinfra.profiles.model import Profile
 
@@ -55,11 +57,20 @@ def burstiness(profile: Profile) -> float:
     return round(peak / avg, 3)
 
 
+def trivial_peak(profile: Profile) -> bool:
+    """Every model's peak (with the sizing headroom) fits one replica: however bursty, the load asks for no scaling."""
+    return all(m.traffic.peak_rps * PEAK_HEADROOM <= capacity_rps(m) for m in profile.models)
+
+
 def burst_need(profile: Profile) -> float:
-    """0 for steady load, 1 for load whose peak is BURST_FULL times its average or more."""
+    """0 for steady load or a peak one replica per model holds, 1 for load whose peak is BURST_FULL times its
+    average or more."""
+    if trivial_peak(profile):
+        return 0.0
     return min(1.0, max(0.0, (burstiness(profile) - 1) / (BURST_FULL - 1)))
 
 
 def load_text(profile: Profile) -> str:
     peak = sum(m.traffic.peak_rps for m in profile.models)
-    return f"peak {peak:g} req/s is {burstiness(profile):.1f}x the average"
+    text = f"peak {peak:g} req/s is {burstiness(profile):.1f}x the average"
+    return text + ("; one replica per model holds it, so the load asks for no scaling" if trivial_peak(profile) else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlinfra.costs.model import money
-from mlinfra.decision.criteria import CRITERIA, burstiness
+from mlinfra.decision.criteria import CRITERIA, burstiness, trivial_peak
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlinfra.decision.decide import Option
@@ -79,6 +79,12 @@ def reasons_for(
     for o in infeasible:
         reasons.append(f"{o.target} is infeasible: {o.violations[0]}")
     b = burstiness(profile)
-    if b >= BURSTY and others and all(chosen.criteria["scalability"] >= o.criteria["scalability"] for o in others):
+    if (b >= BURSTY and not trivial_peak(profile) and others
+            and all(chosen.criteria["scalability"] >= o.criteria["scalability"] for o in others)):
         reasons.append(f"bursty load (peak {b:.1f}x average) favours capacity that scales with demand")
+    if profile.team.ops_fte == 0:
+        reasons.insert(1, (
+            "warning: team.ops_fte is 0, so nobody owns the service: someone must answer its alerts, roll out models "
+            f"and follow upgrades ({chosen.target}: {chosen.notes['operations']}); set team.ops_fte to the time "
+            "the team gives it"))
     return reasons

@@ -261,6 +261,25 @@ def test_steady_high_gpu_load_with_onprem_gpus_stays_on_premise():
     assert d.chosen.criteria["cost"] == 1.0
 
 
+def test_a_trivial_peak_is_not_called_bursty():
+    """0.1 req/s on average and 2 at peak is 20x, but one sklearn replica (24 req/s) holds it: no burst need, no
+    'bursty load' reason, the same scalability for fixed and autoscaled capacity."""
+    tiny = {**CPU_MODEL, "traffic": {"average_rps": 0.1, "peak_rps": 2}}
+    d = decide(_profile(models=[tiny]))
+    assert not any("bursty" in r for r in d.reasons)
+    assert "one replica per model holds it, so the load asks for no scaling" in _option(d, "onprem-k8s").notes["scalability"]
+    assert _option(d, "onprem-k8s").criteria["scalability"] == 1.0
+    busy = {**CPU_MODEL, "traffic": {"average_rps": 10, "peak_rps": 200}}
+    assert _option(decide(_profile(models=[busy])), "onprem-k8s").criteria["scalability"] < 1.0
+
+
+def test_a_team_without_operations_time_is_warned_that_nobody_owns_the_service():
+    d = decide(_profile(team={"kubernetes_skills": "basic", "ops_fte": 0}))
+    assert d.reasons[1].startswith("warning: team.ops_fte is 0, so nobody owns the service")
+    assert f"({d.target}: needs ~" in d.reasons[1]
+    assert not any("nobody owns" in r for r in decide(_profile()).reasons)
+
+
 def test_bursty_multi_model_load_goes_to_autoscaling_cloud():
     models = [
         {**CPU_MODEL, "name": f"m{i}", "framework": fw, "resources": {"cpu": 2, "memory_gib": 4},
