@@ -15,8 +15,9 @@ from mlinfra.costs.prices import PriceTable
 from mlinfra.planning.sizing import traffic_share
 from mlinfra.profiles.environments import EnvironmentSettings, all_environments
 from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws.egress import internet_egress_line
 from mlinfra.targets.aws_eks.existing import existing_cluster_name
-from mlinfra.targets.aws_eks.network import nat_gateway_count
+from mlinfra.targets.aws_eks.network import AZ_COUNT, nat_gateway_count
 from mlinfra.targets.aws_eks.nodegroups import NODE_ROOT_VOLUME_GIB, node_pools
 
 LCU_NEW_CONNECTIONS_PER_S = 25
@@ -61,6 +62,16 @@ def estimate_eks(profile: Profile, env: EnvironmentSettings, table: PriceTable) 
         lines.append(priced_line(f"{label} (egress of private worker nodes)", nats * nat.value * hours * fx, (nat,)))
     if profile.security.exposure != "private":
         lines.append(_alb_line(profile, env, table))
+    ips = public_ipv4_count(profile, env)
+    if ips:
+        ipv4 = table.regional("vpc", "public-ipv4-hour", region)
+        lines.append(priced_line(
+            f"public IPv4 addresses ({ips})", ips * ipv4.value * hours * fx, (ipv4,),
+            note="the NAT gateways' Elastic IPs" + (", the internet-facing load balancer's one per zone"
+                                                    if profile.security.exposure == "public" else ""),
+        ))
+    if profile.security.exposure == "public":
+        lines.append(internet_egress_line(profile, env, table))
     storage = profile.monitoring.storage_gib
     lines.append(priced_line(f"Prometheus volume ({storage} GiB gp3)", storage * gp3.value * fx, (gp3,)))
     lines.append(eks_effort(profile, total_nodes).line(profile.costs.onprem.ops_hourly_rate_eur))
@@ -86,6 +97,15 @@ def eks_efforts(profile: Profile, table: PriceTable) -> list[Effort]:
         eks_effort(profile, sum(p.plan.peak_nodes for p in node_pools(profile, env, table)))
         for env in all_environments(profile)
     ]
+
+
+def public_ipv4_count(profile: Profile, env: EnvironmentSettings) -> int:
+    """Public IPv4 addresses the environment holds: one per NAT gateway of its own network, and an internet-facing
+    load balancer's one per zone."""
+    own = existing_cluster_name(profile) is None
+    nats = nat_gateway_count(env) if own else 0
+    alb = AZ_COUNT.get(env.tier, 2) if profile.security.exposure == "public" else 0
+    return nats + alb
 
 
 def _alb_line(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostLine:

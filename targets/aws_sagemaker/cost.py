@@ -13,6 +13,7 @@ from mlinfra.planning.sizing import traffic_share
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.environments import EnvironmentSettings, all_environments
 from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws.egress import internet_egress_line
 from mlinfra.targets.aws_sagemaker.alarms import build_alarms
 from mlinfra.targets.aws_sagemaker.endpoints import sagemaker_plan
 from mlinfra.targets.aws_sagemaker.edge import EDGE_LOG_KB_PER_REQUEST, PROXY_MEMORY_MB, has_edge, proxy_seconds
@@ -60,6 +61,8 @@ def estimate_sagemaker(
     if monitors:
         lines.append(monitoring_line(monitors, region, table))
     lines += edge_lines(profile, env, table)
+    if profile.security.exposure == "public":
+        lines.append(internet_egress_line(profile, env, table))
     lines.append(sagemaker_effort(profile).line(profile.costs.onprem.ops_hourly_rate_eur))
     return CostEstimate(lines=tuple(lines), assumptions=cloud(profile))
 

@@ -58,7 +58,7 @@ def _line(estimate, prefix):
 
 def test_table_is_versioned_and_dated():
     table = load_table()
-    assert table.version == "2026-11-26.1"
+    assert table.version == "2026-11-26.2"
     assert table.date == "2026-11-25"
     assert table.hours_per_month == HOURS
     assert table.usd_to_eur == 0.8573 and table.usd_to_eur_date == "2025-H2"
@@ -272,6 +272,26 @@ def test_eks_alb_when_exposed():
     alb = _line(est, "application load balancer (public)")
     lcus = max(11 / 25, 11 * 10 * 3600 / 1e6)  # new connections: 0.44 LCU; processed bytes: 0.396 LCU
     assert alb.monthly_eur == pytest.approx((0.0225 + lcus * 0.008) * HOURS * 0.9, abs=0.006)
+    ips = _line(est, "public IPv4 addresses")  # prod: 3 NAT gateways' EIPs + the internet-facing ALB's 3 zones
+    assert ips.item == "public IPv4 addresses (6)"
+    assert ips.monthly_eur == pytest.approx(6 * 0.005 * HOURS * 0.9, abs=0.006)  # 19.71
+    egress = _line(est, "internet egress")
+    gb = 11 * SECONDS * 10 / 1e6  # 289.08 GB of responses (request + response size: an upper bound)
+    assert egress.item == "internet egress: 289.08 GB"
+    assert egress.monthly_eur == pytest.approx(gb * 0.09 * 0.9, abs=0.006)  # 23.42
+
+
+def test_private_and_internal_exposure_pay_no_egress_and_only_nat_addresses():
+    profile = _profile()  # private
+    est = estimate_eks(profile, resolve_environment(profile, "prod"), price_table(profile))
+    assert _line(est, "public IPv4 addresses").item == "public IPv4 addresses (3)"  # the NAT gateways' EIPs
+    assert not [line for line in est.lines if line.item.startswith("internet egress")]
+
+
+def test_sagemaker_public_endpoints_pay_internet_egress():
+    profile = _profile(security={"exposure": "public", "authentication": "none"})
+    est = estimate_sagemaker(profile, SAGEMAKER.plan(profile, "prod"), resolve_environment(profile, "prod"), price_table(profile))
+    assert _line(est, "internet egress").monthly_eur == pytest.approx(11 * SECONDS * 10 / 1e6 * 0.09 * 0.9, abs=0.006)
 
 
 def test_eks_gpu_pool_per_gpu_model():
