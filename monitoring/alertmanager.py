@@ -59,6 +59,9 @@ CHART_DUPLICATES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     ALERT_NOT_READY: (
         ("KubeDeploymentReplicasMismatch", ("namespace", "deployment")),
         ("KubeDeploymentRolloutStuck", ("namespace", "deployment")),
+        # per pod on the chart's side, per model on ours (no pod label): matched by the serving namespace, where
+        # every pod belongs to a model, so one not-ready incident is one ticket
+        ("KubePodNotReady", ("namespace",)),
     ),
 }
 

@@ -240,6 +240,9 @@ def test_a_running_alertmanager_mutes_tickets_of_a_paged_model_and_the_charts_du
             {"alertname": "MLModelPodCrashLooping", "severity": "warning", **model, "pod": "churn-5d8f-x2", "container": "server"},
             {"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": ns, "pod": "churn-5d8f-x2", "container": "server"},
             {"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "other-team", "pod": "api-1", "container": "api"},
+            {"alertname": "MLModelPodsNotReady", "severity": "warning", **model},
+            {"alertname": "KubePodNotReady", "severity": "warning", "namespace": ns, "pod": "churn-5d8f-x2"},
+            {"alertname": "KubePodNotReady", "severity": "warning", "namespace": "other-team", "pod": "api-1"},
         ]
         inhibited = _post_and_read(url, alerts)
     finally:
@@ -250,4 +253,6 @@ def test_a_running_alertmanager_mutes_tickets_of_a_paged_model_and_the_charts_du
     # ours mutes the chart's duplicate of the same pod (and, as a ticket of a paged model, MLModelDown mutes ours)
     assert inhibited[f"KubePodCrashLooping/{ns}"] == ["MLModelPodCrashLooping"], inhibited
     assert inhibited["KubePodCrashLooping/other-team"] == [], inhibited  # the chart's alerts stay for other namespaces
+    assert inhibited[f"KubePodNotReady/{ns}"] == ["MLModelPodsNotReady"], inhibited  # per pod theirs, per model ours
+    assert inhibited["KubePodNotReady/other-team"] == [], inhibited
     assert inhibited["MLModelDown/prod"] == [], inhibited

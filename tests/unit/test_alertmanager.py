@@ -56,6 +56,8 @@ def test_inhibition(make_plan):
          "target_matchers": ['alertname="KubeDeploymentReplicasMismatch"'], "equal": ["namespace", "deployment"]},
         {"source_matchers": ['alertname="MLModelPodsNotReady"'],
          "target_matchers": ['alertname="KubeDeploymentRolloutStuck"'], "equal": ["namespace", "deployment"]},
+        {"source_matchers": ['alertname="MLModelPodsNotReady"'],
+         "target_matchers": ['alertname="KubePodNotReady"'], "equal": ["namespace"]},
     ]
 
 
