@@ -17,7 +17,7 @@ help: ## list the targets
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -e '.[pulumi,dev]'
+	$(PIP) install -e '.[pulumi,dev,plot]'
 	@touch $@
 
 install: $(VENV)/.installed ## create .venv and install mlinfra with Pulumi and test extras (idempotent)

@@ -19,6 +19,7 @@ from mlinfra.costs.model import CostEstimate, EstimateError, money
 from mlinfra.costs.prices import PriceTable, price_table
 from mlinfra.decision.criteria import CRITERIA, NEUTRAL_SCORE, Criteria, cost_score, normalised_weights
 from mlinfra.decision.explain import reasons_for, why_lost
+from mlinfra.decision.sensitivity import BreakEven, CostCurve, break_evens, curves
 from mlinfra.profiles.environments import EnvironmentSettings, all_environments, resolve_environment
 from mlinfra.profiles.model import Profile
 
@@ -126,6 +127,9 @@ class Decision:
     price_table: dict[str, Any]
     prices_used: tuple[dict[str, Any], ...]
     assumptions: tuple[str, ...]
+    cost_curves: tuple[CostCurve, ...] = ()  # the feasible options' monthly cost against traffic (sensitivity.py)
+    break_even: tuple[BreakEven, ...] = ()
+    average_rps: float = 0.0  # the profile's average requests/s over all models (where the curves are today)
 
     @property
     def chosen(self) -> Option | None:
@@ -153,6 +157,9 @@ class Decision:
             "price_table": dict(self.price_table),
             "prices_used": [dict(p) for p in self.prices_used],
             "assumptions": list(self.assumptions),
+            "cost_curves": [c.to_dict() for c in self.cost_curves],
+            "break_even": [b.to_dict() for b in self.break_even],
+            "average_rps": self.average_rps,
         }
 
 
@@ -190,6 +197,9 @@ def decide(profile: Profile, targets: Sequence[Candidate], env: str | None = Non
     infeasible = sorted((o for o in evaluated if not o.feasible), key=lambda o: o.target)
     infeasible = [replace(o, why="infeasible: " + "; ".join(o.violations)) for o in infeasible]
 
+    priced = {o.target for o in ranked if o.monthly_cost_eur is not None}
+    swept = curves(profile, [t for t in candidates if t.name in priced], envs, table) if len(priced) > 1 else []
+    crossings = break_evens(swept)
     if ranked:
         chosen = ranked[0]
         ranked = [chosen] + [replace(o, why=why_lost(o, chosen, weights, budget)) for o in ranked[1:]]
@@ -204,8 +214,10 @@ def decide(profile: Profile, targets: Sequence[Candidate], env: str | None = Non
     every = ", ".join(e.name for e in envs)
     scope = (f"environment {env} (the choice weighs the sum over all environments: {every})" if env
              else f"the sum over all environments ({every})")
+    today = sum(m.traffic.average_rps for m in profile.models)
     reasons = [
         *reasons,
+        *(b.text(today) for b in crossings),
         f"one target serves every environment ({every}), so what dev and staging test is what prod runs; "
         "config mlinfra:target pins another for one stack",
         f"monthly costs are for {scope}, in EUR at {table.usd_to_eur:g} EUR/USD ({table.usd_to_eur_date}); "
@@ -233,6 +245,9 @@ def decide(profile: Profile, targets: Sequence[Candidate], env: str | None = Non
         },
         prices_used=tuple(p.to_dict() for p in used),
         assumptions=assumptions,
+        cost_curves=tuple(swept),
+        break_even=tuple(crossings),
+        average_rps=today,
     )
 
 

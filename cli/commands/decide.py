@@ -13,6 +13,7 @@ from mlinfra.costs.model import money
 from mlinfra.costs.prices import PriceError
 from mlinfra.decision.adr import render_adr, write_adr
 from mlinfra.decision.decide import DecisionError
+from mlinfra.decision.plot import PlotError, plot_costs
 from mlinfra.files.writer import WriteError
 from mlinfra.profiles import load_profile
 from mlinfra.targets.resolve import decision_for
@@ -34,7 +35,13 @@ from mlinfra.targets.resolve import decision_for
     help="Also write the decision as an architecture decision record, DIR/0001-deployment-target.md.",
 )
 @click.option("--force", is_flag=True, help="With --adr: overwrite a record edited since mlinfra wrote it.")
-def decide(profile: str, fmt: str, env: str | None, adr_dir: str | None, force: bool) -> None:
+@click.option(
+    "--plot", "plot_file", default=None, metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Also draw monthly cost against traffic for every priced option, break-even points marked, into FILE "
+    "(.svg or .png; needs matplotlib: pip install 'mlinfra[plot]').",
+)
+def decide(profile: str, fmt: str, env: str | None, adr_dir: str | None, force: bool, plot_file: str | None) -> None:
     """Decide where the profile's models should run, among every installed target.
 
     Hard constraints rule options out (each with its reason), and so does a target this installation cannot
@@ -44,6 +51,9 @@ def decide(profile: str, fmt: str, env: str | None, adr_dir: str | None, force: 
     """
     if force and not adr_dir:
         raise click.UsageError("--force only applies together with --adr DIR")
+    if plot_file and not plot_file.lower().endswith((".svg", ".png")):
+        raise click.BadParameter(f"'{plot_file}' is neither .svg nor .png; use a file ending in one of them",
+                                 param_hint="--plot")
     with user_errors():
         loaded = load_profile(profile)
         try:
@@ -53,6 +63,13 @@ def decide(profile: str, fmt: str, env: str | None, adr_dir: str | None, force: 
 
     if adr_dir:
         _write_adr(decision, loaded, adr_dir, force)
+    if plot_file:
+        try:
+            plot_costs(decision, plot_file)
+        except PlotError as exc:
+            raise DomainError(f"{profile}: {exc}") from None
+        except OSError as exc:
+            raise DomainError(f"--plot: cannot write '{plot_file}': {exc.strerror or exc}") from None
     if fmt == "json":
         emit_json(decision.to_dict())
     else:

@@ -201,3 +201,48 @@ def test_prices_with_profile_overrides(tmp_path, repo_root):
     assert "USD->EUR 0.91 (profile)" in result.stdout
     row = next(line for line in result.stdout.splitlines() if "nat/hour/eu-central-1" in line)
     assert "0.049" in row and "A *" in row
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Break-even and --plot
+
+
+def test_plot_draws_every_priced_option_into_an_svg(bundled, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "costs.svg"
+    result = run("decide", bundled, "--plot", str(out))
+    assert result.exit_code == 0, result.output
+    svg = out.read_text(encoding="utf-8")
+    assert svg.startswith("<?xml") and "<svg" in svg
+    for target in ("aws-sagemaker (chosen)", "onprem-k8s", "aws-eks"):
+        assert target in svg
+    again = tmp_path / "again.svg"
+    run("decide", bundled, "--plot", str(again))
+    assert again.read_bytes() == out.read_bytes(), "the same decision draws the same file"
+
+
+def test_plot_needs_an_svg_or_png_file(bundled, tmp_path):
+    result = run("decide", bundled, "--plot", str(tmp_path / "costs.pdf"))
+    assert result.exit_code == 2
+    assert "Invalid value for --plot: " in result.output and "is neither .svg nor .png" in result.output
+
+
+def test_plot_without_matplotlib_names_the_extra(bundled, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    result = CliRunner(env=ENV).invoke(cli, ["decide", bundled, "--plot", str(tmp_path / "c.png")])
+    assert result.exit_code == 1
+    assert "--plot needs matplotlib, which is not installed; install it with `pip install 'mlinfra[plot]'`" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_json_carries_the_cost_curves_around_todays_traffic(bundled):
+    data = json.loads(run("decide", bundled, "--format", "json").stdout)
+    today = data["average_rps"]
+    assert today == 5.0
+    for curve in data["cost_curves"]:
+        xs = [p["average_rps"] for p in curve["points"]]
+        assert xs == [today * f for f in (0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16)]
+        option = next(o for o in data["options"] if o["target"] == curve["target"])
+        assert curve["points"][4]["monthly_eur"] == option["monthly_cost_eur"], "today's point is the decision's cost"

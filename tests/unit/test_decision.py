@@ -474,3 +474,36 @@ def test_plugin_target_without_cost_model_or_scores_is_ranked_neutrally():
     assert bare.notes["cost"] == "no cost model (neutral 0.5)"
     assert bare.notes["security"] == "not scored by target bare-metal (neutral 0.5)"
     assert d.target == "aws-sagemaker" and bare.rank == 2
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Break-even
+
+
+def test_break_even_is_where_the_cheapest_option_changes_by_hand():
+    from mlinfra.decision.sensitivity import CostCurve, break_evens
+
+    steady = CostCurve("fixed", ((1.0, 150.0), (2.0, 150.0), (4.0, 160.0)))
+    usage = CostCurve("usage", ((1.0, 100.0), (2.0, 200.0), (4.0, 400.0)))
+    (b,) = break_evens([steady, usage])
+    # usage - fixed: -50 at 1 req/s, +50 at 2: they cross half-way, at 1.5 req/s and 150 EUR
+    assert (b.average_rps, b.cheaper_below, b.cheaper_above, b.monthly_eur) == (1.5, "usage", "fixed", 150.0)
+    assert b.text(1.0) == ("break-even: fixed costs less than usage above ~1.5 req/s average (1.5x today's 1; ~150 "
+                           "EUR/month there)")
+    assert break_evens([steady]) == []
+
+
+def test_break_even_names_the_traffic_above_which_on_premise_wins():
+    """SageMaker bills usage, the on-premise share is hardware held for the peak: below ~6.7 req/s average
+    SageMaker is cheaper, above it on premise; the reason and the JSON say so."""
+    d = decide(_profile(security={"exposure": "internal", "authentication": "api_key"}))
+    (b,) = d.break_even
+    assert (b.cheaper_below, b.cheaper_above) == ("aws-sagemaker", "onprem-k8s")
+    curves = {c.target: dict(c.points) for c in d.cost_curves}
+    lo, hi = 5.0, 10.0  # today's 5 req/s and twice that: the crossing lies between these sweep points
+    d_lo = curves["onprem-k8s"][lo] - curves["aws-sagemaker"][lo]
+    d_hi = curves["onprem-k8s"][hi] - curves["aws-sagemaker"][hi]
+    assert d_lo > 0 > d_hi
+    assert b.average_rps == pytest.approx(lo + (hi - lo) * d_lo / (d_lo - d_hi), abs=0.001)
+    assert any(r.startswith("break-even: onprem-k8s costs less than aws-sagemaker above ~6.") for r in d.reasons)
+    assert d.to_dict()["break_even"][0]["cheaper_above"] == "onprem-k8s"
