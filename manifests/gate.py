@@ -23,6 +23,7 @@ from typing import Any
 
 from mlinfra.conventions import PORT_HTTP, k8s_name
 from mlinfra.manifests.common import IMAGE_PULL_POLICY, container_security_context, model_metadata
+from mlinfra.planning.plan import PlanError
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 from mlinfra.runtimes.catalog import Runtime
 
@@ -200,7 +201,7 @@ def _oidc_container(plan: EnvironmentPlan) -> dict[str, Any]:
     """oauth2-proxy answering /oauth2/auth for bearer JWTs only (flags of oauth2-proxy v7)."""
     access = plan.access
     if not access.oidc_issuer or not access.oidc_audience:
-        raise ValueError(
+        raise PlanError(
             "security.authentication is 'oidc' but security.oidc is not set: the gate in front of each model checks "
             "callers' bearer tokens against the identity provider; set security.oidc.issuer and "
             "security.oidc.audience, or choose security.authentication api_key"

@@ -38,6 +38,7 @@ RPS_PER_GPU = {
 TARGET_UTILISATION = 0.6  # headroom so p95 latency holds while the autoscaler reacts
 TIGHT_LATENCY_MS = 100  # below this SLO, plan for lower utilisation (queueing dominates)
 DEV_MAX_REPLICAS = 2
+MAX_REPLICAS = 1000  # environments.<env>.max_replicas' bound: what one HPA may scale to
 PEAK_HEADROOM = 1.2  # peak replicas absorb 20 % more than the stated peak
 # Cost planning: the share of the month a service runs at its peak replica count (autoscaled targets pay the
 # peak only then; fixed hardware must hold it all month). The share of the profile's traffic an environment
@@ -91,6 +92,8 @@ def size_model(model: Model, env: EnvironmentSettings) -> Sizing:
         max_replicas = max(min_replicas, min(for_peak, DEV_MAX_REPLICAS))
     else:
         max_replicas = max(min_replicas, for_peak)
+    # never more than a Deployment should hold (the profile's own limit on min/max_replicas): the rest is `capped`
+    min_replicas, max_replicas = min(min_replicas, MAX_REPLICAS), min(max_replicas, MAX_REPLICAS)
     return Sizing(
         capacity_rps_per_replica=cap,
         replicas_for_average=for_average,

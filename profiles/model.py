@@ -63,19 +63,42 @@ EU_REGIONS = (
 NON_EU_EUROPEAN_REGIONS = ("eu-central-2", "eu-west-2")
 DEFAULT_REGION = "eu-central-1"
 
-_ARTIFACT = re.compile(r"^(s3|pvc|oci|https)://[^\s]+$")
+_ARTIFACT = re.compile(r"^(s3|pvc|oci|https)://[A-Za-z0-9][^\s\x00-\x1f\x7f]*$")  # never `--...` after the scheme
 _RUNBOOK_BASE = re.compile(r"^https?://[^\s#/]+[^\s#]*$")
 _S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")  # bucket rules, then any key prefix
 _PVC = re.compile(r"^pvc://(?P<claim>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(/(?P<path>[^\s]*))?$")
 _HTTPS_ISSUER = re.compile(r"^https://[^\s/?#]+(/[^\s?#]*)?$")
 _SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
+# Values that reach the API server, a command line or a template: what each accepts, nothing that changes meaning
+GPU_TYPE_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$"  # part of a node-label value (NVIDIA-<TYPE>)
+RFC1123_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"  # class names
+MODEL_NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"  # RFC 1035: the model's Service is named after it
+# distribution/reference's grammar: [registry[:port]/]path[:tag][@digest]
+IMAGE_PATTERN = (
+    r"^((?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+)
+KUBE_CONTEXT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,252}$"  # kubeconfig context names (EKS ARNs, user@cluster)
+SLACK_CHANNEL_PATTERN = r"^[#@]?[A-Za-z0-9._-]{1,80}$"
+_TEMPLATE = re.compile(r"\{\{|\}\}|\{%|%\}")  # Go template delimiters (Alertmanager renders these fields)
+
+
+def _no_template(value: str | None) -> str | None:
+    if value is not None and _TEMPLATE.search(value):
+        raise ValueError("contains template syntax ({{ }}), which Alertmanager would evaluate; give the plain value")
+    return value
+
+
+NoTemplate = AfterValidator(_no_template)
 _EKS_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")  # EKS CreateCluster's rule
 
 
 class Strict(BaseModel):
     """Base for every profile section: frozen, unknown keys rejected."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # strict: no coercion (true is not 1, 0x10 is not a name), and .inf/.nan are no numbers
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -87,7 +110,8 @@ class Resources(Strict):
     memory_gib: float = Field(2.0, gt=0, le=2048, description="Memory per replica in GiB.")
     gpus: int = Field(0, ge=0, le=16, description="GPUs per replica; 0 for CPU-only models.")
     gpu_type: str | None = Field(
-        None, description="GPU model wanted, e.g. l4, a10g, t4 (lower case). Ignored when gpus is 0."
+        None, pattern=GPU_TYPE_PATTERN, max_length=32,
+        description="GPU model wanted, e.g. l4, a10g, t4 (lower case). Ignored when gpus is 0.",
     )
     gpu_memory_gib: float | None = Field(
         None, gt=0, le=2048,
@@ -106,8 +130,8 @@ class Resources(Strict):
 
 
 class Traffic(Strict):
-    average_rps: float = Field(..., ge=0, description="Average requests per second over a day.")
-    peak_rps: float = Field(..., ge=0, description="Peak requests per second the service must absorb.")
+    average_rps: float = Field(..., ge=0, le=1_000_000, description="Average requests per second over a day.")
+    peak_rps: float = Field(..., ge=0, le=1_000_000, description="Peak requests per second the service must absorb.")
 
     @model_validator(mode="after")
     def _peak_not_below_average(self) -> Traffic:
@@ -129,14 +153,20 @@ class Slo(Strict):
 
 
 class Model(Strict):
-    name: Rfc1123Label = Field(..., description="Model name, unique in the profile (RFC 1123 label).")
+    name: str = Field(
+        ..., pattern=MODEL_NAME_PATTERN, min_length=1, max_length=40,
+        description="Model name, unique in the profile: lower-case letters, digits and '-', starting with a letter "
+        "(its Service is named after it) and ending with a letter or digit.",
+    )
     framework: Framework = Field(..., description="Model framework; decides the serving runtime.")
     artifact: str = Field(
         ...,
         description="Where the model lives: s3://bucket/prefix, pvc://<claim>/<path>, oci://image, https://url.",
     )
     image: str | None = Field(
-        None, description="Container image; required for framework custom, optional override otherwise."
+        None, pattern=IMAGE_PATTERN, max_length=255,
+        description="Container image ([registry/]repository[:tag][@sha256:digest]); required for framework custom, "
+        "optional override otherwise.",
     )
     artifact_credentials_secret: SecretKey | None = Field(
         None,
@@ -171,7 +201,10 @@ class Model(Strict):
     @classmethod
     def _artifact_scheme(cls, value: str) -> str:
         if not _ARTIFACT.match(value):
-            raise ValueError("artifact must start with s3://, pvc://, oci:// or https:// and contain no spaces")
+            raise ValueError(
+                "artifact must start with s3://, pvc://, oci:// or https:// followed by a letter or digit, and "
+                "contain no spaces or control characters"
+            )
         if value.startswith("pvc://") and not _PVC.match(value):
             raise ValueError("a pvc:// artifact is pvc://<claim>/<path> with an RFC 1123 claim name")
         return value
@@ -324,13 +357,24 @@ class Team(Strict):
 
 
 class Onprem(Strict):
-    kube_context: str = Field(..., min_length=1, description="kubeconfig context of the existing cluster.")
+    kube_context: str = Field(
+        ..., pattern=KUBE_CONTEXT_PATTERN,
+        description="kubeconfig context of the existing cluster (letters, digits and . _ : @ / + -).",
+    )
     gpu_nodes: int = Field(0, ge=0, description="Number of GPU nodes available to ML serving.")
     gpus_per_node: int = Field(1, ge=1, le=16, description="GPUs per GPU node.")
-    gpu_type: str | None = Field(None, description="GPU model in the GPU nodes, e.g. l4, a10g.")
+    gpu_type: str | None = Field(
+        None, pattern=GPU_TYPE_PATTERN, max_length=32, description="GPU model in the GPU nodes, e.g. l4, a10g."
+    )
     cpu_nodes: int = Field(3, ge=1, description="CPU worker nodes available to ML serving.")
-    storage_class: str = Field("standard", min_length=1, description="StorageClass for Prometheus and Grafana volumes.")
-    ingress_class: str = Field("nginx", min_length=1, description="IngressClass of the cluster's ingress controller.")
+    storage_class: str = Field(
+        "standard", pattern=RFC1123_SUBDOMAIN_PATTERN, max_length=253,
+        description="StorageClass for Prometheus and Grafana volumes (an object name: lower case, digits, '-', '.').",
+    )
+    ingress_class: str = Field(
+        "nginx", pattern=RFC1123_SUBDOMAIN_PATTERN, max_length=253,
+        description="IngressClass of the cluster's ingress controller (an object name: lower case, digits, '-', '.').",
+    )
     ingress_namespace: Rfc1123Label = Field(
         "ingress-nginx", description="Namespace of the ingress controller (allowed through the NetworkPolicy)."
     )
@@ -437,13 +481,17 @@ class Cloud(Strict):
 
 class EmailNotify(Strict):
     type: Literal["email"]
-    to: str = Field(..., pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="Recipient address.")
+    to: Annotated[str, NoTemplate] = Field(
+        ..., pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="Recipient address."
+    )
 
 
 class SlackNotify(Strict):
     type: Literal["slack"]
     webhook_secret: SecretKey = Field(..., description="Secret config key holding the Slack incoming-webhook URL.")
-    channel: str | None = Field(None, description="Channel override, e.g. #ml-alerts.")
+    channel: str | None = Field(
+        None, pattern=SLACK_CHANNEL_PATTERN, description="Channel override, e.g. #ml-alerts (no webhook URL)."
+    )
 
 
 class MsTeamsNotify(Strict):
@@ -479,10 +527,10 @@ class Smtp(Strict):
         description="The mail relay Alertmanager sends through, as host:port, e.g. smtp.example.com:587 "
         "(not localhost: nothing listens there inside Alertmanager's pod).",
     )
-    from_address: str = Field(
+    from_address: Annotated[str, NoTemplate] = Field(
         ..., pattern=r"^[^@\s]+@[^@\s]+$", description="Sender address of alert emails, e.g. alerts@example.com."
     )
-    auth_username: str | None = Field(None, description="SMTP user, when the relay needs a login (with auth_password_secret).")
+    auth_username: Annotated[str | None, NoTemplate] = Field(None, description="SMTP user, when the relay needs a login (with auth_password_secret).")
     auth_password_secret: SecretKey | None = Field(
         None, description="Secret config key of the SMTP password, when the relay needs a login (with auth_username)."
     )
@@ -572,7 +620,7 @@ class EnvironmentOverrides(Strict):
     )
     kube_context: str | None = Field(
         None,
-        min_length=1,
+        pattern=KUBE_CONTEXT_PATTERN,
         description="kubeconfig context of the cluster this environment deploys to (onprem-k8s); default "
         "onprem.kube_context. Environments on the same cluster share one monitoring stack (kube-prometheus-stack), "
         "installed by the highest tier among them (prod > staging > dev; on a tie the first declared).",
@@ -730,6 +778,13 @@ class Profile(Strict):
     costs: Costs = Field(default_factory=Costs, description="Exchange rate, price overrides and on-premise assumptions.")
 
     # -- cross-field rules -------------------------------------------------------------------------------
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_a_number(cls, value):
+        if isinstance(value, bool):  # a Literal[1] would take true as 1
+            raise ValueError("must be the number 1 (found a boolean)")
+        return value
 
     @field_validator("team", mode="before")
     @classmethod

@@ -81,7 +81,9 @@ def profiles(draw):
         "environments": environments,
         "models": draw(models()),
         "data": {"sovereignty": sovereignty, "classification": classification},
-        "security": {"exposure": exposure, "authentication": auth},
+        "security": {"exposure": exposure, "authentication": auth}
+        | ({"oidc": {"issuer": "https://login.example.com/realms/a", "audience": ["a"]}}
+           if auth == "oidc" and draw(st.booleans()) else {}),
         "team": {
             "kubernetes_skills": draw(st.sampled_from(["none", "basic", "advanced"])),
             "ops_fte": draw(st.sampled_from([0, 0.3, 2])),

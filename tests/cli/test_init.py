@@ -94,7 +94,7 @@ def test_profile_change_updates_generated_files_and_adds_a_stack(tmp_path: Path)
     assert got["profile.yaml"] == "unchanged", "the profile is its own source"
     assert got["stacks/Pulumi.dev.yaml"] == "unchanged"
     assert got[".github/workflows/preview.yml"] == "update" and got["README.md"] == "update"
-    assert "- qa\n" in (tmp_path / ".github" / "workflows" / "preview.yml").read_text()
+    assert '- "qa"\n' in (tmp_path / ".github" / "workflows" / "preview.yml").read_text()
 
 
 def test_dropped_environment_removes_its_unedited_stack_file(tmp_path: Path):

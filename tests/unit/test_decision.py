@@ -396,8 +396,9 @@ def test_undeployable_targets_are_never_picked():
         "cannot be deployed: security.authentication is 'oidc' but security.oidc is not set: SageMaker endpoints")
     assert option.monthly_cost_eur is not None, "still priced, for the comparison"
     assert _option(d, "aws-eks").feasible and _option(d, "aws-eks").violations == ()
-    cloud = decision_for(_profile(onprem=None))
-    assert cloud.target == "aws-eks" and cloud.feasible
+    cloud = decision_for(_profile(onprem=None, security={"exposure": "internal", "authentication": "oidc", "oidc": {
+        "issuer": "https://login.example.com/realms/svc", "audience": ["svc"]}}))
+    assert cloud.feasible
     api_key = decision_for(_profile(security={"exposure": "internal", "authentication": "api_key"}))
     assert _option(api_key, "aws-sagemaker").feasible, "API-key callers sign with IAM access keys: deployable"
     public = decision_for(_profile(security={"exposure": "public", "authentication": "none"}))

@@ -153,8 +153,8 @@ def test_valid_variants(changes):
         ),
         pytest.param(
             with_(**{"models.0.artifact": "ftp://models/fraud"}),
-            "models[0].artifact: artifact must start with s3://, pvc://, oci:// or https:// and contain no spaces "
-            "(got 'ftp://models/fraud')",
+            "models[0].artifact: artifact must start with s3://, pvc://, oci:// or https:// followed by a letter or "
+            "digit, and contain no spaces or control characters (got 'ftp://models/fraud')",
             id="artifact-scheme",
         ),
         pytest.param(
@@ -179,7 +179,8 @@ def test_valid_variants(changes):
         ),
         pytest.param(
             with_(**{"environments": {"dev": {"kube_context": ""}}}),
-            "environments.dev.kube_context: string should have at least 1 character (got '')",
+            "environments.dev.kube_context: must be a kubeconfig context name: letters, digits and . _ : @ / + -, "
+            "starting with a letter or digit, on one line (got '')",
             id="env-empty-kube-context",
         ),
         pytest.param(

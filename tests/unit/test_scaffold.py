@@ -499,11 +499,17 @@ def shared_cluster(tmp_path_factory) -> dict[str, str]:
     return {f.path: f.content.decode() for f in generate(EXAMPLES["claims-vision"], load_profile(str(EXAMPLES["claims-vision"])))}
 
 
-def test_previews_read_their_environments_secrets(shared_cluster):
-    """README tells people to keep secrets per GitHub environment: the preview job must be bound to one to read them."""
+def test_previews_read_their_own_environments_secrets_never_the_deployments(shared_cluster):
+    """A pull request's code is unreviewed: its preview of a stack runs in the GitHub environment preview-<stack>
+    (read-only credentials), never in <stack>, whose secrets deploy; README says what goes where."""
     job = yaml.safe_load(shared_cluster[".github/workflows/preview.yml"])["jobs"]["preview"]
-    assert job["environment"] == "${{ matrix.stack }}" and job["strategy"]["matrix"]["stack"] == ["dev", "prod"]
-    assert "waits for its required reviewers" in shared_cluster[".github/workflows/preview.yml"]
+    assert job["environment"] == "preview-${{ matrix.stack }}" and job["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    deploy = yaml.safe_load(shared_cluster[".github/workflows/deploy.yml"])["jobs"]
+    assert {j["environment"] for j in deploy.values()} == {"dev", "prod"}
+    readme = " ".join(shared_cluster["README.md"].split())
+    assert "a kubeconfig for the same context whose user has the ClusterRole `view` only" in readme
+    assert "Give `preview-prod` required reviewers too" in readme
+    assert "never as a repository secret" in readme
 
 
 def test_the_monitoring_stacks_owner_deploys_before_the_environments_sharing_its_cluster(shared_cluster):
