@@ -25,6 +25,11 @@ class CostEstimate:
 
     lines: tuple[CostLine, ...]
     assumptions: tuple[str, ...] = ()
+    # Hardware to be bought (onprem.purchase): what it costs up front, the monthly amortisation lines it replaces
+    # in a total over years, and its life (a refresh buys it again).
+    capex_eur: float = 0.0
+    amortised_monthly_eur: float = 0.0
+    capex_life_years: float = 0.0
 
     @property
     def monthly_eur(self) -> float:

@@ -89,6 +89,7 @@ class PriceTable:
     onprem_references: tuple[dict[str, str], ...] = ()
     instances_source: str = ""
     instances_date: str = ""
+    commitments: tuple[dict[str, Any], ...] = ()  # savings plans: name, term_years, discount, services, source
 
     def get(self, key: str) -> Price:
         try:
@@ -238,6 +239,7 @@ def _build(
         onprem_references=tuple({k: str(v) for k, v in r.items()} for r in raw.get("onprem_references", ())),
         instances_source=str(source.get("source", "")),
         instances_date=str(source.get("date", "")),
+        commitments=tuple(dict(c) for c in raw.get("commitments", ())),
     )
 
 

@@ -19,6 +19,7 @@ from mlinfra.costs.model import CostEstimate, EstimateError, money
 from mlinfra.costs.prices import PriceTable, price_table
 from mlinfra.decision.criteria import CRITERIA, NEUTRAL_SCORE, Criteria, cost_score, normalised_weights
 from mlinfra.decision.explain import reasons_for, why_lost
+from mlinfra.decision.horizon import Horizon, horizon
 from mlinfra.decision.sensitivity import BreakEven, CostCurve, break_evens, curves
 from mlinfra.profiles.environments import EnvironmentSettings, all_environments, resolve_environment
 from mlinfra.profiles.model import Profile
@@ -78,6 +79,7 @@ class Option:
     components: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
     consequences: tuple[str, ...] = ()  # what choosing it means for the team (the decision record lists them)
+    horizon: Horizon | None = None  # totals over decision.horizon_years
 
     @property
     def estimated(self) -> bool:
@@ -109,6 +111,7 @@ class Option:
             "why": self.why,
             "components": list(self.components),
             "consequences": list(self.consequences),
+            "horizon": self.horizon.to_dict() if self.horizon else None,
         }
 
 
@@ -278,10 +281,14 @@ def _evaluate(
     lines: list[BreakdownLine] = []
     assumptions: list[str] = []
     total: float | None = 0.0
+    capex = amortised = life = 0.0
     try:
         for env in envs:
             estimate = target.estimate(profile, env, table)
             assumptions += estimate.assumptions
+            capex += estimate.capex_eur
+            amortised += estimate.amortised_monthly_eur
+            life = estimate.capex_life_years or life
             for line in estimate.lines:
                 lines.append(
                     BreakdownLine(
@@ -306,6 +313,10 @@ def _evaluate(
             raise
         total, lines = None, []
     scored = target.criteria(profile)
+    over = horizon(
+        [(line.monthly_eur, line.price_keys) for line in lines], profile.decision.horizon_years, table.commitments,
+        capex, amortised, life,
+    ) if total is not None else None
     return Option(
         target=target.name,
         title=target.title or target.name,
@@ -318,6 +329,7 @@ def _evaluate(
         components=tuple(target.components(profile)),
         assumptions=tuple(dict.fromkeys(assumptions)),
         consequences=tuple(target.consequences(profile)),
+        horizon=over,
     )
 
 

@@ -367,6 +367,11 @@ class Onprem(Strict):
         None, pattern=GPU_TYPE_PATTERN, max_length=32, description="GPU model in the GPU nodes, e.g. l4, a10g."
     )
     cpu_nodes: int = Field(3, ge=1, description="CPU worker nodes available to ML serving.")
+    purchase: bool = Field(
+        False, description="The hardware the models need is still to be bought: totals over decision.horizon_years "
+        "pay its share up front (costs.onprem.server_price_usd, gpu_server_price_usd) and again every "
+        "costs.onprem.amortisation_years, instead of the monthly amortisation of hardware already owned.",
+    )
     storage_class: str = Field(
         "standard", pattern=RFC1123_SUBDOMAIN_PATTERN, max_length=253,
         description="StorageClass for Prometheus and Grafana volumes (an object name: lower case, digits, '-', '.').",
@@ -658,6 +663,10 @@ class DecisionSettings(Strict):
     weights: Weights = Field(default_factory=Weights, description="Ranking weights; normalised to sum to 1.")
     targets: list[TargetName] | None = Field(
         None, description="Restrict the decision to these targets (default: every installed target)."
+    )
+    horizon_years: int = Field(
+        3, ge=1, le=10, description="Years the totals cover: every option's cost over them on demand and with each "
+        "savings plan that fits, and with onprem.purchase the hardware bought up front and refreshed.",
     )
 
 

@@ -123,6 +123,16 @@ def print_decision(decision) -> None:
         )
     out.print(options)
 
+    totals = [o for o in decision.options if o.horizon]
+    if totals:
+        years = totals[0].horizon.years
+        out.print(f"Over {years} year{'s' if years != 1 else ''} (decision.horizon_years, all environments):", markup=False)
+        for o in totals:
+            h = o.horizon
+            plans = "".join(f", {money(total, estimated=True)} with a {name}" for name, total in h.commitments)
+            capex = f" (incl. {money(h.capex_eur)} hardware bought)" if h.capex_eur else ""
+            out.print(f"  - {o.target}: {money(h.on_demand_eur, estimated=o.estimated)} on demand{capex}{plans}",
+                      markup=False)
     if chosen and chosen.cost_breakdown:
         costs = Table(title=f"Cost breakdown: {chosen.target}", title_justify="left")
         for name, kw in (("env", {}), ("item", {"ratio": 1}), ("EUR/month", {"justify": "right"}), ("price keys", {"ratio": 1})):

@@ -42,6 +42,7 @@ def prices(profile: str | None, fmt: str) -> None:
                 "usd_to_eur": {"value": table.usd_to_eur, "date": table.usd_to_eur_date, "source": table.usd_to_eur_source},
                 "prices": [p.to_dict() for p in table.prices.values()],
                 "onprem_references": list(table.onprem_references),
+                "commitments": [dict(c) for c in table.commitments],
                 "instances": {
                     "source": table.instances_source,
                     "date": table.instances_date,
@@ -82,6 +83,9 @@ def prices(profile: str | None, fmt: str) -> None:
                 "profile" if i.source.startswith("profile") else "catalogue",
             )
     out.print(catalogue)
+    for c in table.commitments:
+        out.print(f"{c['name']} ({', '.join(c['services'])}): {c['discount']:.0%} off on demand, conf {c['confidence']} "
+                  f"({c['date']}): {c['source']}", markup=False)
     out.print("add or override types with costs.instance_types in the profile", markup=False)
 
 

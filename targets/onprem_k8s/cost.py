@@ -116,7 +116,12 @@ def estimate_onprem(profile: Profile, env: EnvironmentSettings, table: PriceTabl
             )
         )
     lines.append(onprem_effort(profile, share).line(c.ops_hourly_rate_eur))
+    hardware = sum(line.monthly_eur for line in lines if "node hardware" in line.item)
+    capex = (share.cpu_node_equivalents * c.server_price_usd + share.gpu_node_equivalents * c.gpu_server_price_usd) * fx
     return CostEstimate(
+        capex_eur=round(capex, 2) if o.purchase else 0.0,
+        amortised_monthly_eur=round(hardware, 2) if o.purchase else 0.0,
+        capex_life_years=c.amortisation_years if o.purchase else 0.0,
         lines=tuple(lines),
         assumptions=(
             month(profile),

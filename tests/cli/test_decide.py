@@ -184,7 +184,7 @@ def test_prices_json_lists_every_price_with_provenance():
     result = run("prices", "--format", "json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert data["version"] == "2026-11-26.2"
+    assert data["version"] == "2026-11-26.3"
     assert data["usd_to_eur"]["value"] == 0.8573
     by_key = {p["key"]: p for p in data["prices"]}
     assert by_key["ec2/m6i.large/eu-central-1"]["value"] == 0.115

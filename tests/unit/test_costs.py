@@ -58,7 +58,7 @@ def _line(estimate, prefix):
 
 def test_table_is_versioned_and_dated():
     table = load_table()
-    assert table.version == "2026-11-26.2"
+    assert table.version == "2026-11-26.3"
     assert table.date == "2026-11-25"
     assert table.hours_per_month == HOURS
     assert table.usd_to_eur == 0.8573 and table.usd_to_eur_date == "2025-H2"

@@ -508,3 +508,50 @@ def test_break_even_names_the_traffic_above_which_on_premise_wins():
     assert b.average_rps == pytest.approx(lo + (hi - lo) * d_lo / (d_lo - d_hi), abs=0.001)
     assert any(r.startswith("break-even: onprem-k8s costs less than aws-sagemaker above ~6.") for r in d.reasons)
     assert d.to_dict()["break_even"][0]["cheaper_above"] == "onprem-k8s"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Horizon and commitments
+
+
+def test_horizon_totals_by_hand():
+    from mlinfra.decision.horizon import horizon
+
+    plans = ({"name": "1-year plan", "term_years": 1, "discount": 0.2, "services": ["ec2"]},
+             {"name": "3-year plan", "term_years": 3, "discount": 0.5, "services": ["ec2"]})
+    lines = [(100.0, ("ec2/m6i.large/us-east-1",)), (50.0, ("nat/hour/us-east-1",)), (30.0, ())]
+    h = horizon(lines, 3, plans)
+    assert h.on_demand_eur == 180 * 36  # 6,480
+    # only the EC2 line is committed: 100 x 0.2 and 100 x 0.5 a month saved
+    assert h.commitments == (("1-year plan", 6480 - 20 * 36), ("3-year plan", 6480 - 50 * 36))
+    assert h.best_eur == 4680
+    assert horizon(lines, 2, plans).commitments == (("1-year plan", 180 * 24 - 20 * 24),), "no 3-year plan in 2 years"
+    # bought hardware: 9,000 up front, a 4-year life, so a 5-year horizon buys twice; its 150 a month of
+    # amortisation is replaced by the purchases
+    bought = horizon([(200.0, ("costs.onprem.server_price_usd",))], 5, plans, capex_eur=9000, amortised_monthly_eur=150,
+                     capex_life_years=4)
+    assert (bought.capex_eur, bought.on_demand_eur) == (18000, 50 * 60 + 18000)
+
+
+def test_decide_shows_totals_over_the_horizon_with_savings_plans():
+    d = decide(_profile(decision={"horizon_years": 3}, security={"exposure": "internal", "authentication": "api_key"}))
+    sm = _option(d, "aws-sagemaker")
+    assert sm.horizon.years == 3
+    assert sm.horizon.on_demand_eur == pytest.approx(sm.monthly_cost_eur * 36, abs=0.05)
+    endpoint = sum(line.monthly_eur for line in sm.cost_breakdown if line.price_keys
+                   and line.price_keys[0].split("/")[0] in ("sagemaker", "sagemaker-serverless"))
+    three = dict(sm.horizon.commitments)["3-year savings plan"]
+    assert three == pytest.approx(sm.horizon.on_demand_eur - endpoint * 0.46 * 36, abs=0.05)
+    assert _option(d, "onprem-k8s").horizon.commitments == (), "no savings plan covers owned hardware"
+    assert d.to_dict()["options"][0]["horizon"]["years"] == 3
+
+
+def test_hardware_to_be_bought_is_paid_up_front_and_refreshed():
+    onprem = {"kube_context": "dc", "cpu_nodes": 4, "purchase": True}
+    d = decide(_profile(onprem=onprem, decision={"horizon_years": 5}))
+    o = _option(d, "onprem-k8s")
+    hardware = sum(line.monthly_eur for line in o.cost_breakdown if "node hardware" in line.item)
+    # the amortisation (12,000 USD over 48 months a node) becomes two purchases in 5 years (a 4-year life)
+    capex = hardware * 48 * 2
+    assert o.horizon.capex_eur == pytest.approx(capex, rel=0.01)
+    assert o.horizon.on_demand_eur == pytest.approx((o.monthly_cost_eur - hardware) * 60 + capex, rel=0.01)
