@@ -366,6 +366,11 @@ class Onprem(Strict):
     gpu_type: str | None = Field(
         None, pattern=GPU_TYPE_PATTERN, max_length=32, description="GPU model in the GPU nodes, e.g. l4, a10g."
     )
+    gpu_memory_gib: float | None = Field(
+        None, gt=0, le=1024, description="Memory of one GPU in the GPU nodes in GiB (e.g. 24 for an L4); with it a "
+        "model's GPU memory (models[].resources.gpu_memory_gib, or the llm estimate) is checked against "
+        "resources.gpus x this.",
+    )
     cpu_nodes: int = Field(3, ge=1, description="CPU worker nodes available to ML serving.")
     purchase: bool = Field(
         False, description="The hardware the models need is still to be bought: totals over decision.horizon_years "

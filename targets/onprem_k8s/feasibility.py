@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mlinfra.costs.model import fmt_number
+from mlinfra.costs.nodes import gpu_memory_needed
 from mlinfra.planning.sizing import size_model
 from mlinfra.profiles.environments import all_environments
 from mlinfra.profiles.model import Model, Profile
@@ -51,6 +53,14 @@ def violations(profile: Profile) -> list[str]:
                 problems.append(
                     f"model '{m.name}' needs {m.resources.gpus} GPUs per replica but a GPU node has "
                     f"onprem.gpus_per_node = {o.gpus_per_node}; one replica must fit on one node"
+                )
+            need = gpu_memory_needed(m)
+            if o.gpu_memory_gib and need > m.resources.gpus * o.gpu_memory_gib + 1e-9:
+                problems.append(
+                    f"model '{m.name}' needs {fmt_number(need)} GiB of GPU memory per replica but its "
+                    f"{m.resources.gpus} GPU{'s' if m.resources.gpus != 1 else ''} of onprem.gpu_memory_gib = "
+                    f"{fmt_number(o.gpu_memory_gib)} hold {fmt_number(m.resources.gpus * o.gpu_memory_gib)}; give the "
+                    "model more GPUs per replica (models[].resources.gpus) or serve it on GPUs with more memory"
                 )
             wanted = (m.resources.gpu_type or "").lower()
             have = (o.gpu_type or "").lower()

@@ -555,3 +555,15 @@ def test_hardware_to_be_bought_is_paid_up_front_and_refreshed():
     capex = hardware * 48 * 2
     assert o.horizon.capex_eur == pytest.approx(capex, rel=0.01)
     assert o.horizon.on_demand_eur == pytest.approx((o.monthly_cost_eur - hardware) * 60 + capex, rel=0.01)
+
+
+def test_on_premise_gpus_are_checked_for_memory():
+    llm = {"name": "chat", "framework": "llm", "artifact": "s3://b/chat",
+           "resources": {"cpu": 3, "memory_gib": 12, "gpus": 1, "parameters_b": 7},
+           "traffic": {"average_rps": 0.5, "peak_rps": 1}, "slo": {"latency_p95_ms": 20000, "availability": 0.995}}
+    onprem = {"kube_context": "dc", "gpu_nodes": 2, "gpus_per_node": 2, "gpu_type": "t4", "gpu_memory_gib": 16}
+    d = decide(_profile(models=[llm], onprem=onprem))
+    assert ("model 'chat' needs 16.65 GiB of GPU memory per replica but its 1 GPU of onprem.gpu_memory_gib = 16 hold "
+            "16; give the model more GPUs per replica") in _violations(d, "onprem-k8s")
+    two = {**llm, "resources": {**llm["resources"], "gpus": 2}}
+    assert "GPU memory" not in _violations(decide(_profile(models=[two], onprem=onprem)), "onprem-k8s")
