@@ -8,6 +8,7 @@ their rules, monitors and dashboards).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pulumi
@@ -23,6 +24,14 @@ from mlinfra.manifests.artifacts import artifact_credential_keys
 from mlinfra.manifests.serving import build_namespace_objects
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.model import Profile
+
+# Never adopt an object that already exists (another profile's monitoring namespace or Secrets, a namespace someone
+# else made): creating it fails with AlreadyExists instead of relabelling it. pulumi-kubernetes >= 4.29 defaults to
+# this; saying it explicitly keeps PULUMI_K8S_UPSERT_EXISTING_OBJECTS from turning it off. Older SDKs lack the option.
+NEVER_ADOPT: dict[str, Any] = (
+    {"upsert_existing_objects": False}
+    if "upsert_existing_objects" in inspect.signature(k8s.ProviderArgs.__init__).parameters else {}
+)
 
 
 def environment_scope(plan: EnvironmentPlan, profile: Profile, opts: pulumi.ResourceOptions | None = None) -> Environment:
@@ -52,7 +61,7 @@ def assemble_kubernetes(
         )
     scope = environment_scope(plan, profile, opts)
     provider = k8s.Provider(child_name(profile.name, "kubernetes"), context=plan.kube_context,
-                            opts=pulumi.ResourceOptions(parent=scope))
+                            opts=pulumi.ResourceOptions(parent=scope), **NEVER_ADOPT)
     return deploy_on_cluster(profile.name, plan, secrets, scope, provider,
                              artifact_credentials=artifact_credential_keys(profile, artifact_kinds))
 

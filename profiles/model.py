@@ -13,7 +13,13 @@ from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mlinfra.conventions import DEFAULT_GRAFANA_ADMIN_PASSWORD_SECRET, RFC1123_LABEL_PATTERN, RUNBOOK_URL
+from mlinfra.conventions import (
+    DEFAULT_GRAFANA_ADMIN_PASSWORD_SECRET,
+    RFC1123_LABEL_PATTERN,
+    RUNBOOK_URL,
+    monitoring_namespace,
+    namespace_name,
+)
 
 # ---------------------------------------------------------------------------------------------------------
 # Shared types
@@ -268,6 +274,14 @@ class Oidc(Strict):
         return value
 
 
+# Namespaces a cluster or its common add-ons own (a profile's default-deny NetworkPolicy there breaks them);
+# every kube-* namespace too
+RESERVED_NAMESPACES = (
+    "default", monitoring_namespace(), "ingress-nginx",
+    "cert-manager", "gatekeeper-system", "istio-system", "traefik", "traefik-system", "calico-system",
+    "tigera-operator", "kyverno", "argocd", "flux-system", "karpenter", "longhorn-system", "gpu-operator",
+    "metallb-system", "amazon-cloudwatch", "local-path-storage",
+)
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 MAX_ALLOWED_CIDRS = 64
 DEFAULT_API_KEYS_SECRET = "modelApiKeys"
@@ -832,6 +846,21 @@ class Profile(Strict):
                 f"data.sovereignty is 'eu' but cloud.region is '{self.cloud.region}'{hint}; "
                 f"use an EU region ({', '.join(EU_REGIONS)}) or change data.sovereignty"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _namespaces_are_ours(self) -> Profile:
+        """A serving namespace (<name>-<env>) never lands in one the cluster or its add-ons own: default-deny there
+        breaks DNS or ingress."""
+        taken = set(RESERVED_NAMESPACES) | ({self.onprem.ingress_namespace} if self.onprem else set())
+        for env in self.environment_names:
+            namespace = namespace_name(self.name, env)
+            if namespace in taken or namespace.startswith("kube-"):
+                raise ValueError(
+                    f"name '{self.name}' and environment '{env}' make the serving namespace '{namespace}', which "
+                    "belongs to the cluster or one of its add-ons (reserved: kube-*, "
+                    f"{', '.join(sorted(taken))}); rename the profile or the environment"
+                )
         return self
 
     @model_validator(mode="after")

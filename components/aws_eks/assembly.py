@@ -29,7 +29,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from mlinfra.components.assembly import deploy_on_cluster, environment_scope
+from mlinfra.components.assembly import NEVER_ADOPT, deploy_on_cluster, environment_scope
 from mlinfra.components.aws import EncryptionKey, EncryptionKeyArgs, aws_provider
 from mlinfra.components.aws_eks.addons import EksAddons, EksAddonsArgs
 from mlinfra.components.aws_eks.cluster import EksCluster, EksClusterArgs
@@ -145,4 +145,4 @@ def kubernetes_provider(
 ) -> k8s.Provider:
     """A Kubernetes provider for the cluster's API (kubeconfig from its outputs), used only after `after`."""
     return k8s.Provider(name, kubeconfig=cluster.kubeconfig,
-                        opts=pulumi.ResourceOptions(parent=scope, depends_on=list(after)))
+                        opts=pulumi.ResourceOptions(parent=scope, depends_on=list(after)), **NEVER_ADOPT)

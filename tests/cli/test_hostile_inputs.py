@@ -35,6 +35,9 @@ NAMES = {
     "kube-context-newline": "onprem.kube_context: contains a control character (U+000A)",
     "merge-key-unknown": "models[0].traffic.burst_rps: unknown field",
     "model-name-digit": "models[0].name: must be lower-case letters, digits and '-', starting with a letter",
+    "namespace-ingress-controller": "name 'edge' and environment 'proxy' make the serving namespace 'edge-proxy', which "
+    "belongs to the cluster or one of its add-ons",
+    "namespace-kube-system": "name 'kube' and environment 'system' make the serving namespace 'kube-system'",
     "nan-availability": "models[0].slo.availability: input should be a finite number (got .nan)",
     "replicas-huge": "environments.prod.max_replicas: input should be less than or equal to 1000",
     "slack-url-as-channel": "monitoring.notify[0].channel: must be a channel name such as #ml-alerts",

@@ -515,3 +515,9 @@ def test_a_target_with_workload_identity_reads_no_artifact_credentials(write_pro
         "fraud": "fraudArtifactConfig"}
     for name in ("aws-eks", "aws-sagemaker"):
         assert artifact_credential_keys(profile, get_target(name).artifact_credential_kinds) == {}, name
+
+
+def test_the_kubernetes_provider_never_adopts_an_existing_object(runs):
+    """Another profile's monitoring namespace or Secrets are never relabelled: creating an object that exists fails."""
+    (provider,) = [r for r in runs["prod"].resources if r["type"] == "pulumi:providers:kubernetes"]
+    assert provider["inputs"].get("upsertExistingObjects") in (False, "false"), provider["inputs"]

@@ -50,7 +50,8 @@ def gpu_run(tmp_path_factory):
 
     data = yaml.safe_load(BURSTY.read_text())
     data = copy.deepcopy(data)
-    data["security"] = {"exposure": "internal", "authentication": "oidc"}
+    data["security"] = {"exposure": "internal", "authentication": "oidc",
+                        "oidc": {"issuer": "https://login.example.org/realms/risk", "audience": ["fraud-lab"]}}
     data["models"].append({
         "name": "vision", "framework": "pytorch", "artifact": "s3://reco-models/vision/v4",
         "resources": {"cpu": 3, "memory_gib": 11, "gpus": 1, "gpu_type": "a10g"},
@@ -248,7 +249,12 @@ def test_kubernetes_objects_equal_the_kubernetes_render(eks_runs, env, plain):
     rendered = _rendered_objects(BURSTY, env)
     registered = {key: r for r in run.resources if (key := kube_object_key(r))}
     platform = {("storage.k8s.io/StorageClass", "", "gp3-encrypted")}
-    assert set(registered) == set(rendered) | platform
+    # the API keys' Secrets (authentication api_key) come from secret config: the program creates them, render
+    # never writes them
+    api_keys = {k for k in registered if k[0] == "core/Secret" and k[2].endswith("-api-keys")}
+    assert {k[2] for k in api_keys} == {f"{m}-api-keys" for m in ("embedder", "ranker", "summariser")}
+    assert all(registered[k]["inputs"]["stringData"] == SECRET_MARK for k in api_keys)
+    assert set(registered) == set(rendered) | platform | api_keys
     roles = {r["name"]: r for r in of_type(run, "aws:iam/role:Role")}
     for key, obj in rendered.items():
         inputs = copy.deepcopy(registered[key]["inputs"])
