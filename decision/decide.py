@@ -17,10 +17,10 @@ from typing import Any, Protocol
 
 from mlinfra.costs.model import CostEstimate, EstimateError, money
 from mlinfra.costs.prices import PriceTable, price_table
-from mlinfra.decision.criteria import CRITERIA, NEUTRAL_SCORE, Criteria, cost_score, normalised_weights
+from mlinfra.decision.criteria import CRITERIA, NEUTRAL_SCORE, Criteria, burstiness, cost_score, normalised_weights
 from mlinfra.decision.explain import reasons_for, why_lost
 from mlinfra.decision.horizon import Horizon, horizon
-from mlinfra.decision.sensitivity import BreakEven, CostCurve, break_evens, curves
+from mlinfra.decision.sensitivity import BreakEven, CostCurve, break_evens, curves, peak_curves, peak_text
 from mlinfra.profiles.environments import EnvironmentSettings, all_environments, resolve_environment
 from mlinfra.profiles.model import Profile
 
@@ -132,6 +132,7 @@ class Decision:
     assumptions: tuple[str, ...]
     cost_curves: tuple[CostCurve, ...] = ()  # the feasible options' monthly cost against traffic (sensitivity.py)
     break_even: tuple[BreakEven, ...] = ()
+    peak_break_even: tuple[BreakEven, ...] = ()  # along the peak-to-average ratio (average_rps holds the ratio)
     average_rps: float = 0.0  # the profile's average requests/s over all models (where the curves are today)
 
     @property
@@ -162,6 +163,9 @@ class Decision:
             "assumptions": list(self.assumptions),
             "cost_curves": [c.to_dict() for c in self.cost_curves],
             "break_even": [b.to_dict() for b in self.break_even],
+            "peak_break_even": [{"peak_ratio": b.average_rps, "cheaper_below": b.cheaper_below,
+                                 "cheaper_above": b.cheaper_above, "monthly_eur": b.monthly_eur}
+                                for b in self.peak_break_even],
             "average_rps": self.average_rps,
         }
 
@@ -203,6 +207,7 @@ def decide(profile: Profile, targets: Sequence[Candidate], env: str | None = Non
     priced = {o.target for o in ranked if o.monthly_cost_eur is not None}
     swept = curves(profile, [t for t in candidates if t.name in priced], envs, table) if len(priced) > 1 else []
     crossings = break_evens(swept)
+    peaks = break_evens(peak_curves(profile, [t for t in candidates if t.name in priced], envs, table)) if swept else []
     if ranked:
         chosen = ranked[0]
         ranked = [chosen] + [replace(o, why=why_lost(o, chosen, weights, budget)) for o in ranked[1:]]
@@ -221,6 +226,7 @@ def decide(profile: Profile, targets: Sequence[Candidate], env: str | None = Non
     reasons = [
         *reasons,
         *(b.text(today) for b in crossings),
+        *(peak_text(b, burstiness(profile)) for b in peaks),
         f"one target serves every environment ({every}), so what dev and staging test is what prod runs; "
         "config mlinfra:target pins another for one stack",
         f"monthly costs are for {scope}, in EUR at {table.usd_to_eur:g} EUR/USD ({table.usd_to_eur_date}); "
@@ -250,6 +256,7 @@ def decide(profile: Profile, targets: Sequence[Candidate], env: str | None = Non
         assumptions=assumptions,
         cost_curves=tuple(swept),
         break_even=tuple(crossings),
+        peak_break_even=tuple(peaks),
         average_rps=today,
     )
 

@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # Multiples of the profile's traffic the curves are drawn at: 1/16 to 16 times, a factor of 2 apart.
 SCALES = (0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+# Peak-to-average ratios the peak sweep tries, the average kept: steady to very bursty.
+PEAK_RATIOS = (1.0, 2.0, 4.0, 8.0, 16.0)
 
 
 @dataclass(frozen=True)
@@ -66,22 +68,55 @@ def scaled(profile: Profile, factor: float) -> Profile:
     return profile.model_copy(update={"models": models})
 
 
+def with_peak_ratio(profile: Profile, ratio: float) -> Profile:
+    """The profile with every model's peak set to `ratio` x its average (a model without average traffic keeps its
+    peak)."""
+    models = [
+        m.model_copy(update={"traffic": m.traffic.model_copy(update={"peak_rps": round(m.traffic.average_rps * ratio, 6)})})
+        if m.traffic.average_rps else m
+        for m in profile.models
+    ]
+    return profile.model_copy(update={"models": models})
+
+
 def curves(
     profile: Profile, candidates: Sequence[Candidate], envs: Sequence[EnvironmentSettings], table: PriceTable
 ) -> list[CostCurve]:
-    """Each candidate's monthly cost (all environments) at every scale of the profile's traffic; a scale its cost
-    model cannot price (no instance holds the load) is left out of its curve."""
+    """Each candidate's monthly cost (all environments) at every scale of the profile's traffic."""
     today = sum(m.traffic.average_rps for m in profile.models)
+    return sweep([(round(today * f, 6), scaled(profile, f)) for f in SCALES], candidates, envs, table)
+
+
+def peak_curves(
+    profile: Profile, candidates: Sequence[Candidate], envs: Sequence[EnvironmentSettings], table: PriceTable
+) -> list[CostCurve]:
+    """Each candidate's monthly cost at every peak-to-average ratio of PEAK_RATIOS, the average kept."""
+    if not any(m.traffic.average_rps for m in profile.models):
+        return []
+    return sweep([(r, with_peak_ratio(profile, r)) for r in PEAK_RATIOS], candidates, envs, table)
+
+
+def sweep(
+    variants: Sequence[tuple[float, Profile]], candidates: Sequence[Candidate], envs: Sequence[EnvironmentSettings],
+    table: PriceTable,
+) -> list[CostCurve]:
+    """Each candidate's monthly cost (all environments) at every (x, profile) variant; a variant its cost model
+    cannot price (no instance holds the load) is left out of its curve."""
     found: dict[str, list[tuple[float, float]]] = {c.name: [] for c in candidates}
-    for factor in SCALES:
-        variant = scaled(profile, factor)
+    for x, variant in variants:
         for c in candidates:
             try:
                 total = sum(c.estimate(variant, env, table).monthly_eur for env in envs)
             except (EstimateError, NotImplementedError):
                 continue
-            found[c.name].append((round(today * factor, 6), round(total, 2)))
+            found[c.name].append((x, round(total, 2)))
     return [CostCurve(name, tuple(points)) for name, points in found.items() if points]
+
+
+def peak_text(b: BreakEven, today_ratio: float) -> str:
+    """A break-even of the peak sweep (its x is a peak-to-average ratio)."""
+    return (f"break-even: {b.cheaper_below} costs less than {b.cheaper_above} below a peak of ~{b.average_rps:.2g}x "
+            f"the average (today {today_ratio:.2g}x)")
 
 
 def break_evens(found: Sequence[CostCurve]) -> list[BreakEven]:

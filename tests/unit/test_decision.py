@@ -567,3 +567,25 @@ def test_on_premise_gpus_are_checked_for_memory():
             "16; give the model more GPUs per replica") in _violations(d, "onprem-k8s")
     two = {**llm, "resources": {**llm["resources"], "gpus": 2}}
     assert "GPU memory" not in _violations(decide(_profile(models=[two], onprem=onprem)), "onprem-k8s")
+
+
+def test_peak_break_even_names_the_burstiness_above_which_the_cloud_wins():
+    """On premise holds the peak all month, SageMaker bills its instances' peak for 15 % of it: at 20 req/s average,
+    on premise is cheaper below a peak of ~5.7x the average and SageMaker above (interpolated between 4x and 8x)."""
+    from mlinfra.costs.prices import price_table
+    from mlinfra.decision.sensitivity import peak_curves
+    from mlinfra.profiles.environments import all_environments
+
+    model = {**CPU_MODEL, "traffic": {"average_rps": 20, "peak_rps": 40}}
+    profile = _profile(models=[model], security={"exposure": "internal", "authentication": "api_key"})
+    d = decide(profile)
+    (b,) = d.peak_break_even
+    assert (b.cheaper_below, b.cheaper_above) == ("onprem-k8s", "aws-sagemaker")
+    curves = {c.target: dict(c.points) for c in peak_curves(profile, ALL_DEPLOYABLE, all_environments(profile),
+                                                             price_table(profile))}
+    d_lo = curves["aws-sagemaker"][4.0] - curves["onprem-k8s"][4.0]
+    d_hi = curves["aws-sagemaker"][8.0] - curves["onprem-k8s"][8.0]
+    assert b.average_rps == pytest.approx(4 + 4 * d_lo / (d_lo - d_hi), abs=0.001)
+    assert ("break-even: onprem-k8s costs less than aws-sagemaker below a peak of ~5.7x the average (today 2x)"
+            in d.reasons)
+    assert d.to_dict()["peak_break_even"][0]["peak_ratio"] == b.average_rps
