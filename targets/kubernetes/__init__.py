@@ -14,6 +14,7 @@ from mlinfra.monitoring.checks import latency_edges, monitoring_errors, monitori
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.base import Target
 from mlinfra.targets.kubernetes.access import access_gaps
+from mlinfra.targets.kubernetes.guard import guard_render
 from mlinfra.targets.kubernetes.render import OPTION_SECRETS_DIR, OPTION_TIMING, render_plan, timing_option
 
 __all__ = ["OPTION_SECRETS_DIR", "OPTION_TIMING", "KubernetesTarget"]
@@ -36,10 +37,12 @@ class KubernetesTarget(Target):
         errors, warnings = self.profile_checks(profile)
         if errors:
             raise ValueError("; ".join(f"{path}: {message}" for path, message in errors))
+        plan = self.plan(profile, env)
         files = render_plan(
-            self.plan(profile, env), timing_option(options.get(OPTION_TIMING)),
+            plan, timing_option(options.get(OPTION_TIMING)),
             secrets_dir=options.get(OPTION_SECRETS_DIR) or ALERTMANAGER_SECRETS_DIR,
         )
+        guard_render(profile, plan, files)  # the guardrails preview runs, on what would be written
         files.notes["latency_edges"] = latency_edges(profile)
         if warnings:
             files.notes["warnings"] = [f"{path}: {message}" for path, message in warnings]

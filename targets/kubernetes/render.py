@@ -3,13 +3,14 @@
 Layout (relative to the output directory):
     kubernetes/00-namespace.yaml              the models' Namespace and default-deny NetworkPolicy
     kubernetes/01-monitoring-namespace.yaml   the monitoring Namespace (the Helm release does not create it)  *
-    kubernetes/05-monitoring-secrets.yaml     Grafana admin and Alertmanager notification Secrets (placeholders)  *
     kubernetes/10-model-<model>.yaml          the model's serving objects, its ServiceMonitor and dashboard ConfigMap
     kubernetes/20-monitoring.yaml             PrometheusRule
     prometheus/rules.yaml                     the PrometheusRule's groups as a plain Prometheus rule file
     alertmanager/alertmanager.yaml            Alertmanager configuration
     grafana/<model>.json                      one dashboard per model (same text as in the ConfigMap)
     helm/kube-prometheus-stack.values.yaml    *
+    SECRETS.md                                the Secrets to create before applying (never written: no placeholder
+                                              that `kubectl apply` would turn into a real password)
 * only for the environment that owns its cluster's monitoring stack (planning.plan.monitoring_share: environments
 on one cluster share one kube-prometheus-stack, installed by the highest tier among them). Its alertmanager.yaml
 and Helm values route the alerts of every environment on the cluster. Another environment's render leaves the
@@ -17,9 +18,9 @@ starred files out and its alertmanager.yaml routes its own alerts only - exactly
 it can be checked and run on its own (the e2e test does) - and render.json says who owns the stack.
 The numeric prefixes put `kubectl apply -f kubernetes/` in dependency order - namespaces, then the Secrets in
 them, then the rest - and keep model files from colliding with the shared ones. Applying by hand follows the
-MonitoringStack's order: namespaces and Secrets (00-05; replace every `<pulumi secret: KEY>` placeholder with
-the real value first, or Grafana's admin password is that text), then the chart with the helm/ values (it
-needs the Secrets, and brings the CRDs), then the whole directory (ServiceMonitors and the PrometheusRule
+MonitoringStack's order: namespaces (00-01), the Secrets SECRETS.md lists (created from your values with the
+kubectl commands it gives), then the chart with the helm/ values (it needs the Secrets, and brings the CRDs),
+then the whole directory (ServiceMonitors and the PrometheusRule
 need those CRDs); a non-owner's directory after the owner's. `pulumi up` does all of it in that order, with the
 values from Pulumi secret config.
 (render.json, the list of what was written and the notes, is added by rendering.output.)
@@ -30,6 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR
+from mlinfra.manifests.gate import API_KEYS_FILE, build_api_keys_secret, gated
 from mlinfra.manifests.serving import build_model_objects, build_namespace_objects
 from mlinfra.monitoring.alertmanager import build_alertmanager_config
 from mlinfra.monitoring.helm_values import CHART, build_helm_values
@@ -52,9 +54,9 @@ from mlinfra.files.rendered import RenderedFile, RenderedFiles
 OPTION_TIMING = "timing"  # "production" (default) or "fast" (see monitoring/timing.py)
 OPTION_SECRETS_DIR = "alertmanager_secrets_dir"  # where alertmanager.yaml expects credential files
 MONITORING_NAMESPACE_FILE = "kubernetes/01-monitoring-namespace.yaml"
-MONITORING_SECRETS_FILE = "kubernetes/05-monitoring-secrets.yaml"
+SECRETS_FILE = "SECRETS.md"
 HELM_VALUES_FILE = f"helm/{CHART}.values.yaml"
-OWNER_ONLY_FILES = (MONITORING_NAMESPACE_FILE, MONITORING_SECRETS_FILE, HELM_VALUES_FILE)
+OWNER_ONLY_FILES = (MONITORING_NAMESPACE_FILE, HELM_VALUES_FILE)
 
 
 def timing_option(name: str | None) -> AlertTiming:
@@ -73,10 +75,7 @@ def render_plan(
     owner = plan.monitoring.owns_stack
     files = [RenderedFile("kubernetes/00-namespace.yaml", to_yaml_documents(build_namespace_objects(plan)))]
     if owner:
-        files += [
-            RenderedFile(MONITORING_NAMESPACE_FILE, to_yaml_documents([build_monitoring_namespace(plan)])),
-            RenderedFile(MONITORING_SECRETS_FILE, to_yaml_documents(build_monitoring_secrets(plan))),
-        ]
+        files.append(RenderedFile(MONITORING_NAMESPACE_FILE, to_yaml_documents([build_monitoring_namespace(plan)])))
     dashboards = {m.name: dashboard_json(plan, m) for m in plan.models}  # each in its ConfigMap and as a file
     for model in plan.models:
         objects = [
@@ -97,7 +96,62 @@ def render_plan(
     files += [RenderedFile(f"grafana/{m.k8s_name}.json", dashboards[m.name]) for m in plan.models]
     if owner:
         files.append(RenderedFile(HELM_VALUES_FILE, to_yaml(build_helm_values(plan, timing))))
-    return RenderedFiles(files, notes={"monitoring_stack": _ownership_note(plan)})
+    secrets = secrets_to_create(plan)
+    if secrets:
+        files.append(RenderedFile(SECRETS_FILE, secrets_text(plan, secrets)))
+    notes: dict[str, Any] = {"monitoring_stack": _ownership_note(plan)}
+    if secrets:
+        notes["secrets_to_create"] = [
+            {"namespace": s["metadata"]["namespace"], "name": s["metadata"]["name"], "keys": keys}
+            for s, keys in secrets
+        ]
+    return RenderedFiles(files, notes=notes)
+
+
+def secrets_to_create(plan: EnvironmentPlan) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """The Secrets the environment's objects read, each with {Secret key: where its value comes from} - the
+    Pulumi secret config key, or a literal (Grafana's user name). `pulumi up` creates them from secret config;
+    render never writes them."""
+    out: list[tuple[dict[str, Any], dict[str, str]]] = []
+    if plan.monitoring.owns_stack:
+        for secret in build_monitoring_secrets(plan):
+            keys = {k: _source(v) for k, v in secret["stringData"].items()}
+            out.append((secret, keys))
+    if gated(plan) and plan.access.api_keys_secret:
+        for model in plan.models:
+            secret = build_api_keys_secret(plan, model, "")
+            out.append((secret, {API_KEYS_FILE: f"config:{plan.access.api_keys_secret} (one key a line, as "
+                                 '`"<key>" 1;` lines)'}))
+    return out
+
+
+def _source(value: str) -> str:
+    key = value.removeprefix("<pulumi secret: ").removesuffix(">")
+    return f"config:{key}" if key != value else f"literal:{value}"
+
+
+def secrets_text(plan: EnvironmentPlan, secrets: list[tuple[dict[str, Any], dict[str, str]]]) -> str:
+    """SECRETS.md: each Secret to create before `kubectl apply`, with the command that reads the values from files."""
+    lines = [
+        f"# Secrets of {plan.profile_name} / {plan.environment}",
+        "",
+        "`mlinfra render` writes no Secret: a placeholder applied by `kubectl apply` would become the real value",
+        "(Grafana's admin password, say). `pulumi up` creates these from the stack's secret config; to apply this",
+        "directory by hand, create them first, each value in a file (`config:KEY` names the Pulumi secret config key",
+        "that holds it):",
+        "",
+    ]
+    for secret, keys in secrets:
+        meta = secret["metadata"]
+        lines += [f"## {meta['namespace']}/{meta['name']}", ""]
+        lines += [f"- `{k}`: {v.replace('config:', 'secret config key ').replace('literal:', 'the text ')}"
+                  for k, v in keys.items()]
+        args = " ".join(
+            f"--from-literal={k}={v.removeprefix('literal:')}" if v.startswith("literal:") else f"--from-file={k}=./{k}"
+            for k, v in keys.items()
+        )
+        lines += ["", "```bash", f"kubectl -n {meta['namespace']} create secret generic {meta['name']} {args}", "```", ""]
+    return "\n".join(lines)
 
 
 def _ownership_note(plan: EnvironmentPlan) -> dict[str, Any]:

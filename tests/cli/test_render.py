@@ -33,13 +33,13 @@ def test_layout_and_manifest(tmp_path):
     summary = json.loads(result.output)
     assert (summary["target"], summary["environment"], summary["timing"]) == ("onprem-k8s", "prod", "production")
     assert sorted(_tree(out)) == [
+        "SECRETS.md",
         "alertmanager/alertmanager.yaml",
         "grafana/claims-assistant.json",
         "grafana/damage-detector.json",
         "helm/kube-prometheus-stack.values.yaml",
         "kubernetes/00-namespace.yaml",
         "kubernetes/01-monitoring-namespace.yaml",
-        "kubernetes/05-monitoring-secrets.yaml",
         "kubernetes/10-model-claims-assistant.yaml",
         "kubernetes/10-model-damage-detector.yaml",
         "kubernetes/20-monitoring.yaml",
@@ -57,19 +57,21 @@ def test_layout_and_manifest(tmp_path):
     rule = next(d for d in docs if d["kind"] == "PrometheusRule")
     assert yaml.safe_load((out / "prometheus" / "rules.yaml").read_text()) == {"groups": rule["spec"]["groups"]}
     assert [d["kind"] for d in docs] == ["PrometheusRule"]
-    # `kubectl apply -f kubernetes/` goes by file name: namespaces, then the Secrets in them, then the rest
+    # `kubectl apply -f kubernetes/` goes by file name: namespaces first, and no Secret at all - a placeholder
+    # applied by kubectl would become Grafana's real admin password; SECRETS.md says how to create each
     order = [(path, d["kind"], d["metadata"]["name"]) for path in sorted((out / "kubernetes").iterdir())
              for d in yaml.safe_load_all(path.read_text())]
     kinds = [kind for _path, kind, _name in order]
-    assert kinds[:4] == ["Namespace", "NetworkPolicy", "Namespace", "Secret"], order[:5]
-    last_namespace = max(i for i, k in enumerate(kinds) if k == "Namespace")
-    assert all(i > last_namespace for i, k in enumerate(kinds) if k == "Secret"), "a Secret before its namespace"
-    secret_docs = yaml.safe_load_all((out / "kubernetes" / "05-monitoring-secrets.yaml").read_text())
-    secrets = {d["metadata"]["name"]: d for d in secret_docs}
-    assert secrets["mlinfra-alertmanager-notify"]["stringData"]["pagerdutyRoutingKey"] == "<pulumi secret: pagerdutyRoutingKey>"
-    assert secrets["mlinfra-grafana-admin"]["stringData"] == {
-        "admin-user": "admin", "admin-password": "<pulumi secret: grafanaAdminPassword>",
-    }
+    assert kinds[:3] == ["Namespace", "NetworkPolicy", "Namespace"], order[:5]
+    assert "Secret" not in kinds
+    assert b"<pulumi secret:" not in b"".join(_tree(out).values())
+    to_create = {(s["namespace"], s["name"]): s["keys"] for s in manifest["secrets_to_create"]}
+    assert to_create[("monitoring", "mlinfra-grafana-admin")] == {
+        "admin-user": "literal:admin", "admin-password": "config:grafanaAdminPassword"}
+    assert to_create[("monitoring", "mlinfra-alertmanager-notify")]["pagerdutyRoutingKey"] == "config:pagerdutyRoutingKey"
+    guide = (out / "SECRETS.md").read_text()
+    assert ("kubectl -n monitoring create secret generic mlinfra-grafana-admin --from-literal=admin-user=admin "
+            "--from-file=admin-password=./admin-password") in guide
     values = yaml.safe_load((out / "helm" / "kube-prometheus-stack.values.yaml").read_text())
     assert values["grafana"]["admin"]["existingSecret"] == "mlinfra-grafana-admin"
     for path, data in _tree(out).items():
@@ -86,8 +88,8 @@ def test_only_the_owner_renders_the_monitoring_stack(tmp_path, env, owner_files)
     write their rules, monitors, dashboards and their own routing, and render.json says who owns the stack."""
     out = tmp_path / "out"
     assert run("render", PROFILE, "--env", env, "--target", "onprem-k8s", "--out", str(out)).exit_code == 0
-    owner_only = {"kubernetes/01-monitoring-namespace.yaml", "kubernetes/05-monitoring-secrets.yaml",
-                  "helm/kube-prometheus-stack.values.yaml"}
+    owner_only = {"kubernetes/01-monitoring-namespace.yaml", "helm/kube-prometheus-stack.values.yaml",
+                  "SECRETS.md"}  # stacks/profile.yaml: its Secrets are the monitoring stack's
     shared = {"kubernetes/00-namespace.yaml", "kubernetes/10-model-churn.yaml", "kubernetes/20-monitoring.yaml",
               "prometheus/rules.yaml", "alertmanager/alertmanager.yaml", "grafana/churn.json", "render.json"}
     assert set(_tree(out)) == shared | (owner_only if owner_files else set())
@@ -102,7 +104,7 @@ def test_only_the_owner_renders_the_monitoring_stack(tmp_path, env, owner_files)
             ['namespace="churn-scoring-staging"'], ['environment="prod"'], ['namespace="churn-scoring-prod"'],
         ]
     else:
-        assert note["not_rendered"] == sorted(owner_only, key=lambda p: ("helm" in p, p))
+        assert note["not_rendered"] == sorted(owner_only - {"SECRETS.md"}, key=lambda p: ("helm" in p, p))
         assert f"routes the alerts of '{env}'" in note["note"] and "deploy 'prod' first" in note["note"]
         assert env_routes == [], "a non-owner's alertmanager.yaml routes its own alerts only"
         assert {r["receiver"] for r in am["route"]["routes"][1:]} == {"mlinfra-ticket"}, "and they do not page"
@@ -116,8 +118,8 @@ def test_rerun_is_byte_identical(tmp_path):
     assert result.exit_code == 0 and {f["status"] for f in json.loads(result.output)["files"]} == {"unchanged"}
     assert _tree(out) == first
     table = run("render", PROFILE, "--env", "prod", "--target", "onprem-k8s", "--out", str(out))
-    # one row per directory: kubernetes/ holds 5 files, none created or updated, all unchanged
-    assert "│ kubernetes   │     5 │" in table.output and table.output.count("│       0 │       0 │") == 5
+    # one row per directory: kubernetes/ holds 4 files, none created or updated, all unchanged (and SECRETS.md)
+    assert "│ kubernetes   │     4 │" in table.output and table.output.count("│       0 │       0 │") == 6
 
 
 def test_refuses_a_foreign_non_empty_directory(tmp_path):
@@ -150,13 +152,13 @@ def test_a_rerun_removes_the_files_it_no_longer_writes(tmp_path):
     out = tmp_path / "out"
     assert run("render", PROFILE, "--env", "prod", "--target", "onprem-k8s", "--out", str(out)).exit_code == 0
     values = out / "helm" / "kube-prometheus-stack.values.yaml"
-    secrets = out / "kubernetes" / "05-monitoring-secrets.yaml"
-    secrets.write_text(secrets.read_text() + "# my edit\n")
+    namespace = out / "kubernetes" / "01-monitoring-namespace.yaml"
+    namespace.write_text(namespace.read_text() + "# my edit\n")
     result = run("render", PROFILE, "--env", "dev", "--target", "onprem-k8s", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert not values.exists() and secrets.read_text().endswith("# my edit\n"), "removed when unedited, else kept"
+    assert not values.exists() and namespace.read_text().endswith("# my edit\n"), "removed when unedited, else kept"
     listed = {f["path"] for f in json.loads((out / "render.json").read_text())["files"]}
-    assert listed == set(_tree(out)) - {"render.json", "kubernetes/05-monitoring-secrets.yaml"}
+    assert listed == set(_tree(out)) - {"render.json", "kubernetes/01-monitoring-namespace.yaml"}
 
 
 def test_fast_timing_and_secrets_dir(tmp_path):

@@ -17,7 +17,7 @@ import yaml
 
 from mlinfra.targets.registry import plan_for
 from mlinfra.profiles import load_profile
-from mlinfra.targets.kubernetes.render import render_plan
+from mlinfra.targets.kubernetes.render import render_plan, secrets_to_create
 
 pytestmark = pytest.mark.tools
 
@@ -36,14 +36,15 @@ def cases(repo_root: Path) -> dict[str, list[dict]]:
         targets = (["onprem-k8s"] if profile.onprem else []) + ["aws-eks"]
         for env in profile.environment_names:
             for target in targets:
-                files = render_plan(plan_for(profile, env, target))
+                plan = plan_for(profile, env, target)
+                files = render_plan(plan)
                 built[f"{profile.name}-{env}-{target}"] = [
                     doc
                     for f in files
                     if f.path.startswith("kubernetes/")
                     for doc in yaml.safe_load_all(f.text)
                     if doc is not None
-                ]
+                ] + [secret for secret, _keys in secrets_to_create(plan)]  # render lists them, `pulumi up` creates them
     return built
 
 

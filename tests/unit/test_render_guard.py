@@ -1,0 +1,55 @@
+"""`render` runs the guardrails `preview` runs, on what it would write, and never writes a Secret."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from profile_data import LOAN_DESK, changed
+
+from mlinfra.files.dump import to_yaml_documents
+from mlinfra.files.rendered import RenderedFile
+from mlinfra.profiles.load import profile_from_data
+from mlinfra.targets.kubernetes.guard import guard_render
+from mlinfra.targets.registry import get_target
+
+
+def _rendered(profile, env="prod"):
+    target = get_target("onprem-k8s")
+    return target.plan(profile, env), target.render(profile, env)
+
+
+def test_no_secret_is_ever_rendered_and_each_is_listed_with_how_to_create_it():
+    profile = profile_from_data(LOAN_DESK)  # api_key: one API-key Secret per model, plus the monitoring ones
+    _plan, files = _rendered(profile)
+    kinds = {d["kind"] for f in files if f.path.startswith("kubernetes/") for d in yaml.safe_load_all(f.text) if d}
+    assert "Secret" not in kinds
+    listed = {(s["namespace"], s["name"]) for s in files.notes["secrets_to_create"]}
+    assert {("loan-desk-prod", "scorer-api-keys"), ("loan-desk-prod", "doc-reader-api-keys"),
+            ("monitoring", "mlinfra-grafana-admin")} <= listed
+    (guide,) = [f.text for f in files if f.path == "SECRETS.md"]
+    assert "kubectl -n loan-desk-prod create secret generic scorer-api-keys --from-file=keys.map=./keys.map" in guide
+
+
+@pytest.mark.parametrize("obj, message", [
+    pytest.param(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "notes", "namespace": "loan-desk-prod"},
+         "data": {"hook": "https://hooks.slack.com/services/T0001/B0001/abcdefghijkl"}},
+        "credential-shaped literal", id="slack-url-in-clear"),
+    pytest.param(
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "open", "namespace": "loan-desk-prod"},
+         "spec": {"type": "NodePort", "ports": [{"port": 80}]}},
+        "Service type NodePort exposes it outside the cluster", id="nodeport-with-internal-exposure"),
+])
+def test_a_render_that_breaks_a_guardrail_is_refused(obj, message):
+    profile = profile_from_data(LOAN_DESK)
+    plan, files = _rendered(profile)
+    with pytest.raises(ValueError, match=f"the render breaks mlinfra's guardrails, nothing was written: .*{message}"):
+        guard_render(profile, plan, [*files, RenderedFile("kubernetes/99-extra.yaml", to_yaml_documents([obj]))])
+
+
+def test_the_examples_pass_the_guardrails():
+    for security in ({"exposure": "internal", "authentication": "api_key"},
+                     {"exposure": "private", "authentication": "none"}):
+        profile = profile_from_data(changed(LOAN_DESK, security=security))
+        plan, files = _rendered(profile)
+        guard_render(profile, plan, files)
