@@ -154,10 +154,11 @@ def test_prod_differs_from_dev_nat_per_zone_node_counts_protection(eks_runs):
 
 
 def test_dev_and_prod_node_groups_by_hand(eks_runs):
-    """bursty-cloud: 8 CPU of models at the floor plus monitoring; c6i.2xlarge (7.7 allocatable CPU) is cheapest."""
+    """bursty-cloud: dev serves 5 % of the traffic, so its models' floor and monitoring fit one c6i.4xlarge (15.7
+    allocatable CPU; as cheap as two c6i.2xlarge, and fewer nodes); prod needs three nodes."""
     scaling = {env: one(eks_runs[env], NODE_GROUP)["inputs"] for env in ("dev", "prod")}
-    assert scaling["dev"]["instanceTypes"] == ["c6i.2xlarge"]
-    assert scaling["dev"]["scalingConfig"] == {"minSize": 2, "desiredSize": 2, "maxSize": 2}
+    assert scaling["dev"]["instanceTypes"] == ["c6i.4xlarge"]
+    assert scaling["dev"]["scalingConfig"] == {"minSize": 1, "desiredSize": 1, "maxSize": 1}
     assert scaling["prod"]["scalingConfig"]["minSize"] == 3
 
 
