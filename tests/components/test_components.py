@@ -462,7 +462,8 @@ def test_a_target_without_a_cost_model_deploys_with_no_monthly_cost(tmp_path):
     profile = load_profile(str(Path(__file__).resolve().parents[2] / "stacks" / "profile.yaml"))
     bare = type("Bare", (Target,), {"name": "bare"})()
     assert monthly_cost(bare, profile, "prod") is None
-    assert monthly_cost(get_target("onprem-k8s"), profile, "prod") == pytest.approx(44.84, abs=0.01)
+    # hardware 15.77 + power 6.77 (0.0331 kW at 0.28 EUR/kWh) + operations 1.29 h x 60 EUR/h = 77.66
+    assert monthly_cost(get_target("onprem-k8s"), profile, "prod") == pytest.approx(100.2, abs=0.01)
 
 
 @pytest.mark.parametrize("env", [pytest.param("dev", id="dev"), pytest.param("prod", id="prod")])
