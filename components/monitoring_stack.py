@@ -42,7 +42,7 @@ from mlinfra.monitoring.objects import (
     build_dashboard_configmap,
     build_grafana_admin_secret,
     build_monitoring_namespace,
-    build_prometheus_rule,
+    build_prometheus_rules,
     build_service_monitor,
 )
 from mlinfra.planning.specs import EnvironmentPlan
@@ -91,7 +91,9 @@ class MonitoringStack(pulumi.ComponentResource):
             after_release = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[res["release"]]))
 
         # 4. what needs the chart's CRDs (and the dashboards the chart's Grafana sidecar loads), after the release
-        objects = [("prometheus-rule", build_prometheus_rule(plan))]
+        # the rules split into objects the API accepts (the first keeps its role, more are prometheus-rule-<n>)
+        objects = [("prometheus-rule" if n == 1 else f"prometheus-rule-{n}", rule)
+                   for n, rule in enumerate(build_prometheus_rules(plan), 1)]
         objects += [(f"service-monitor-{m.k8s_name}", build_service_monitor(plan, m)) for m in plan.models]
         objects += [(f"dashboard-{m.k8s_name}", build_dashboard_configmap(plan, m)) for m in plan.models]
         namespaces = {plan.namespace: args.namespace} if args.namespace is not None else None

@@ -12,6 +12,8 @@ custom resources: the MonitoringStack component must make them depend on the Hel
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 from mlinfra.conventions import (
@@ -88,6 +90,62 @@ def build_prometheus_rule(
         "metadata": {"name": k8s_name(plan.namespace, "rules"), "namespace": plan.namespace, "labels": _labels(plan)},
         "spec": {"groups": groups},
     }
+
+
+# kubectl's client-side apply keeps the whole object in an annotation, whose total the API server caps at 256 KiB;
+# etcd refuses requests over 1.5 MiB. Rule objects are split well below both (one PrometheusRule grows about 5 KB
+# per model: ~50 models reached the first limit).
+MAX_OBJECT_BYTES = 256 * 1024
+RULE_OBJECT_BUDGET = 192 * 1024
+_GROUPS_BUDGET = RULE_OBJECT_BUDGET - 4096  # what the object's metadata and wrapping leave for its groups
+
+
+def object_bytes(obj: dict[str, Any]) -> int:
+    """The object's size as the API server receives it (JSON)."""
+    return len(json.dumps(obj, separators=(",", ":"), sort_keys=True).encode("utf-8"))
+
+
+def build_prometheus_rules(
+    plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION, groups: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The groups of prometheus/rules.yaml as PrometheusRule objects of at most RULE_OBJECT_BUDGET bytes each: the
+    first is build_prometheus_rule's (same name), more are named <namespace>-rules-<n>. A group too big for one
+    object is cut into consecutive parts <group>.<n> (recording rules keep their order; a record read in a later
+    part is at most one evaluation interval older)."""
+    if groups is None:
+        groups = build_rule_groups(plan, timing)
+    parts: list[list[dict[str, Any]]] = [[]]
+    for group in _fitting_groups(groups):
+        size = object_bytes(group)
+        if parts[-1] and sum(object_bytes(g) + 1 for g in parts[-1]) + size > _GROUPS_BUDGET:
+            parts.append([])
+        parts[-1].append(group)
+    rules = []
+    for n, part in enumerate(parts, 1):
+        rule = build_prometheus_rule(plan, timing, part)
+        if n > 1:
+            rule["metadata"]["name"] = k8s_name(plan.namespace, "rules", str(n))
+        rules.append(rule)
+    return rules
+
+
+def _fitting_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for group in groups:
+        if object_bytes(group) <= _GROUPS_BUDGET:
+            out.append(group)
+            continue
+        head = {k: v for k, v in group.items() if k != "rules"}
+        chunk: list[dict[str, Any]] = []
+        pieces: list[list[dict[str, Any]]] = []
+        for rule in group["rules"]:
+            if chunk and object_bytes({**head, "rules": [*chunk, rule]}) > _GROUPS_BUDGET:
+                pieces.append(chunk)
+                chunk = []
+            chunk.append(rule)
+        pieces.append(chunk)
+        out += [{**head, "name": f"{group['name']}.{i}", "rules": piece} for i, piece in enumerate(pieces, 1)]
+    return out
 
 
 def build_service_monitor(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming = PRODUCTION) -> dict[str, Any]:
@@ -201,7 +259,7 @@ def build_monitoring_objects(plan: EnvironmentPlan, timing: AlertTiming = PRODUC
     cluster's monitoring stack only), then what needs the CRDs (PrometheusRule, per model ServiceMonitor) and
     the dashboards."""
     objects = [build_monitoring_namespace(plan), *build_monitoring_secrets(plan)] if plan.monitoring.owns_stack else []
-    objects.append(build_prometheus_rule(plan, timing))
+    objects += build_prometheus_rules(plan, timing)
     for model in plan.models:
         objects.append(build_service_monitor(plan, model, timing))
         objects.append(build_dashboard_configmap(plan, model))

@@ -10,6 +10,7 @@ from mlinfra.files.rendered import RenderedFile
 from mlinfra.guardrails.checks import check_exposure, check_no_plain_secrets, check_unique_objects
 from mlinfra.guardrails.context import context_for
 from mlinfra.guardrails.graph import kube_type_token, resource
+from mlinfra.monitoring.objects import MAX_OBJECT_BYTES, object_bytes
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.model import Profile
 
@@ -37,6 +38,15 @@ def guard_render(profile: Profile, plan: EnvironmentPlan, files: list[RenderedFi
     """ValueError listing every violation of the Kubernetes guardrails in the rendered files."""
     ctx = context_for(profile, plan.environment, tier=plan.tier, protect=plan.protect, target=plan.target)
     graph = rendered_graph(files)
+    too_big = [
+        f"{r['inputs']['kind']} {r['name']} is {object_bytes(r['inputs']):,} bytes; the API accepts objects up to "
+        f"{MAX_OBJECT_BYTES:,} bytes through `kubectl apply` (etcd refuses 1.5 MiB): split the profile's models "
+        "over more profiles, or shorten what makes it this big"
+        for r in graph if r["type"].startswith("kubernetes:") and "kind" in r["inputs"]
+        and object_bytes(r["inputs"]) > MAX_OBJECT_BYTES
+    ]
+    if too_big:
+        raise ValueError("; ".join(too_big))
     found = [v for _, check in CHECKS for v in check(graph, ctx).violations]
     if found:
         listed = "; ".join(f"{v.resource}: {v.message}" for v in found[:10])

@@ -40,7 +40,7 @@ from mlinfra.monitoring.objects import (
     build_dashboard_configmap,
     build_monitoring_namespace,
     build_monitoring_secrets,
-    build_prometheus_rule,
+    build_prometheus_rules,
     build_service_monitor,
     dashboard_json,
 )
@@ -85,9 +85,9 @@ def render_plan(
         ]
         files.append(RenderedFile(f"kubernetes/10-model-{model.k8s_name}.yaml", to_yaml_documents(objects)))
     groups = build_rule_groups(plan, timing)  # the PrometheusRule's and rules.yaml's
-    rule = build_prometheus_rule(plan, timing, groups)
-    files.append(RenderedFile("kubernetes/20-monitoring.yaml", to_yaml_documents([rule])))
-    files.append(RenderedFile("prometheus/rules.yaml", to_yaml({"groups": groups})))
+    rules = build_prometheus_rules(plan, timing, groups)
+    files.append(RenderedFile("kubernetes/20-monitoring.yaml", to_yaml_documents(rules)))
+    files.append(RenderedFile("prometheus/rules.yaml", to_yaml({"groups": [g for r in rules for g in r["spec"]["groups"]]})))
     files.append(
         RenderedFile(
             "alertmanager/alertmanager.yaml", to_yaml(build_alertmanager_config(plan, timing, secrets_dir=secrets_dir))

@@ -53,3 +53,33 @@ def test_the_examples_pass_the_guardrails():
         profile = profile_from_data(changed(LOAN_DESK, security=security))
         plan, files = _rendered(profile)
         guard_render(profile, plan, files)
+
+
+def test_a_hundred_and_twenty_models_render_in_objects_the_api_accepts():
+    """One PrometheusRule grew about 5 KB per model: over kubectl's 256 KiB at ~50 models, etcd's 1.5 MiB at ~300.
+    The rules are split into objects of at most 192 KiB, and together they hold every group's rules."""
+    from mlinfra.monitoring.objects import MAX_OBJECT_BYTES, RULE_OBJECT_BUDGET, object_bytes
+    from mlinfra.monitoring.rules import build_rule_groups
+
+    base = LOAN_DESK["models"][0]
+    data = changed(LOAN_DESK, models=[{**base, "name": f"m{i:03d}"} for i in range(120)])
+    profile = profile_from_data(data)
+    plan, files = _rendered(profile)
+    (text,) = [f.text for f in files if f.path == "kubernetes/20-monitoring.yaml"]
+    rules = [d for d in yaml.safe_load_all(text) if d]
+    assert len(rules) >= 3 and all(object_bytes(r) <= RULE_OBJECT_BUDGET < MAX_OBJECT_BYTES for r in rules)
+    assert rules[0]["metadata"]["name"] == "loan-desk-prod-rules" and rules[1]["metadata"]["name"] == "loan-desk-prod-rules-2"
+    held = [rule for r in rules for g in r["spec"]["groups"] for rule in g["rules"]]
+    assert held == [rule for g in build_rule_groups(plan) for rule in g["rules"]], "every rule, in order, once"
+    (plain,) = [f.text for f in files if f.path == "prometheus/rules.yaml"]
+    assert yaml.safe_load(plain)["groups"] == [g for r in rules for g in r["spec"]["groups"]]
+
+
+def test_an_object_over_the_api_limit_is_refused_naming_it():
+    profile = profile_from_data(LOAN_DESK)
+    plan, files = _rendered(profile)
+    big = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "huge", "namespace": "loan-desk-prod"},
+           "data": {"x": "y" * 300_000}}
+    with pytest.raises(ValueError, match=r"ConfigMap loan-desk-prod/huge is 300,\d+ bytes; the API accepts objects up "
+                                         r"to 262,144 bytes"):
+        guard_render(profile, plan, [*files, RenderedFile("kubernetes/99-big.yaml", to_yaml_documents([big]))])
