@@ -5,7 +5,9 @@ Pure arithmetic over the price table's instance sizes, for any target that packs
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from mlinfra.costs.model import EstimateError, fmt_number
@@ -38,8 +40,9 @@ NODE_RESERVED_MEMORY_GIB = 0.8
 NODE_MEMORY_ALLOCATABLE = 0.9  # share of the rest the scheduler may hand out (eviction threshold, page cache)
 
 
+@lru_cache(maxsize=256)
 def allocatable(inst: InstanceType) -> tuple[float, float]:
-    """CPU and memory the scheduler can place pods on."""
+    """CPU and memory the scheduler can place pods on (cached: the break-even sweep packs thousands of times)."""
     return (
         round(inst.vcpu - NODE_RESERVED_CPU, 4),
         round((inst.memory_gib - NODE_RESERVED_MEMORY_GIB) * NODE_MEMORY_ALLOCATABLE, 4),
@@ -56,7 +59,7 @@ def pack(pods: list[Pod], inst: InstanceType) -> int:
     cpu_cap, mem_cap = allocatable(inst)
     free: list[list[float]] = []  # per node: cpu, memory, gpus left
     for pod in sorted(pods, key=lambda p: (-max(p.cpu / cpu_cap, p.memory_gib / mem_cap), p.name)):
-        if not fits(pod, inst):
+        if pod.cpu > cpu_cap or pod.memory_gib > mem_cap or pod.gpus > inst.gpus:
             raise EstimateError(f"{pod.name} ({pod.cpu} CPU, {pod.memory_gib} GiB) does not fit {inst.name}")
         for node in free:
             if pod.cpu <= node[0] + 1e-9 and pod.memory_gib <= node[1] + 1e-9 and pod.gpus <= node[2]:
@@ -131,14 +134,23 @@ def plan_pool(
     base: list[Pod], peak: list[Pod], candidates: list[InstanceType], table: PriceTable, region: str, min_nodes: int,
     peak_share: float = PEAK_SHARE_OF_MONTH,
 ) -> NodePlan:
-    """The cheapest instance type for a pool, with its node counts at the floor and at peak."""
+    """The cheapest instance type for a pool, with its node counts at the floor and at peak. An instance whose
+    lower bound (the floor's total CPU and memory over its room) already costs more than the best found is not
+    packed: the answer is the same, the break-even sweep much faster."""
     best: tuple[float, int, str, NodePlan] | None = None
+    base_cpu, base_mem = sum(p.cpu for p in base), sum(p.memory_gib for p in base)
     for inst in candidates:
         if not all(fits(p, inst) for p in peak):
             continue
+        price = table.regional("ec2", inst.name, region)
+        if best is not None:
+            cpu_cap, mem_cap = allocatable(inst)
+            lower = max(min_nodes, math.ceil(base_cpu / cpu_cap - 1e-9), math.ceil(base_mem / mem_cap - 1e-9))
+            if lower * price.value > best[0]:
+                continue
         plan = NodePlan(
             instance=inst,
-            price=table.regional("ec2", inst.name, region),
+            price=price,
             base_nodes=max(min_nodes, pack(base, inst)),
             peak_nodes=max(min_nodes, pack(peak, inst)),
             peak_share=peak_share,
