@@ -42,6 +42,7 @@ from mlinfra.monitoring.objects import (
     build_dashboard_configmap,
     build_grafana_admin_secret,
     build_monitoring_namespace,
+    build_monitoring_network_policy,
     build_prometheus_rules,
     build_service_monitor,
 )
@@ -128,6 +129,9 @@ def _install_stack(
         child_name(name, "namespace"), build_monitoring_namespace(plan), child, protect=plan.protect
     )
     in_namespace = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[res["namespace"]]))
+    # who may connect to it: its own pods and the API server's webhook calls, not the whole cluster
+    res["network-policy"] = create_object(child_name(name, "network-policy"), build_monitoring_network_policy(plan),
+                                          in_namespace)
 
     # 2. the Secrets the release reads: Pulumi secrets -> Kubernetes Secret, never plain text anywhere
     notify_keys = alertmanager_secret_keys(plan)

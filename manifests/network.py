@@ -7,7 +7,9 @@ Who may connect to a model pod:
   namespace: the ALB reaches pod IPs from the VPC) the http port is open to any source and the ALB's
   security group is the gate;
 - the metrics port from the monitoring namespace (Prometheus).
-Egress: DNS, and TCP 443 when an init container fetches the artifact (S3, registry, web server).
+Egress: DNS to the cluster's DNS pods only, and TCP 443 (never to link-local addresses: instance metadata) when
+an init container fetches the artifact (S3, registry, web server) or the gate checks OIDC tokens against the
+issuer.
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 from mlinfra.runtimes.catalog import Runtime
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set on every namespace by Kubernetes (>= 1.22)
+# the cluster's DNS: CoreDNS pods carry k8s-app=kube-dns in kube-system (kubeadm, EKS, GKE, k3s, RKE2)
+CLUSTER_DNS = {
+    "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: "kube-system"}},
+    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+}
+LINK_LOCAL = "169.254.0.0/16"  # instance metadata services (node credentials) live here
 SHARED_METRICS_SERVICE_PORT = 9090  # Service port named `metrics` when the runtime serves /metrics on http
 ALB_CLASS = "alb"
 
@@ -76,11 +84,12 @@ def network_policy(plan: EnvironmentPlan, model: ModelSpec, runtime: Runtime) ->
         else:
             ingress.append({"ports": _tcp(edge_port)})
     ingress.append({"from": [_from_namespace(plan.monitoring.namespace)], "ports": _tcp(runtime.metrics_port)})
-    egress: list[dict[str, Any]] = [{"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]
+    egress: list[dict[str, Any]] = [{"to": [CLUSTER_DNS], "ports": [{"protocol": "UDP", "port": 53},
+                                                                  {"protocol": "TCP", "port": 53}]}]
     if artifact_delivery(model, runtime.run_as_user, "tmp").needs_https_egress or (
         gate.gated(plan) and plan.access.authentication == "oidc"  # the issuer's discovery and keys
-    ):
-        egress.append({"ports": _tcp(443)})
+    ):  # HTTPS to the artifact store or issuer; never to link-local addresses (the cloud's instance metadata)
+        egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [LINK_LOCAL]}}], "ports": _tcp(443)})
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",

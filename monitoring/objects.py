@@ -205,6 +205,29 @@ def build_monitoring_namespace(plan: EnvironmentPlan) -> dict[str, Any]:
     }
 
 
+OPERATOR_WEBHOOK_PORT = 10250  # the chart's prometheusOperator.tls.internalPort: the API server calls its webhooks
+
+
+def build_monitoring_network_policy(plan: EnvironmentPlan) -> dict[str, Any]:
+    """Who may connect to the monitoring namespace: its own pods (Prometheus, Alertmanager, Grafana, the
+    operator, kube-state-metrics reach each other) and the API server to the operator's admission webhooks -
+    not every pod of the cluster (Alertmanager's and Prometheus' APIs silence alerts and read every metric).
+    Ingress only: Prometheus scrapes every namespace, Alertmanager reaches the receivers."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "monitoring-ingress", "namespace": plan.monitoring.namespace, "labels": _labels(plan)},
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {"from": [{"podSelector": {}}]},
+                {"ports": [{"protocol": "TCP", "port": OPERATOR_WEBHOOK_PORT}]},
+            ],
+        },
+    }
+
+
 def build_grafana_admin_secret(plan: EnvironmentPlan, password: Any = None) -> dict[str, Any]:
     """The Secret named in the chart's grafana.admin.existingSecret: user `admin` and the password.
 
@@ -258,7 +281,8 @@ def build_monitoring_objects(plan: EnvironmentPlan, timing: AlertTiming = PRODUC
     """Every monitoring object the environment deploys, in apply order: namespace and Secrets (the owner of the
     cluster's monitoring stack only), then what needs the CRDs (PrometheusRule, per model ServiceMonitor) and
     the dashboards."""
-    objects = [build_monitoring_namespace(plan), *build_monitoring_secrets(plan)] if plan.monitoring.owns_stack else []
+    objects = ([build_monitoring_namespace(plan), build_monitoring_network_policy(plan), *build_monitoring_secrets(plan)]
+               if plan.monitoring.owns_stack else [])
     objects += build_prometheus_rules(plan, timing)
     for model in plan.models:
         objects.append(build_service_monitor(plan, model, timing))

@@ -2,7 +2,8 @@
 
 Layout (relative to the output directory):
     kubernetes/00-namespace.yaml              the models' Namespace and default-deny NetworkPolicy
-    kubernetes/01-monitoring-namespace.yaml   the monitoring Namespace (the Helm release does not create it)  *
+    kubernetes/01-monitoring-namespace.yaml   the monitoring Namespace (the Helm release does not create it) and
+                                              its NetworkPolicy (its own pods and the API server only)  *
     kubernetes/10-model-<model>.yaml          the model's serving objects, its ServiceMonitor and dashboard ConfigMap
     kubernetes/20-monitoring.yaml             PrometheusRule
     prometheus/rules.yaml                     the PrometheusRule's groups as a plain Prometheus rule file
@@ -39,6 +40,7 @@ from mlinfra.monitoring.ownership import stack_ownership
 from mlinfra.monitoring.objects import (
     build_dashboard_configmap,
     build_monitoring_namespace,
+    build_monitoring_network_policy,
     build_monitoring_secrets,
     build_prometheus_rules,
     build_service_monitor,
@@ -75,7 +77,8 @@ def render_plan(
     owner = plan.monitoring.owns_stack
     files = [RenderedFile("kubernetes/00-namespace.yaml", to_yaml_documents(build_namespace_objects(plan)))]
     if owner:
-        files.append(RenderedFile(MONITORING_NAMESPACE_FILE, to_yaml_documents([build_monitoring_namespace(plan)])))
+        files.append(RenderedFile(MONITORING_NAMESPACE_FILE, to_yaml_documents(
+            [build_monitoring_namespace(plan), build_monitoring_network_policy(plan)])))
     dashboards = {m.name: dashboard_json(plan, m) for m in plan.models}  # each in its ConfigMap and as a file
     for model in plan.models:
         objects = [

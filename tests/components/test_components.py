@@ -22,6 +22,7 @@ from mlinfra.monitoring.helm_values import CHART, CHART_REPO, CHART_VERSION, bui
 from mlinfra.monitoring.objects import (
     build_dashboard_configmap,
     build_monitoring_namespace,
+    build_monitoring_network_policy,
     build_monitoring_secrets,
     build_prometheus_rule,
     build_service_monitor,
@@ -60,7 +61,8 @@ def test_recorded_inputs_equal_the_pure_builders(runs, env, plain, kube_objects)
     plan = plan_for(load_profile(str(runs["path"])), env, "onprem-k8s")
     owner = env == "prod"  # the three environments share lab-ctx-17: prod installs its monitoring stack
     assert plan.monitoring.owns_stack is owner
-    expected = [*build_namespace_objects(plan), *([build_monitoring_namespace(plan)] if owner else [])]
+    expected = [*build_namespace_objects(plan),
+                *([build_monitoring_namespace(plan), build_monitoring_network_policy(plan)] if owner else [])]
     for model in plan.models:
         expected += build_model_objects(plan, model)
         expected += [build_service_monitor(plan, model), build_dashboard_configmap(plan, model)]
@@ -134,16 +136,16 @@ def test_namespace_then_secrets_then_release_then_custom_resources(runs):
     children = _monitoring_children(runs["prod"])
     kinds = {role: r["type"].rsplit(":", 1)[-1] for role, r in children.items()}
     assert sorted(kinds) == [
-        "dashboard-fraud", "dashboard-ranker", "grafana-admin-secret", "namespace", "notify-secret",
+        "dashboard-fraud", "dashboard-ranker", "grafana-admin-secret", "namespace", "network-policy", "notify-secret",
         "prometheus-rule", "release", "service-monitor-fraud", "service-monitor-ranker",
     ], sorted(kinds)
     urn = {role: r["urn"] for role, r in children.items()}
     deps = {role: set(r["options"]["depends_on"]) for role, r in children.items()}
-    namespace, secrets = "namespace", ("grafana-admin-secret", "notify-secret")
+    namespace, secrets = "namespace", ("grafana-admin-secret", "notify-secret", "network-policy")
     assert not deps[namespace] & set(urn.values()), "the namespace depends on nothing of the stack"
     assert kinds[namespace] == "Namespace" and children[namespace]["inputs"]["metadata"]["name"] == "monitoring"
     for role in secrets:
-        assert kinds[role] == "Secret" and children[role]["inputs"]["metadata"]["namespace"] == "monitoring"
+        assert kinds[role] in ("Secret", "NetworkPolicy") and children[role]["inputs"]["metadata"]["namespace"] == "monitoring"
         assert urn[namespace] in deps[role], f"{role} does not wait for the monitoring namespace"
         assert urn["release"] not in deps[role], f"{role} must exist before the release, not after it"
     assert {urn[namespace], *(urn[s] for s in secrets)} <= deps["release"], "the release must wait for its Secrets"

@@ -95,7 +95,9 @@ def test_oidc_runs_oauth2_proxy_for_bearer_tokens_only():
     ]
     conf = gate.nginx_config(plan_for(security("public", "oidc")), _runtime())
     assert "auth_request /_mlinfra/oidc;" in conf and 'proxy_set_header Cookie "";' in conf
-    assert {"ports": [{"protocol": "TCP", "port": 443}]} in objs["NetworkPolicy"]["spec"]["egress"]  # the issuer
+    https = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}}],
+             "ports": [{"protocol": "TCP", "port": 443}]}
+    assert https in objs["NetworkPolicy"]["spec"]["egress"]  # the issuer's discovery and keys
 
 
 def test_oidc_without_its_issuer_cannot_deploy_on_kubernetes():

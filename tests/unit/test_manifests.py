@@ -44,6 +44,11 @@ def pod_spec(objs):
     return objs["Deployment"]["spec"]["template"]["spec"]
 
 
+# HTTPS for the artifact fetch (or the OIDC issuer), never to link-local addresses (instance metadata)
+HTTPS_NOT_METADATA = {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}}],
+                      "ports": [{"protocol": "TCP", "port": 443}]}
+
+
 def server(objs):
     (container,) = [c for c in pod_spec(objs)["containers"] if c["name"] == "server"]
     return container
@@ -286,7 +291,7 @@ def test_s3_artifact_is_synced_by_an_init_container_with_optional_file_credentia
         "defaultMode": 0o440,
     }
     assert server(objs)["volumeMounts"][0] == {"name": "model", "mountPath": "/mnt/models", "readOnly": True}
-    assert {"ports": [{"protocol": "TCP", "port": 443}]} in objs["NetworkPolicy"]["spec"]["egress"]
+    assert HTTPS_NOT_METADATA in objs["NetworkPolicy"]["spec"]["egress"]
 
 
 def test_oci_and_https_artifacts():
@@ -344,7 +349,12 @@ def test_network_policy_allows_ingress_controller_same_namespace_and_prometheus(
             "ports": [{"protocol": "TCP", "port": 8082}],
         },
     ]
-    assert policy["spec"]["egress"][0] == {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
+    # DNS to the cluster's DNS pods only, not to any address
+    assert policy["spec"]["egress"][0] == {
+        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    }
 
 
 def test_private_exposure_has_no_ingress_and_admits_cluster_clients():

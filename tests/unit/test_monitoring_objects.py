@@ -75,6 +75,7 @@ def test_objects_in_apply_order(make_plan, make_model):
     order = [(o["kind"], o["metadata"]["name"]) for o in build_monitoring_objects(plan)]
     assert order == [
         ("Namespace", "monitoring"),
+        ("NetworkPolicy", "monitoring-ingress"),  # its own pods and the API server's webhook calls only
         ("Secret", "mlinfra-grafana-admin"),
         ("Secret", "mlinfra-alertmanager-notify"),
         ("PrometheusRule", "churn-scoring-prod-rules"),
