@@ -42,10 +42,11 @@ def test_prod_adds_the_shared_monitoring_stack_and_a_disruption_budget(dev_prod)
         {"type": "kubernetes:core/v1:Secret", "name": "churn-scoring-monitoring-grafana-admin-secret"},
         {"type": "kubernetes:core/v1:Secret", "name": "churn-scoring-monitoring-notify-secret"},
         {"type": "kubernetes:helm.sh/v3:Release", "name": "churn-scoring-monitoring-release"},
+        {"type": "kubernetes:networking.k8s.io/v1:NetworkPolicy", "name": "churn-scoring-monitoring-network-policy"},
         {"type": "kubernetes:policy/v1:PodDisruptionBudget", "name": "churn-scoring-churn-pod-disruption-budget"},
     ]
     assert dev_prod["removed"] == []
-    assert dev_prod["b"]["resources"] == dev_prod["a"]["resources"] + 5
+    assert dev_prod["b"]["resources"] == dev_prod["a"]["resources"] + 6
     outputs = {c["path"]: (c["a"], c["b"]) for c in dev_prod["outputs"]}
     assert outputs["monitoring_stack.owned_here"] == (False, True)
     assert outputs["monitoring_stack.routes_alerts_of"] == ([], ["dev", "staging", "prod"])
@@ -78,7 +79,7 @@ def test_table_lists_the_changes(example):
     assert result.exit_code == 0, result.output
     assert "dev (onprem-k8s) -> prod (onprem-k8s)" in result.stdout
     assert "kubernetes:policy/v1:PodDisruptionBudget" in result.stdout and "inputs.spec.minReplicas" in result.stdout
-    assert re.search(r"5 added, 0 removed, \d+ changed \(\+ only in prod, - only in dev; environment names shown as <env>\)",
+    assert re.search(r"6 added, 0 removed, \d+ changed \(\+ only in prod, - only in dev; environment names shown as <env>\)",
                      result.stdout)
 
 
