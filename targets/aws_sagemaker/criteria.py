@@ -4,17 +4,31 @@ The figures are judgement encoded as data: visible, few, and named so a reviewer
 
 from __future__ import annotations
 
-from mlinfra.decision.criteria import Criteria, burst_need, clamp, load_text
 from mlinfra.costs.effort import fte
-from mlinfra.costs.model import fmt_number
+from mlinfra.costs.model import EstimateError, fmt_number
+from mlinfra.costs.prices import price_table
+from mlinfra.decision.criteria import Criteria, burst_need, clamp, load_text
 from mlinfra.profiles.environments import all_environments
 from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws.rules import prod_like, sovereignty
+from mlinfra.targets.aws_sagemaker.choice import choose_endpoint
 from mlinfra.targets.aws_sagemaker.cost import sagemaker_effort
-from mlinfra.targets.aws.rules import sovereignty
 from mlinfra.targets.aws_sagemaker.edge import has_edge
 
 BURST_GAP = 0.05  # endpoints autoscale per model and Serverless scales to zero
 SECURITY_BASE = 0.9  # managed, isolated endpoints behind IAM
+
+
+def modes(profile: Profile) -> str:
+    """How each model is served in production (or the most production-like environment) and why (choice.py), for the
+    reasons."""
+    env = next((e for e in all_environments(profile) if e.tier == "prod"), None) or prod_like(profile)
+    table = price_table(profile)
+    try:
+        chosen = [choose_endpoint(profile, m, env, table) for m in profile.models]
+    except EstimateError:  # no instance holds a model: the option is infeasible and says so
+        return ""
+    return f"; in {env.name}: " + "; ".join(f"{c.model} {c.mode.replace('realtime', 'real-time')} ({c.why})" for c in chosen)
 
 
 def criteria(profile: Profile) -> Criteria:
@@ -35,7 +49,7 @@ def criteria(profile: Profile) -> Criteria:
             "operations": clamp(min(1.0, team.ops_fte / need) if need else 1.0),
         },
         notes={
-            "scalability": f"{load_text(profile)}; endpoints autoscale per model and Serverless scales to zero",
+            "scalability": f"{load_text(profile)}; endpoints autoscale per model{modes(profile)}",
             "sovereignty": sov_note,
             "security": security_note,
             "operations": f"needs ~{need:.2f} FTE ({fmt_number(round(hours, 1))} h a month, the operations time "

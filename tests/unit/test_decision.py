@@ -589,3 +589,12 @@ def test_peak_break_even_names_the_burstiness_above_which_the_cloud_wins():
     assert ("break-even: onprem-k8s costs less than aws-sagemaker below a peak of ~5.7x the average (today 2x)"
             in d.reasons)
     assert d.to_dict()["peak_break_even"][0]["peak_ratio"] == b.average_rps
+
+
+def test_the_reasons_name_each_sagemaker_mode_and_why():
+    d = decide(_profile(monitoring={"drift": True}, security={"exposure": "internal", "authentication": "api_key"}))
+    note = _option(d, "aws-sagemaker").notes["scalability"]
+    assert ("in prod: scorer real-time (Serverless ruled out: monitoring.drift needs data capture, which Serverless "
+            "endpoints do not support)") in note
+    eligible = _option(decide(_profile(security={"exposure": "internal", "authentication": "api_key"})), "aws-sagemaker")
+    assert "in prod: scorer serverless (Serverless is not dearer than real-time" in eligible.notes["scalability"]
