@@ -131,7 +131,8 @@ def print_decision(decision) -> None:
             h = o.horizon
             plans = "".join(f", {money(total, estimated=True)} with a {name}" for name, total in h.commitments)
             capex = f" (incl. {money(h.capex_eur)} hardware bought)" if h.capex_eur else ""
-            out.print(f"  - {o.target}: {money(h.on_demand_eur, estimated=o.estimated)} on demand{capex}{plans}",
+            flag = "" if o.feasible else " (infeasible, for comparison)"
+            out.print(f"  - {o.target}{flag}: {money(h.on_demand_eur, estimated=o.estimated)} on demand{capex}{plans}",
                       markup=False)
     if chosen and chosen.cost_breakdown:
         costs = Table(title=f"Cost breakdown: {chosen.target}", title_justify="left")
