@@ -5,16 +5,25 @@ from __future__ import annotations
 from mlinfra.costs.model import fmt_number
 from mlinfra.costs.nodes import gpu_memory_needed
 from mlinfra.planning.sizing import size_model
-from mlinfra.profiles.environments import all_environments
+from mlinfra.profiles.environments import EnvironmentSettings, all_environments
 from mlinfra.profiles.model import Model, Profile
 from mlinfra.targets.onprem_k8s.cost import onprem_share
 
 
+def on_declared_cluster(profile: Profile) -> list[EnvironmentSettings]:
+    """The environments that run on the cluster the `onprem` block declares (onprem.kube_context): the capacity
+    checks add up their needs. An environment with a kube_context of its own runs on another cluster, whose
+    capacity the profile does not state, so it is not counted against this one."""
+    o = profile.onprem
+    envs = all_environments(profile)
+    return [e for e in envs if o is None or e.kube_context == o.kube_context]
+
+
 def gpu_demand(profile: Profile) -> list[tuple[str, str, int]]:
-    """(model, environment, GPUs at peak) for every GPU model in every environment."""
+    """(model, environment, GPUs at peak) for every GPU model in every environment on the declared cluster."""
     return [
         (m.name, env.name, m.resources.gpus * size_model(m, env).peak_replicas)
-        for env in all_environments(profile)
+        for env in on_declared_cluster(profile)
         for m in profile.models
         if m.resources.gpus > 0
     ]
@@ -85,8 +94,8 @@ def violations(profile: Profile) -> list[str]:
 def _cpu(profile: Profile) -> list[str]:
     o, c = profile.onprem, profile.costs.onprem
     assert o is not None
-    envs = all_environments(profile)
-    used = sum(onprem_share(profile, env, len(envs)).cpu_node_equivalents for env in envs)
+    n = len(all_environments(profile))
+    used = sum(onprem_share(profile, env, n).cpu_node_equivalents for env in on_declared_cluster(profile))
     if used > o.cpu_nodes:
         return [
             f"at peak the models and the monitoring stack need {used:.2f} CPU nodes of {c.node_cpu:g} cores / "
@@ -100,8 +109,8 @@ def utilisation(profile: Profile) -> float:
     """Peak share of the declared cluster (the larger of CPU and GPU), over every environment."""
     if profile.onprem is None:
         return 1.0
-    envs = all_environments(profile)
-    shares = [onprem_share(profile, e, len(envs)) for e in envs]
+    n = len(all_environments(profile))
+    shares = [onprem_share(profile, e, n) for e in on_declared_cluster(profile)]
     cpu = sum(s.cpu_node_equivalents for s in shares) / profile.onprem.cpu_nodes
     gpu_total = profile.onprem.gpu_nodes * profile.onprem.gpus_per_node
     gpu = sum(s.gpus for s in shares) / gpu_total if gpu_total else 0.0

@@ -598,3 +598,14 @@ def test_the_reasons_name_each_sagemaker_mode_and_why():
             "endpoints do not support)") in note
     eligible = _option(decide(_profile(security={"exposure": "internal", "authentication": "api_key"})), "aws-sagemaker")
     assert "in prod: scorer serverless (Serverless is not dearer than real-time" in eligible.notes["scalability"]
+
+
+def test_an_environment_on_a_cluster_of_its_own_is_not_counted_against_the_declared_one():
+    """Capacity is checked per cluster: a dev with environments.dev.kube_context runs elsewhere, so prod alone must
+    fit the declared cluster's GPUs (4 in prod of 4), where dev and prod together (5) would not."""
+    onprem = {"kube_context": "dc", "gpu_nodes": 2, "gpus_per_node": 2, "gpu_type": "t4"}
+    shared = decide(_profile(models=[GPU_MODEL], onprem=onprem))
+    assert "the GPU models need 5 GPUs at peak (vision 1 in dev, vision 4 in prod)" in _violations(shared, "onprem-k8s")
+    apart = decide(_profile(models=[GPU_MODEL], onprem=onprem,
+                            environments={"dev": {"kube_context": "lab"}, "prod": {}}))
+    assert _option(apart, "onprem-k8s").feasible
