@@ -709,6 +709,11 @@ class OnpremCosts(Strict):
     colocation_eur_per_kw_month: float = Field(0, ge=0, description="Rack/colocation cost per kW and month (0 = own DC).")
     node_cpu: float = Field(32, gt=0, description="CPU cores of one on-premise node (sizes the share of the cluster used).")
     node_memory_gib: float = Field(128, gt=0, description="Memory of one on-premise node in GiB.")
+    base_node_equivalents: float = Field(
+        0.1, ge=0, le=100, description="Per environment: its share of the cluster's fixed parts, whatever its size "
+        "(control-plane nodes, ingress, storage, the spare node for failover), in node-equivalents priced like a CPU "
+        "node (hardware, power, operations time). 0 when the cluster's owners carry them.",
+    )
 
 
 _INSTANCE_KEY = re.compile(r"^(ec2/[a-z0-9][a-z0-9-]*\.[a-z0-9-]+|sagemaker/ml\.[a-z0-9][a-z0-9-]*\.[a-z0-9-]+)$")

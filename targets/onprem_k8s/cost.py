@@ -55,7 +55,7 @@ def onprem_effort(profile: Profile, share: OnpremShare) -> Effort:
     """Operations hours of one environment: its share of running the cluster's nodes (node-equivalents x
     costs.onprem.ops_hours_per_node_month) and its models - what the cost bills and the operations score weighs."""
     c = profile.costs
-    nodes = share.cpu_node_equivalents + share.gpu_node_equivalents
+    nodes = c.onprem.base_node_equivalents + share.cpu_node_equivalents + share.gpu_node_equivalents
     return Effort((
         EffortPart(f"{fmt_number(nodes)} node-equivalents x {fmt_number(c.onprem.ops_hours_per_node_month)} h",
                    nodes * c.onprem.ops_hours_per_node_month, ("costs.onprem.ops_hours_per_node_month",)),
@@ -88,6 +88,14 @@ def estimate_onprem(profile: Profile, env: EnvironmentSettings, table: PriceTabl
             note=f"{fmt_number(c.server_price_usd)} USD over {fmt_number(months)} months",
         )
     ]
+    if c.base_node_equivalents:
+        lines.append(CostLine(
+            item=f"cluster base share (node hardware): {fmt_number(c.base_node_equivalents)} node-equivalents",
+            monthly_eur=round(c.base_node_equivalents * c.server_price_usd * fx / months, 2),
+            price_keys=("costs.onprem.base_node_equivalents", "costs.onprem.server_price_usd",
+                        "costs.onprem.amortisation_years"),
+            note="control plane, ingress, storage and the failover spare every environment needs, whatever its size",
+        ))
     if share.gpus:
         lines.append(
             CostLine(
@@ -98,7 +106,7 @@ def estimate_onprem(profile: Profile, env: EnvironmentSettings, table: PriceTabl
                 note=f"{fmt_number(c.gpu_server_price_usd)} USD over {fmt_number(months)} months",
             )
         )
-    kw = (share.cpu_node_equivalents * c.server_power_w
+    kw = ((share.cpu_node_equivalents + c.base_node_equivalents) * c.server_power_w
           + share.gpu_node_equivalents * (c.server_power_w + o.gpus_per_node * c.gpu_power_w)) / 1000
     lines.append(
         CostLine(
@@ -117,7 +125,8 @@ def estimate_onprem(profile: Profile, env: EnvironmentSettings, table: PriceTabl
         )
     lines.append(onprem_effort(profile, share).line(c.ops_hourly_rate_eur))
     hardware = sum(line.monthly_eur for line in lines if "node hardware" in line.item)
-    capex = (share.cpu_node_equivalents * c.server_price_usd + share.gpu_node_equivalents * c.gpu_server_price_usd) * fx
+    capex = ((share.cpu_node_equivalents + c.base_node_equivalents) * c.server_price_usd
+             + share.gpu_node_equivalents * c.gpu_server_price_usd) * fx
     return CostEstimate(
         capex_eur=round(capex, 2) if o.purchase else 0.0,
         amortised_monthly_eur=round(hardware, 2) if o.purchase else 0.0,

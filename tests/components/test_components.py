@@ -464,8 +464,9 @@ def test_a_target_without_a_cost_model_deploys_with_no_monthly_cost(tmp_path):
     profile = load_profile(str(Path(__file__).resolve().parents[2] / "stacks" / "profile.yaml"))
     bare = type("Bare", (Target,), {"name": "bare"})()
     assert monthly_cost(bare, profile, "prod") is None
-    # hardware 15.77 + power 6.77 (0.0331 kW at 0.28 EUR/kWh) + operations 1.29 h x 60 EUR/h = 77.66
-    assert monthly_cost(get_target("onprem-k8s"), profile, "prod") == pytest.approx(100.2, abs=0.01)
+    # hardware 15.77 + the cluster base share 21.43 (0.1 node-equivalents) + power 15.97 (0.0781 kW at 0.28 EUR/kWh)
+    # + operations 1.69 h x 60 EUR/h = 101.66
+    assert monthly_cost(get_target("onprem-k8s"), profile, "prod") == pytest.approx(154.83, abs=0.01)
 
 
 @pytest.mark.parametrize("env", [pytest.param("dev", id="dev"), pytest.param("prod", id="prod")])

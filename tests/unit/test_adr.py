@@ -36,7 +36,7 @@ def test_adr_has_context_options_decision_consequences(bundled):
         assert f"### {option.target}: {option.title}" in text
     sagemaker = next(o for o in decision.options if o.target == "aws-sagemaker")
     assert f"| aws-sagemaker | yes | ≈ {sagemaker.monthly_cost_eur:,.2f} |" in text  # derived eu-central-1 prices
-    assert "| onprem-k8s | yes | 266.18 |" in text  # on-prem uses profile assumptions only: exact
+    assert "| onprem-k8s | yes | 430.07 |" in text  # on-prem uses profile assumptions only: exact
     assert "- Callers reach the endpoints through an API Gateway HTTP API and a Lambda proxy" in text  # consequences
     assert text.endswith("review the diff.\n")
 

@@ -426,16 +426,19 @@ def test_onprem_tco_by_hand():
     est = estimate_onprem(profile, resolve_environment(profile, "prod"), price_table(profile))
     # CPU at peak: 2 x 2 CPU + monitoring 1.0 = 5.0 CPU; 2 x 4 GiB + 3.25 = 11.25 GiB
     # node allocatable 15.7 CPU / 56.88 GiB -> max(5/15.7, 11.25/56.88) = 0.3185 node-equivalents
-    cpu_eq, gpu_eq = 0.3185, 2 / 4
+    cpu_eq, gpu_eq, base = 0.3185, 2 / 4, 0.1  # base: costs.onprem.base_node_equivalents default
     assert _line(est, "CPU node hardware").monthly_eur == pytest.approx(cpu_eq * 10000 * 0.9 / 60, abs=0.006)  # 47.78
+    share = _line(est, "cluster base share")
+    assert share.item == "cluster base share (node hardware): 0.1 node-equivalents"
+    assert share.monthly_eur == pytest.approx(base * 10000 * 0.9 / 60, abs=0.006)  # 15.00
     assert _line(est, "GPU node hardware").monthly_eur == pytest.approx(gpu_eq * 40000 * 0.9 / 60, abs=0.006)  # 300.00
-    kw = (cpu_eq * 500 + gpu_eq * (500 + 4 * 100)) / 1000  # 0.60925 kW
-    assert _line(est, "power").monthly_eur == pytest.approx(kw * HOURS * 0.2, abs=0.006)  # 88.95
-    assert _line(est, "colocation").monthly_eur == pytest.approx(kw * 150, abs=0.006)  # 91.39
-    # node-equivalents x 3 h + 2 models x 1 h, at 100 EUR/h
-    ops = ((cpu_eq + gpu_eq) * 3 + 2 * 1) * 100  # 445.55
+    kw = ((cpu_eq + base) * 500 + gpu_eq * (500 + 4 * 100)) / 1000  # 0.65925 kW
+    assert _line(est, "power").monthly_eur == pytest.approx(kw * HOURS * 0.2, abs=0.006)  # 96.25
+    assert _line(est, "colocation").monthly_eur == pytest.approx(kw * 150, abs=0.006)  # 98.89
+    # node-equivalents (base included) x 3 h + 2 models x 1 h, at 100 EUR/h
+    ops = ((base + cpu_eq + gpu_eq) * 3 + 2 * 1) * 100  # 475.55
     assert _line(est, "operations time").monthly_eur == pytest.approx(ops, abs=0.006)
-    assert est.monthly_eur == pytest.approx(47.78 + 300.0 + 88.95 + 91.39 + 445.55, abs=0.02)
+    assert est.monthly_eur == pytest.approx(47.78 + 15.0 + 300.0 + 96.25 + 98.89 + 475.55, abs=0.02)
 
 
 def test_onprem_monitoring_is_shared_by_the_environments():

@@ -310,12 +310,12 @@ def test_tight_budget_beats_the_weights():
     sovereignty_only = {"weights": {"cost": 0, "scalability": 0, "sovereignty": 1, "security": 0, "operations": 0}}
     roomy = decide(_profile(decision=sovereignty_only, budget={"monthly_eur": 1000}))
     assert roomy.target == "onprem-k8s"
-    tight = decide(_profile(decision=sovereignty_only, budget={"monthly_eur": 185}))
+    tight = decide(_profile(decision=sovereignty_only, budget={"monthly_eur": 250}))
     assert tight.target == "aws-sagemaker"
     onprem = _option(tight, "onprem-k8s")
     assert onprem.over_budget and onprem.score > tight.chosen.score
-    assert onprem.why.startswith("over the 185 EUR budget (189 EUR/month)")
-    assert "within budget: ≈ 181 of 185 EUR/month" in tight.reasons
+    assert onprem.why.startswith("over the 250 EUR budget (298 EUR/month)")
+    assert "within budget: ≈ 181 of 250 EUR/month" in tight.reasons
     assert tight.reasons[0] == (
         "aws-sagemaker ranks first as the best-scoring option within budget (0.95); scoring higher but over budget: "
         "onprem-k8s (1.00)"
@@ -495,18 +495,18 @@ def test_break_even_is_where_the_cheapest_option_changes_by_hand():
 
 
 def test_break_even_names_the_traffic_above_which_on_premise_wins():
-    """SageMaker bills usage, the on-premise share is hardware held for the peak: below ~6.7 req/s average
-    SageMaker is cheaper, above it on premise; the reason and the JSON say so."""
+    """SageMaker bills usage, the on-premise share is hardware held for the peak (and its base share of the
+    cluster): below ~30 req/s average SageMaker is cheaper, above it on premise; the reason and the JSON say so."""
     d = decide(_profile(security={"exposure": "internal", "authentication": "api_key"}))
     (b,) = d.break_even
     assert (b.cheaper_below, b.cheaper_above) == ("aws-sagemaker", "onprem-k8s")
     curves = {c.target: dict(c.points) for c in d.cost_curves}
-    lo, hi = 5.0, 10.0  # today's 5 req/s and twice that: the crossing lies between these sweep points
+    lo, hi = 20.0, 40.0  # 4 and 8 times today's 5 req/s: the crossing lies between these sweep points
     d_lo = curves["onprem-k8s"][lo] - curves["aws-sagemaker"][lo]
     d_hi = curves["onprem-k8s"][hi] - curves["aws-sagemaker"][hi]
     assert d_lo > 0 > d_hi
     assert b.average_rps == pytest.approx(lo + (hi - lo) * d_lo / (d_lo - d_hi), abs=0.001)
-    assert any(r.startswith("break-even: onprem-k8s costs less than aws-sagemaker above ~6.") for r in d.reasons)
+    assert any(r.startswith("break-even: onprem-k8s costs less than aws-sagemaker above ~30") for r in d.reasons)
     assert d.to_dict()["break_even"][0]["cheaper_above"] == "onprem-k8s"
 
 
@@ -570,13 +570,13 @@ def test_on_premise_gpus_are_checked_for_memory():
 
 
 def test_peak_break_even_names_the_burstiness_above_which_the_cloud_wins():
-    """On premise holds the peak all month, SageMaker bills its instances' peak for 15 % of it: at 20 req/s average,
-    on premise is cheaper below a peak of ~5.7x the average and SageMaker above (interpolated between 4x and 8x)."""
+    """On premise holds the peak all month, SageMaker bills its instances' peak for 15 % of it: at 60 req/s average,
+    on premise is cheaper below a peak of ~4.5x the average and SageMaker above (interpolated between 4x and 8x)."""
     from mlinfra.costs.prices import price_table
     from mlinfra.decision.sensitivity import peak_curves
     from mlinfra.profiles.environments import all_environments
 
-    model = {**CPU_MODEL, "traffic": {"average_rps": 20, "peak_rps": 40}}
+    model = {**CPU_MODEL, "traffic": {"average_rps": 60, "peak_rps": 120}}
     profile = _profile(models=[model], security={"exposure": "internal", "authentication": "api_key"})
     d = decide(profile)
     (b,) = d.peak_break_even
@@ -586,7 +586,7 @@ def test_peak_break_even_names_the_burstiness_above_which_the_cloud_wins():
     d_lo = curves["aws-sagemaker"][4.0] - curves["onprem-k8s"][4.0]
     d_hi = curves["aws-sagemaker"][8.0] - curves["onprem-k8s"][8.0]
     assert b.average_rps == pytest.approx(4 + 4 * d_lo / (d_lo - d_hi), abs=0.001)
-    assert ("break-even: onprem-k8s costs less than aws-sagemaker below a peak of ~5.7x the average (today 2x)"
+    assert ("break-even: onprem-k8s costs less than aws-sagemaker below a peak of ~4.5x the average (today 2x)"
             in d.reasons)
     assert d.to_dict()["peak_break_even"][0]["peak_ratio"] == b.average_rps
 
