@@ -48,7 +48,7 @@ def test_minimal_profile_gets_documented_defaults():
     assert profile.data.sovereignty == "none"
     assert profile.security.exposure == "internal"
     assert profile.team.kubernetes_skills == "basic"
-    assert profile.monitoring.retention_days == 15
+    assert profile.monitoring.retention_days == 30  # the 30-day SLO window
     assert profile.monitoring.grafana_admin_password_secret == "grafanaAdminPassword"
     assert profile.monitoring.runbook_url == "https://github.com/mlinfra/mlinfra/blob/main/docs/runbooks.md"
     assert profile.region == "eu-central-1"
