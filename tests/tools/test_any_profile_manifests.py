@@ -27,9 +27,10 @@ def rendered_objects(data: dict) -> list[dict]:
         for target in (["onprem-k8s"] if profile.onprem else []) + ["aws-eks"]:
             try:
                 plan = plan_for(profile, env, target)
-            except PlanError:
+                files = render_plan(plan)
+            except PlanError:  # a clear refusal, e.g. oidc without security.oidc (the gate needs its issuer)
                 continue
-            for f in render_plan(plan):
+            for f in files:
                 if f.path.startswith("kubernetes/"):
                     objects += [d for d in yaml.safe_load_all(f.text) if d is not None]
     return objects
