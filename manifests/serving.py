@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mlinfra.conventions import COMPONENT_SERVING, PORT_HTTP, selector_labels, standard_labels
+from mlinfra.conventions import COMPONENT_SERVING, CONTAINER_SERVER, PORT_HTTP, selector_labels, standard_labels
 from mlinfra.manifests import gate, network
 from mlinfra.manifests.common import model_metadata
 from mlinfra.manifests.pod import pod_template, runtime_of
@@ -129,11 +129,13 @@ def autoscaler(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": model.k8s_name},
             "minReplicas": model.min_replicas,
             "maxReplicas": model.max_replicas,
+            # the serving container's CPU only: a gate beside it (manifests/gate.py) would dilute the average
             "metrics": [
                 {
-                    "type": "Resource",
-                    "resource": {
+                    "type": "ContainerResource",
+                    "containerResource": {
                         "name": "cpu",
+                        "container": CONTAINER_SERVER,
                         "target": {"type": "Utilization", "averageUtilization": cpu_target_percent(model)},
                     },
                 }

@@ -121,12 +121,16 @@ def test_autoscaler_from_sizing_and_latency_slo():
             "minReplicas": 3,
             "maxReplicas": 9,
             "metrics": [
-                {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}}
+                {  # the server container's CPU: the gate beside it would dilute a pod-wide average
+                    "type": "ContainerResource",
+                    "containerResource": {"name": "cpu", "container": "server",
+                                          "target": {"type": "Utilization", "averageUtilization": 60}},
+                }
             ],
         },
     }
     tight = objects_of(plan_of(**{"models.0.slo.latency_p95_ms": 45}))["HorizontalPodAutoscaler"]
-    assert tight["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 45
+    assert tight["spec"]["metrics"][0]["containerResource"]["target"]["averageUtilization"] == 45
 
 
 def test_disruption_budget_and_spread_only_with_two_or_more_replicas():
