@@ -14,6 +14,7 @@ from typing import Any
 
 from mlinfra.files.dump import to_yaml
 from mlinfra.files.rendered import RenderedFile
+from mlinfra.guardrails import context_from_graph, run_guardrails
 from mlinfra.guardrails.graph import Resource
 
 KUBERNETES_OBJECT = "kubernetes:"  # kubernetes:<group>/<version>:<Kind>; the provider is pulumi:providers:kubernetes
@@ -67,3 +68,12 @@ def resource_graph_file(path: str, environment: str, target: str, resources: lis
     graph = resource_graph(resources)
     document = {"environment": environment, "target": target, "resources": graph}
     return RenderedFile(path, HEADER + to_yaml(document))
+
+
+def guardrail_violations(resources: list[Resource], secret_values: dict[str, str]) -> list[str]:
+    """What the guardrails `preview` runs find in the registered graph (empty: the render may be written)."""
+    ctx = context_from_graph(resources)
+    if ctx is None:  # no environment component recorded its context: nothing to bind the checks to
+        return []
+    return [f"{v.resource}: {v.message}" for c in run_guardrails(resources, ctx.with_secrets(secret_values))
+            for v in c.violations]

@@ -13,7 +13,7 @@ from mlinfra.files.writer import WriteError
 from mlinfra.monitoring.timing import TIMINGS
 from mlinfra.profiles import load_profile
 from mlinfra.rendering.output import write_render
-from mlinfra.rendering.resources import resource_graph_file
+from mlinfra.rendering.resources import guardrail_violations, resource_graph_file
 from mlinfra.targets.kubernetes import OPTION_SECRETS_DIR, OPTION_TIMING
 from mlinfra.targets.resolve import NoFeasibleTarget, UnknownTarget, resolve_target
 
@@ -123,6 +123,10 @@ def _graph_file(profile_path: str, env: str, target):
         run = run_offline(profile_path, env, target=target.name)
     except OfflineError as exc:
         raise DomainError(f"{target.graph_file}: the program failed offline: {exc}") from None
+    found = guardrail_violations(run.resources, run.secret_values)
+    if found:  # the same guardrails preview runs: a render that breaks one writes nothing
+        listed = "; ".join(found[:10]) + (f" (and {len(found) - 10} more)" if len(found) > 10 else "")
+        raise DomainError(f"{target.graph_file}: the deployment breaks mlinfra's guardrails, nothing was written: {listed}")
     return resource_graph_file(target.graph_file, env, target.name, run.resources)
 
 

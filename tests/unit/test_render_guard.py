@@ -83,3 +83,23 @@ def test_an_object_over_the_api_limit_is_refused_naming_it():
     with pytest.raises(ValueError, match=r"ConfigMap loan-desk-prod/huge is 300,\d+ bytes; the API accepts objects up "
                                          r"to 262,144 bytes"):
         guard_render(profile, plan, [*files, RenderedFile("kubernetes/99-big.yaml", to_yaml_documents([big]))])
+
+
+def test_an_aws_render_runs_the_guardrails_on_the_registered_graph():
+    """aws/resources.yaml comes from an offline run of the program; render checks that graph as preview does."""
+    from mlinfra.conventions import TYPE_ENVIRONMENT
+    from mlinfra.guardrails.context import context_for, context_inputs
+    from mlinfra.guardrails.graph import resource
+    from mlinfra.rendering.resources import guardrail_violations
+
+    profile = profile_from_data(LOAN_DESK)
+    ctx = context_for(profile, "prod", tier="prod", protect=True, target="aws-eks")
+    environment = resource(type=TYPE_ENVIRONMENT, name="loan-desk-prod", urn="urn:env", custom=False,
+                           inputs=context_inputs(ctx))
+    hook = resource(type="kubernetes:core/v1:ConfigMap", name="notes", urn="urn:cm", provider="urn:k8s::id",
+                    inputs={"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": "notes", "namespace": "loan-desk-prod"},
+                            "data": {"hook": "https://hooks.slack.com/services/T0001/B0001/abcdefghijkl"}})
+    found = guardrail_violations([environment, hook], {})
+    assert any("credential-shaped literal" in f for f in found), found
+    assert guardrail_violations([environment], {}) == []
