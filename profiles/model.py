@@ -287,17 +287,22 @@ MAX_ALLOWED_CIDRS = 64
 DEFAULT_API_KEYS_SECRET = "modelApiKeys"
 
 
-def _allowed_cidr(cidr: str) -> str:
-    """One entry of security.allowed_cidrs: a CIDR block (IPv4 or IPv6), returned canonical."""
+def _cidr_block(cidr: str, example: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """A CIDR block as written (a bare address is its /32 or /128); the error says what is wrong with it."""
     try:
-        network = ipaddress.ip_network(cidr.strip())
+        return ipaddress.ip_network(cidr.strip())
     except ValueError:
         try:
             ipaddress.ip_network(cidr.strip(), strict=False)
             hint = " (host bits are set: use the network address)"
         except ValueError:
             hint = ""
-        raise ValueError(f"not a CIDR block{hint}; e.g. 10.20.0.0/16") from None
+        raise ValueError(f"not a CIDR block{hint}; e.g. {example}") from None
+
+
+def _allowed_cidr(cidr: str) -> str:
+    """One entry of security.allowed_cidrs: a CIDR block (IPv4 or IPv6), returned canonical."""
+    network = _cidr_block(cidr, "10.20.0.0/16")
     if network.prefixlen == 0:
         raise ValueError(
             "0.0.0.0/0 and ::/0 allow every address, which is exposure public; list the ranges that may call the "
@@ -406,15 +411,7 @@ class Onprem(Strict):
 
 def _public_cidr(cidr: str) -> str:
     """One entry of cloud.api_access_cidrs: a public IPv4 block, returned canonical (203.0.113.5 -> 203.0.113.5/32)."""
-    try:
-        network = ipaddress.ip_network(cidr.strip())
-    except ValueError:
-        try:
-            ipaddress.ip_network(cidr.strip(), strict=False)
-            hint = " (host bits are set: use the network address)"
-        except ValueError:
-            hint = ""
-        raise ValueError(f"not a CIDR block{hint}; e.g. 203.0.113.0/24") from None
+    network = _cidr_block(cidr, "203.0.113.0/24")
     if network.prefixlen == 0:
         raise ValueError(
             "0.0.0.0/0 and ::/0 open the API endpoint to the whole internet; list the addresses that run kubectl and "

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from sagemaker_profile import lab_data
 
-from resource_graph import of_type, one
+from resource_graph import camel, of_type, one
 from mlinfra.components.offline import OfflineError, run_mocked
 from mlinfra.conventions import (
     TYPE_ALERT_TOPICS,
@@ -90,13 +89,6 @@ def _keyed(config: dict | None, key_arn: str) -> dict | None:
     return None if config is None else {**config, "output_config": {**config["output_config"], "kms_key_id": key_arn}}
 
 
-def camel(value: Any) -> Any:
-    """pulumi-aws argument names (the builders') as the engine receives them: snake_case -> camelCase."""
-    if isinstance(value, dict):
-        return {re.sub(r"_([a-z0-9])", lambda m: m[1].upper(), k): camel(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [camel(v) for v in value]
-    return value
 
 
 def test_bursty_cloud_is_decided_onto_sagemaker(runs):

@@ -5,15 +5,13 @@ runs, against the pure spec (targets/aws_sagemaker/edge.py)."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from sagemaker_profile import lab_data
 
-from resource_graph import of_type, one
+from resource_graph import camel, of_type, one
 from mlinfra.conventions import TYPE_SAGEMAKER_EDGE
 from mlinfra.guardrails import context_from_graph, run_guardrails
 from mlinfra.profiles import load_profile
@@ -39,13 +37,6 @@ PERMISSION = "aws:lambda/permission:Permission"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 
-def camel(value: Any) -> Any:
-    """pulumi-aws argument names (the spec's) as the engine receives them: snake_case -> camelCase."""
-    if isinstance(value, dict):
-        return {re.sub(r"_([a-z0-9])", lambda m: m[1].upper(), k): camel(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [camel(v) for v in value]
-    return value
 
 
 @pytest.fixture(scope="module")

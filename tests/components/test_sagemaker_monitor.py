@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from sagemaker_profile import lab_data
 
-from resource_graph import of_type, one
+from resource_graph import camel, of_type, one
 from mlinfra.conventions import TYPE_DATA_QUALITY_MONITOR, TYPE_ENVIRONMENT
 from mlinfra.guardrails import context_from_graph, run_guardrails
 from mlinfra.profiles import load_profile
@@ -35,13 +34,6 @@ TOPIC = "aws:sns/topic:Topic"
 ENVS = ("dev", "prod")
 
 
-def camel(value: Any) -> Any:
-    """pulumi-aws argument names (the builders') as the engine receives them: snake_case -> camelCase."""
-    if isinstance(value, dict):
-        return {re.sub(r"_([a-z0-9])", lambda m: m[1].upper(), k): camel(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [camel(v) for v in value]
-    return value
 
 
 @pytest.fixture(scope="module")
