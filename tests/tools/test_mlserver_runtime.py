@@ -42,6 +42,9 @@ PROFILE = {
         }
     ],
     "onprem": {"kube_context": "kind-test"},
+    # callers authenticate at the gate in front of the model (tests/tools/test_gate_nginx.py runs it); this test
+    # runs the model server itself, named below by its container name
+    "security": {"authentication": "api_key"},
 }
 TRAIN = """
 import joblib, sys
@@ -85,7 +88,8 @@ def test_built_mlserver_container_loads_the_model_and_answers_probes_and_metrics
     mlserver = tools_dir / "mlserver" / "bin"
     if not (mlserver / "mlserver").exists():
         pytest.fail(f"{mlserver}/mlserver is missing: `make tools` installs MLServer")
-    container = objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    containers = objects["Deployment"]["spec"]["template"]["spec"]["containers"]
+    container = next(c for c in containers if c["name"] == "server")
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     subprocess.run([str(mlserver / "python"), "-c", TRAIN, str(model_dir / "model.joblib")], check=True, timeout=60)
