@@ -91,6 +91,7 @@ def fetch_container(artifact: str) -> dict:
                     "slo": {"latency_p95_ms": 310, "availability": 0.99},
                 }
             ],
+            "security": {"authentication": "api_key"},  # the gate in front is not what this test runs
         }
     )
     plan = plan_for(profile, "dev", "aws-eks")
