@@ -129,17 +129,8 @@ def topic_policy(topic_arn: str, *, eventbridge: bool = False) -> dict[str, obje
     policy: dict[str, Any] = {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "CloudWatchAlarmsOfThisAccountPublish",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": "sns:Publish",
-                "Resource": topic_arn,
-                "Condition": {
-                    "StringEquals": {"aws:SourceAccount": account},
-                    "ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"},
-                },
-            },
+            _publish("CloudWatchAlarmsOfThisAccountPublish", "cloudwatch", topic_arn, account,
+                     f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"),
             {
                 "Sid": "DenyRequestsWithoutTls",
                 "Effect": "Deny",
@@ -151,15 +142,18 @@ def topic_policy(topic_arn: str, *, eventbridge: bool = False) -> dict[str, obje
         ],
     }
     if eventbridge:
-        policy["Statement"].insert(1, {
-            "Sid": "EventBridgeRulesOfThisAccountPublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account},
-                "ArnLike": {"aws:SourceArn": f"arn:{partition}:events:{region}:{account}:rule/*"},
-            },
-        })
+        policy["Statement"].insert(1, _publish("EventBridgeRulesOfThisAccountPublish", "events", topic_arn, account,
+                                               f"arn:{partition}:events:{region}:{account}:rule/*"))
     return policy
+
+
+def _publish(sid: str, service: str, topic_arn: str, account: str, source_arn: str) -> dict[str, Any]:
+    """An AWS service may publish to the topic on behalf of this account's resources matching `source_arn` only."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": f"{service}.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": topic_arn,
+        "Condition": {"StringEquals": {"aws:SourceAccount": account}, "ArnLike": {"aws:SourceArn": source_arn}},
+    }
