@@ -230,9 +230,9 @@ def _is_marker(part: str) -> bool:
     }
 
 
-def _model_at(raw_loc: tuple) -> type[BaseModel] | None:
+def _model_at(raw_loc: tuple, root: type[BaseModel] = Profile) -> type[BaseModel] | None:
     """The model class owning the field at a raw pydantic location (union tags such as 'slack' pick the member)."""
-    candidates: list[type[BaseModel]] = [Profile]
+    candidates: list[type[BaseModel]] = [root]
     for part in raw_loc:
         if isinstance(part, int):
             continue
@@ -304,8 +304,9 @@ _PATTERN_HINTS = {
 }
 
 
-def problems_from(exc: ValidationError, data: Any) -> list[Problem]:
-    """Turn pydantic errors into `path: message (got X)` problems, with 'did you mean' for unknown keys."""
+def problems_from(exc: ValidationError, data: Any, root: type[BaseModel] = Profile) -> list[Problem]:
+    """Turn pydantic errors into `path: message (got X)` problems, with 'did you mean' for unknown keys (the fields
+    of `root`, the model validated: the profile, or another config file such as the drift monitor's)."""
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     for err in exc.errors(include_url=False):
@@ -313,7 +314,7 @@ def problems_from(exc: ValidationError, data: Any) -> list[Problem]:
         path = _dotted(loc)
         kind = err["type"]
         if kind == "extra_forbidden":
-            owner = _model_at(err["loc"][:-1])
+            owner = _model_at(err["loc"][:-1], root)
             allowed = sorted(owner.model_fields) if owner else []
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6) if loc else []
             hint = f"; did you mean '{close[0]}'?" if close else ""
