@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from mlinfra.costs.model import CostEstimate, EstimateError, money
+from mlinfra.costs.model import CostEstimate, EstimateError, fmt_number, money
 from mlinfra.costs.prices import PriceTable, price_table
 from mlinfra.decision.criteria import CRITERIA, NEUTRAL_SCORE, Criteria, burstiness, cost_score, normalised_weights
 from mlinfra.decision.explain import reasons_for, why_lost
@@ -32,6 +32,7 @@ class Candidate(Protocol):
     title: str
 
     def violations(self, profile: Profile) -> list[str]: ...
+    def environment_feasibility(self, profile: Profile, env: EnvironmentSettings) -> list[str]: ...
     def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate: ...
     def criteria(self, profile: Profile) -> Criteria: ...
     def components(self, profile: Profile) -> list[str]: ...
@@ -80,6 +81,10 @@ class Option:
     assumptions: tuple[str, ...] = ()
     consequences: tuple[str, ...] = ()  # what choosing it means for the team (the decision record lists them)
     horizon: Horizon | None = None  # totals over decision.horizon_years
+    # what rules the option out in each environment, checked on that environment's own traffic (the profile-wide
+    # violations are in `violations` too, with these prefixed "in <env>: ")
+    env_violations: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    env_feasible: dict[str, bool] = field(default_factory=dict)  # no profile-wide violation and none of its own
 
     @property
     def estimated(self) -> bool:
@@ -91,12 +96,18 @@ class Option:
             return None
         return round(sum(line.monthly_eur for line in self.cost_breakdown if line.env == env), 2)
 
+    def feasible_in(self, env: str) -> bool:
+        """Feasible in one environment: no profile-wide violation and none of that environment's own."""
+        return self.env_feasible.get(env, self.feasible)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": self.target,
             "title": self.title,
             "feasible": self.feasible,
             "violations": list(self.violations),
+            "feasible_by_env": dict(self.env_feasible),
+            "violations_by_env": {env: list(vs) for env, vs in self.env_violations.items()},
             "monthly_cost_eur": self.monthly_cost_eur,
             "cost_estimated": self.estimated,
             "monthly_cost_eur_by_env": {
@@ -233,6 +244,7 @@ def decide(profile: Profile, targets: Sequence[Candidate], env: str | None = Non
         "'≈' marks figures that use unconfirmed prices",
     ]
     if env:
+        reasons.insert(len(reasons) - 2, _env_reason(profile, resolve_environment(profile, env), options))
         options = tuple(_only_env(o, env) for o in options)
     return Decision(
         profile=profile.name,
@@ -270,12 +282,30 @@ def _nothing_feasible(infeasible: list[Option]) -> str:
     return "no target is feasible: " + "; ".join(f"{', '.join(names)}: {v}" for v, names in by_text.items())
 
 
+def _env_reason(profile: Profile, env: EnvironmentSettings, options: Sequence[Option]) -> str:
+    """What `--env` checks: the environment's own traffic, and which options hold it (and why not the others)."""
+    average = sum(m.traffic.average_rps for m in profile.models) * env.traffic_share
+    peak = sum(m.traffic.peak_rps for m in profile.models) * env.traffic_share
+    ok = [o.target for o in options if o.feasible_in(env.name)]
+    not_ok = [o for o in options if not o.feasible_in(env.name)]
+    text = (f"{env.name} is checked on its own traffic: {fmt_number(round(average, 3))} req/s average, "
+            f"{fmt_number(round(peak, 3))} at peak ({fmt_number(env.traffic_share)} of the profile's, "
+            f"environments.{env.name}.traffic_share); feasible there: {', '.join(ok) or 'none'}")
+    for o in not_ok:
+        own = o.env_violations.get(env.name, ())
+        text += f"; {o.target} not: {'; '.join(own) if own else 'ruled out for the whole profile (see above)'}"
+    return text
+
+
 def _only_env(option: Option, env: str) -> Option:
-    """The option with one environment's cost lines and cost (scores and rank stay those of the whole profile)."""
+    """The option with one environment's cost lines, cost and own violations (its feasibility for the choice, scores
+    and rank stay those of the whole profile)."""
     return replace(
         option,
         monthly_cost_eur=option.env_cost(env),
         cost_breakdown=tuple(line for line in option.cost_breakdown if line.env == env),
+        env_violations={env: option.env_violations.get(env, ())},
+        env_feasible={env: option.feasible_in(env)},
     )
 
 
@@ -283,6 +313,8 @@ def _evaluate(
     target: Candidate, profile: Profile, envs: list[EnvironmentSettings], table: PriceTable, allowed: Sequence[str]
 ) -> Option:
     violations = list(target.violations(profile))
+    per_env = {env.name: tuple(target.environment_feasibility(profile, env)) for env in envs}
+    own = {f"in {e}: {v}" for e, vs in per_env.items() for v in vs}  # the rest of `violations` holds everywhere
     if allowed and target.name not in allowed:
         violations.insert(0, f"not among decision.targets ({', '.join(allowed)})")
     lines: list[BreakdownLine] = []
@@ -337,6 +369,8 @@ def _evaluate(
         assumptions=tuple(dict.fromkeys(assumptions)),
         consequences=tuple(target.consequences(profile)),
         horizon=over,
+        env_violations=per_env,
+        env_feasible={e: not vs and all(v in own for v in violations) for e, vs in per_env.items()},
     )
 
 

@@ -40,6 +40,11 @@ class Target:
         """Hard constraints this profile breaks on this target, each naming the fields and the fix."""
         return []
 
+    def environment_feasibility(self, profile: Profile, env: EnvironmentSettings) -> list[str]:
+        """Hard constraints one environment breaks on this target, checked on that environment's own traffic and
+        sizing (its traffic_share of the profile's figures), never on the sum of all environments."""
+        return []
+
     def deployment_gaps(self, profile: Profile) -> list[str]:
         """What this installation lacks to deploy the profile on this target (empty: `pulumi up` can)."""
         if type(self).assemble is Target.assemble:
@@ -53,7 +58,11 @@ class Target:
 
     def violations(self, profile: Profile) -> list[str]:
         """Everything that rules this target out; a target that cannot deploy is never an option to pick."""
-        return [*self.feasibility(profile), *(f"cannot be deployed: {gap}" for gap in self.deployment_gaps(profile))]
+        return [
+            *self.feasibility(profile),
+            *(f"in {env.name}: {v}" for env in all_environments(profile) for v in self.environment_feasibility(profile, env)),
+            *(f"cannot be deployed: {gap}" for gap in self.deployment_gaps(profile)),
+        ]
 
     def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
         """Monthly cost estimate for one environment."""

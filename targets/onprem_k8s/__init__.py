@@ -30,6 +30,9 @@ class OnpremK8s(KubernetesTarget):
     def feasibility(self, profile: Profile) -> list[str]:
         return feasibility.violations(profile)
 
+    def environment_feasibility(self, profile: Profile, env: EnvironmentSettings) -> list[str]:
+        return feasibility.environment_violations(profile, env)
+
     def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
         return cost.estimate_onprem(profile, env, table)
 

@@ -80,7 +80,8 @@ def violations(profile: Profile) -> list[str]:
                 )
         demand = gpu_demand(profile)
         needed = sum(n for _, _, n in demand)
-        if needed > available:
+        alone = any(sum(n for _, e, n in demand if e == env.name) > available for env in on_declared_cluster(profile))
+        if needed > available and not alone:  # an environment too large alone is named by environment_violations
             detail = ", ".join(f"{model} {n} in {env}" for model, env, n in demand)
             problems.append(
                 f"the GPU models need {needed} GPUs at peak ({detail}) but the cluster has onprem.gpu_nodes x "
@@ -95,14 +96,53 @@ def _cpu(profile: Profile) -> list[str]:
     o, c = profile.onprem, profile.costs.onprem
     assert o is not None
     n = len(all_environments(profile))
-    used = sum(onprem_share(profile, env, n).cpu_node_equivalents for env in on_declared_cluster(profile))
-    if used > o.cpu_nodes:
+    shares = [onprem_share(profile, env, n).cpu_node_equivalents for env in on_declared_cluster(profile)]
+    used = sum(shares)
+    if used > o.cpu_nodes and all(s <= o.cpu_nodes for s in shares):  # else an environment alone is too large
         return [
             f"at peak the models and the monitoring stack need {used:.2f} CPU nodes of {c.node_cpu:g} cores / "
             f"{c.node_memory_gib:g} GiB (costs.onprem.node_cpu, node_memory_gib) but onprem.cpu_nodes is "
             f"{o.cpu_nodes}; add nodes or lower max_replicas"
         ]
     return []
+
+
+def environment_violations(profile: Profile, env: EnvironmentSettings) -> list[str]:
+    """The declared cluster against one environment's own peak needs (its traffic, its replicas): an environment that
+    alone needs more GPUs or CPU nodes than the cluster has. What the environments sharing the cluster need together
+    is `violations`' check; an environment on a kube_context of its own runs on a cluster whose capacity the profile
+    does not state, so nothing is checked for it."""
+    o, c = profile.onprem, profile.costs.onprem
+    if o is None or env.name not in {e.name for e in on_declared_cluster(profile)}:
+        return []
+    problems: list[str] = []
+    available = o.gpu_nodes * o.gpus_per_node
+    demand = [(m.name, m.resources.gpus * size_model(m, env).peak_replicas) for m in gpu_models(profile)]
+    needed = sum(n for _, n in demand)
+    if o.gpu_nodes and needed > available:
+        detail = ", ".join(f"{model} {n}" for model, n in demand)
+        problems.append(
+            f"its own traffic ({_traffic(profile, env)}) needs {needed} GPUs at peak ({detail}) but the cluster has "
+            f"onprem.gpu_nodes x onprem.gpus_per_node = {o.gpu_nodes} x {o.gpus_per_node} = {available}; add GPU nodes, "
+            f"lower environments.{env.name}.max_replicas or its traffic_share"
+        )
+    share = onprem_share(profile, env, len(all_environments(profile)))
+    if share.cpu_node_equivalents > o.cpu_nodes:
+        problems.append(
+            f"its own traffic ({_traffic(profile, env)}) needs {share.cpu_node_equivalents:.2f} CPU nodes of "
+            f"{c.node_cpu:g} cores / {c.node_memory_gib:g} GiB at peak (costs.onprem.node_cpu, node_memory_gib) but "
+            f"onprem.cpu_nodes is {o.cpu_nodes}; add nodes, lower environments.{env.name}.max_replicas or its "
+            "traffic_share"
+        )
+    return problems
+
+
+def _traffic(profile: Profile, env: EnvironmentSettings) -> str:
+    """One environment's share of the profile's traffic, as the messages quote it."""
+    average = sum(m.traffic.average_rps for m in profile.models) * env.traffic_share
+    peak = sum(m.traffic.peak_rps for m in profile.models) * env.traffic_share
+    return (f"{fmt_number(round(average, 3))} req/s average, {fmt_number(round(peak, 3))} at peak: "
+            f"{fmt_number(env.traffic_share)} of the profile's")
 
 
 def utilisation(profile: Profile) -> float:

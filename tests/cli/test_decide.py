@@ -79,6 +79,11 @@ def test_env_costs_one_environment(bundled):
     whole = json.loads(run("decide", bundled, "--format", "json").stdout)
     assert data["target"] == whole["target"], "--env shows costs; it never changes the choice"
     assert data["options"][0]["monthly_cost_eur"] == whole["options"][0]["monthly_cost_eur_by_env"]["prod"]
+    # prod's feasibility, checked on prod's own traffic, for every option
+    assert all(set(o["feasible_by_env"]) == {"prod"} == set(o["violations_by_env"]) for o in data["options"])
+    assert all(set(o["feasible_by_env"]) == {"dev", "staging", "prod"} for o in whole["options"])
+    assert any(r.startswith("prod is checked on its own traffic: ") for r in data["reasons"])
+    assert not any("is checked on its own traffic" in r for r in whole["reasons"])
 
 
 def test_none_feasible_exits_1_naming_the_conflict(tmp_path, repo_root):

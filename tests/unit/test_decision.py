@@ -127,10 +127,42 @@ def test_gpu_on_premise_shortage_is_named_as_the_conflict():
     d = decide(_profile(models=[GPU_MODEL], onprem=onprem, data={"sovereignty": "on_premise", "classification": "internal"}))
     assert d.target is None
     assert d.reasons[0].startswith("no target is feasible: aws-eks, aws-sagemaker: data.sovereignty is 'on_premise'")
+    # prod alone needs 4 of the 2 GPUs: named with its own traffic, not as the sum of every environment
     assert (
-        "; onprem-k8s: the GPU models need 5 GPUs at peak (vision 1 in dev, vision 4 in prod) but the cluster has "
-        "onprem.gpu_nodes x onprem.gpus_per_node = 1 x 2 = 2; add GPU nodes or lower max_replicas"
+        "; onprem-k8s: in prod: its own traffic (300 req/s average, 330 at peak: 1 of the profile's) needs 4 GPUs at "
+        "peak (vision 4) but the cluster has onprem.gpu_nodes x onprem.gpus_per_node = 1 x 2 = 2; add GPU nodes, "
+        "lower environments.prod.max_replicas or its traffic_share"
     ) in d.reasons[0]
+    assert "the GPU models need 5 GPUs" not in d.reasons[0]
+
+
+def test_each_environment_is_checked_on_its_own_traffic_and_the_shared_cluster_on_their_sum():
+    """prod alone (4 GPUs) and dev alone (1) fit a 4-GPU cluster, so neither breaks a rule of its own; sharing one
+    cluster they need 5 together (the cluster's rule, which holds prod too); with dev on a cluster of its own, nothing
+    is summed and onprem-k8s is feasible in every environment."""
+    onprem = {"kube_context": "dc", "gpu_nodes": 2, "gpus_per_node": 2, "gpu_type": "t4"}
+    shared = decide(_profile(models=[GPU_MODEL], onprem=onprem), env="prod")
+    option = _option(shared, "onprem-k8s")
+    assert option.env_violations == {"prod": ()} and not option.feasible and not option.feasible_in("prod")
+    assert "the GPU models need 5 GPUs at peak (vision 1 in dev, vision 4 in prod)" in _violations(shared, "onprem-k8s")
+    apart = decide(_profile(models=[GPU_MODEL], onprem=onprem, environments={"dev": {"kube_context": "lab"}, "prod": {}}))
+    assert _option(apart, "onprem-k8s").feasible
+    assert all(_option(apart, "onprem-k8s").feasible_in(e) for e in ("dev", "prod"))
+
+
+def test_an_environment_too_large_alone_is_named_and_env_reports_it():
+    heavy = {**CPU_MODEL, "traffic": {"average_rps": 900, "peak_rps": 2000}}
+    d = decide(_profile(models=[heavy], onprem={"kube_context": "dc", "cpu_nodes": 3}), env="dev")
+    option = _option(d, "onprem-k8s")
+    assert option.feasible_in("dev") and not option.feasible  # dev's 5 % fits; prod's own peak does not
+    assert "in prod: its own traffic (900 req/s average, 2000 at peak: 1 of the profile's) needs " in _violations(d, "onprem-k8s")
+    assert option.env_violations == {"dev": ()}
+    assert any(r.startswith("dev is checked on its own traffic: 45 req/s average, 100 at peak (0.05 of the profile's")
+               and "feasible there: " in r and "onprem-k8s" in r.split("feasible there: ")[1].split(";")[0]
+               for r in d.reasons)
+    prod = decide(_profile(models=[heavy], onprem={"kube_context": "dc", "cpu_nodes": 3}), env="prod")
+    assert _option(prod, "onprem-k8s").env_violations["prod"][0].startswith("its own traffic (900 req/s average")
+    assert prod.target == d.target, "--env narrows what is reported, never the choice"
 
 
 def test_staging_is_sized_for_its_own_traffic_not_prods():
@@ -236,7 +268,9 @@ def test_a_7b_llm_is_not_placed_on_a_16_gib_t4():
 def test_onprem_cpu_capacity_is_checked():
     heavy = {**CPU_MODEL, "traffic": {"average_rps": 900, "peak_rps": 2000}}
     d = decide(_profile(models=[heavy], onprem={"kube_context": "dc", "cpu_nodes": 1}))
-    assert "but onprem.cpu_nodes is 1; add nodes or lower max_replicas" in _violations(d, "onprem-k8s")
+    assert ("in prod: its own traffic (900 req/s average, 2000 at peak: 1 of the profile's) needs 3.17 CPU nodes of 32 "
+            "cores / 128 GiB at peak") in _violations(d, "onprem-k8s")
+    assert "but onprem.cpu_nodes is 1; add nodes, lower environments.prod.max_replicas or its traffic_share" in _violations(d, "onprem-k8s")
 
 
 # ---------------------------------------------------------------------------------------------------------

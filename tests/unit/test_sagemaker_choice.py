@@ -51,6 +51,18 @@ def test_provisioned_concurrency_is_priced_per_gb_second_all_month():
     assert price.key in warm.line.price_keys and price.confidence == "U"
 
 
+def test_serverless_limits_are_checked_per_environment_not_on_the_sum():
+    """Serverless' 200 concurrent invocations are per endpoint, and every environment has its own: prod at 150 and a
+    staging at 0.5 of it are each within, though their sum (225) is not."""
+    model = {**lab_data()["models"][0], "traffic": {"average_rps": 10, "peak_rps": 3000},
+             "resources": {"cpu": 1, "memory_gib": 2}}
+    data = lab_data(models=[model], environments={"staging": {"traffic_share": 0.5}, "prod": {}})
+    prod, staging = _choice(data, "scorer", "prod"), _choice(data, "scorer", "staging")
+    # 3000 x 1.2 x 0.025 s / 0.6 = 150 concurrent in prod, 75 in staging: 225 together
+    assert (prod.mode, prod.max_concurrency) == ("serverless", 150)
+    assert (staging.mode, staging.max_concurrency) == ("serverless", 75)
+
+
 def test_dev_tolerates_cold_starts():
     c = _choice(lab_data(), "scorer", "dev")
     assert c.mode == "serverless" and c.provisioned_concurrency is None
