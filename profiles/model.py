@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import date
 from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -158,6 +159,39 @@ class Slo(Strict):
     )
 
 
+class Capacity(Strict):
+    """What one replica sustains, measured by `mlinfra calibrate` (or stated from a load test of your own)."""
+
+    rps_per_replica: float = Field(
+        ..., gt=0, le=1_000_000,
+        description="Requests/s one replica sustained with p95 latency within the SLO and no errors: the highest "
+        "throughput of a closed-loop load test of rising concurrency. Sizing plans each replica at "
+        "TARGET_UTILISATION (60 %) of it, so the autoscaler has room to react.",
+    )
+    concurrency: int = Field(
+        ..., ge=1, le=100_000, description="Requests in flight at the load step that reached rps_per_replica."
+    )
+    p95_ms: float = Field(
+        ..., gt=0, le=600_000,
+        description="p95 latency at that step in milliseconds; at most the model's slo.latency_p95_ms.",
+    )
+    measured_on: date = Field(..., strict=False, description="Day of the measurement (YYYY-MM-DD).")
+    cpu: str = Field(
+        ..., min_length=1, max_length=200,
+        description="The CPU model it ran on (as /proc/cpuinfo names it); capacity moves with the CPU.",
+    )
+    cores: int = Field(
+        ..., ge=1, le=1024,
+        description="CPU cores the runtime was limited to. When resources.cpu differs, sizing scales the figure "
+        "linearly by resources.cpu / cores and says so in the decision's assumptions; real runtimes scale less "
+        "than linearly (one event loop, the GIL), so measure at the replica's own cores.",
+    )
+    runtime: str = Field(
+        ..., pattern=r"^[a-z][a-z0-9-]*( [A-Za-z0-9.+_-]+)?$", max_length=80,
+        description="The serving runtime and its version, e.g. 'mlserver 1.7.1'.",
+    )
+
+
 class Model(Strict):
     name: str = Field(
         ..., pattern=MODEL_NAME_PATTERN, min_length=1, max_length=40,
@@ -185,6 +219,11 @@ class Model(Strict):
     resources: Resources = Field(default_factory=Resources, description="Per-replica resources.")
     traffic: Traffic = Field(..., description="Expected request load.")
     slo: Slo = Field(..., description="Service level objectives that alerts are derived from.")
+    capacity: Capacity | None = Field(
+        None,
+        description="Measured throughput of one replica (`mlinfra calibrate --write` records it). Unset: sizing "
+        "assumes the framework's default requests/s per core or GPU, and the decision says so.",
+    )
     drift_baseline: str | None = Field(
         None,
         description="With monitoring.drift on aws-sagemaker: the s3:// prefix holding constraints.json and "
@@ -222,6 +261,17 @@ class Model(Strict):
                 f"model '{self.name}': artifact_credentials_secret '{self.artifact_credentials_secret}' is set but the "
                 f"artifact {self.artifact} is mounted from its claim and reads no credentials; remove it (it applies "
                 "to s3://, oci:// and https:// artifacts)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _capacity_within_slo(self) -> Model:
+        if self.capacity is not None and self.capacity.p95_ms > self.slo.latency_p95_ms:
+            raise ValueError(
+                f"model '{self.name}': capacity.p95_ms ({_num(self.capacity.p95_ms)}) is above slo.latency_p95_ms "
+                f"({_num(self.slo.latency_p95_ms)}): the capacity was measured at a latency the SLO does not allow; "
+                f"measure again (`mlinfra calibrate PROFILE --model {self.name} --write --force`) or remove "
+                "capacity"
             )
         return self
 
