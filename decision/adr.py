@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlinfra.costs.model import fmt_number, money
+from mlinfra.decision.criteria import burstiness
+from mlinfra.decision.sensitivity import PEAK_RATIOS, SCALES, peak_text
 from mlinfra.files.templates import environment
 from mlinfra.files.writer import write
 
@@ -32,10 +34,27 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def sensitivity(decision: Decision, profile: Profile) -> list[str]:
+    """Where the cheapest option changes with traffic and with the peak ratio, one sentence each; what the sweep
+    found when nothing changes; nothing when fewer than two options have a cost."""
+    if not decision.cost_curves:
+        return []
+    found = [b.text(decision.average_rps) for b in decision.break_even]
+    found += [peak_text(b, burstiness(profile)) for b in decision.peak_break_even]
+    if found:
+        return found
+    at_today = {c.target: dict(c.points).get(round(decision.average_rps, 6)) for c in decision.cost_curves}
+    cheapest = min((t for t, v in at_today.items() if v is not None), key=lambda t: (at_today[t], t), default=None)
+    span = f"{fmt_number(SCALES[0])} to {fmt_number(SCALES[-1])} times today's traffic"
+    ratios = f"peak ratios {fmt_number(PEAK_RATIOS[0])} to {fmt_number(PEAK_RATIOS[-1])}"
+    return [f"no break-even from {span} nor across {ratios}" + (f": {cheapest} stays the cheapest" if cheapest else "")]
+
+
 def render_adr(decision: Decision, profile: Profile, template: Path = TEMPLATE) -> str:
     """The ADR text; deterministic (no dates or clocks: the price table's version dates the figures)."""
     env = environment(template.parent, filters={"num": fmt_number, "eur": _eur, "cost": _cost, "cell": _cell})
-    return env.get_template(template.name).render(d=decision, profile=profile)
+    return env.get_template(template.name).render(d=decision, profile=profile,
+                                                  sensitivity=sensitivity(decision, profile))
 
 
 def write_adr(directory: str | Path, text: str, force: bool = False) -> tuple[Path, str]:

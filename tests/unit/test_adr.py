@@ -26,7 +26,8 @@ def test_adr_has_context_options_decision_consequences(bundled):
     profile, decision = bundled
     text = render_adr(decision, profile)
     assert text.startswith("# 0001. Deployment target for churn-scoring: aws-sagemaker\n")
-    assert _sections(text) == ["## Context", "## Options", "## Decision", "## Consequences"]
+    assert _sections(text) == ["## Context", "## Options", "## Over time and with traffic", "## Decision",
+                               "## Consequences"]
     assert "| churn | sklearn | 1 CPU, 2 GiB | 5 / 40 | 250 ms, 0.995 |" in text
     assert "- Data: sovereignty `eu`, classification `personal`." in text
     assert ("We deploy `churn-scoring` to **aws-sagemaker** with the component set SageMakerEndpoint, "
@@ -39,6 +40,58 @@ def test_adr_has_context_options_decision_consequences(bundled):
     assert "| onprem-k8s | yes | 430.07 |" in text  # on-prem uses profile assumptions only: exact
     assert "- Callers reach the endpoints through an API Gateway HTTP API and a Lambda proxy" in text  # consequences
     assert text.endswith("review the diff.\n")
+
+
+def test_adr_holds_the_totals_over_the_horizon_and_the_break_even(bundled):
+    """The record says what the decision-maker asks next: the totals over decision.horizon_years and where another
+    option would be cheaper."""
+    profile, decision = bundled
+    text = render_adr(decision, profile)
+    years = profile.decision.horizon_years
+    assert f"Totals over {years} years (decision.horizon_years) for every environment (dev, staging, prod)" in text
+    for o in decision.options:
+        if o.horizon:
+            h = o.horizon
+            assert f"| {o.target} | {'≈ ' if o.estimated else ''}{h.on_demand_eur:,.2f} |" in text
+            for name, total in h.commitments:
+                assert f"≈ {total:,.2f} ({name})" in text
+    assert f"today {decision.average_rps:g} req/s average over all models" in text
+
+
+def test_adr_names_the_break_even_traffic():
+    """On premise against SageMaker (test_decision pins the crossing near 30 req/s): the record carries the sentence."""
+    profile = profile_from_data({
+        "version": 1, "name": "svc", "environments": ["dev", "prod"],
+        "models": [{"name": "scorer", "framework": "sklearn", "artifact": "s3://b/scorer",
+                    "resources": {"cpu": 1, "memory_gib": 2}, "traffic": {"average_rps": 5, "peak_rps": 10},
+                    "slo": {"latency_p95_ms": 300, "availability": 0.995}}],
+        "data": {"sovereignty": "none", "classification": "internal"},
+        "security": {"exposure": "internal", "authentication": "api_key"},
+        "onprem": {"kube_context": "dc", "cpu_nodes": 4}, "cloud": {"region": "eu-central-1"},
+    })
+    decision = decide(profile)
+    text = render_adr(decision, profile)
+    (b,) = [b for b in decision.break_even if b.cheaper_above == "onprem-k8s"]
+    assert f"- break-even: onprem-k8s costs less than {b.cheaper_below} above ~" in text
+    assert f"- {b.text(decision.average_rps)}\n" in text
+
+
+def test_adr_names_the_cheapest_when_there_is_no_break_even():
+    profile = load_profile_data_one_option()
+    decision = decide(profile)
+    text = render_adr(decision, profile)
+    assert decision.cost_curves and not decision.break_even
+    assert "no break-even from 0.0625 to 16 times today's traffic nor across peak ratios 1 to 16: " in text
+
+
+def load_profile_data_one_option():
+    """Steady small CPU traffic in the cloud: SageMaker Serverless stays cheaper than EKS at every scale swept."""
+    return profile_from_data({
+        "version": 1, "name": "tiny", "environments": ["dev", "prod"],
+        "models": [{"name": "m", "framework": "sklearn", "artifact": "s3://b/m",
+                    "traffic": {"average_rps": 0.5, "peak_rps": 1}, "slo": {"latency_p95_ms": 8000, "availability": 0.99}}],
+        "security": {"exposure": "internal", "authentication": "api_key"},
+    })
 
 
 def test_adr_is_deterministic(bundled):
