@@ -21,6 +21,7 @@ from mlinfra.decision.criteria import CRITERIA, NEUTRAL_SCORE, Criteria, burstin
 from mlinfra.decision.explain import reasons_for, why_lost
 from mlinfra.decision.horizon import Horizon, horizon
 from mlinfra.decision.sensitivity import BreakEven, CostCurve, break_evens, curves, peak_curves, peak_text
+from mlinfra.planning.sizing import capacity_assumption
 from mlinfra.profiles.environments import EnvironmentSettings, all_environments, resolve_environment
 from mlinfra.profiles.model import Profile
 
@@ -229,7 +230,9 @@ def decide(profile: Profile, targets: Sequence[Candidate], env: str | None = Non
     options = tuple(ranked + infeasible)
 
     used = table.used(k for o in options for line in o.cost_breakdown for k in line.price_keys)
-    assumptions = tuple(dict.fromkeys(a for o in options for a in o.assumptions))
+    # where each model's requests/s per replica comes from (measured or the framework default), then the costs'
+    capacity = [capacity_assumption(m) for m in profile.models]
+    assumptions = tuple(dict.fromkeys([*capacity, *(a for o in options for a in o.assumptions)]))
     every = ", ".join(e.name for e in envs)
     scope = (f"environment {env} (the choice weighs the sum over all environments: {every})" if env
              else f"the sum over all environments ({every})")

@@ -1,7 +1,15 @@
 """Sizing: how many replicas a model needs, from its traffic, latency SLO and per-replica resources.
 
-Throughput figures are planning assumptions (requests/s one unit sustains), not measurements; they are
-visible here and in the decision output, and a profile can override replica bounds per environment.
+What one replica sustains comes from a measurement when the profile has one (models[].capacity, which
+`mlinfra calibrate` records), else from the per-framework planning figures below (requests/s one core or GPU
+sustains). Either way the decision lists where each model's figure came from, and a profile can override replica
+bounds per environment.
+
+Headroom: a measured rps_per_replica is the most one replica served with p95 within the SLO - a saturation point,
+with the latency SLO already in it. Sizing plans at TARGET_UTILISATION of it, the same share of saturation the HPA's
+CPU target aims at, so the autoscaler has room to react; the tight-SLO discount of the framework figures is not
+applied again (the measured p95 already respects the SLO). A measurement on other cores than resources.cpu is
+scaled linearly (an approximation, stated as such).
 """
 
 from __future__ import annotations
@@ -69,11 +77,63 @@ class Sizing:
 
 
 def capacity_rps(model: Model) -> float:
-    """Sustainable requests/s of one replica at the target utilisation."""
+    """Sustainable requests/s of one replica at the target utilisation: the plan's capacity_rps_per_replica, what
+    replica counts, SageMaker's invocations per instance and the request-rate autoscaling target divide by."""
+    measured = measured_rps(model)
+    if measured is not None:
+        return round(measured * TARGET_UTILISATION, 4)
     r = model.resources
     raw = RPS_PER_GPU[model.framework] * r.gpus if r.gpus > 0 else RPS_PER_CORE[model.framework] * r.cpu
-    utilisation = TARGET_UTILISATION * (0.75 if model.slo.latency_p95_ms < TIGHT_LATENCY_MS else 1.0)
-    return round(raw * utilisation, 4)
+    return round(raw * default_utilisation(model), 4)
+
+
+def default_utilisation(model: Model) -> float:
+    """Share of the framework figure sizing plans for: lower below TIGHT_LATENCY_MS, where queueing dominates."""
+    return TARGET_UTILISATION * (0.75 if model.slo.latency_p95_ms < TIGHT_LATENCY_MS else 1.0)
+
+
+def measured_rps(model: Model) -> float | None:
+    """The measured requests/s of one replica at the profile's resources (None without models[].capacity): as
+    measured, or scaled linearly by resources.cpu / capacity.cores for a CPU model measured on other cores."""
+    c = model.capacity
+    if c is None:
+        return None
+    return c.rps_per_replica * cores_factor(model)
+
+
+def cores_factor(model: Model) -> float:
+    """resources.cpu / capacity.cores for a CPU model measured on other cores than it requests, else 1."""
+    c = model.capacity
+    if c is None or model.resources.gpus > 0 or model.resources.cpu == c.cores:
+        return 1.0
+    return model.resources.cpu / c.cores
+
+
+def capacity_assumption(model: Model) -> str:
+    """Where the model's capacity_rps comes from, with the arithmetic, for the decision's assumptions."""
+    cap = fmt(capacity_rps(model))
+    c = model.capacity
+    if c is not None:
+        text = (f"{model.name}: {cap} req/s per replica = {fmt(c.rps_per_replica)} req/s measured (models[].capacity, "
+                f"{c.measured_on.isoformat()}, {c.runtime} on {c.cores} core{'s' if c.cores != 1 else ''} of {c.cpu}, "
+                f"p95 {fmt(c.p95_ms)} ms at {c.concurrency} in flight)")
+        factor = cores_factor(model)
+        if factor != 1.0:
+            text += (f" x {fmt(round(factor, 4))} (resources.cpu {fmt(model.resources.cpu)} / {c.cores} cores, scaled "
+                     "linearly: an approximation, measure at the replica's cores)")
+        return text + f" x {TARGET_UTILISATION} target utilisation"
+    r = model.resources
+    if r.gpus > 0:
+        per, units = f"{fmt(RPS_PER_GPU[model.framework])} req/s per GPU", f"{r.gpus} GPU{'s' if r.gpus != 1 else ''}"
+    else:
+        per, units = f"{fmt(RPS_PER_CORE[model.framework])} req/s per core", f"{fmt(r.cpu)} core{'s' if r.cpu != 1 else ''}"
+    return (f"{model.name}: {cap} req/s per replica assumed, not measured ({model.framework} default {per} x {units} "
+            f"x {fmt(default_utilisation(model))} utilisation); `mlinfra calibrate` measures it")
+
+
+def fmt(value: float) -> str:
+    """A number as people write it: no trailing zeros."""
+    return f"{value:g}"
 
 
 def size_model(model: Model, env: EnvironmentSettings) -> Sizing:
@@ -106,8 +166,13 @@ def size_model(model: Model, env: EnvironmentSettings) -> Sizing:
 
 
 def service_seconds(model: Model) -> float:
-    """Compute time one request takes on one core (CPU models) or one GPU, from the same throughput figures."""
-    if model.resources.gpus > 0:
+    """Compute time one request takes on one core (CPU models) or one GPU, from the same throughput figures (the
+    measured one when the profile has it: the replica's cores or GPUs over its measured requests/s)."""
+    r = model.resources
+    measured = measured_rps(model)
+    if measured is not None:
+        return round((r.gpus if r.gpus > 0 else r.cpu) / measured, 6)
+    if r.gpus > 0:
         return round(1.0 / RPS_PER_GPU[model.framework], 6)
     return round(1.0 / RPS_PER_CORE[model.framework], 6)
 

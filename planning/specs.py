@@ -38,7 +38,9 @@ class ModelSpec:
     gpu_type: str | None
     min_replicas: int
     max_replicas: int
-    capacity_rps_per_replica: float  # sized throughput of one replica at the target utilisation
+    # requests/s one replica serves at the target utilisation (sizing.capacity_rps: the measured models[].capacity x
+    # TARGET_UTILISATION, else the framework default): what replica counts and request-rate autoscaling divide by
+    capacity_rps_per_replica: float
     average_rps: float
     peak_rps: float
     latency_p95_ms: float
