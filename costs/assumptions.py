@@ -9,8 +9,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from mlinfra.profiles.model import Profile
 
 NOT_PRICED = (
-    "free tiers (CloudWatch, Serverless first 2 months) are not deducted; NAT data, S3 and ECR storage are not "
-    "included (volumes unknown)"
+    "free tiers (CloudWatch, Serverless first 2 months) are not deducted; S3 and ECR storage are not included "
+    "(volumes unknown); no WAF is deployed, so none is priced"
 )
 
 

@@ -820,6 +820,14 @@ class Costs(Strict):
     log_kb_per_request: float = Field(
         1, ge=0, le=1_000_000, description="KB of endpoint logs a request writes (priced as log ingestion).",
     )
+    nat_gb_per_node_month: float = Field(
+        20, ge=0, le=100_000,
+        description="GB each worker node of an EKS cluster mlinfra creates fetches through its NAT gateways a month "
+        "(priced at the NAT data-processing rate): container images from public registries (serving runtimes, the "
+        "monitoring stack, add-ons; a GPU runtime image alone is ~10 GB, pulled again on every new node), https:// "
+        "model artifacts, updates. S3 and the ECR layers stored in it use the VPC's S3 gateway endpoint and are not "
+        "counted.",
+    )
     ops_hours_per_model_month: float = Field(
         1, ge=0, description="Operations time per model and environment a month on every target (rollouts, alerts "
         "and their follow-up, model updates); with the targets' platform hours it is both the billed operations time "

@@ -60,6 +60,7 @@ def estimate_eks(profile: Profile, env: EnvironmentSettings, table: PriceTable) 
         nats = nat_gateway_count(env)  # one per zone in production (network.py)
         label = "NAT gateway" if nats == 1 else f"NAT gateways ({nats}, one per zone)"
         lines.append(priced_line(f"{label} (egress of private worker nodes)", nats * nat.value * hours * fx, (nat,)))
+        lines.append(nat_data_line(profile, total_nodes, table))
     if profile.security.exposure != "private":
         lines.append(_alb_line(profile, env, table))
     ips = public_ipv4_count(profile, env)
@@ -76,6 +77,19 @@ def estimate_eks(profile: Profile, env: EnvironmentSettings, table: PriceTable) 
     lines.append(priced_line(f"Prometheus volume ({storage} GiB gp3)", storage * gp3.value * fx, (gp3,)))
     lines.append(eks_effort(profile, total_nodes).line(profile.costs.onprem.ops_hourly_rate_eur))
     return CostEstimate(lines=tuple(lines), assumptions=cloud(profile))
+
+
+def nat_data_line(profile: Profile, nodes: float, table: PriceTable) -> CostLine:
+    """What the worker nodes fetch through the NAT gateways a month (costs.nat_gb_per_node_month each), at the
+    data-processing rate; S3 traffic takes the gateway endpoint (network.py) and is not counted."""
+    per_node = profile.costs.nat_gb_per_node_month
+    gb = nodes * per_node
+    price = table.regional("nat", "gb", profile.region)
+    return priced_line(
+        f"NAT data processing: {fmt_number(round(gb, 2))} GB", gb * price.value * table.usd_to_eur, (price,),
+        note=f"{fmt_number(nodes)} nodes x {fmt_number(per_node)} GB (costs.nat_gb_per_node_month: public images, "
+        "https artifacts, updates; S3 and ECR layers use the S3 gateway endpoint)",
+    )
 
 
 def eks_effort(profile: Profile, nodes: float) -> Effort:

@@ -258,12 +258,25 @@ def test_eks_by_hand():
     nat = _line(est, "NAT gateway")  # production: one per zone, as targets/aws_eks/network.py deploys them
     assert nat.item == "NAT gateways (3, one per zone) (egress of private worker nodes)"
     assert nat.monthly_eur == pytest.approx(3 * 0.045 * HOURS * 0.9, abs=0.006)
+    nat_data = _line(est, "NAT data processing")  # 2 nodes x 20 GB (costs.nat_gb_per_node_month) at 0.045 USD/GB
+    assert nat_data.item == "NAT data processing: 40 GB" and nat_data.price_keys == ("nat/gb/us-east-1",)
+    assert nat_data.monthly_eur == pytest.approx(2 * 20 * 0.045 * 0.9, abs=0.006)  # 1.62
     assert _line(est, "Prometheus volume (40 GiB").monthly_eur == pytest.approx(40 * gp3_us * 0.9, abs=0.006)
     ops = _line(est, "operations time")
     assert ops.item == "operations time (11 h)"  # 8 h per cluster + 1 h per node x 2 nodes + 1 h per model
     assert ops.monthly_eur == 990.0
     assert ops.note == "cluster 8 h; 2 nodes x 1 h 2 h; 1 model x 1 h 1 h"
     assert not [line for line in est.lines if "load balancer" in line.item], "private exposure needs no ALB"
+
+
+def test_nat_data_follows_the_profiles_volume_and_an_existing_cluster_pays_none():
+    profile = _profile(costs={"usd_to_eur": 0.9, "nat_gb_per_node_month": 150})
+    env = resolve_environment(profile, "prod")
+    est = estimate_eks(profile, env, price_table(profile))
+    nodes = float(_line(est, "CPU pool").item.split(": ")[1].split(" x ")[0])
+    assert _line(est, "NAT data processing").monthly_eur == pytest.approx(nodes * 150 * 0.045 * 0.9, abs=0.006)
+    existing = _profile(cloud={"region": "us-east-1", "eks_cluster": "platform", "eks_node_subnets": ["subnet-0a1b2c3d"]})
+    assert not [line for line in estimate_eks(existing, env, price_table(existing)).lines if line.item.startswith("NAT")]
 
 
 def test_eks_alb_when_exposed():

@@ -258,7 +258,7 @@ def _lines(profile, env="prod"):
 def test_a_cluster_of_its_own_pays_control_plane_nat_and_cluster_operations():
     lines = _lines(_profile())
     assert list(lines) == ["EKS control plane", "CPU pool", "node root volumes", "NAT gateways",
-                           "application load balancer", "public IPv4 addresses", "internet egress",
+                           "NAT data processing", "application load balancer", "public IPv4 addresses", "internet egress",
                            "Prometheus volume", "operations time"]
     assert lines["public IPv4 addresses"].item == "public IPv4 addresses (6)"  # 3 NAT EIPs + 3 ALB zones in prod
     nodes = 4  # test_eks_platform: prod's CPU pool holds 4 x m6i.large at the peak
@@ -278,7 +278,8 @@ def test_an_existing_cluster_pays_its_nodes_not_the_cluster_or_network():
     assert existing["operations time"].monthly_eur == 5 * 60.0  # costs.onprem.ops_hourly_rate_eur default
     assert "costs.eks_ops_hours_per_cluster_month" not in existing["operations time"].price_keys
     saved = sum(l.monthly_eur for l in own.values()) - sum(l.monthly_eur for l in existing.values())
-    expected = (own["EKS control plane"].monthly_eur + own["NAT gateways"].monthly_eur + 8 * 60.0
+    expected = (own["EKS control plane"].monthly_eur + own["NAT gateways"].monthly_eur
+                + own["NAT data processing"].monthly_eur + 8 * 60.0
                 + own["public IPv4 addresses"].monthly_eur - existing["public IPv4 addresses"].monthly_eur)
     assert saved == pytest.approx(expected, abs=0.01)
 
