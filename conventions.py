@@ -177,6 +177,13 @@ ALERTMANAGER_SECRET_NAME = "mlinfra-alertmanager-notify"  # one Secret, one key 
 RECEIVER_PAGE = "mlinfra-page"  # Alertmanager receivers: paging (critical), tickets (warning), nothing
 RECEIVER_TICKET = "mlinfra-ticket"
 RECEIVER_NULL = "null"
+
+
+def owner_receiver(owner: str, route: str) -> str:
+    """Alertmanager receiver (and SNS topic key) of a model owner's route `page` or `ticket`: `<owner>-page`."""
+    return f"{owner}-{route}"
+
+
 GRAFANA_DASHBOARD_LABEL = "grafana_dashboard"  # the chart's Grafana sidecar loads ConfigMaps labelled so
 GRAFANA_DASHBOARD_LABEL_VALUE = "1"
 RUNBOOK_URL = "https://github.com/mlinfra/mlinfra/blob/main/docs/runbooks.md"  # alerts link <this>#<alert>

@@ -9,6 +9,24 @@ environment, so the e2e test and production evaluate identical rules). Per envir
   warnings go to the paging receivers (PagerDuty gets severity "warning", which its event rules can map to low
   urgency) rather than nowhere.
 - anything else (kube-prometheus-stack's Watchdog/InfoInhibitor, severity info/none) -> `null`.
+Model owners (the profile's `owners`, models[].owner): a model's own alerts (rules.OWNER_ALERTS: SLO burns,
+latency, no traffic, model down, drift) carry the label `owner`; each owner gets the receivers `<owner>-page`
+(its PagerDuty, Slack and Teams receivers) and `<owner>-ticket` (its email, webhook, Slack and Teams ones),
+chosen by the same rules as the platform's, and two routes in front of the platform's severity routes:
+- `owner="<owner>", severity="critical"` -> `<owner>-page` (`<owner>-ticket` where the environment does not
+  page), with `continue: true` where it pages, so the platform's critical route (`mlinfra-page`) gets it too;
+- `owner="<owner>", severity="warning"` -> `<owner>-ticket` (its paging receivers when it has no ticket one).
+A severity the owner has no receiver for (PagerDuty only, in an environment that does not page) has no owner
+route and falls through to the platform's. Everything without `owner` - pod-level tickets, the chart's alerts
+about pods and the cluster - is the platform's (monitoring.notify).
+
+The tree, for tools that walk it (`mlinfra drill`): the root's receiver is `null`; its routes are, in order,
+the muted alerts, then with several routed environments one route per `environment="<env>"` and one per
+`namespace="<its namespace>"`, each with receiver `null` and the environment's routes as children, then the
+environment routes of the stack's own environment. An environment's routes are its owners' routes (profile
+order, critical before warning), then the platform's `severity="critical"` and `severity="warning"`. Every
+matcher is an equality `label="value"` (but the muted alerts' `alertname=~`), so a leaf's matchers joined with
+its parents' are exactly the labels an alert needs to take it; `continue` is set only on owners' critical routes.
 One Alertmanager serves a whole cluster (planning.plan.monitoring_share): with several routed environments the
 routes match the environment first - its `environment` label (mlinfra's alerts), else its models' `namespace`
 (kube-prometheus-stack's own alerts about pods, deployments, volumes carry only that) - then severity, so the
@@ -41,16 +59,18 @@ from mlinfra.conventions import (
     RECEIVER_TICKET,
     SEVERITY_PAGE,
     SEVERITY_TICKET,
+    owner_receiver,
     secret_file,
 )
 from mlinfra.monitoring.timing import PRODUCTION, AlertTiming, format_duration
-from mlinfra.planning.specs import EnvironmentPlan, ReceiverSpec
+from mlinfra.planning.specs import EnvironmentPlan, OwnerSpec, ReceiverSpec
 
 PAGING_TYPES = ("pagerduty", "slack", "msteams")
 TICKET_TYPES = ("email", "webhook", "slack", "msteams")
 GROUP_BY = ["alertname", "namespace", "model", "environment"]
 MUTED_ALERTS = ("Watchdog", "InfoInhibitor")  # kube-prometheus-stack's heartbeat and helper alerts
 MODEL_LABELS = ["namespace", "model", "environment"]
+ROUTE_PAGE, ROUTE_TICKET = "page", "ticket"  # an owner's receivers: owner_receiver(owner, route)
 # kube-prometheus-stack 88.5.3 default rules (kubernetes-apps) that mlinfra's per-model tickets duplicate, with
 # the labels both carry: ours fires first (shorter `for:`) and mutes the chart's for the same object.
 CHART_DUPLICATES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
@@ -77,14 +97,14 @@ def build_alertmanager_config(
     `secrets_dir` differs from the operator's mount only in tests."""
     mon = plan.monitoring
     routed = mon.routed_environments
-    own = _severity_routes(mon.receivers, mon.alerts_page)  # also for alerts of no routed environment
+    own = _environment_routes(plan, mon.alerts_page)  # also for alerts of no routed environment
     routes: list[dict[str, Any]] = [{"matchers": [f'alertname=~"{"|".join(MUTED_ALERTS)}"'], "receiver": RECEIVER_NULL}]
     if len(routed) > 1:
         routes += [
             {
                 "matchers": [matcher],
                 "receiver": RECEIVER_NULL,
-                "routes": _severity_routes(mon.receivers, env.alerts_page),
+                "routes": _environment_routes(plan, env.alerts_page),
             }
             for env in routed
             for matcher in (f'environment="{env.name}"', *([f'namespace="{env.namespace}"'] if env.namespace else []))
@@ -130,14 +150,23 @@ def build_alertmanager_config(
         config["receivers"].append(_receiver(RECEIVER_PAGE, _paging(mon.receivers), secrets_dir))
     if RECEIVER_TICKET in used:
         config["receivers"].append(_receiver(RECEIVER_TICKET, tickets, secrets_dir))
-    if RECEIVER_TICKET in used and any(r.type == "email" for r in tickets):
+    emails = RECEIVER_TICKET in used and any(r.type == "email" for r in tickets)
+    for owner in mon.owners:
+        page, ticket = owner_receiver(owner.name, ROUTE_PAGE), owner_receiver(owner.name, ROUTE_TICKET)
+        if page in used:
+            config["receivers"].append(_receiver(page, _paging(owner.receivers), secrets_dir))
+        if ticket in used:
+            config["receivers"].append(_receiver(ticket, _tickets(owner.receivers), secrets_dir))
+            emails = emails or any(r.type == "email" for r in _tickets(owner.receivers))
+    if emails:
         config["global"].update(_smtp(plan, secrets_dir))
     return config
 
 
 def alert_routes(config: dict[str, Any]) -> list[dict[str, Any]]:
     """Which receiver (and which integrations) each route of an Alertmanager config reaches - environment routes
-    flattened into their severity routes, matchers joined: the `alert_routes` stack output."""
+    flattened into their severity routes, matchers joined (`continue`: the alert also takes the next matching
+    route): the `alert_routes` stack output."""
     integrations = {
         r["name"]: sorted(k.removesuffix("_configs") for k in r if k.endswith("_configs")) for r in config["receivers"]
     }
@@ -150,7 +179,8 @@ def alert_routes(config: dict[str, Any]) -> list[dict[str, Any]]:
                 out += leaves(route["routes"], here)
             else:
                 out.append({"matchers": here, "receiver": route["receiver"],
-                            "integrations": integrations.get(route["receiver"], [])})
+                            "integrations": integrations.get(route["receiver"], []),
+                            **({"continue": True} if route.get("continue") else {})})
         return out
 
     return leaves(config["route"].get("routes", []), [])
@@ -185,14 +215,39 @@ def _severity_routes(receivers: tuple[ReceiverSpec, ...], pages: bool) -> list[d
     ]
 
 
+def _environment_routes(plan: EnvironmentPlan, pages: bool) -> list[dict[str, Any]]:
+    """One environment's routes: its model owners' (module docstring), then the platform's severity routes."""
+    mon = plan.monitoring
+    return [*(r for owner in mon.owners for r in _owner_routes(owner, pages)), *_severity_routes(mon.receivers, pages)]
+
+
+def _owner_routes(owner: OwnerSpec, pages: bool) -> list[dict[str, Any]]:
+    """critical and warning routes of one owner's alerts, as the platform's but to the owner's receivers; a
+    severity without one of its receivers gets no route (the platform's takes it)."""
+    paging = _paging(owner.receivers) if pages else []
+    tickets = _tickets(owner.receivers)
+    page, ticket = owner_receiver(owner.name, ROUTE_PAGE), owner_receiver(owner.name, ROUTE_TICKET)
+    critical = page if paging else (ticket if tickets else None)
+    warning = ticket if tickets else (page if paging else None)
+    label = f'owner="{owner.name}"'
+    routes: list[dict[str, Any]] = []
+    if critical:
+        routes.append({"matchers": [label, f'severity="{SEVERITY_PAGE}"'], "receiver": critical,
+                       **({"continue": True} if pages else {})})
+    if warning:
+        routes.append({"matchers": [label, f'severity="{SEVERITY_TICKET}"'], "receiver": warning})
+    return routes
+
+
 def _leaves(routes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [leaf for r in routes for leaf in (_leaves(r["routes"]) if r.get("routes") else [r])]
 
 
 def alertmanager_secret_keys(plan: EnvironmentPlan) -> dict[str, str]:
     """Secret data key -> Pulumi secret config key, for every credential the config reads from a file."""
-    keys = [r.secret_key for r in plan.monitoring.receivers if r.secret_key]
-    uses_email = any(r.type == "email" for r in plan.monitoring.receivers)
+    receivers = [*plan.monitoring.receivers, *(r for o in plan.monitoring.owners for r in o.receivers)]
+    keys = [r.secret_key for r in receivers if r.secret_key]
+    uses_email = any(r.type == "email" for r in receivers)
     if uses_email and plan.monitoring.smtp and plan.monitoring.smtp.auth_password_secret:
         keys.append(plan.monitoring.smtp.auth_password_secret)
     return {key: key for key in sorted(set(keys))}

@@ -16,6 +16,8 @@
 - Pod-level tickets (crash loop, not ready, replicas at the HPA maximum) carry the labels the chart's
   equivalents carry, so Alertmanager mutes the chart's duplicate (alertmanager.CHART_DUPLICATES); not-ready
   waits while a rollout progresses (a replica was updated within the runtime's startup time).
+- The model's own alerts (OWNER_ALERTS) of a model with an owner also carry `owner`: Alertmanager routes them
+  to that owner's receivers.
 - Every alert carries the labels `namespace`, `model`, `environment`, `severity` and the annotations
   `summary`, `description` (with the measured value) and `runbook_url` (the profile's monitoring.runbook_url
   plus `#<alert name in lower case>`, the anchors of docs/runbooks.md).
@@ -93,6 +95,20 @@ SEVERITY = {
     ALERT_NOT_READY: SEVERITY_TICKET,
     ALERT_DRIFT_HIGH: SEVERITY_TICKET,
 }
+# The model's own alerts: they carry the label `owner` (models[].owner) and go to that owner's receivers
+# (monitoring/alertmanager.py). MLModelDown is the owner's and, being critical, also the platform's where the
+# environment pages; the pod-level tickets (replicas at the maximum, crash loops, pods not ready) are about the
+# cluster running the model and stay the platform's, like the chart's alerts.
+OWNER_ALERTS = frozenset({
+    ALERT_MODEL_DOWN,
+    ALERT_LATENCY_HIGH,
+    ALERT_LATENCY_FAST_BURN,
+    ALERT_LATENCY_SLOW_BURN,
+    ALERT_ERROR_BUDGET_FAST_BURN,
+    ALERT_ERROR_BUDGET_SLOW_BURN,
+    ALERT_NO_TRAFFIC,
+    ALERT_DRIFT_HIGH,
+})
 CRASH_WINDOW = 300  # a container counts as crash-looping when it was in CrashLoopBackOff within this window
 LOW_TRAFFIC_RPS = 0.1  # below this average, silence is judged over an hour instead of five minutes
 
@@ -375,6 +391,7 @@ def _alert(
             "namespace": plan.namespace,
             "model": model.name,
             "environment": plan.environment,
+            **({"owner": model.owner} if model.owner and name in OWNER_ALERTS else {}),
         },
         "annotations": {
             "summary": summary,
@@ -406,4 +423,4 @@ def _days(windows: tuple[tuple[int, int, float], ...]) -> str:
     return _num(round(30 / min(w[2] for w in windows), 1))
 
 
-__all__ = ["build_rule_groups", "burn_thresholds", "HOLD", "LATENCY_BUDGET", "SEVERITY", "LATENCY_WINDOW"]
+__all__ = ["build_rule_groups", "burn_thresholds", "HOLD", "LATENCY_BUDGET", "OWNER_ALERTS", "SEVERITY", "LATENCY_WINDOW"]

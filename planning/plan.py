@@ -24,12 +24,13 @@ from mlinfra.planning.specs import (
     EnvironmentPlan,
     ModelSpec,
     MonitoringSpec,
+    OwnerSpec,
     ReceiverSpec,
     RoutedEnvironment,
     SmtpSpec,
 )
 from mlinfra.profiles.environments import EnvironmentSettings, all_environments, resolve_environment
-from mlinfra.profiles.model import Model, Profile
+from mlinfra.profiles.model import Model, Notify, Profile
 from mlinfra.runtimes.catalog import RUNTIMES, runtime_for
 
 TIER_RANK = {"dev": 0, "staging": 1, "prod": 2}  # who owns a shared monitoring stack: the highest tier
@@ -132,6 +133,7 @@ def _model_spec(model: Model, settings: EnvironmentSettings, cluster: ClusterSet
         availability=model.slo.availability,
         traffic_share=settings.traffic_share,
         traffic_expected=settings.traffic_expected,
+        owner=model.owner,
     )
 
 
@@ -146,7 +148,7 @@ def _monitoring(
         retention_days=settings.retention_days,
         storage_gib=m.storage_gib,
         storage_class=cluster.storage_class,
-        receivers=_receivers(profile),
+        receivers=_receivers(profile.monitoring.notify),
         smtp=None
         if m.smtp is None
         else SmtpSpec(
@@ -167,12 +169,15 @@ def _monitoring(
             RoutedEnvironment(name=e.name, alerts_page=e.alerts_page, namespace=namespace_name(profile.name, e.name))
             for e in routed
         ),
+        owners=tuple(
+            OwnerSpec(name=name, contact=owner.contact, receivers=_receivers(owner.notify))
+            for name, owner in profile.owners.items()
+        ),
     )
 
 
-def _receivers(profile: Profile) -> tuple[ReceiverSpec, ...]:
+def _receivers(notify: list[Notify]) -> tuple[ReceiverSpec, ...]:
     """One receiver per notify entry, named by its type (`slack`), numbered when a type repeats (`email-2`)."""
-    notify = profile.monitoring.notify
     counts = Counter(n.type for n in notify)
     seen: Counter[str] = Counter()
     receivers = []

@@ -49,6 +49,7 @@ class ModelSpec:
     # traffic is continuous, so silence is a fault (profiles.environments.EnvironmentSettings.traffic_expected)
     traffic_share: float = 1.0
     traffic_expected: bool = True
+    owner: str | None = None  # the profile's models[].owner: its model alerts carry `owner` and go to its receivers
 
     @property
     def expected_rps(self) -> float:
@@ -75,6 +76,15 @@ class ReceiverSpec:
     to: str | None = None  # email
     secret_key: str | None = None  # Pulumi secret config key (slack/msteams webhook, webhook url, pagerduty key)
     channel: str | None = None  # slack
+
+
+@dataclass(frozen=True, kw_only=True)
+class OwnerSpec:
+    """An owner of models (the profile's owners.<name>): who answers for their model alerts, and how to reach them."""
+
+    name: str  # also the `owner` label of its models' alerts and the prefix of its receivers (<name>-page)
+    contact: str
+    receivers: tuple[ReceiverSpec, ...]  # named as the platform's (`email`, `slack-2`), unique within the owner
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +127,8 @@ class MonitoringSpec:
     # every environment whose alerts this environment's Alertmanager routes, in profile order: the owner's are
     # all environments on its cluster; a non-owner's just itself (what `render` writes for it)
     routed_environments: tuple[RoutedEnvironment, ...]
+    # owners of the plan's models (profile order), whose receivers get their models' alerts; () without owners
+    owners: tuple[OwnerSpec, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

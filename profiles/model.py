@@ -88,6 +88,10 @@ IMAGE_PATTERN = (
 )
 KUBE_CONTEXT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,252}$"  # kubeconfig context names (EKS ARNs, user@cluster)
 SLACK_CHANNEL_PATTERN = r"^[#@]?[A-Za-z0-9._-]{1,80}$"
+# an owner's name is a part of Alertmanager receiver names (<owner>-page), a label value, an SNS topic name and a
+# Pulumi child name: lower case, digits and '-', starting with a letter; `mlinfra` is the platform's
+OWNER_NAME_PATTERN = r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$"
+RESERVED_OWNER_NAMES = ("mlinfra",)
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{%|%\}")  # Go template delimiters (Alertmanager renders these fields)
 
 
@@ -230,6 +234,12 @@ class Model(Strict):
         "statistics.json as a SageMaker Model Monitor baselining job writes them (DefaultModelMonitor."
         "suggest_baseline on a reference sample); captured requests are compared with it. Default: "
         "model-monitor/<model>/baseline/ in the stack's model store.",
+    )
+    owner: str | None = Field(
+        None, pattern=OWNER_NAME_PATTERN, max_length=32,
+        description="The owner (a key of `owners`) who answers for this model: its SLO, latency, no-traffic, "
+        "model-down and drift alerts go to that owner's receivers (critical ones where the environment pages also "
+        "to monitoring.notify's). Required for every model once `owners` is used.",
     )
 
     @field_validator("drift_baseline")
@@ -841,6 +851,37 @@ class Costs(Strict):
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Owners
+
+
+def _owner_name(name: str) -> str:
+    if not re.match(OWNER_NAME_PATTERN, name):
+        raise ValueError(
+            f"owner name '{name}' is not 1 to 32 lower-case letters, digits and '-', starting with a letter and "
+            "ending with a letter or digit (it names Alertmanager receivers and SNS topics), e.g. fraud-ds"
+        )
+    if name in RESERVED_OWNER_NAMES:
+        raise ValueError(
+            f"owner name '{name}' is the platform's (its receivers are {name}-page and {name}-ticket, fed by "
+            "monitoring.notify); name the owning team, e.g. fraud-ds"
+        )
+    return name
+
+
+class Owner(Strict):
+    contact: str = Field(
+        ..., min_length=1, max_length=200,
+        description="How people reach the owner outside alerts: a team, a channel, an address, e.g. "
+        "'Fraud data science, #fraud-ds, fraud-ds@example.com' (shown in the decision record and README).",
+    )
+    notify: list[Notify] = Field(
+        default_factory=list,
+        description="Who is told when one of the owner's models alerts, in the form of monitoring.notify (PagerDuty, "
+        "Slack and Teams page; email, webhook, Slack and Teams make tickets). At least one.",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
 # The profile
 
 
@@ -852,6 +893,12 @@ class Profile(Strict):
         description="Environment names, or a mapping name -> overrides.",
     )
     models: list[Model] = Field(..., min_length=1, description="The models to serve (at least one).")
+    owners: dict[Annotated[str, AfterValidator(_owner_name)], Owner] = Field(
+        default_factory=dict,
+        description="Who answers for which model: owner name -> its receivers (`notify`, as monitoring.notify) and "
+        "`contact`; models[].owner names one. monitoring.notify stays the platform's (cluster and infrastructure "
+        "alerts). Once used, every model needs an owner.",
+    )
     data: Data = Field(default_factory=Data, description="Data sovereignty and classification.")
     security: Security = Field(default_factory=Security, description="Exposure and authentication.")
     budget: Budget = Field(default_factory=Budget, description="Spending cap.")
@@ -897,6 +944,28 @@ class Profile(Strict):
         if dupes:
             raise ValueError(f"model names must be unique; repeated: {', '.join(dupes)}")
         return value
+
+    @model_validator(mode="after")
+    def _owners_known_and_reachable(self) -> Profile:
+        known = sorted(self.owners)
+        for name, owner in self.owners.items():
+            if not owner.notify:
+                raise ValueError(
+                    f"owners.{name}.notify is empty: owner '{name}' has no receivers, so its models' alerts reach "
+                    "nobody; list at least one (e.g. {type: email, to: team@example.com}), as in monitoring.notify"
+                )
+        for i, model in enumerate(self.models):
+            if model.owner is None and known:
+                raise ValueError(
+                    f"models[{i}].owner is not set for model '{model.name}', but owners is used; every model then "
+                    f"names its owner, one of: {', '.join(known)}"
+                )
+            if model.owner is not None and model.owner not in self.owners:
+                allowed = f"one of: {', '.join(known)}" if known else "none is declared: add it under owners"
+                raise ValueError(
+                    f"models[{i}].owner is '{model.owner}' (model '{model.name}'), which is not an owner; {allowed}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _sovereignty_matches_region(self) -> Profile:

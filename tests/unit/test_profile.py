@@ -140,9 +140,9 @@ def test_valid_variants(changes):
             id="unknown-key-did-you-mean",
         ),
         pytest.param(
-            with_(**{"owner": "blue"}),
-            "owner: unknown field (allowed: budget, cloud, costs, data, decision, environments, models, "
-            "monitoring, name, onprem, security, team, version)",
+            with_(**{"paint": "blue"}),
+            "paint: unknown field (allowed: budget, cloud, costs, data, decision, environments, models, "
+            "monitoring, name, onprem, owners, security, team, version)",
             id="unknown-key-lists-allowed",
         ),
         pytest.param(
