@@ -45,6 +45,7 @@ TYPE_SAGEMAKER_ENDPOINT = type_token("sagemaker", "SageMakerEndpoint")
 TYPE_CLOUDWATCH_MONITORING = type_token("sagemaker", "CloudWatchMonitoring")
 TYPE_DATA_QUALITY_MONITOR = type_token("sagemaker", "DataQualityMonitor")  # Model Monitor schedule, its alert
 TYPE_SAGEMAKER_EDGE = type_token("sagemaker", "SageMakerEdge")  # API Gateway and Lambda proxy in front of the endpoints
+TYPE_SAGEMAKER_NETWORK = type_token("sagemaker", "SageMakerNetwork")  # the VPC of an isolated profile's endpoints
 
 
 # Former type tokens, {current: (earlier, ...)}: a renamed component keeps its old token here and the program

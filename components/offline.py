@@ -217,6 +217,8 @@ def _eks_outputs(args: pulumi.runtime.MockResourceArgs, region: str) -> dict[str
     elif args.typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
         host = str(inputs.get("url", "")).removeprefix("https://")
         out["arn"] = f"arn:aws:iam::{MOCK_ACCOUNT}:oidc-provider/{host}"
+    elif args.typ == "aws:ec2/vpcEndpoint:VpcEndpoint":  # a gateway endpoint's prefix list (security group rules)
+        out["prefixListId"] = f"pl-{name}"
     elif args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
         out.update(latestVersion=1, defaultVersion=1, name=physical)
     elif args.typ == "aws:eks/nodeGroup:NodeGroup":

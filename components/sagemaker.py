@@ -1,5 +1,5 @@
 """SageMakerEndpoint: one model's endpoint from targets.aws_sagemaker.endpoints' spec - its execution role, log
-group, model, endpoint configuration (real-time or Serverless, as priced), endpoint and, for real-time variants,
+group, model (in the environment's VPC where the spec says so), endpoint configuration (real-time or Serverless, as priced), endpoint and, for real-time variants,
 the autoscaling target and target-tracking policy."""
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ class SageMakerEndpointArgs:
     repository_arn: pulumi.Input[str]
     repository_url: pulumi.Input[str]
     protect: bool = False  # production: the log group carries protect=True
+    # the environment's SageMakerNetwork, for an endpoint in a VPC (spec.in_vpc)
+    subnet_ids: tuple[pulumi.Input[str], ...] = ()
+    security_group_id: pulumi.Input[str] | None = None
 
 
 def model_container(spec: EndpointSpec, image: pulumi.Input[str], bucket: pulumi.Input[str]) -> dict[str, Any]:
@@ -81,6 +84,8 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             child_name(name, "model"),
             execution_role_arn=role.arn, primary_container=model_container(spec, image, args.bucket_name),
             enable_network_isolation=spec.network_isolation, tags=tags,
+            vpc_config={"subnets": list(args.subnet_ids), "security_group_ids": [args.security_group_id]}
+            if spec.in_vpc else None,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[role_policy])),
         )
         capture = None

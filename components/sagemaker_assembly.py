@@ -7,6 +7,7 @@ Tree (the Environment is the parent of everything, as the guardrails and the pol
       EncryptionKey                    S3, ECR, SNS, logs and captured requests
       ModelStore                       bucket (artifacts, captured requests), ECR repository (images)
       AlertTopics                      page/ticket topics and their subscriptions
+      SageMakerNetwork                 isolated profiles: the VPC the endpoints' containers run in
       SageMakerEndpoint per model      role, log group, model, endpoint configuration, endpoint, autoscaling
       CloudWatchMonitoring per model   alarms to the topics, dashboard
       DataQualityMonitor per model     monitoring.drift: monitoring role, job definition, schedule, violations rule
@@ -32,6 +33,7 @@ from mlinfra.components.cloudwatch import CloudWatchMonitoring, CloudWatchMonito
 from mlinfra.components.assembly import environment_scope
 from mlinfra.components.sagemaker import SageMakerEndpoint, SageMakerEndpointArgs
 from mlinfra.components.sagemaker_monitor import DataQualityMonitor, DataQualityMonitorArgs
+from mlinfra.components.sagemaker_network import SageMakerNetwork, SageMakerNetworkArgs
 from mlinfra.components.sagemaker_edge import SageMakerEdge, SageMakerEdgeArgs
 from mlinfra.conventions import child_name, k8s_name
 from mlinfra.profiles.model import Profile
@@ -71,6 +73,10 @@ def assemble_sagemaker(sm: SageMakerPlan, profile: Profile, secrets: dict[str, A
         provider=provider, opts=in_scope,
     )
     by_severity = {severity: topics.topic_arns[topic] for severity, topic in sm.notifications.routes.items()}
+    network = SageMakerNetwork(child_name(name, "network"), SageMakerNetworkArgs(network=sm.network),
+                               provider=provider, opts=in_scope) if sm.network else None
+    vpc: dict[str, Any] = {"subnet_ids": tuple(network.subnet_ids),
+                           "security_group_id": network.security_group_id} if network else {}
 
     endpoints: dict[str, SageMakerEndpoint] = {}
     dashboards: dict[str, str] = {}
@@ -81,7 +87,7 @@ def assemble_sagemaker(sm: SageMakerPlan, profile: Profile, secrets: dict[str, A
             model_name,
             SageMakerEndpointArgs(endpoint=spec, region=sm.region, kms_key_arn=key.arn, bucket_name=store.bucket_name,
                                   repository_arn=store.repository_arn, repository_url=store.repository_url,
-                                  protect=plan.protect),
+                                  protect=plan.protect, **(vpc if spec.in_vpc else {})),
             provider=provider, opts=in_scope,
         )
         alarms = build_alarms(sm, spec)

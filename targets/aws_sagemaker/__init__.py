@@ -20,6 +20,7 @@ from mlinfra.files.rendered import RenderedFile
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws_sagemaker import cost, feasibility
+from mlinfra.targets.aws_sagemaker.choice import vpc_isolation
 from mlinfra.targets.aws_sagemaker.criteria import criteria
 from mlinfra.targets.aws_sagemaker.edge import edge_spec, has_edge
 from mlinfra.targets.aws_sagemaker.endpoints import TARGET, sagemaker_plan
@@ -60,6 +61,20 @@ class AwsSageMaker(Target):
             "CI pushes the serving image to the stack's ECR repository and copies https:// artifacts into its "
             "model store before the endpoints are created.",
             *self._drift(profile),
+            *self._network(profile),
+        ]
+
+    @staticmethod
+    def _network(profile: Profile) -> list[str]:
+        """The VPC an isolated profile's endpoints run in (network.py)."""
+        why = vpc_isolation(profile)
+        if not why:
+            return []
+        return [
+            f"{why}: the endpoints' containers run in a VPC the stack creates per environment (private subnets in "
+            "two zones, three in prod; no internet gateway or NAT; S3 through a gateway endpoint; a security group "
+            "that admits nothing and lets out HTTPS to S3 only), at no charge; reach other resources of yours from "
+            "it by peering or a transit gateway.",
         ]
 
     @staticmethod
@@ -95,6 +110,7 @@ class AwsSageMaker(Target):
 
     def components(self, profile: Profile) -> list[str]:
         return ["SageMakerEndpoint", "CloudWatchMonitoring", *(["DataQualityMonitor"] if profile.monitoring.drift else []),
+                *(["SageMakerNetwork"] if vpc_isolation(profile) else []),
                 *(["SageMakerEdge"] if has_edge(profile) else [])]
 
     def render(self, profile: Profile, env: str, options: dict[str, Any] | None = None) -> list[RenderedFile]:

@@ -33,6 +33,7 @@ from mlinfra.targets.aws.notifications import NotificationPlan, notification_pla
 from mlinfra.targets.aws.storage import ARTIFACTS_PREFIX, DATA_CAPTURE_PREFIX, StoreSpec, store_spec
 from mlinfra.targets.aws.tags import model_tags, stack_tags
 from mlinfra.targets.aws_sagemaker.choice import EndpointChoice, choose_endpoint
+from mlinfra.targets.aws_sagemaker.network import EndpointNetwork, endpoint_network
 
 TARGET = "aws-sagemaker"
 VARIANT = "AllTraffic"  # the one production variant of every endpoint
@@ -98,6 +99,7 @@ class EndpointSpec:
     invocations_per_instance: float  # autoscaling target: invocations per instance and minute
     concurrency_per_instance: int = 1  # asynchronous: requests one instance works on at once
     tags: dict[str, str] = field(default_factory=dict)
+    in_vpc: bool = False  # the model's containers run in the environment's VPC (network.py): VpcConfig on the model
 
     @property
     def mode(self) -> Literal["serverless", "realtime", "async"]:
@@ -221,6 +223,7 @@ class SageMakerPlan:
     endpoints: tuple[EndpointSpec, ...]
     # model -> models[].drift_baseline (s3:// prefix) where the profile names one (model_monitor.py reads it)
     drift_baselines: dict[str, str] = field(default_factory=dict)
+    network: EndpointNetwork | None = None  # the VPC of the instance-backed endpoints of an isolated profile
 
     @property
     def models(self) -> dict[str, ModelSpec]:
@@ -233,8 +236,10 @@ def sagemaker_plan(profile: Profile, plan: EnvironmentPlan, table: PriceTable | 
     env = resolve_environment(profile, plan.environment)
     table = table or price_table(profile)
     specs = {m.name: m for m in plan.models}
+    network = endpoint_network(profile, env)
     endpoints = tuple(
-        endpoint_spec(plan, specs[m.name], choose_endpoint(profile, m, env, table)) for m in profile.models
+        endpoint_spec(plan, specs[m.name], choose_endpoint(profile, m, env, table), network is not None)
+        for m in profile.models
     )
     return SageMakerPlan(
         plan=plan,
@@ -247,6 +252,7 @@ def sagemaker_plan(profile: Profile, plan: EnvironmentPlan, table: PriceTable | 
         ),
         endpoints=endpoints,
         drift_baselines={m.name: m.drift_baseline for m in profile.models if m.drift_baseline},
+        network=network if any(e.in_vpc for e in endpoints) else None,
     )
 
 
@@ -255,7 +261,10 @@ def endpoint_name(profile: str, environment: str, model: str) -> str:
     return k8s_name(profile, environment, model)
 
 
-def endpoint_spec(plan: EnvironmentPlan, model: ModelSpec, choice: EndpointChoice) -> EndpointSpec:
+def endpoint_spec(
+    plan: EnvironmentPlan, model: ModelSpec, choice: EndpointChoice, isolated: bool = False
+) -> EndpointSpec:
+    """`isolated`: the environment has a VPC for its endpoints; those on instances run in it (Serverless cannot)."""
     name = endpoint_name(plan.profile_name, plan.environment, model.name)
     return EndpointSpec(
         model=model.name,
@@ -269,6 +278,7 @@ def endpoint_spec(plan: EnvironmentPlan, model: ModelSpec, choice: EndpointChoic
         invocations_per_instance=round(model.capacity_rps_per_replica * 60, 2),
         concurrency_per_instance=max(1, math.ceil(model.gpus or model.cpu)),  # a request per core (per GPU)
         tags=model_tags(model.name),
+        in_vpc=isolated and choice.instances,
     )
 
 

@@ -61,6 +61,8 @@ def describe(sm: SageMakerPlan, edge: EdgeSpec | None = None) -> dict[str, Any]:
         },
         "endpoints": [_endpoint(sm, spec) for spec in sm.endpoints],
     }
+    if sm.network:
+        doc["network"] = sm.network.as_dict()
     if edge:
         doc["edge"] = describe_edge(edge)
     return doc
@@ -83,6 +85,7 @@ def _endpoint(sm: SageMakerPlan, spec: EndpointSpec) -> dict[str, Any]:
             **({"copy_from": spec.artifact.origin} if spec.artifact.staged else {}),
         },
         "production_variant": spec.production_variant(),
+        **({"vpc_config": "the network's private subnets and security group"} if spec.in_vpc else {}),
         "log_group": {"name": spec.log_group, "retention_in_days": spec.log_retention_days},
         "tags": dict(spec.tags),
         "alarms": [_alarm(sm, a) for a in alarms],

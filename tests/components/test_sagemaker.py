@@ -372,3 +372,52 @@ def test_lab_modes_serverless_warm_real_time_and_asynchronous(runs, lab_path):
     down = {n for n in alarms if n.endswith("-MLModelPodsNotReady")}
     assert down == {"sm-lab-prod-ranker-MLModelPodsNotReady", "sm-lab-prod-batcher-MLModelPodsNotReady"}
     assert alarms["sm-lab-prod-batcher-MLModelPodsNotReady"]["namespace"] == "/aws/sagemaker/Endpoints"
+
+
+def test_an_isolated_profile_runs_its_endpoints_in_a_vpc_of_its_own(tmp_path):
+    """Confidential data: Serverless is ruled out (no VPC attachment) and every endpoint's model gets VpcConfig - the
+    subnets and security group of the environment's SageMakerNetwork: private subnets in three zones in prod, no
+    internet gateway or NAT, S3 through a gateway endpoint, no ingress and HTTPS to S3's prefix list only."""
+    from mlinfra.program import run_offline
+    from mlinfra.conventions import TYPE_SAGEMAKER_NETWORK
+    from mlinfra.profiles.environments import resolve_environment
+    from mlinfra.targets.aws_sagemaker.network import endpoint_network
+
+    path = tmp_path / "profile.yaml"
+    data = lab_data(data={"sovereignty": "eu", "classification": "confidential"})
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    run = run_offline(path, "prod", target="aws-sagemaker")
+    profile = load_profile(str(path))
+    sm = sagemaker_plan(profile, TARGET.plan(profile, "prod"))
+    assert sm.network == endpoint_network(profile, resolve_environment(profile, "prod"))
+    assert sm.network.reason == "data.classification 'confidential'"
+    assert {s.mode for s in sm.endpoints} == {"realtime"} and all(s.in_vpc for s in sm.endpoints)
+    network = one(run, TYPE_SAGEMAKER_NETWORK)
+    inside = [r for r in run.resources if r["parent"] == network["urn"]]
+    kinds = sorted(r["type"] for r in inside)
+    assert kinds == sorted(["aws:ec2/vpc:Vpc", "aws:ec2/routeTable:RouteTable", "aws:ec2/vpcEndpoint:VpcEndpoint",
+                            "aws:ec2/securityGroup:SecurityGroup", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+                            *["aws:ec2/subnet:Subnet"] * 3, *["aws:ec2/routeTableAssociation:RouteTableAssociation"] * 3])
+    assert not of_type(run, "aws:ec2/internetGateway:InternetGateway") and not of_type(run, "aws:ec2/natGateway:NatGateway")
+    subnets = sorted(of_type(run, "aws:ec2/subnet:Subnet"), key=lambda r: r["name"])
+    assert [s["inputs"]["cidrBlock"] for s in subnets] == [s.cidr for s in sm.network.subnets]
+    assert len({s["inputs"]["availabilityZone"] for s in subnets}) == 3
+    gateway = one(run, "aws:ec2/vpcEndpoint:VpcEndpoint")["inputs"]
+    assert (gateway["vpcEndpointType"], gateway["serviceName"]) == ("Gateway", "com.amazonaws.eu-west-1.s3")
+    rule = one(run, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")["inputs"]
+    assert (rule["ipProtocol"], rule["fromPort"], rule["toPort"]) == ("tcp", 443, 443)
+    assert rule["prefixListId"] == "pl-sm-lab-network-s3-endpoint"
+    group = one(run, "aws:ec2/securityGroup:SecurityGroup")["inputs"]
+    assert not group.get("ingress") and not group.get("egress")
+    subnet_ids = sorted(f"{s['name']}-id" for s in subnets)
+    for model in of_type(run, "aws:sagemaker/model:Model"):
+        vpc = model["inputs"]["vpcConfig"]
+        assert sorted(vpc["subnets"]) == subnet_ids and vpc["securityGroupIds"] == ["sm-lab-network-models-id"]
+    checks = run_guardrails(run.resources, context_from_graph(run.resources).with_secrets(run.secret_values))
+    assert [c.id for c in checks if c.status == "fail"] == []
+
+
+def test_endpoints_of_a_profile_without_isolation_are_not_in_a_vpc(runs):
+    for run in runs.values():
+        assert not of_type(run, "aws:ec2/vpc:Vpc")
+        assert all(not m["inputs"].get("vpcConfig") for m in of_type(run, "aws:sagemaker/model:Model"))
