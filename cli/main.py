@@ -21,7 +21,6 @@ COMMANDS: dict[str, str] = {
     "render": "mlinfra.cli.commands.render:render",
     "preview": "mlinfra.cli.commands.preview:preview",
     "diff": "mlinfra.cli.commands.diff:diff",
-    "drill": "mlinfra.cli.commands.drill:drill",
     "drift": "mlinfra.cli.commands.drift:drift",
 }
 
