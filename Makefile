@@ -17,10 +17,10 @@ help: ## list the targets
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -e '.[pulumi,dev,plot,drift]'
+	$(PIP) install -e '.[pulumi,dev,plot,drift,parquet,aws]'
 	@touch $@
 
-install: $(VENV)/.installed ## create .venv and install mlinfra with Pulumi, drift-monitor and test extras (idempotent)
+install: $(VENV)/.installed ## create .venv and install mlinfra with Pulumi, drift-monitor, AWS (drill) and test extras (idempotent)
 	@# bytecode for mlinfra's own modules: pip compiles what it installs, not an editable project, and
 	@# PYTHONDONTWRITEBYTECODE stops the interpreter from caching it (every CLI run would recompile ~100 modules)
 	@$(PY) -m compileall -q -j 0 -x '/(\.venv|\.tools|\.git|tests|bench|docs|out)/' .

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "render": "mlinfra.cli.commands.render:render",
     "preview": "mlinfra.cli.commands.preview:preview",
     "diff": "mlinfra.cli.commands.diff:diff",
+    "drill": "mlinfra.cli.commands.drill:drill",
     "calibrate": "mlinfra.cli.commands.calibrate:calibrate",
     "drift": "mlinfra.cli.commands.drift:drift",
 }

@@ -96,6 +96,13 @@ class Target:
         """Files `mlinfra render` writes for this target (no Pulumi)."""
         raise NotImplementedError(f"target {self.name} has no render")
 
+    # -- fire drill (pure) ---------------------------------------------------------------------------------
+    def notification_drill(self, profile: Profile, env: str) -> Any:
+        """What `mlinfra drill` sends through this target's alerting for an environment, as data: an
+        monitoring.drill.AlertmanagerDrill (test alerts per route) or a targets.aws.drill.SnsDrill (a test message
+        per topic). The drill package sends it; a plugin returning either gets the same drill."""
+        raise NotImplementedError(f"target {self.name} has no fire drill")
+
     # -- Pulumi (imports Pulumi lazily) -------------------------------------------------------------------
     def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
         """Create this target's components in the running Pulumi program; returns stack outputs.

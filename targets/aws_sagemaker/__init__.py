@@ -19,6 +19,7 @@ from mlinfra.decision.criteria import Criteria
 from mlinfra.files.rendered import RenderedFile
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws.drill import SnsDrill, sns_drill
 from mlinfra.targets.aws_sagemaker import cost, feasibility
 from mlinfra.targets.aws_sagemaker.choice import vpc_isolation
 from mlinfra.targets.aws_sagemaker.criteria import criteria
@@ -117,6 +118,11 @@ class AwsSageMaker(Target):
         """aws/sagemaker.yaml: the endpoints as priced, their alarms and dashboards, store, key, topics and edge."""
         sm = sagemaker_plan(profile, self.plan(profile, env))
         return render_sagemaker(sm, edge_spec(profile, sm))
+
+    def notification_drill(self, profile: Profile, env: str) -> SnsDrill:
+        """A test message per alert topic of `env` (the topics its CloudWatch alarms publish to)."""
+        sm = sagemaker_plan(profile, self.plan(profile, env))
+        return sns_drill(profile.name, env, sm.region, sm.notifications)
 
     def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
         from mlinfra.components.sagemaker_assembly import assemble_sagemaker  # Pulumi: only when deploying

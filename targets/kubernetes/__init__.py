@@ -10,7 +10,9 @@ from typing import Any
 
 from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR
 from mlinfra.files.rendered import RenderedFile
+from mlinfra.monitoring.alertmanager import build_alertmanager_config
 from mlinfra.monitoring.checks import latency_edges, monitoring_errors, monitoring_warnings
+from mlinfra.monitoring.drill import AlertmanagerDrill, plan_alertmanager_drill
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.base import Target
 from mlinfra.targets.kubernetes.access import access_gaps
@@ -47,6 +49,17 @@ class KubernetesTarget(Target):
         if warnings:
             files.notes["warnings"] = [f"{path}: {message}" for path, message in warnings]
         return files
+
+    def notification_drill(self, profile: Profile, env: str) -> AlertmanagerDrill:
+        """Test alerts for the routes of `env` in the Alertmanager that routes its alerts: the one of the environment
+        owning the cluster's monitoring stack (planning.plan.monitoring_share), with production timing."""
+        plan = self.plan(profile, env)
+        owner = plan if plan.monitoring.owns_stack else self.plan(profile, plan.monitoring.stack_owner)
+        routed = owner.monitoring.routed_environments
+        return plan_alertmanager_drill(
+            build_alertmanager_config(owner), profile=profile.name, environment=env,
+            namespaces={r.namespace: r.name for r in routed if r.namespace}, default_environment=owner.environment,
+        )
 
     def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
         from mlinfra.components.assembly import assemble_kubernetes  # Pulumi: only when deploying

@@ -24,7 +24,7 @@ if str(HERE) not in sys.path:  # --import-mode=importlib: make the e2e_harness p
 
 from e2e_harness.processes import http_status  # noqa: E402
 from e2e_harness.sink import NotificationSink  # noqa: E402
-from e2e_harness.stack import Alertmanager, ModelServer, Prometheus  # noqa: E402
+from e2e_harness.stack import Alertmanager, ModelServer, Prometheus, credential_files  # noqa: E402
 from e2e_harness.timing import seconds  # noqa: E402
 from e2e_harness.traffic import TrafficDriver  # noqa: E402
 
@@ -140,16 +140,6 @@ def rendered(tmp_path: Path) -> Rendered:
         scrape_interval_s=seconds(endpoint["interval"]),
         metrics_path=endpoint.get("path", "/metrics"),
     )
-
-
-def credential_files(config: object) -> list[str]:
-    """Every `*_file` value in an Alertmanager config (receivers and global)."""
-    if isinstance(config, dict):
-        found = [v for k, v in config.items() if k.endswith("_file") and isinstance(v, str)]
-        return found + [f for k, v in config.items() if not k.endswith("_file") for f in credential_files(v)]
-    if isinstance(config, list):
-        return [f for item in config for f in credential_files(item)]
-    return []
 
 
 @dataclass

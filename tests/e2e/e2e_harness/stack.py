@@ -149,6 +149,16 @@ class Prometheus:
             return f"(query failed: {err})"
 
 
+def credential_files(config: object) -> list[str]:
+    """Every `*_file` value in an Alertmanager config (receivers and global)."""
+    if isinstance(config, dict):
+        found = [v for k, v in config.items() if k.endswith("_file") and isinstance(v, str)]
+        return found + [f for k, v in config.items() if not k.endswith("_file") for f in credential_files(v)]
+    if isinstance(config, list):
+        return [f for item in config for f in credential_files(item)]
+    return []
+
+
 class Alertmanager:
     def __init__(self, binary: str, workdir: Path, config_path: Path):
         self.port = free_port()
