@@ -27,11 +27,13 @@ UNSEEN = "(unseen)"  # label of the categorical bin holding every category the r
 
 def quantile_edges(reference: np.ndarray, bins: int) -> np.ndarray:
     """The inner bin edges of a numeric feature: the reference's 1/bins .. (bins-1)/bins quantiles, deduplicated
-    (NaN ignored); an empty array when the reference holds one distinct value (one bin)."""
+    (NaN ignored; none for an empty reference). The quantiles are values
+    of the reference (no interpolation), so a value repeated in the reference is an edge, never inside a bin that
+    the reference leaves empty."""
     values = reference[~np.isnan(reference)]
     if values.size == 0 or bins < 2:
         return np.empty(0)
-    return np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
+    return np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1], method="inverted_cdf"))
 
 
 def numeric_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
