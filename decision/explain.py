@@ -59,7 +59,9 @@ def reasons_for(
     else:
         reasons.append(f"{chosen.target} is the only feasible option (score {chosen.score:.2f})")
         leads = sorted(CRITERIA, key=lambda c: (-weights[c] * chosen.criteria[c], c))[:3]
-    for c in leads:
+    # scalability is always said: how the chosen option absorbs the load (on SageMaker, how each model is served
+    # and the field or figure that decided it)
+    for c in [*leads, *(["scalability"] if "scalability" not in leads else [])]:
         reasons.append(f"{c} ({chosen.criteria[c]:.2f}, weight {weights[c]:.2f}): {chosen.notes[c]}")
     if others:
         gives_up = _gaps(chosen, others[0], weights)[:2]

@@ -634,6 +634,17 @@ def test_the_reasons_name_each_sagemaker_mode_and_why():
     assert "in prod: scorer serverless (Serverless is not dearer than real-time" in eligible.notes["scalability"]
 
 
+def test_the_reasons_always_say_how_the_chosen_option_serves_the_load():
+    """Whatever criteria lead, the scalability note is among the reasons: on SageMaker the mode of each model and the
+    deciding field (here: confidential data rules Serverless out, whose endpoints cannot run in a VPC)."""
+    d = decide(_profile(data={"sovereignty": "none", "classification": "confidential"}, onprem=None,
+                        security={"exposure": "internal", "authentication": "api_key"}), targets=["aws-sagemaker"])
+    assert d.target == "aws-sagemaker"
+    (line,) = [r for r in d.reasons if r.startswith("scalability (")]
+    assert ("in prod: scorer real-time (Serverless ruled out: data.classification 'confidential' asks for the model "
+            "container inside your VPC (VpcConfig)") in line
+
+
 def test_an_environment_on_a_cluster_of_its_own_is_not_counted_against_the_declared_one():
     """Capacity is checked per cluster: a dev with environments.dev.kube_context runs elsewhere, so prod alone must
     fit the declared cluster's GPUs (4 in prod of 4), where dev and prod together (5) would not."""
