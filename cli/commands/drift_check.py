@@ -123,8 +123,9 @@ def _table(report: dict) -> None:
     from rich.table import Table
 
     out = console()
-    table = Table(title=f"Drift of {report['sample']} ({report['sample_rows']} rows) against {report['reference']} "
-                        f"({report['reference_rows']} rows)", title_justify="left")
+    out.print(f"{report['model']}: {report['sample']} ({report['sample_rows']} rows) against {report['reference']} "
+              f"({report['reference_rows']} rows)", overflow="fold")
+    table = Table()
     for column in ("feature", "kind", "psi", "score", "ks", "level"):
         table.add_column(column, justify="right" if column in ("psi", "score", "ks") else "left")
     for row in report["features"]:
