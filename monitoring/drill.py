@@ -9,8 +9,8 @@ environment whose namespace they require, else (an alert of no environment: the 
 environment that owns the monitoring stack, whose severity routes take those.
 
 Labels: the matchers on the path from the root, joined - an equality sets its label, a regex gets a value
-`re.fullmatch` accepts (its literal alternatives first), a negative matcher leaves the label unset when the empty
-value passes it - plus `drill="true"` and `alertname="MLInfraDrill"` unless a matcher needs another name. Each
+`re.fullmatch` accepts (its literal alternatives first, then a short example built from the pattern), a negative matcher leaves the label unset when the empty
+value passes it, else a value that does - plus `drill="true"` and `alertname="MLInfraDrill"` unless a matcher needs another name. Each
 label set is then routed exactly as Alertmanager routes (`route_alert`: children in order, first match wins unless
 `continue`, a node no child takes is the match): a route its own labels do not reach (an earlier sibling takes
 them) is reported as unreachable, and a route reached with `continue` lists every receiver the alert takes.
@@ -28,6 +28,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+try:  # Python >= 3.11
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - 3.10
+    import sre_parse  # type: ignore[no-redef]
 
 DRILL_LABEL = "drill"
 DRILL_ALERTNAME = "MLInfraDrill"
@@ -186,6 +191,48 @@ class AlertmanagerDrill:
     skipped: tuple[Skipped, ...]
 
 
+def example(pattern: str, *, extra: int = 0) -> str | None:
+    """A short string the regex `pattern` matches as a whole (first branch, fewest repeats + `extra`), or None."""
+    try:
+        parsed = sre_parse.parse(pattern)
+    except re.error:
+        return None
+    categories = {"CATEGORY_DIGIT": "0", "CATEGORY_NOT_DIGIT": "a", "CATEGORY_SPACE": " ",
+                  "CATEGORY_NOT_SPACE": "a", "CATEGORY_WORD": "a", "CATEGORY_NOT_WORD": "-"}
+
+    def one(op: Any, arg: Any) -> str:
+        name = str(op)
+        if name == "LITERAL":
+            return chr(arg)
+        if name == "ANY":
+            return "x"
+        if name == "IN":
+            for item_op, item_arg in arg:
+                if str(item_op) == "LITERAL":
+                    return chr(item_arg)
+                if str(item_op) == "RANGE":
+                    return chr(item_arg[0])
+                if str(item_op) == "CATEGORY":
+                    return categories.get(str(item_arg), "a")
+            return "a"
+        if name == "BRANCH":
+            return seq(arg[1][0])
+        if name == "SUBPATTERN":
+            return seq(arg[-1])
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, high, item = arg
+            return seq(item) * min(low + extra, high)
+        if name == "CATEGORY":
+            return categories.get(str(arg), "a")
+        return ""  # anchors, lookarounds
+
+    def seq(items: Any) -> str:
+        return "".join(one(op, arg) for op, arg in items)
+
+    text = seq(parsed)
+    return text if re.fullmatch(pattern, text) else None
+
+
 def _choose(label: str, matchers: Sequence[Matcher]) -> str | None:
     """A value of `label` every matcher accepts ("" = leave it unset), or None when there is none."""
     fixed = [m.value for m in matchers if m.op == "="]
@@ -194,14 +241,15 @@ def _choose(label: str, matchers: Sequence[Matcher]) -> str | None:
         for part in (m.value.strip("()").split("|") if "(" not in m.value.strip("()") else [])
         if not re.search(r"[.*+?\[\]{}()^$\\]", part)
     ]
+    examples = [e for m in matchers if m.op == "=~" for n in (0, 1) for e in [example(m.value, extra=n)] if e]
     if label == DRILL_LABEL:
         candidates = ["true"]
     elif fixed:
         candidates = fixed[:1]
     elif label == "alertname":
-        candidates = [DRILL_ALERTNAME, *literals, *_DEFAULT_VALUES]
+        candidates = [DRILL_ALERTNAME, *literals, *_DEFAULT_VALUES, *examples]
     else:
-        candidates = ["", *literals, *_DEFAULT_VALUES]
+        candidates = ["", *literals, *_DEFAULT_VALUES, *examples]
     for value in candidates:
         if all(m.matches({label: value}) for m in matchers):
             return value
