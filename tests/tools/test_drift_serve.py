@@ -58,6 +58,13 @@ class Upstream(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/v2/health/ready":
             self._send(200, b"", {})
+        elif self.path == "/chunked":  # no Content-Length: the proxy streams it
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for chunk in (b"first,", b"second,", b"third"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
         elif self.path.startswith("/echo"):
             self._echo(b"")
         else:
@@ -117,6 +124,7 @@ def monitor(tmp_path_factory):
              "window": WINDOW, "min_samples": MIN_SAMPLES, "interval_seconds": 0.2}
     config = {"listen": f"127.0.0.1:{listen}", "metrics_listen": f"127.0.0.1:{metrics}",
               "upstream": f"http://127.0.0.1:{upstream.server_address[1]}", "upstream_timeout_seconds": 1,
+              "max_sample_bytes": 65536,
               "models": [{"name": "steady", **model}, {"name": "shifted", **model}]}
     process = start(tmp, config)
     yield {"proxy": listen, "metrics": metrics, "upstream": upstream, "rng": rng, "log": tmp / "drift.log",
@@ -235,6 +243,20 @@ def test_requests_and_answers_pass_through_unchanged(monitor):
     assert (status, answer) == (200, b"")
     status, _, answer = request(monitor["proxy"], "POST", "/v2/models/steady/infer", b"{}", {"X-Reject": "1"})
     assert (status, answer) == (422, b'{"error":"bad input"}')
+
+
+def test_large_and_chunked_bodies_are_streamed_through(monitor):
+    big = bytes(range(256)) * 1200  # 300 KiB, above max_sample_bytes: streamed both ways
+    status, headers, answer = request(monitor["proxy"], "POST", "/echo/big", big)
+    assert status == 207 and json.loads(answer)["body"].encode("latin-1") == big
+    assert headers["Content-Length"] == str(len(answer))
+    status, headers, answer = request(monitor["proxy"], "GET", "/chunked")
+    assert (status, answer, headers.get("Transfer-Encoding")) == (200, b"first,second,third", "chunked")
+    # an inference request above max_sample_bytes is answered and not sampled (the windows stay empty: checked below)
+    numbers = np.zeros((3000, 4))
+    payload = {"inputs": [{"name": "x", "shape": [3000, 5], "datatype": "BYTES",
+                           "data": [[*row.tolist(), "red"] for row in numbers]}]}
+    assert infer(monitor["proxy"], "shifted", payload)["outputs"][0]["shape"] == [3000, 1]
 
 
 def test_slow_upstream_is_a_504_with_a_json_error(monitor):
