@@ -516,6 +516,14 @@ class Cloud(Strict):
         "cloud.eks_cluster. Private subnets with a route out (NAT or VPC endpoints), one per availability zone "
         "for highly available environments.",
     )
+    shared_cluster: bool = Field(
+        False,
+        description="One EKS cluster mlinfra creates for every environment instead of one each: the highest tier's "
+        "stack (prod) creates the network, the control plane and the add-ons; the other environments deploy their "
+        "node groups, IRSA roles and workloads into it, as into cloud.eks_cluster, and pay no control plane, NAT "
+        "or cluster operations time of their own. Deploy that environment first; the other stacks' identity needs "
+        "an access entry on the cluster.",
+    )
 
     @field_validator("eks_cluster")
     @classmethod
@@ -545,6 +553,11 @@ class Cloud(Strict):
             raise ValueError(
                 "cloud.eks_node_subnets is set but cloud.eks_cluster is not; node subnets are for an existing cluster "
                 "(a cluster mlinfra creates gets its own VPC): set cloud.eks_cluster or remove cloud.eks_node_subnets"
+            )
+        if self.eks_cluster and self.shared_cluster:
+            raise ValueError(
+                f"cloud.shared_cluster is true but cloud.eks_cluster is '{self.eks_cluster}': every environment already "
+                "shares the existing cluster; shared_cluster is for a cluster mlinfra creates: remove one of them"
             )
         if self.eks_cluster and self.api_access_cidrs:
             raise ValueError(

@@ -10,8 +10,9 @@ Tree (the Environment is the parent of everything, as the guardrails and the pol
         EksNetwork -> EksCluster -> EksNodeGroups              VPC, control plane, nodes
         kubernetes provider "eks-kubernetes" (after the nodes) -> EksAddons: VPC CNI, EBS CSI driver, default
                                                                StorageClass, AWS Load Balancer Controller when exposed
-      or an existing cluster:
-        aws.eks.get_cluster_output (a look-up, no resource) -> EksNodeGroups in cloud.eks_node_subnets
+      or an existing cluster (cloud.eks_cluster; the shared cluster in every environment but its creator's):
+        aws.eks.get_cluster_output (a look-up, no resource) -> EksNodeGroups in cloud.eks_node_subnets (shared:
+                                                               the cluster's own subnets)
       ServiceAccountRole per S3 model                          IRSA: its own model prefix only
       kubernetes provider (kubeconfig from the cluster's outputs; after the nodes, and the add-ons when created)
       serving Namespace objects, KubernetesModelServer per model, MonitoringStack
@@ -119,16 +120,19 @@ def create_cluster(
 def existing_cluster(
     name: str, plan: EnvironmentPlan, eks: EksPlan, scope: Environment, provider: aws.Provider
 ) -> tuple[Cluster, k8s.Provider]:
-    """The existing cluster, looked up by name, and this environment's node groups in the given subnets; its
-    network, control plane, access entries and add-ons are its owners' (targets.aws_eks.existing)."""
+    """The existing (or shared) cluster, looked up by name, and this environment's node groups in the given subnets
+    (the shared cluster's own); its network, control plane, access entries and add-ons are its owners'
+    (targets.aws_eks.existing)."""
     spec = eks.existing_cluster
     cluster = ExistingCluster(spec, eks.region, provider=provider, parent=scope)
-    nodes = node_groups(name, eks, cluster.name, list(spec.node_subnet_ids), scope, provider)
+    subnets = list(spec.node_subnet_ids) or cluster.subnet_ids
+    nodes = node_groups(name, eks, cluster.name, subnets, scope, provider)
     return cluster, kubernetes_provider(child_name(name, "kubernetes"), cluster, scope, list(nodes.groups.values()))
 
 
 def node_groups(
-    name: str, eks: EksPlan, cluster_name: pulumi.Input[str], subnet_ids: Sequence[pulumi.Input[str]],
+    name: str, eks: EksPlan, cluster_name: pulumi.Input[str],
+    subnet_ids: Sequence[pulumi.Input[str]] | pulumi.Output[list[str]],
     scope: Environment, provider: aws.Provider,
 ) -> EksNodeGroups:
     """The cost model's node pools as managed node groups of `cluster_name`, in `subnet_ids`."""

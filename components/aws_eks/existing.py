@@ -28,6 +28,7 @@ class ExistingCluster:
     oidc_issuer: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
+    subnet_ids: pulumi.Output[list[str]]  # the cluster's own subnets (a shared cluster's node groups launch there)
 
     def __init__(self, spec: ExistingClusterSpec, region: str, *, provider: aws.Provider, parent: pulumi.Resource):
         found = aws.eks.get_cluster_output(
@@ -36,6 +37,7 @@ class ExistingCluster:
         self.name = found.name
         self.arn = found.arn
         self.endpoint = found.endpoint
+        self.subnet_ids = found.vpc_config.apply(lambda vpc: sorted(vpc.subnet_ids))
         self.certificate_authority = found.certificate_authorities.apply(lambda cas: cas[0].data)
         self.oidc_issuer = found.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
         self.oidc_provider_arn = pulumi.Output.all(found.arn, self.oidc_issuer).apply(

@@ -23,7 +23,7 @@ class EksNodeGroupsArgs:
     groups: tuple[NodeGroupSpec, ...]
     policy_arns: tuple[str, ...]  # managed policies of the node role
     cluster_name: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]]  # private subnets only
+    subnet_ids: Sequence[pulumi.Input[str]] | pulumi.Output[list[str]]  # private subnets only
 
 
 def launch_template_args(name: str, group: NodeGroupSpec) -> dict:
@@ -70,7 +70,7 @@ class EksNodeGroups(pulumi.ComponentResource):
                 child_name(name, group.role),
                 cluster_name=args.cluster_name,
                 node_role_arn=role.arn,
-                subnet_ids=list(args.subnet_ids),
+                subnet_ids=args.subnet_ids if isinstance(args.subnet_ids, pulumi.Output) else list(args.subnet_ids),
                 instance_types=[group.instance_type],
                 ami_type=group.ami_type,
                 capacity_type=group.capacity_type,

@@ -24,7 +24,7 @@ from mlinfra.profiles.model import Profile
 from mlinfra.targets.kubernetes.access import access_gaps
 from mlinfra.targets.aws_eks import cost, feasibility
 from mlinfra.targets.aws_eks.criteria import criteria
-from mlinfra.targets.aws_eks.existing import assumed_present, existing_cluster_name
+from mlinfra.targets.aws_eks.existing import assumed_present, existing_cluster_name, shared_cluster_name, shared_owner
 from mlinfra.targets.aws_eks.ingress import needs_controller
 from mlinfra.targets.aws_eks.platform import eks_plan
 from mlinfra.targets.kubernetes import KubernetesTarget
@@ -57,6 +57,21 @@ class AwsEks(KubernetesTarget):
         existing = existing_cluster_name(profile)
         if existing:
             return self._existing_consequences(profile, existing)
+        owner = shared_owner(profile)
+        if owner is not None:
+            return [
+                f"One EKS cluster, '{shared_cluster_name(profile)}', for every environment (cloud.shared_cluster): "
+                f"environment {owner.name}'s stack creates its network, control plane, add-ons and monitoring stack "
+                "and pays for them; every other environment adds its own node groups, IRSA roles and workloads in its "
+                f"namespace and pays for those only. `pulumi up` {owner.name} first and destroy it last; the "
+                "other stacks' identity needs an access entry on the cluster (the same one as the creator's needs "
+                "none).",
+                "The environments share one control plane and its upgrades: a Kubernetes upgrade reaches dev and "
+                "prod together, and a fault in the cluster touches every environment.",
+                "The same Kubernetes manifests and kube-prometheus-stack monitoring as on premise, so moving between "
+                "the two stays cheap.",
+                self._endpoint_consequence(profile),
+            ]
         return [
             "One EKS cluster per environment: the team owns upgrades, node groups and add-ons (cluster autoscaler, "
             "ingress, CSI driver).",
@@ -114,14 +129,16 @@ class AwsEks(KubernetesTarget):
         return assemble_eks(plan, eks_plan(profile, plan), profile, secrets)
 
     def cluster(self, profile: Profile, env: EnvironmentSettings) -> ClusterSettings:
-        """A cluster per environment (no shared context), or the existing one every environment shares. ALB targets
+        """A cluster per environment (no shared context), or the existing or shared one every environment shares
+        (named as its context: they share its monitoring stack, installed by the highest tier). ALB targets
         are pod IPs reached from the VPC, not from an in-cluster controller: no ingress-controller namespace to
         admit (the ALB's security group is the gate); storage on the cluster's default StorageClass.
 
         An existing cluster is named as the context of the kubeconfig the program builds for it
         (cluster.kubeconfig names its context after the cluster), so its environments share one monitoring stack
         like environments on one on-premise context (planning.plan.monitoring_share)."""
-        return ClusterSettings(ingress_class=INGRESS_CLASS, kube_context=existing_cluster_name(profile))
+        return ClusterSettings(ingress_class=INGRESS_CLASS,
+                               kube_context=existing_cluster_name(profile) or shared_cluster_name(profile))
 
     def plan(self, profile: Profile, env: str) -> EnvironmentPlan:
         """The Kubernetes family's plan, without a kube context: the program builds the kubeconfig from the cluster

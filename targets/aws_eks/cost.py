@@ -3,7 +3,8 @@ the monitoring volume and operations time. Pure arithmetic over the sizing and t
 
 In an existing cluster (cloud.eks_cluster) the stack pays for what it adds: its node groups and their volumes,
 its load balancer, its monitoring volume and the operations time of its nodes. The control plane, the network
-(NAT) and running the cluster are its owners'."""
+(NAT) and running the cluster are its owners'. With a shared cluster (cloud.shared_cluster) the environment that
+creates it pays those once, and every other environment as in an existing cluster."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def estimate_eks(profile: Profile, env: EnvironmentSettings, table: PriceTable) 
     """One EKS cluster per environment: control plane, node pools, volumes, NAT, ALB, monitoring, ops time; in an
     existing cluster, the node pools, volumes, ALB, monitoring and the nodes' ops time only."""
     region, hours, fx = profile.region, table.hours_per_month, table.usd_to_eur
-    own_cluster = existing_cluster_name(profile) is None
+    own_cluster = existing_cluster_name(profile, env.name) is None
     lines: list[CostLine] = []
     if own_cluster:
         cp = table.regional("eks", "control-plane", region)
@@ -75,7 +76,7 @@ def estimate_eks(profile: Profile, env: EnvironmentSettings, table: PriceTable) 
         lines.append(internet_egress_line(profile, env, table))
     storage = profile.monitoring.storage_gib
     lines.append(priced_line(f"Prometheus volume ({storage} GiB gp3)", storage * gp3.value * fx, (gp3,)))
-    lines.append(eks_effort(profile, total_nodes).line(profile.costs.onprem.ops_hourly_rate_eur))
+    lines.append(eks_effort(profile, total_nodes, env.name).line(profile.costs.onprem.ops_hourly_rate_eur))
     return CostEstimate(lines=tuple(lines), assumptions=cloud(profile))
 
 
@@ -92,12 +93,13 @@ def nat_data_line(profile: Profile, nodes: float, table: PriceTable) -> CostLine
     )
 
 
-def eks_effort(profile: Profile, nodes: float) -> Effort:
-    """Operations hours of one environment: its cluster (unless an existing one's owners run it), its `nodes`
-    (node groups at their peak count) and its models - what the cost bills and the operations score weighs."""
+def eks_effort(profile: Profile, nodes: float, env: str) -> Effort:
+    """Operations hours of one environment: its cluster (unless it deploys into one it did not create: an existing
+    one's owners or the shared cluster's stack run that), its `nodes` (node groups at their peak count) and its
+    models - what the cost bills and the operations score weighs."""
     c = profile.costs
     parts = []
-    if existing_cluster_name(profile) is None:
+    if existing_cluster_name(profile, env) is None:
         parts.append(EffortPart("cluster", c.eks_ops_hours_per_cluster_month, ("costs.eks_ops_hours_per_cluster_month",)))
     parts.append(EffortPart(f"{fmt_number(nodes)} nodes x {fmt_number(c.eks_ops_hours_per_node_month)} h",
                             nodes * c.eks_ops_hours_per_node_month, ("costs.eks_ops_hours_per_node_month",)))
@@ -108,7 +110,7 @@ def eks_effort(profile: Profile, nodes: float) -> Effort:
 def eks_efforts(profile: Profile, table: PriceTable) -> list[Effort]:
     """The effort of every environment (for the operations score)."""
     return [
-        eks_effort(profile, sum(p.plan.peak_nodes for p in node_pools(profile, env, table)))
+        eks_effort(profile, sum(p.plan.peak_nodes for p in node_pools(profile, env, table)), env.name)
         for env in all_environments(profile)
     ]
 
@@ -116,7 +118,7 @@ def eks_efforts(profile: Profile, table: PriceTable) -> list[Effort]:
 def public_ipv4_count(profile: Profile, env: EnvironmentSettings) -> int:
     """Public IPv4 addresses the environment holds: one per NAT gateway of its own network, and an internet-facing
     load balancer's one per zone."""
-    own = existing_cluster_name(profile) is None
+    own = existing_cluster_name(profile, env.name) is None
     nats = nat_gateway_count(env) if own else 0
     alb = AZ_COUNT.get(env.tier, 2) if profile.security.exposure == "public" else 0
     return nats + alb

@@ -24,7 +24,7 @@ def criteria(profile: Profile) -> Criteria:
     try:
         efforts = eks_efforts(profile, price_table(profile))
     except EstimateError:  # no instance holds a model: infeasible anyway; score the cluster and models alone
-        efforts = [eks_effort(profile, 0.0) for _ in all_environments(profile)]
+        efforts = [eks_effort(profile, 0.0, env.name) for env in all_environments(profile)]
     operations, operations_note = k8s.operations(profile, efforts)
     return Criteria(
         scores={

@@ -9,13 +9,20 @@ add-on from one stack would fight the owners' copy, or another environment's.
 
 Every environment of the profile deploys into the one cluster, so they share its monitoring stack
 (kube-prometheus-stack is cluster-wide), installed by the highest tier among them, as on premise.
+
+A shared cluster (cloud.shared_cluster) is the same shape with mlinfra as the owner: the highest tier's stack creates
+the cluster (network, control plane, add-ons, monitoring) as a cluster of its own; every other environment deploys
+into it like into an existing cluster, its node groups in the cluster's own subnets.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlinfra.planning.plan import TIER_RANK
+from mlinfra.profiles.environments import EnvironmentSettings, all_environments
 from mlinfra.profiles.model import Profile
+from mlinfra.targets.aws_eks.cluster import cluster_name
 from mlinfra.targets.aws_eks.iam import issuer_host
 
 OIDC_PROVIDER_COMMAND = "eksctl utils associate-iam-oidc-provider --cluster {name} --region {region} --approve"
@@ -24,13 +31,35 @@ OIDC_PROVIDER_COMMAND = "eksctl utils associate-iam-oidc-provider --cluster {nam
 @dataclass(frozen=True, kw_only=True)
 class ExistingClusterSpec:
     name: str  # cloud.eks_cluster, looked up with aws.eks.get_cluster_output
-    node_subnet_ids: tuple[str, ...]  # cloud.eks_node_subnets: where the node groups launch
+    node_subnet_ids: tuple[str, ...]  # cloud.eks_node_subnets: where the node groups launch; () = the cluster's own
     assumed_present: tuple[str, ...]  # what the stack needs in the cluster and does not install, one line each
+    shared_by: str | None = None  # a shared cluster (cloud.shared_cluster): the environment whose stack creates it
 
 
-def existing_cluster_name(profile: Profile) -> str | None:
-    """cloud.eks_cluster, or None: the stack creates a VPC and a cluster of its own."""
-    return profile.cloud.eks_cluster if profile.cloud else None
+def shared_owner(profile: Profile) -> EnvironmentSettings | None:
+    """The environment whose stack creates the shared cluster (cloud.shared_cluster): the highest tier, the first
+    declared among equals; None without a shared cluster."""
+    if not (profile.cloud and profile.cloud.shared_cluster):
+        return None
+    return max(all_environments(profile), key=lambda e: TIER_RANK[e.tier])
+
+
+def shared_cluster_name(profile: Profile) -> str | None:
+    """The shared cluster's name (its owner's cluster name), or None without one."""
+    owner = shared_owner(profile)
+    return cluster_name(profile.name, owner.name) if owner else None
+
+
+def existing_cluster_name(profile: Profile, env: str | None = None) -> str | None:
+    """The cluster `env` deploys into without creating it: cloud.eks_cluster, or the shared cluster for every
+    environment but its owner; None: the stack creates a cluster (its own, or the shared one). Without `env`:
+    cloud.eks_cluster only."""
+    if profile.cloud and profile.cloud.eks_cluster:
+        return profile.cloud.eks_cluster
+    owner = shared_owner(profile)
+    if owner is None or env is None or env == owner.name:
+        return None
+    return shared_cluster_name(profile)
 
 
 def assumed_present(name: str, region: str, exposed: bool, gpu: bool) -> tuple[str, ...]:
@@ -49,11 +78,20 @@ def assumed_present(name: str, region: str, exposed: bool, gpu: bool) -> tuple[s
     return tuple(found)
 
 
-def existing_cluster_spec(profile: Profile, exposed: bool, gpu: bool) -> ExistingClusterSpec | None:
-    """The existing cluster of the profile (None: the stack creates its own)."""
-    name = existing_cluster_name(profile)
+def existing_cluster_spec(profile: Profile, env: str, exposed: bool, gpu: bool) -> ExistingClusterSpec | None:
+    """The cluster `env` deploys into without creating it (None: the stack creates it)."""
+    name = existing_cluster_name(profile, env)
     if name is None:
         return None
+    owner = shared_owner(profile)
+    if owner is not None:  # the shared cluster: the owner's stack installed what an existing cluster's owners do
+        return ExistingClusterSpec(
+            name=name, node_subnet_ids=(), shared_by=owner.name,
+            assumed_present=(f"the shared cluster '{name}' with its network, add-ons and monitoring stack, created by "
+                             f"environment {owner.name}'s stack (`pulumi up` it first)",
+                             "an access entry with cluster-admin for the identity that runs this stack's `pulumi up` "
+                             f"(the cluster's creator has one: the same identity for every stack needs nothing more)"),
+        )
     return ExistingClusterSpec(
         name=name,
         node_subnet_ids=tuple(profile.cloud.eks_node_subnets),

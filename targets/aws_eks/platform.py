@@ -4,8 +4,10 @@
 - a cluster of its own (no cloud.eks_cluster): the network, the control plane, the node groups, the IRSA roles and
   the add-ons (EBS CSI driver, default StorageClass, and the AWS Load Balancer Controller when models are exposed,
   the NVIDIA device plugin when a model needs a GPU);
-- an existing cluster (`existing_cluster`, from cloud.eks_cluster): the node groups in the given subnets and the
-  IRSA roles only; network, cluster and add-ons are the owners' (existing.py), so their fields are None.
+- an existing cluster (`existing_cluster`, from cloud.eks_cluster, or the shared cluster of cloud.shared_cluster
+  for every environment but the one whose stack creates it): the node groups in the given subnets (the shared
+  cluster's own) and the IRSA roles only; network, cluster and add-ons are the owners' (existing.py), so their
+  fields are None.
 Built from the profile once, here, so the components take plain values and decide nothing.
 """
 
@@ -138,7 +140,7 @@ def eks_plan(profile: Profile, plan: EnvironmentPlan) -> EksPlan:
         node_policy_arns=tuple(managed_policy_arn(region, p) for p in NODE_POLICIES),
         artifact_access=artifact_access(plan),
     )
-    existing = existing_cluster_spec(profile, exposed, any(g.gpu for g in groups))
+    existing = existing_cluster_spec(profile, env.name, exposed, any(g.gpu for g in groups))
     if existing is not None:
         return EksPlan(**common, existing_cluster=existing)
     return EksPlan(

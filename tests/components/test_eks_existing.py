@@ -176,3 +176,34 @@ def test_allow_list_opens_the_created_clusters_endpoint_for_those_blocks_only(al
     ctx = context_from_graph(allow_listed.resources).with_secrets(allow_listed.secret_values)
     results = {r.id: r for r in run_guardrails(allow_listed.resources, ctx)}
     assert results["public-access"].status == "pass", results["public-access"]
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """bursty-cloud on one shared cluster (cloud.shared_cluster): prod creates it, dev joins it."""
+    from mlinfra.program import run_offline
+
+    path = _write(tmp_path_factory, "shared", {"shared_cluster": True})
+    return {env: run_offline(path, env, target="aws-eks") for env in ("dev", "prod")}, path
+
+
+def test_a_shared_cluster_is_created_by_prod_only_and_dev_joins_it_in_its_subnets(shared):
+    runs, path = shared
+    prod, dev = runs["prod"], runs["dev"]
+    (cluster,) = of_type(prod, "aws:eks/cluster:Cluster")
+    assert cluster["inputs"]["name"] == "reco-api-prod"
+    assert of_type(prod, "aws:ec2/natGateway:NatGateway") and of_type(prod, "mlinfra:eks:EksAddons")
+    types = {r["type"] for r in dev.resources}
+    assert types.isdisjoint(OWNED_BY_THE_PLATFORM), sorted(types & set(OWNED_BY_THE_PLATFORM))
+    assert dev.invokes == [EKS_CLUSTER_INVOKE]
+    tag = hashlib.sha256(b"reco-api-prod").hexdigest()
+    cluster_subnets = sorted(f"subnet-{tag[i:i + 17]}" for i in (17, 34))  # the mocks' DescribeCluster subnets
+    groups = of_type(dev, NODE_GROUP)
+    assert groups and all(g["inputs"]["clusterName"] == "reco-api-prod" for g in groups)
+    assert all(g["inputs"]["subnetIds"] == cluster_subnets for g in groups), "the shared cluster's own subnets"
+    releases = {env: {r["inputs"]["chart"] for r in of_type(runs[env], "kubernetes:helm.sh/v3:Release")}
+                for env in ("dev", "prod")}
+    assert "kube-prometheus-stack" in releases["prod"] and "kube-prometheus-stack" not in releases["dev"]
+    for run in (dev, prod):
+        checks = run_guardrails(run.resources, context_from_graph(run.resources))
+        assert [c.id for c in checks if c.status == "fail"] == []

@@ -304,3 +304,51 @@ def test_an_existing_cluster_needs_less_operations_time():
     assert own_note.startswith("needs ~0.18 FTE (24 h a month, the operations time priced)")
     assert existing_note.startswith("needs ~0.06 FTE (8 h a month")  # its owners run the cluster: nodes and model
     assert (round(own, 3), existing) == (round(0.1 / 0.18, 3), 1.0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# a shared cluster (cloud.shared_cluster): one cluster mlinfra creates for every environment
+
+
+def _shared():
+    return _profile({"shared_cluster": True})
+
+
+def test_a_shared_cluster_is_created_by_prod_and_joined_by_the_others():
+    profile = _shared()
+    prod, dev = (eks_plan(profile, EKS.plan(profile, env)) for env in ("prod", "dev"))
+    assert prod.existing_cluster is None and prod.cluster.name == "risk-prod" and prod.network.az_count == 3
+    assert dev.cluster is None and dev.network is None
+    assert (dev.existing_cluster.name, dev.existing_cluster.shared_by) == ("risk-prod", "prod")
+    assert dev.existing_cluster.node_subnet_ids == (), "the shared cluster's own subnets"
+    # both environments name the one cluster as their context: one monitoring stack, installed by prod
+    assert {EKS.cluster(profile, resolve_environment(profile, e)).kube_context for e in ("dev", "prod")} == {"risk-prod"}
+
+
+def test_a_shared_cluster_bills_one_control_plane_nat_and_cluster_time():
+    """Hand arithmetic: prod pays the control plane (0.10 USD x 730 h x 0.9), its NAT and the cluster's 8 h; dev pays
+    nodes, volumes, load balancer and its nodes' hours only - as in an existing cluster."""
+    shared, own = _shared(), _profile()
+    lines = {env: _lines(shared, env) for env in ("dev", "prod")}
+    assert lines["prod"]["EKS control plane"].monthly_eur == pytest.approx(0.10 * 730 * 0.9, abs=0.006)  # 65.70
+    assert "EKS control plane" not in lines["dev"] and "NAT gateway" not in lines["dev"]
+    assert "NAT data processing" not in lines["dev"] and "NAT data processing" in lines["prod"]
+    assert "costs.eks_ops_hours_per_cluster_month" not in lines["dev"]["operations time"].price_keys
+    assert lines["prod"]["operations time"].item == _lines(own, "prod")["operations time"].item
+    saved = sum(l.monthly_eur for l in _lines(own, "dev").values()) - sum(l.monthly_eur for l in lines["dev"].values())
+    own_dev = _lines(own, "dev")
+    expected = (own_dev["EKS control plane"].monthly_eur + own_dev["NAT gateway"].monthly_eur
+                + own_dev["NAT data processing"].monthly_eur + 8 * 60.0
+                + own_dev["public IPv4 addresses"].monthly_eur - lines["dev"]["public IPv4 addresses"].monthly_eur)
+    assert saved == pytest.approx(expected, abs=0.01)
+
+
+def test_the_decision_lists_the_shared_clusters_consequences():
+    found = EKS.consequences(_shared())
+    assert found[0].startswith("One EKS cluster, 'risk-prod', for every environment (cloud.shared_cluster): "
+                               "environment prod's stack creates")
+
+
+def test_shared_cluster_and_an_existing_cluster_exclude_each_other():
+    problems = _problems({"eks_cluster": "platform-eu", "eks_node_subnets": SUBNETS, "shared_cluster": True})
+    assert any("cloud.shared_cluster is true but cloud.eks_cluster is 'platform-eu'" in p for p in problems)
