@@ -36,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from mlinfra.conventions import MONITORING_RELEASE_NAME, monitoring_namespace
 from mlinfra.drill.report import DELIVERED, FAILED, NOT_REACHED, PLANNED, DrillReport, Row
 from mlinfra.monitoring.drill import DRILL_LABEL, AlertmanagerDrill, DrillAlert, Hit, integrations, route_alert, route_tree, waves
 
@@ -43,6 +44,8 @@ RUN_LABEL = "drill_run"
 SLACK_S = 30.0  # beyond group_wait: the request itself, a retry or two
 POLL_S = 0.5
 SAFETY_S = 3600  # endsAt of a drill alert: it resolves itself after this if the drill never resolves it
+PORT_FORWARD = (f"kubectl -n {monitoring_namespace()} port-forward "
+                f"pod/alertmanager-{MONITORING_RELEASE_NAME}-alertmanager-0 9093")  # the operator's pod of the chart
 METRICS = (
     "alertmanager_notifications_total",
     "alertmanager_notifications_failed_total",
@@ -85,8 +88,7 @@ class AlertmanagerClient:
             reason = getattr(err, "reason", err)
             raise DrillError(
                 f"--alertmanager {self.url}: cannot reach Alertmanager ({reason}); give the URL of a running "
-                "Alertmanager, e.g. after `kubectl -n <monitoring namespace> port-forward "
-                "pod/alertmanager-<release>-0 9093`: http://127.0.0.1:9093"
+                f"Alertmanager, e.g. http://127.0.0.1:9093 after `{PORT_FORWARD}`"
             ) from None
 
     def get_json(self, path: str) -> Any:
