@@ -1,5 +1,6 @@
 """CloudWatchMonitoring: one model's alarms and dashboard, exactly as targets.aws_sagemaker.alarms and
-dashboards build them; each notifying alarm sends ALARM and OK to the topic its severity routes to."""
+dashboards build them; each notifying alarm sends ALARM and OK to the topics the notification plan routes it to
+(its severity's, or its model owner's)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ class CloudWatchMonitoringArgs:
     alarms: tuple[AlarmSpec, ...]
     dashboard_name: str
     dashboard_body: str  # JSON
-    topic_arns: Mapping[str, pulumi.Input[str]]  # severity -> the ARN of the topic it routes to
+    topic_arns: Mapping[str, pulumi.Input[str]]  # topic -> its ARN
+    alarm_topics: Mapping[str, tuple[str, ...]]  # a notifying alarm's key -> the topics it notifies
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -34,7 +36,7 @@ class CloudWatchMonitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         conditions: dict[str, list[pulumi.Resource]] = {}
         for alarm in args.alarms:
-            actions = [args.topic_arns[alarm.severity]] if alarm.severity else None
+            actions = [args.topic_arns[t] for t in args.alarm_topics[alarm.key]] if alarm.severity else None
             if alarm.kind == "metric":
                 resource = aws.cloudwatch.MetricAlarm(
                     child_name(name, alarm.key), **alarm.args, alarm_actions=actions, ok_actions=actions,

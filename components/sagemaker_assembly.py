@@ -38,7 +38,7 @@ from mlinfra.components.sagemaker_edge import SageMakerEdge, SageMakerEdgeArgs
 from mlinfra.conventions import child_name, k8s_name
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws.notifications import alert_routes
-from mlinfra.targets.aws_sagemaker.alarms import build_alarms
+from mlinfra.targets.aws_sagemaker.alarms import alarm_topics, build_alarms, monitor_topics
 from mlinfra.targets.aws_sagemaker.dashboards import dashboard_body, dashboard_name
 from mlinfra.targets.aws_sagemaker.edge import edge_spec
 from mlinfra.targets.aws_sagemaker.endpoints import SageMakerPlan
@@ -72,7 +72,6 @@ def assemble_sagemaker(sm: SageMakerPlan, profile: Profile, secrets: dict[str, A
         AlertTopicsArgs(notifications=sm.notifications, kms_key_arn=key.arn, secrets=secrets, eventbridge=eventbridge),
         provider=provider, opts=in_scope,
     )
-    by_severity = {severity: topics.topic_arns[topic] for severity, topic in sm.notifications.routes.items()}
     network = SageMakerNetwork(child_name(name, "network"), SageMakerNetworkArgs(network=sm.network),
                                provider=provider, opts=in_scope) if sm.network else None
     vpc: dict[str, Any] = {"subnet_ids": tuple(network.subnet_ids),
@@ -94,7 +93,8 @@ def assemble_sagemaker(sm: SageMakerPlan, profile: Profile, secrets: dict[str, A
         CloudWatchMonitoring(
             child_name(model_name, "monitoring"),
             CloudWatchMonitoringArgs(alarms=tuple(alarms), dashboard_name=dashboard_name(spec),
-                                     dashboard_body=dashboard_body(sm, spec, alarms), topic_arns=by_severity,
+                                     dashboard_body=dashboard_body(sm, spec, alarms), topic_arns=topics.topic_arns,
+                                     alarm_topics={a.key: alarm_topics(sm, spec, a) for a in alarms if a.notifies},
                                      tags=dict(spec.tags)),
             provider=provider, opts=pulumi.ResourceOptions(parent=scope, depends_on=[endpoint]),
         )
@@ -103,7 +103,8 @@ def assemble_sagemaker(sm: SageMakerPlan, profile: Profile, secrets: dict[str, A
             monitors[spec.model] = DataQualityMonitor(
                 child_name(model_name, "drift"),
                 DataQualityMonitorArgs(monitor=monitor, endpoint_name=endpoint.endpoint_name, kms_key_arn=key.arn,
-                                       bucket_name=store.bucket_name, topic_arn=by_severity[monitor.severity]),
+                                       bucket_name=store.bucket_name,
+                                       topic_arn=topics.topic_arns[monitor_topics(sm, monitor)[0]]),
                 provider=provider, opts=pulumi.ResourceOptions(parent=scope, depends_on=[endpoint]),
             )
         endpoints[spec.model] = endpoint

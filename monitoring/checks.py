@@ -24,12 +24,16 @@ SLO_DAYS = SLO_WINDOW // 86400
 def monitoring_errors(profile: Profile) -> list[Finding]:
     """Problems that stop alerts from reaching anyone."""
     mon = profile.monitoring
-    emails = [i for i, n in enumerate(mon.notify) if n.type == "email"]
+    emails = [f"monitoring.notify[{i}]" for i, n in enumerate(mon.notify) if n.type == "email"]
+    emails += [
+        f"owners.{name}.notify[{i}]" for name, owner in profile.owners.items()
+        for i, n in enumerate(owner.notify) if n.type == "email"
+    ]
     if emails and mon.smtp is None:
         return [
             (
                 "monitoring.smtp",
-                f"monitoring.notify[{emails[0]}] sends email, but no SMTP relay is set (got none): Alertmanager "
+                f"{emails[0]} sends email, but no SMTP relay is set (got none): Alertmanager "
                 "would send to localhost:25 inside its pod, where no mail server runs. Set monitoring.smtp with "
                 "smarthost (host:port of your relay), from_address and, if it needs a login, auth_username and "
                 "auth_password_secret (a secret config key); require_tls defaults to true",

@@ -118,7 +118,7 @@ _NOTIFY_SECRET_FIELDS = {
 def secret_refs(
     profile: Profile, ignored: tuple[str, ...] = (), artifact_kinds: tuple[str, ...] = tuple(CREDENTIAL_FILES)
 ) -> tuple[SecretRef, ...]:
-    """Every secret key models[].artifact_credentials_secret, monitoring.notify, monitoring.smtp and
+    """Every secret key models[].artifact_credentials_secret, monitoring.notify, owners.*.notify, monitoring.smtp and
     monitoring.grafana_admin_password_secret reference, in profile order, merged by key (the same keys as
     guardrails.secrets.secret_config_keys; a test holds them equal for the examples), except those only `ignored`
     fields (a target's ignores_secret_fields) name and artifact credentials of kinds the target does not read
@@ -139,6 +139,14 @@ def secret_refs(
         field, what = spec
         key = getattr(notify, field)
         found.setdefault(key, (what, []))[1].append(f"monitoring.notify[{i}].{field}")
+    for name, owner in profile.owners.items():
+        for i, notify in enumerate(owner.notify):
+            spec = _NOTIFY_SECRET_FIELDS.get(notify.type)
+            if spec is not None:
+                field, what = spec
+                found.setdefault(getattr(notify, field), (f"{what} ({name})", []))[1].append(
+                    f"owners.{name}.notify[{i}].{field}"
+                )
     smtp_key = profile.monitoring.smtp.auth_password_secret if profile.monitoring.smtp else None
     if smtp_key:
         found.setdefault(smtp_key, ("SMTP password", []))[1].append("monitoring.smtp.auth_password_secret")

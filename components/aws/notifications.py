@@ -39,7 +39,7 @@ class AlertTopics(pulumi.ComponentResource):
             stack = pulumi.get_stack()
             raise pulumi.RunError(
                 f"stack '{stack}' has no value for the secret config key(s) {', '.join(missing)} named in the profile's "
-                f"monitoring.notify; set each once with `pulumi config set --secret -s {stack} KEY`"
+                f"monitoring.notify or owners.*.notify; set each once with `pulumi config set --secret -s {stack} KEY`"
             )
         topics = {
             topic: aws.sns.Topic(child_name(name, topic), name=topic_name, kms_master_key_id=args.kms_key_arn, opts=child)

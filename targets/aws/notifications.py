@@ -8,6 +8,13 @@ it runs:
   receivers, as Alertmanager does).
 The `ticket` topic always exists, so every alarm has an action even before anybody is subscribed.
 
+Model owners (the profile's `owners`): each gets the topics `<owner>-page` and `<owner>-ticket` (only those its
+routes use), subscribed from its own notify by the same rules, and a model's own alarms (monitoring.rules.
+OWNER_ALERTS: latency, error-budget burns, no traffic, drift violations) notify its owner's topic of their
+severity - critical ones, where the environment pages, also the platform's critical topic - as Alertmanager's
+owner routes do (`continue`). A severity the owner has no receiver for goes to the platform's topic instead; the
+platform's alarms (no instance reporting) always go to the platform's topics.
+
 Subscriptions: email -> protocol `email` (the recipient confirms the subscription once, from the mail AWS sends);
 webhook, Slack, Teams and PagerDuty -> protocol `https`, the endpoint read from the secret config key the profile
 names (it stays a Pulumi secret). SNS posts its own JSON envelope and first a SubscriptionConfirmation:
@@ -22,12 +29,13 @@ names (it stays a Pulumi secret). SNS posts its own JSON envelope and first a Su
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mlinfra.conventions import RECEIVER_PAGE, RECEIVER_TICKET, SEVERITY_PAGE, SEVERITY_TICKET, k8s_name
+from mlinfra.conventions import RECEIVER_PAGE, RECEIVER_TICKET, SEVERITY_PAGE, SEVERITY_TICKET, k8s_name, owner_receiver
 from mlinfra.monitoring.alertmanager import PAGING_TYPES, TICKET_TYPES
-from mlinfra.planning.specs import ReceiverSpec
+from mlinfra.monitoring.rules import OWNER_ALERTS
+from mlinfra.planning.specs import OwnerSpec, ReceiverSpec
 
 Topic = Literal["page", "ticket"]
 TOPIC_PAGE: Topic = "page"
@@ -41,7 +49,7 @@ PLAIN_URL = "{}"
 class SubscriptionSpec:
     receiver: str  # the plan's receiver name (`slack`, `email-2`)
     type: str  # its type
-    topic: Topic
+    topic: str  # `page`, `ticket`, or an owner's `<owner>-page`, `<owner>-ticket`
     protocol: Literal["email", "https"]
     endpoint: str | None = None  # email address
     secret_key: str | None = None  # Pulumi secret config key of the URL or key
@@ -58,6 +66,15 @@ class NotificationPlan:
     topics: dict[str, str]  # topic -> SNS topic name
     routes: dict[str, str]  # severity -> topic
     subscriptions: tuple[SubscriptionSpec, ...]
+    # owner -> severity -> the topics its models' own alarms of that severity notify (its own first; a severity
+    # the owner has no receiver for is absent: the platform's route takes it)
+    owner_routes: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def topics_for(self, alert: str, severity: str, owner: str | None) -> tuple[str, ...]:
+        """The topics an alarm of `alert` with `severity` notifies, for a model of `owner` (None: no owner)."""
+        if owner is not None and alert in OWNER_ALERTS and severity in self.owner_routes.get(owner, {}):
+            return self.owner_routes[owner][severity]
+        return (self.routes[severity],)
 
     @property
     def secret_keys(self) -> list[str]:
@@ -78,25 +95,49 @@ def topic_name(profile: str, environment: str, topic: str) -> str:
     return k8s_name(profile, environment, "alerts", topic, max_len=256)
 
 
+def owner_routes_for(owner: OwnerSpec, routes: dict[str, Topic], pages: bool) -> dict[str, tuple[str, ...]]:
+    """severity -> topics of one owner's alarms, as monitoring.alertmanager routes its alerts (module docstring)."""
+    paging = [r for r in owner.receivers if r.type in PAGING_TYPES] if pages else []
+    tickets = [r for r in owner.receivers if r.type in TICKET_TYPES]
+    page, ticket = owner_receiver(owner.name, TOPIC_PAGE), owner_receiver(owner.name, TOPIC_TICKET)
+    critical = page if paging else (ticket if tickets else None)
+    warning = ticket if tickets else (page if paging else None)
+    out: dict[str, tuple[str, ...]] = {}
+    if critical:
+        out[SEVERITY_PAGE] = (critical, routes[SEVERITY_PAGE]) if pages else (critical,)
+    if warning:
+        out[SEVERITY_TICKET] = (warning,)
+    return out
+
+
 def notification_plan(
-    profile: str, environment: str, receivers: tuple[ReceiverSpec, ...], *, pages: bool
+    profile: str, environment: str, receivers: tuple[ReceiverSpec, ...], *, pages: bool,
+    owners: tuple[OwnerSpec, ...] = (),
 ) -> NotificationPlan:
-    """Topics, severity routes and subscriptions of one environment."""
+    """Topics, severity routes and subscriptions of one environment (with its model owners' own)."""
     routes = routes_for(receivers, pages)
     used = sorted({TOPIC_TICKET, *routes.values()})
     members = {
         TOPIC_PAGE: [r for r in receivers if r.type in PAGING_TYPES] if pages else [],
         TOPIC_TICKET: [r for r in receivers if r.type in TICKET_TYPES],
     }
-    subscriptions = tuple(_subscription(r, topic) for topic in used for r in members[topic])  # type: ignore[arg-type]
+    subscriptions = [_subscription(r, topic) for topic in used for r in members[topic]]
+    topics = {topic: topic_name(profile, environment, topic) for topic in used}
+    by_owner = {}
+    for owner in owners:
+        by_owner[owner.name] = owner_routes_for(owner, routes, pages)
+        own = sorted({t for ts in by_owner[owner.name].values() for t in ts} - set(used))
+        for topic in own:
+            kind = topic.removeprefix(f"{owner.name}-")
+            types = PAGING_TYPES if kind == TOPIC_PAGE else TICKET_TYPES
+            topics[topic] = topic_name(profile, environment, topic)
+            subscriptions += [_subscription(r, topic) for r in owner.receivers if r.type in types]
     return NotificationPlan(
-        topics={topic: topic_name(profile, environment, topic) for topic in used},
-        routes=dict(routes),
-        subscriptions=subscriptions,
+        topics=topics, routes=dict(routes), subscriptions=tuple(subscriptions), owner_routes=by_owner,
     )
 
 
-def _subscription(receiver: ReceiverSpec, topic: Topic) -> SubscriptionSpec:
+def _subscription(receiver: ReceiverSpec, topic: str) -> SubscriptionSpec:
     if receiver.type == "email":
         if not receiver.to:
             raise ValueError(f"receiver '{receiver.name}' (email) has no recipient")
@@ -111,12 +152,19 @@ def _subscription(receiver: ReceiverSpec, topic: Topic) -> SubscriptionSpec:
 
 
 def alert_routes(plan: NotificationPlan) -> list[dict[str, object]]:
-    """The `alert_routes` stack output, in the Kubernetes targets' shape: per severity, the receiver (topic) and
-    the integrations subscribed to it."""
+    """The `alert_routes` stack output, in the Kubernetes targets' shape: the owners' routes (receiver: the topic
+    key, `continue` where the platform's route gets the alert too), then per severity the platform's receiver
+    (topic), each with the integrations subscribed to it."""
     integrations = {
         topic: sorted({s.type for s in plan.subscriptions if s.topic == topic}) for topic in plan.topics
     }
-    return [
+    owners = [
+        {"matchers": [f'owner="{owner}"', f'severity="{severity}"'], "receiver": topics[0],
+         "integrations": integrations[topics[0]], **({"continue": True} if len(topics) > 1 else {})}
+        for owner, by_severity in plan.owner_routes.items()
+        for severity, topics in sorted(by_severity.items())
+    ]
+    return owners + [
         {"matchers": [f'severity="{severity}"'], "receiver": RECEIVER_OF[topic], "integrations": integrations[topic]}
         for severity, topic in sorted(plan.routes.items())
     ]

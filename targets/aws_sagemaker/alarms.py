@@ -16,7 +16,8 @@ request the model processed), which every mode publishes.
 The burn windows, factors, holds and thresholds are monitoring/rules.py's own (imported, not copied). Each window
 of a burn condition is a metric-math alarm without actions; the composite alarm combines them (long AND short,
 OR over the conditions) and notifies. Alarms that notify send both ALARM and OK to the topic of their severity
-(targets/aws/notifications.py routes severities as Alertmanager does). Replicas at the autoscaling maximum,
+(targets/aws/notifications.py routes severities as Alertmanager does), a model owner's alarms (all but the
+no-instances one) to the owner's topics (alarm_topics). Replicas at the autoscaling maximum,
 and crash loops have no SageMaker counterpart a stack can alarm on: SageMaker replaces failed instances itself;
 Serverless endpoints have no instances of their own to count.
 
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlinfra.conventions import (
+    ALERT_DRIFT_HIGH,
     ALERT_NOT_READY,
     ALERT_ERROR_BUDGET_FAST_BURN,
     ALERT_ERROR_BUDGET_SLOW_BURN,
@@ -79,6 +81,19 @@ class AlarmSpec:
 
     def as_dict(self) -> dict[str, Any]:
         return {"alert": self.alert, "kind": self.kind, "severity": self.severity, "key": self.key, "args": self.args}
+
+
+def alarm_topics(sm: SageMakerPlan, spec: EndpointSpec, alarm: AlarmSpec) -> tuple[str, ...]:
+    """The topics a notifying alarm sends ALARM and OK to: its severity's, or its model owner's
+    (targets/aws/notifications.py); () for a condition of a composite alarm."""
+    if alarm.severity is None:
+        return ()
+    return sm.notifications.topics_for(alarm.alert, alarm.severity, sm.models[spec.model].owner)
+
+
+def monitor_topics(sm: SageMakerPlan, monitor: Any) -> tuple[str, ...]:
+    """The topics the drift monitor's violations rule notifies (a model_monitor.MonitorSpec): its owner's ticket."""
+    return sm.notifications.topics_for(ALERT_DRIFT_HIGH, monitor.severity, sm.models[monitor.model].owner)
 
 
 def dimensions(spec: EndpointSpec) -> dict[str, str]:

@@ -248,7 +248,8 @@ def sagemaker_plan(profile: Profile, plan: EnvironmentPlan, table: PriceTable | 
         key_alias=key_alias(plan.profile_name, plan.environment),
         store=store_spec(plan.profile_name, plan.environment, protect=plan.protect),
         notifications=notification_plan(
-            plan.profile_name, plan.environment, plan.monitoring.receivers, pages=plan.monitoring.alerts_page
+            plan.profile_name, plan.environment, plan.monitoring.receivers, pages=plan.monitoring.alerts_page,
+            owners=plan.monitoring.owners,
         ),
         endpoints=endpoints,
         drift_baselines={m.name: m.drift_baseline for m in profile.models if m.drift_baseline},

@@ -14,7 +14,7 @@ from typing import Any
 from mlinfra.files.dump import to_yaml
 from mlinfra.files.rendered import RenderedFile
 from mlinfra.targets.aws.notifications import alert_routes
-from mlinfra.targets.aws_sagemaker.alarms import AlarmSpec, build_alarms
+from mlinfra.targets.aws_sagemaker.alarms import AlarmSpec, alarm_topics, build_alarms, monitor_topics
 from mlinfra.targets.aws_sagemaker.dashboards import build_dashboard, dashboard_name
 from mlinfra.targets.aws_sagemaker.edge import EdgeSpec, describe_edge
 from mlinfra.targets.aws_sagemaker.endpoints import EndpointSpec, SageMakerPlan
@@ -88,7 +88,7 @@ def _endpoint(sm: SageMakerPlan, spec: EndpointSpec) -> dict[str, Any]:
         **({"vpc_config": "the network's private subnets and security group"} if spec.in_vpc else {}),
         "log_group": {"name": spec.log_group, "retention_in_days": spec.log_retention_days},
         "tags": dict(spec.tags),
-        "alarms": [_alarm(sm, a) for a in alarms],
+        "alarms": [_alarm(sm, spec, a) for a in alarms],
         "dashboard": {"dashboard_name": dashboard_name(spec), "dashboard_body": build_dashboard(sm, spec, alarms)},
     }
     capture = spec.data_capture_config(STORE_BUCKET)
@@ -115,17 +115,22 @@ def _monitor(sm: SageMakerPlan, m: MonitorSpec) -> dict[str, Any]:
                                      key_arn=KMS_KEY_ARN),
         "violations_rule": {**m.rule(), "event_pattern": m.event_pattern(schedule_arn),
                             "input_transformer": m.input_transformer(), "severity": m.severity,
-                            "topic": sm.notifications.routes[m.severity]},
+                            **_topics(monitor_topics(sm, m))},
     }
 
 
-def _alarm(sm: SageMakerPlan, alarm: AlarmSpec) -> dict[str, Any]:
+def _alarm(sm: SageMakerPlan, spec: EndpointSpec, alarm: AlarmSpec) -> dict[str, Any]:
     """An alarm as the component creates it; a notifying one with the topic its severity routes to (the conditions
     of a composite alarm have neither severity nor topic)."""
     out = {k: v for k, v in alarm.as_dict().items() if v is not None}
     if alarm.severity:
-        out["topic"] = sm.notifications.routes[alarm.severity]
+        out.update(_topics(alarm_topics(sm, spec, alarm)))
     return out
+
+
+def _topics(topics: tuple[str, ...]) -> dict[str, Any]:
+    """`topic`: the route's; `also_topics`: the platform's critical topic a model owner's critical alarm notifies too."""
+    return {"topic": topics[0], **({"also_topics": list(topics[1:])} if len(topics) > 1 else {})}
 
 
 def render_sagemaker(sm: SageMakerPlan, edge: EdgeSpec | None = None) -> list[RenderedFile]:

@@ -1,0 +1,73 @@
+"""Owners' routes as pure data: the Alertmanager route list, the SNS topics per owner, the secret keys."""
+
+from __future__ import annotations
+
+from mlinfra.conventions import RECEIVER_PAGE, RECEIVER_TICKET
+from mlinfra.monitoring.alertmanager import alertmanager_secret_keys, build_alertmanager_config
+from mlinfra.planning.specs import OwnerSpec, ReceiverSpec
+from mlinfra.targets.aws.notifications import notification_plan
+
+EMAIL = ReceiverSpec(type="email", name="email", to="ops@example.org")
+SLACK = ReceiverSpec(type="slack", name="slack", secret_key="slackHook")
+FRAUD = OwnerSpec(name="fraud-ds", contact="fraud-ds@example.org", receivers=(
+    ReceiverSpec(type="pagerduty", name="pagerduty", secret_key="fraudPd"),
+    ReceiverSpec(type="email", name="email", to="fraud-ds@example.org"),
+))
+PD_ONLY = OwnerSpec(name="search", contact="#search", receivers=(
+    ReceiverSpec(type="pagerduty", name="pagerduty", secret_key="searchPd"),))
+
+
+def test_owner_routes_come_before_the_platform_severity_routes(make_plan, with_monitoring):
+    plan = with_monitoring(make_plan(), owners=(FRAUD, PD_ONLY))
+    routes = build_alertmanager_config(plan)["route"]["routes"][1:]
+    assert routes == [
+        {"matchers": ['owner="fraud-ds"', 'severity="critical"'], "receiver": "fraud-ds-page", "continue": True},
+        {"matchers": ['owner="fraud-ds"', 'severity="warning"'], "receiver": "fraud-ds-ticket"},
+        {"matchers": ['owner="search"', 'severity="critical"'], "receiver": "search-page", "continue": True},
+        {"matchers": ['owner="search"', 'severity="warning"'], "receiver": "search-page"},
+        {"matchers": ['severity="critical"'], "receiver": RECEIVER_PAGE},
+        {"matchers": ['severity="warning"'], "receiver": RECEIVER_TICKET},
+    ]
+    assert alertmanager_secret_keys(plan) == {k: k for k in
+                                              ("fraudPd", "pagerdutyRoutingKey", "searchPd", "slackWebhookUrl", "smtpPassword")}
+
+
+def test_where_nothing_pages_owner_critical_is_its_ticket_and_a_pagerduty_only_owner_falls_to_the_platform(
+    make_plan, with_monitoring
+):
+    plan = with_monitoring(make_plan(environment="dev", tier="dev"), alerts_page=False, owners=(FRAUD, PD_ONLY))
+    config = build_alertmanager_config(plan)
+    assert config["route"]["routes"][1:3] == [
+        {"matchers": ['owner="fraud-ds"', 'severity="critical"'], "receiver": "fraud-ds-ticket"},
+        {"matchers": ['owner="fraud-ds"', 'severity="warning"'], "receiver": "fraud-ds-ticket"},
+    ]
+    assert not any("search" in r["name"] for r in config["receivers"])
+    assert "pagerduty_configs" not in str(config)
+
+
+def test_an_owner_email_needs_the_smtp_relay_even_without_a_platform_email(make_plan, with_monitoring):
+    plan = with_monitoring(make_plan(), receivers=(SLACK,), owners=(FRAUD,))
+    config = build_alertmanager_config(plan)
+    assert config["global"]["smtp_smarthost"]
+    ticket = next(r for r in config["receivers"] if r["name"] == "fraud-ds-ticket")
+    assert ticket["email_configs"] == [{"to": "fraud-ds@example.org", "send_resolved": True}]
+
+
+def test_sns_owner_topics_routes_and_subscriptions():
+    prod = notification_plan("fraud-lab", "prod", (EMAIL, SLACK), pages=True, owners=(FRAUD, PD_ONLY))
+    assert prod.topics == {
+        "page": "fraud-lab-prod-alerts-page", "ticket": "fraud-lab-prod-alerts-ticket",
+        "fraud-ds-page": "fraud-lab-prod-alerts-fraud-ds-page", "fraud-ds-ticket": "fraud-lab-prod-alerts-fraud-ds-ticket",
+        "search-page": "fraud-lab-prod-alerts-search-page",
+    }
+    assert prod.topics_for("MLModelErrorBudgetFastBurn", "critical", "fraud-ds") == ("fraud-ds-page", "page")
+    assert prod.topics_for("MLModelNoTraffic", "warning", "fraud-ds") == ("fraud-ds-ticket",)
+    assert prod.topics_for("MLModelPodsNotReady", "warning", "fraud-ds") == ("ticket",)  # the platform's alarm
+    assert prod.topics_for("MLModelNoTraffic", "warning", None) == ("ticket",)
+    assert [(s.topic, s.receiver) for s in prod.subscriptions if s.topic not in ("page", "ticket")] == [
+        ("fraud-ds-page", "pagerduty"), ("fraud-ds-ticket", "email"), ("search-page", "pagerduty")]
+    dev = notification_plan("fraud-lab", "dev", (EMAIL, SLACK), pages=False, owners=(FRAUD, PD_ONLY))
+    assert sorted(dev.topics) == ["fraud-ds-ticket", "ticket"]
+    assert dev.topics_for("MLModelLatencyHigh", "critical", "fraud-ds") == ("fraud-ds-ticket",)
+    assert dev.topics_for("MLModelLatencyHigh", "critical", "search") == ("ticket",)  # nothing of its own in dev
+    assert "pagerduty" not in {s.type for s in dev.subscriptions}
