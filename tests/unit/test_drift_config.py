@@ -38,7 +38,7 @@ def test_minimal_config_takes_the_documented_defaults():
                                                                       "0.0.0.0:9102")
     model = config.model("iris")
     assert (model.sample_rate, model.window, model.min_samples, model.bins, model.interval_seconds) == (
-        0.1, 2000, 200, 10, 15.0)
+        0.1, 2000, 500, 10, 15.0)
     assert model.features is None and model.prediction_column is None and model.categorical == ()
     assert config.model("other") is None
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from mlinfra.drift.config import DEFAULT_BINS, DEFAULT_MIN_SAMPLES
 from mlinfra.drift.stats import (
     EPSILON,
     CategoricalBaseline,
@@ -98,3 +99,17 @@ def test_reference_with_few_values_keeps_point_masses_apart():
     assert baseline.edges.tolist() == [0.0, 1.0]
     assert baseline.expected.tolist() == pytest.approx([0.6, 0.3, 0.1, 0.0])
     assert baseline.compare(np.array([0.0] * 6 + [1.0] * 3 + [2.0]))[0] == pytest.approx(0.0)
+
+
+def test_the_default_min_samples_keeps_chance_below_the_warning_for_twenty_features():
+    """An unchanged distribution's PSI is ~(bins - 1) / rows by chance; the alert reads the largest of all features.
+    At the default min_samples the largest of 20 stays below the usual 0.1 warning; at 200 rows it would not."""
+    rng = np.random.default_rng(5)
+    baseline = NumericBaseline.of(rng.normal(0, 1, 20_000), DEFAULT_BINS)
+
+    def largest_of_20(rows: int) -> np.ndarray:
+        return np.array([max(baseline.compare(rng.normal(0, 1, rows))[0] for _ in range(20)) for _ in range(100)])
+
+    at_default = largest_of_20(DEFAULT_MIN_SAMPLES)
+    assert np.percentile(at_default, 99) < 0.1 and at_default.mean() == pytest.approx(0.04, abs=0.01)
+    assert (largest_of_20(200) > 0.1).mean() > 0.2
