@@ -118,4 +118,6 @@ def profiles(draw):
     if draw(st.booleans()):
         regions = list(EU_REGIONS) if sovereignty == "eu" else ["us-east-1", "eu-central-1", "ap-south-1"]
         data["cloud"] = {"provider": "aws", "region": draw(st.sampled_from(regions))}
+        if draw(st.booleans()):  # one EKS cluster for every environment
+            data["cloud"]["shared_cluster"] = True
     return data
