@@ -22,6 +22,7 @@ from mlinfra.conventions import child_name
 from mlinfra.guardrails.context import context_for, context_inputs
 from mlinfra.manifests.artifacts import artifact_credential_keys
 from mlinfra.manifests.serving import build_namespace_objects
+from mlinfra.monitoring.readiness import readiness
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.model import Profile
 
@@ -36,10 +37,13 @@ NEVER_ADOPT: dict[str, Any] = (
 
 def environment_scope(plan: EnvironmentPlan, profile: Profile, opts: pulumi.ResourceOptions | None = None) -> Environment:
     """The Environment component every target registers first: the parent of everything, carrying the guardrail
-    context `mlinfra preview` and the policy pack read."""
+    context `mlinfra preview` and the policy pack read; it logs the environment's go-live readiness warnings."""
     ctx = context_for(profile, plan.environment, tier=plan.tier, protect=plan.protect, target=plan.target)
     # names carry no environment: stacks are environments, and `diff` pairs resources by name
-    return Environment(profile.name, EnvironmentArgs(context=context_inputs(ctx)), opts)
+    scope = Environment(profile.name, EnvironmentArgs(context=context_inputs(ctx)), opts)
+    for gap in readiness(plan):  # `pulumi preview` (and its pull-request comment) shows the go-live gaps
+        pulumi.log.warn(f"go-live readiness ({gap.check}): {gap.path}: {gap.message}", scope)
+    return scope
 
 
 def assemble_kubernetes(

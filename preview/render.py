@@ -75,6 +75,21 @@ def guardrails_table(report: PreviewReport):
     return table
 
 
+def readiness_table(report: PreviewReport):
+    """Go-live gaps (monitoring.readiness): warnings, they never fail the preview."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"Go-live readiness of {report.environment}: {len(report.readiness)} warning(s)",
+                  title_justify="left")
+    table.add_column("check")
+    table.add_column("field")
+    table.add_column("warning", overflow="fold")
+    for f in report.readiness:
+        table.add_row(f"[yellow]{escape(f.check)}[/]", escape(f.path), escape(f.message))
+    return table
+
+
 def monitoring_note(report: PreviewReport) -> str | None:
     """The deploy-order note when the environment shares its cluster's monitoring stack (owner or not)."""
     stack = report.outputs.get("monitoring_stack")
@@ -91,6 +106,10 @@ def print_report(report: PreviewReport, console) -> None:
     console.print(counts_table(report))
     console.print(outputs_table(report))
     console.print(guardrails_table(report))
+    if report.readiness:
+        console.print(readiness_table(report))
+    else:
+        console.print(f"[green]go-live readiness of {escape(report.environment)}: no gaps[/]")
     note = monitoring_note(report)
     if note:
         console.print(f"[bold]shared monitoring stack:[/] {escape(note)}")

@@ -14,8 +14,10 @@ from typing import Any
 
 from mlinfra.guardrails import CheckResult, context_for, context_from_graph, run_guardrails
 from mlinfra.guardrails.graph import SECRET_MARK, Resource
+from mlinfra.monitoring.readiness import ReadinessFinding, readiness
 from mlinfra.profiles import load_profile
 from mlinfra.profiles.environments import resolve_environment
+from mlinfra.targets.registry import plan_for
 
 
 class PreviewError(Exception):
@@ -33,6 +35,7 @@ class PreviewReport:
     seconds: float = 0.0
     # the policy pack run as the engine runs it: {"pack", "passed", "violations": [...], "notes": [...]}
     policy_pack: dict[str, Any] = field(default_factory=dict)
+    readiness: list[ReadinessFinding] = field(default_factory=list)  # go-live gaps: warnings, never a failure
 
     @property
     def target(self) -> str:
@@ -59,6 +62,7 @@ class PreviewReport:
             "outputs": self.outputs,
             "guardrails": [c.as_dict() for c in self.checks],
             "policy_pack": self.policy_pack,
+            "readiness": [f.as_dict() for f in self.readiness],
             "passed": self.passed,
             "invokes": self.invokes,
         }
@@ -88,9 +92,11 @@ def run_preview(
     # the stack's secret config values in the pack's config
     config = {f"{PROJECT}:{key}": value for key, value in run.secret_values.items()}
     pack = analyze_stack(policy_resources(run.resources, run.raw_inputs), config)
+    loaded = load_profile(str(profile))
+    gaps = readiness(plan_for(loaded, env, str(run.outputs.get("target")))) if run.outputs.get("target") else []
     return PreviewReport(
         profile=str(profile), environment=env, resources=run.resources, outputs=run.outputs, checks=checks,
-        invokes=run.invokes, seconds=run.seconds, policy_pack=pack.as_dict(),
+        invokes=run.invokes, seconds=run.seconds, policy_pack=pack.as_dict(), readiness=gaps,
     )
 
 

@@ -43,8 +43,9 @@ def run_with_progress(profile: str, env: str, target: str | None):
 def preview(profile: str, env: str, target: str | None, fmt: str) -> None:
     """Run the Pulumi program offline under Pulumi's mocks and check the guardrails.
 
-    Prints the resource tree (type, name, parent, key inputs), counts per type, stack outputs and the
-    guardrail results. No cloud, cluster or Pulumi CLI is needed. Exit code 1 on a program error or a
+    Prints the resource tree (type, name, parent, key inputs), counts per type, stack outputs, the
+    guardrail results and the go-live readiness warnings (gaps such as a prod model without an owner; they
+    never change the exit code). No cloud, cluster or Pulumi CLI is needed. Exit code 1 on a program error or a
     guardrail violation.
     """
     check_environment(profile, env)
