@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import threading
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +11,7 @@ import numpy as np
 from mlinfra.drift.config import ModelDrift
 from mlinfra.drift.reference import Feature, Reference, as_number, category
 from mlinfra.drift.score import psi_to_score
-from mlinfra.drift.v2 import V2DecodeError, decode_inputs, decode_predictions
+from mlinfra.drift.v2 import Body, V2DecodeError, decode_inputs, decode_predictions, parse
 from mlinfra.drift.window import Window
 
 
@@ -48,21 +45,6 @@ def _categories(values: np.ndarray) -> np.ndarray:
     return np.array([category(v) for v in values.tolist()], dtype=object)
 
 
-def _decoded(body: bytes, encoding: str) -> Any:
-    """The JSON document of a sampled body, uncompressed per its Content-Encoding."""
-    encoding = encoding.strip().lower()
-    if encoding == "gzip":
-        body = gzip.decompress(body)
-    elif encoding == "deflate":
-        body = zlib.decompress(body)
-    elif encoding not in ("", "identity"):
-        raise V2DecodeError(f"a body with Content-Encoding {encoding} is not sampled")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise V2DecodeError(f"the body is not JSON ({exc})") from None
-
-
 class ModelMonitor:
     """The windows and scores of one watched model; `ingest` and `compute` may run on different threads."""
 
@@ -94,20 +76,20 @@ class ModelMonitor:
                 categorical[:, i] = _categories(columns[feature.column])
         return numeric, categorical
 
-    def ingest(self, request_body: bytes, response_body: bytes, request_encoding: str = "",
-               response_encoding: str = "") -> int:
+    def ingest(self, request: Body | bytes, response: Body | bytes) -> int:
         """Add a sampled exchange's rows (and predictions) to the windows; the rows added. V2DecodeError when the
         request cannot be read (nothing is added); a response that cannot be read only skips the predictions."""
+        request = request if isinstance(request, Body) else Body(request)
+        response = response if isinstance(response, Body) else Body(response)
         try:
-            numeric, categorical = self.rows(_decoded(request_body, request_encoding))
+            numeric, categorical = self.rows(parse(request))
         except V2DecodeError as exc:
             self.record_error(str(exc))
             raise
         self.window.append(numeric, categorical)
         if self.predictions is not None and self.reference.prediction is not None:
             try:
-                values = decode_predictions(_decoded(response_body, response_encoding),
-                                            self.reference.prediction.column)
+                values = decode_predictions(parse(response), self.reference.prediction.column)
             except V2DecodeError as exc:
                 self.record_error(f"predictions: {exc}")
                 raise

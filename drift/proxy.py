@@ -15,7 +15,7 @@ from collections.abc import Callable
 import aiohttp
 from aiohttp import web
 
-from mlinfra.drift.v2 import infer_model
+from mlinfra.drift.v2 import JSON_LENGTH_HEADER, Body, infer_model
 
 log = logging.getLogger("mlinfra.drift.proxy")
 
@@ -26,14 +26,18 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy
 NO_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 CHUNK = 64 * 1024
 
-# (model, request body, response body, request Content-Encoding, response Content-Encoding) -> None, never blocking
-Offer = Callable[[str, bytes, bytes, str, str], None]
+# (model, request, response) -> None, never blocking
+Offer = Callable[[str, Body, Body], None]
 
 
 def _forwarded(headers) -> list[tuple[str, str]]:
     """Headers minus the hop-by-hop ones and those the Connection header names."""
     named = {h.strip().lower() for v in headers.getall("Connection", []) for h in v.split(",")}
     return [(k, v) for k, v in headers.items() if k.lower() not in HOP_BY_HOP and k.lower() not in named]
+
+
+def _body(data: bytes, headers) -> Body:
+    return Body(data, headers.get("Content-Encoding", ""), headers.get(JSON_LENGTH_HEADER))
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -122,8 +126,8 @@ class Proxy:
     def _offer(self, model: str, request_body, response_body: bytes, request_headers, response_headers) -> None:
         """Hand the exchange on; nothing here may fail the request."""
         try:
-            self.offer(model, bytes(request_body or b""), response_body, request_headers.get("Content-Encoding", ""),
-                       response_headers.get("Content-Encoding", ""))
+            self.offer(model, _body(bytes(request_body or b""), request_headers),
+                       _body(response_body, response_headers))
         except Exception:  # noqa: BLE001 - drift work never affects a response
             log.exception("drift monitor: sampling %s failed", model)
 

@@ -28,7 +28,7 @@ from mlinfra.drift.config import DriftConfig, split_host_port
 from mlinfra.drift.monitor import ModelMonitor
 from mlinfra.drift.proxy import Proxy, proxy_app
 from mlinfra.drift.reference import ReferenceError, load_reference
-from mlinfra.drift.v2 import V2DecodeError
+from mlinfra.drift.v2 import Body, V2DecodeError
 
 log = logging.getLogger("mlinfra.drift")
 
@@ -62,11 +62,10 @@ class DriftService:
                 raise ReferenceError(f"models[{i}].reference ({model.name}): {exc}") from None
         return cls(config, monitors)
 
-    def offer(self, model: str, request_body: bytes, response_body: bytes, request_encoding: str = "",
-              response_encoding: str = "") -> None:
+    def offer(self, model: str, request: Body, response: Body) -> None:
         """Queue a sampled exchange without waiting; a full queue drops it (counted)."""
         try:
-            self.queue.put_nowait((model, request_body, response_body, request_encoding, response_encoding))
+            self.queue.put_nowait((model, request, response))
         except queue.Full:
             self.monitors[model].drop()
 
@@ -83,12 +82,12 @@ class DriftService:
     def _decode_loop(self) -> None:
         while not self.stopping.is_set():
             try:
-                model, request_body, response_body, request_encoding, response_encoding = self.queue.get(timeout=0.2)
+                model, request, response = self.queue.get(timeout=0.2)
             except queue.Empty:
                 continue
             monitor = self.monitors[model]
             try:
-                monitor.ingest(request_body, response_body, request_encoding, response_encoding)
+                monitor.ingest(request, response)
             except V2DecodeError as exc:  # counted by the monitor
                 log.debug("drift: %s: sample skipped: %s", model, exc)
             except Exception:  # noqa: BLE001 - one odd sample never stops the monitor
@@ -132,11 +131,14 @@ class DriftCollector:
                                      "Unix time the scores were last computed.", labels=["model"])
         dropped = CounterMetricFamily(f"{p}_dropped_samples", "Sampled requests dropped because the queue was full.",
                                       labels=["model"])
+        rows = CounterMetricFamily(f"{p}_sampled_rows", "Rows of sampled requests added to the window (its rate is "
+                                   "the rows/s the window fills at).", labels=["model"])
         errors = CounterMetricFamily(f"{p}_decode_errors", "Sampled requests or responses that could not be read as "
                                      "the model's features (see the monitor's log).", labels=["model"])
         for name, monitor in sorted(self.service.monitors.items()):
             samples.add_metric([name], len(monitor.window))
             dropped.add_metric([name], monitor.dropped)
+            rows.add_metric([name], monitor.window.total)
             errors.add_metric([name], monitor.decode_errors)
             latest = monitor.latest
             if latest is None:
@@ -147,7 +149,7 @@ class DriftCollector:
                 psi.add_metric([name, feature.feature], feature.psi)
                 if feature.ks is not None:
                     ks.add_metric([name, feature.feature], feature.ks)
-        yield from (score, psi, ks, samples, computed, dropped, errors)
+        yield from (score, psi, ks, samples, computed, rows, dropped, errors)
 
 
 def metrics_app(registry: CollectorRegistry, ready: threading.Event) -> web.Application:

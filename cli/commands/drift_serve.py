@@ -30,7 +30,8 @@ def serve(config_path: str, log_level: str) -> None:
                     is copied to a bounded queue and compared off the request path
     metrics_listen  GET /metrics: mlinfra_model_drift_score{model, feature} (0..1 = 1 - exp(-PSI); the
                     feature "prediction" for the outputs), _psi, _ks, _window_samples,
-                    _last_computed_timestamp_seconds, _dropped_samples_total, _decode_errors_total;
+                    _last_computed_timestamp_seconds, _sampled_rows_total,
+                    _dropped_samples_total, _decode_errors_total;
                     GET /healthz and /readyz for the probes
 
     Scores appear once a model's window holds min_samples rows. The format of the config file is

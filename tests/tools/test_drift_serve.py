@@ -81,6 +81,10 @@ class Upstream(BaseHTTPRequestHandler):
             return self._send(200, b"late", {})
         if self.headers.get("X-Reject"):
             return self._send(422, b'{"error":"bad input"}', {"Content-Type": "application/json"})
+        if self.headers.get("Inference-Header-Content-Length"):  # binary tensor data: answer n zeros
+            rows_sent = json.loads(body[:int(self.headers["Inference-Header-Content-Length"])])["inputs"][0]["shape"][0]
+            answer = {"outputs": [{"name": "predict", "shape": [rows_sent], "datatype": "FP64", "data": [0] * rows_sent}]}
+            return self._send(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
         request = json.loads(body)
         inputs = request["inputs"]
         if len(inputs) == 1:
@@ -291,6 +295,24 @@ def test_scores_appear_after_min_samples_high_for_shifted_low_for_unshifted(moni
     assert set(ks) == {*FEATURES, "prediction"} and ks["f_alpha"] > 0.3 > ks["f_beta"]
     for name in ("mlinfra_model_drift_dropped_samples_total", "mlinfra_model_drift_decode_errors_total"):
         assert metrics[name] == {(("model", "shifted"),): 0.0, (("model", "steady"),): 0.0}
+    assert metrics["mlinfra_model_drift_sampled_rows_total"] == {(("model", "shifted"),): WINDOW,
+                                                                (("model", "steady"),): WINDOW}
+
+
+def test_binary_tensor_data_is_sampled_too(monitor):
+    """Triton's clients send binary tensor data by default: the JSON's length in a header, the values after it."""
+    values = np.array([[0.1, 5.0, -2.0, 10.0, 1.0]] * 4, dtype="<f8")  # color 1.0: an unseen category
+    header = json.dumps({"inputs": [{"name": "INPUT0", "shape": [4, 5], "datatype": "FP64",
+                                     "parameters": {"binary_data_size": values.nbytes}}]}).encode()
+    before = scrape(monitor)["mlinfra_model_drift_sampled_rows_total"][(("model", "shifted"),)]
+    status, _, answer = request(monitor["proxy"], "POST", "/v2/models/shifted/infer", header + values.tobytes(),
+                                {"Inference-Header-Content-Length": str(len(header)),
+                                 "Content-Type": "application/octet-stream"})
+    assert status == 200 and json.loads(answer)["outputs"][0]["data"] == [0, 0, 0, 0]
+    deadline = time.monotonic() + 5
+    while scrape(monitor)["mlinfra_model_drift_sampled_rows_total"][(("model", "shifted"),)] != before + 4:
+        assert time.monotonic() < deadline, "the binary request was not sampled"
+        time.sleep(0.1)
 
 
 def test_unreadable_samples_are_counted_and_answered_normally(monitor):

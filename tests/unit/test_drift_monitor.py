@@ -16,7 +16,7 @@ from mlinfra.drift.monitor import ModelMonitor, compare_table
 from mlinfra.drift.proxy import Proxy
 from mlinfra.drift.reference import ReferenceError, build_reference, category, load_reference, read_table
 from mlinfra.drift.score import psi_to_score
-from mlinfra.drift.v2 import V2DecodeError, decode_inputs, decode_predictions, infer_model
+from mlinfra.drift.v2 import Body, V2DecodeError, decode_inputs, decode_predictions, infer_model, parse
 from mlinfra.drift.window import Window
 
 # ---------------------------------------------------------------------------------------------------------
@@ -112,8 +112,8 @@ def test_a_single_feature_model_reads_a_1d_input():
                      "data holds 3 values, shape [2, 2] needs 4", id="size"),
         pytest.param({"inputs": [{"name": "x", "shape": [2, 4], "data": [0] * 8}]},
                      "a single input is [n, 3], one column per feature (a, b, c)", id="columns"),
-        pytest.param({"inputs": [{"name": "x", "shape": [1, 3], "binary_data_size": 24}]}, "data is not a list",
-                     id="binary"),
+        pytest.param({"inputs": [{"name": "x", "shape": [1, 3], "parameters": {"shared_memory_region": "r"}}]},
+                     "data is not a list", id="shared-memory"),
         pytest.param({"inputs": [{"name": "a", "shape": [2], "data": [1, 2]}, {"name": "b", "shape": [3],
                                                                               "data": [1, 2, 3]}]},
                      "the named inputs hold different numbers of rows ([2, 3])", id="rows"),
@@ -136,6 +136,50 @@ def test_predictions_are_the_named_output_else_the_first():
         decode_predictions(response, None)
     assert decode_predictions({"outputs": [{"name": "predict", "shape": [3], "data": [1, 2, 3]}]}, "label").tolist() \
         == [1, 2, 3]
+
+
+def binary_body(document: dict, *tensors: bytes) -> Body:
+    """A body of the binary tensor data extension: the JSON, then each tensor's bytes."""
+    header = json.dumps(document).encode()
+    return Body(header + b"".join(tensors), json_length=str(len(header)))
+
+
+def test_binary_tensor_data_as_tritons_clients_send_it():
+    values = np.array([[1.5, 2.0, -3.0], [4.0, 5.5, 6.0]], dtype="<f4")
+    request = binary_body({"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32",
+                                       "parameters": {"binary_data_size": values.nbytes}}]}, values.tobytes())
+    n, columns = decode_inputs(parse(request), ("a", "b", "c"))
+    assert n == 2 and columns["b"].tolist() == [2.0, 5.5]
+    words = b"".join(len(w).to_bytes(4, "little") + w for w in (b"red", b"", b"blue"))
+    labels = np.array([1, 0, 1], dtype="<i8")
+    response = binary_body({"outputs": [
+        {"name": "color", "shape": [3], "datatype": "BYTES", "parameters": {"binary_data_size": len(words)}},
+        {"name": "label", "shape": [3, 1], "datatype": "INT64", "parameters": {"binary_data_size": labels.nbytes}},
+    ]}, words, labels.tobytes())
+    document = parse(response)
+    assert decode_predictions(document, None).tolist() == ["red", "", "blue"]
+    assert decode_predictions(document, "label").tolist() == [1, 0, 1]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param(Body(b'{"inputs": []}', json_length="99"), "Inference-Header-Content-Length '99' does not fit",
+                     id="json-length"),
+        pytest.param(binary_body({"inputs": [{"name": "x", "datatype": "FP64", "parameters": {"binary_data_size": 16}}]},
+                                 b"\0" * 8), "binary_data_size 16 does not fit", id="short"),
+        pytest.param(binary_body({"inputs": [{"name": "x", "datatype": "FP32", "parameters": {"binary_data_size": 6}}]},
+                                 b"\0" * 6), "6 bytes are not a whole number of FP32 values", id="partial"),
+        pytest.param(binary_body({"inputs": [{"name": "x", "datatype": "BF16", "parameters": {"binary_data_size": 2}}]},
+                                 b"\0" * 2), "binary BF16 data is not read", id="bf16"),
+        pytest.param(binary_body({"inputs": [{"name": "x", "datatype": "BYTES", "parameters": {"binary_data_size": 2}}]},
+                                 b"\0" * 2), "BYTES data ends inside a length prefix", id="bytes"),
+        pytest.param(Body(b"\x1f\x8b broken", "gzip"), "the gzip body does not decompress", id="gzip"),
+    ],
+)
+def test_unreadable_bodies_say_why(body, message):
+    with pytest.raises(V2DecodeError, match=message.replace("(", r"\(")):
+        parse(body)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -264,11 +308,11 @@ def test_shifted_traffic_scores_high_on_the_shifted_feature_and_the_prediction(m
 def test_compressed_bodies_are_read_and_unreadable_ones_counted(model_monitor):
     monitor, rng = model_monitor
     request, response = exchange(rng, 5, 0.0)
-    assert monitor.ingest(gzip.compress(request), response, request_encoding="gzip") == 5
+    assert monitor.ingest(Body(gzip.compress(request), "gzip"), response) == 5
     with pytest.raises(V2DecodeError, match="not JSON"):
         monitor.ingest(b"{not json", response)
     with pytest.raises(V2DecodeError, match="Content-Encoding br is not sampled"):
-        monitor.ingest(request, response, request_encoding="br")
+        monitor.ingest(Body(request, "br"), response)
     assert (monitor.decode_errors, len(monitor.window)) == (2, 5)
 
 
