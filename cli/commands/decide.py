@@ -24,7 +24,8 @@ from mlinfra.targets.resolve import decision_for
 @format_option()
 @click.option(
     "--env", "env", default=None, metavar="ENV",
-    help="Show this environment's costs (the choice always weighs all environments: one target serves them all).",
+    help="Show this environment's costs and feasibility, checked on its own traffic (the choice always weighs all "
+    "environments: one target serves them all).",
 )
 @click.option(
     "--adr",
@@ -117,8 +118,11 @@ def print_decision(decision) -> None:
     for o in decision.options:
         budget = "-" if o.over_budget is None else ("over" if o.over_budget else "within")
         why = "chosen" if chosen and o.target == chosen.target else o.why
+        feasible = "yes" if o.feasible else "no"
+        if decision.env and not o.feasible and o.feasible_in(decision.env):
+            feasible = f"no (yes in {decision.env})"  # ruled out by another environment or the profile
         options.add_row(
-            str(o.rank or "-"), o.target, "yes" if o.feasible else "no", money(o.monthly_cost_eur, estimated=o.estimated, cents=True),
+            str(o.rank or "-"), o.target, feasible, money(o.monthly_cost_eur, estimated=o.estimated, cents=True),
             budget, f"{o.score:.2f}" if o.score is not None else "-", why,
         )
     out.print(options)

@@ -251,3 +251,20 @@ def test_json_carries_the_cost_curves_around_todays_traffic(bundled):
         assert xs == [today * f for f in (0.0625, 0.125, 0.25, 0.5, 1, 2, 4, 8, 16)]
         option = next(o for o in data["options"] if o["target"] == curve["target"])
         assert curve["points"][4]["monthly_eur"] == option["monthly_cost_eur"], "today's point is the decision's cost"
+
+
+def test_env_table_says_an_option_ruled_out_elsewhere_holds_this_environment(tmp_path, repo_root):
+    """On-prem prod's own peak does not fit 3 CPU nodes, dev's does: `--env dev` says so in the table."""
+    data = {
+        "version": 1, "name": "svc", "environments": ["dev", "prod"],
+        "models": [{"name": "scorer", "framework": "sklearn", "artifact": "s3://b/scorer",
+                    "resources": {"cpu": 1, "memory_gib": 2}, "traffic": {"average_rps": 900, "peak_rps": 2000},
+                    "slo": {"latency_p95_ms": 300, "availability": 0.995}}],
+        "security": {"exposure": "internal", "authentication": "api_key"},
+        "onprem": {"kube_context": "dc", "cpu_nodes": 3}, "cloud": {"region": "eu-central-1"},
+    }
+    path = _write(tmp_path, data)
+    out = run("decide", path, "--env", "dev").stdout
+    row = next(line for line in out.splitlines() if "onprem-k8s" in line and "│" in line)
+    assert "no (yes in dev)" in row
+    assert "dev is checked on its own traffic: " in out.replace("\n", " ")
