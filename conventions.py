@@ -29,7 +29,9 @@ def child_name(name: str, role: str) -> str:
 TYPE_ENVIRONMENT = type_token("environment", "Environment")  # parent of one environment; inputs = guardrail context
 TYPE_MODEL_SERVER = type_token("serving", "KubernetesModelServer")
 TYPE_MONITORING_STACK = type_token("monitoring", "MonitoringStack")
+TYPE_KEDA = type_token("autoscaling", "KedaOperator")  # the cluster's KEDA (autoscaling on requests)
 MONITORING_RELEASE_NAME = "kube-prometheus-stack"  # Helm release name (prefix of the chart's object names)
+PROMETHEUS_PORT = 9090  # the chart's Prometheus Service port (prometheus.service.port)
 # aws-eks: the cluster the Kubernetes components above deploy onto (components/aws_eks/)
 TYPE_EKS_NETWORK = type_token("eks", "EksNetwork")
 TYPE_EKS_CLUSTER = type_token("eks", "EksCluster")
@@ -116,6 +118,10 @@ def selector_labels(*, profile: str, environment: str, model: str) -> dict[str, 
 # and dashboards are runtime-independent. Every normalised series carries the labels `model` and `environment`.
 
 RECORD_PREFIX = "mlinfra:model"
+
+
+# requests waiting in the LLM runtimes' queues (runtimes.catalog.Runtime.waiting_metric), summed per model
+RECORD_REQUESTS_WAITING = f"{RECORD_PREFIX}_requests_waiting:sum"
 
 
 def recorded(metric: str, window: str) -> str:

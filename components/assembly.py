@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mlinfra.components.autoscaling import KedaOperator, KedaOperatorArgs
 from mlinfra.components.environment import Environment, EnvironmentArgs
 from mlinfra.components.k8s_objects import create_objects
 from mlinfra.components.model_server import KubernetesModelServer, KubernetesModelServerArgs
@@ -107,13 +108,17 @@ def deploy_on_cluster(
     # the objects in it (default-deny NetworkPolicy) wait for it, rather than relying on the provider's retries
     shared |= create_objects(name, [o for o in objects if o["kind"] != "Namespace"], child, primary=plan.namespace,
                              protect=plan.protect, namespaces={plan.namespace: namespace})
+    # the cluster's KEDA, with its monitoring stack (the owner's; autoscaling.keda install): ScaledObjects wait for it
+    keda = (KedaOperator(child_name(name, "keda"), KedaOperatorArgs(plan=plan), provider=provider,
+                         opts=pulumi.ResourceOptions(parent=scope)) if plan.autoscaling.install_keda else None)
     servers = {
         model.name: KubernetesModelServer(
             child_name(name, model.k8s_name),
             KubernetesModelServerArgs(plan=plan, model=model, namespace=namespace,
                                       artifact_role_arn=roles.get(model.name),
                                       artifact_credentials=secrets[keys[model.name]] if model.name in keys else None,
-                                      api_keys=secrets[api_keys] if api_keys else None),
+                                      api_keys=secrets[api_keys] if api_keys else None,
+                                      autoscaler_after=(keda.release,) if keda else ()),
             provider=provider,
             opts=pulumi.ResourceOptions(parent=scope),
         )

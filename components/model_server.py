@@ -28,10 +28,12 @@ class KubernetesModelServerArgs:
     # the accepted API keys, one a line, a Pulumi secret (security.api_keys_secret): becomes the Secret the
     # model's gate reads, created before the Deployment
     api_keys: pulumi.Input[str] | None = None
+    # what the autoscaler waits for: the KEDA release whose CRDs a ScaledObject needs (components/autoscaling.py)
+    autoscaler_after: tuple[pulumi.Resource, ...] = ()
 
 
 class KubernetesModelServer(pulumi.ComponentResource):
-    """ServiceAccount, Deployment, Service, HPA, PDB (>= 2 replicas), NetworkPolicy and Ingress of one model, and
+    """ServiceAccount, Deployment, Service, ScaledObject or HPA, PDB (>= 2 replicas), NetworkPolicy and Ingress of one model, and
     its artifact Secret when it has credentials, the Secret of its gate's API keys with authentication api_key."""
 
     endpoint: str
@@ -62,8 +64,11 @@ class KubernetesModelServer(pulumi.ComponentResource):
             body = build_api_keys_secret(args.plan, args.model, keys_map)
             secret["api-keys"] = create_object(child_name(name, "api-keys"), body, child, namespaces=namespaces)
             serving = pulumi.ResourceOptions.merge(serving, pulumi.ResourceOptions(depends_on=[secret["api-keys"]]))
+        scaled = [o for o in objects if o["kind"] == "ScaledObject"]  # needs KEDA's CRDs first
+        after_keda = pulumi.ResourceOptions.merge(serving, pulumi.ResourceOptions(depends_on=list(args.autoscaler_after)))
         self.resources = secret | create_objects(
-            name, objects, serving, primary=args.model.k8s_name, protect=args.plan.protect, namespaces=namespaces
-        )
+            name, [o for o in objects if o["kind"] != "ScaledObject"], serving, primary=args.model.k8s_name,
+            protect=args.plan.protect, namespaces=namespaces,
+        ) | create_objects(name, scaled, after_keda, primary=args.model.k8s_name, namespaces=namespaces)
         self.endpoint = endpoint_of(objects)
         self.register_outputs({"endpoint": self.endpoint, "objects": sorted(self.resources)})

@@ -37,6 +37,7 @@ from mlinfra.monitoring.alertmanager import (
 )
 from mlinfra.monitoring.helm_values import CHART, CHART_REPO, CHART_VERSION, build_helm_values
 from mlinfra.monitoring.ownership import stack_ownership
+from mlinfra.monitoring.remote_write import build_remote_write_secret, remote_write_secret_key
 from mlinfra.monitoring.objects import (
     build_alertmanager_secret,
     build_dashboard_configmap,
@@ -116,7 +117,9 @@ def _install_stack(
     name: str, plan: EnvironmentPlan, values: Mapping[str, pulumi.Input[str] | None], child: pulumi.ResourceOptions
 ) -> dict[str, pulumi.CustomResource]:
     """Steps 1-3 (the owner only): the monitoring Namespace, the Secrets the release reads, the release."""
-    missing = [key for key in monitoring_secret_keys(plan) if values.get(key) is None]
+    remote_write_key = remote_write_secret_key(plan)
+    needed = [*monitoring_secret_keys(plan), *([remote_write_key] if remote_write_key else [])]
+    missing = [key for key in needed if values.get(key) is None]
     if missing:  # before any resource: one error naming every key (the stack is the environment)
         stack = plan.environment
         raise pulumi.RunError(
@@ -141,6 +144,9 @@ def _install_stack(
     if notify_keys:
         notify = build_alertmanager_secret(plan, {key: values[cfg] for key, cfg in notify_keys.items()})
         res["notify-secret"] = create_object(child_name(name, "notify-secret"), notify, in_namespace)
+    if remote_write_key:  # monitoring.remote_write's credentials, which the Prometheus reads by Secret key
+        remote_write = build_remote_write_secret(plan, values[remote_write_key])
+        res["remote-write-secret"] = create_object(child_name(name, "remote-write-secret"), remote_write, in_namespace)
 
     # 3. the release, after its namespace and Secrets; it holds the Prometheus, Alertmanager and Grafana
     # volumes: protected in production

@@ -1,11 +1,12 @@
 """Every Kubernetes object that serves one environment's models, as plain dicts (deterministic, no None values).
 
 Per environment: the Namespace (Pod Security Standard `restricted` enforced) and a default-deny NetworkPolicy.
-Per model: ServiceAccount, Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget (>= 2 replicas),
+Per model: ServiceAccount, Deployment, Service, ScaledObject or HorizontalPodAutoscaler, PodDisruptionBudget (>= 2 replicas),
 NetworkPolicy, and an Ingress when the profile exposes models (internal/public).
 
-The Deployment leaves `spec.replicas` unset: the HPA owns the replica count (min/max from sizing), and a
-re-applied fixed count would fight it - the Kubernetes documentation's advice for HPA-managed Deployments.
+The Deployment leaves `spec.replicas` unset: the HPA owns the replica count (min/max from sizing) - its own
+(autoscaling.metric cpu) or the one KEDA creates for the ScaledObject (metric requests, manifests/autoscaling.py) -
+and a re-applied fixed count would fight it, the Kubernetes documentation's advice for HPA-managed Deployments.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 
 from mlinfra.conventions import COMPONENT_SERVING, CONTAINER_SERVER, PORT_HTTP, selector_labels, standard_labels
 from mlinfra.manifests import gate, network
+from mlinfra.manifests.autoscaling import autoscaler
 from mlinfra.manifests.common import model_metadata
 from mlinfra.manifests.pod import pod_template, runtime_of
-from mlinfra.planning.sizing import TARGET_UTILISATION, TIGHT_LATENCY_MS
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 
 PSS_LEVEL = "restricted"
@@ -110,36 +111,6 @@ def deployment(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "progressDeadlineSeconds": max(600, runtime.startup_seconds + 300),
             "template": pod_template(plan, model),
-        },
-    }
-
-
-def cpu_target_percent(model: ModelSpec) -> int:
-    """HPA CPU target: the utilisation sizing planned for (lower for tight latency SLOs, as capacity_rps does)."""
-    factor = 0.75 if model.latency_p95_ms < TIGHT_LATENCY_MS else 1.0
-    return round(TARGET_UTILISATION * factor * 100)
-
-
-def autoscaler(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": model_metadata(plan, model),
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": model.k8s_name},
-            "minReplicas": model.min_replicas,
-            "maxReplicas": model.max_replicas,
-            # the serving container's CPU only: a gate beside it (manifests/gate.py) would dilute the average
-            "metrics": [
-                {
-                    "type": "ContainerResource",
-                    "containerResource": {
-                        "name": "cpu",
-                        "container": CONTAINER_SERVER,
-                        "target": {"type": "Utilization", "averageUtilization": cpu_target_percent(model)},
-                    },
-                }
-            ],
         },
     }
 

@@ -28,7 +28,10 @@ from mlinfra.conventions import (
     GRAFANA_DASHBOARD_LABEL_VALUE,
 )
 from mlinfra.monitoring.alertmanager import alertmanager_secret_keys, build_alertmanager_config
+from mlinfra.monitoring.remote_write import remote_write_values
+from mlinfra.monitoring.series import RETENTION_SIZE_SHARE, TooManySeries, check_remote_write, plan_estimate
 from mlinfra.monitoring.timing import PRODUCTION, AlertTiming, format_duration
+from mlinfra.planning.plan import PlanError
 from mlinfra.planning.specs import EnvironmentPlan
 
 CHART = "kube-prometheus-stack"
@@ -39,16 +42,28 @@ CHART_REPO = "https://prometheus-community.github.io/helm-charts"
 FREE_FORM = (
     "alertmanager.config",
     "prometheus.prometheusSpec.storageSpec",
+    "prometheus.prometheusSpec.resources",
 )
-RETENTION_SIZE_SHARE = 0.85  # stop at 85 % of the volume (room to compact); "GB" is 2^30 to Prometheus
+
+
+def volume_gib(plan: EnvironmentPlan) -> int:
+    """The Prometheus volume: monitoring.storage_gib, or more when the series estimate needs more."""
+    return max(plan.monitoring.storage_gib, plan_estimate(plan).volume_gib)
 
 
 def build_helm_values(plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION) -> dict[str, Any]:
-    """Values for the environment's kube-prometheus-stack release."""
+    """Values for the environment's kube-prometheus-stack release: Prometheus sized for the stack's series
+    estimate (monitoring/series.py); raises PlanError past what one Prometheus should hold without remote write."""
     mon = plan.monitoring
+    series = plan_estimate(plan)
+    try:
+        check_remote_write(plan, series)
+    except TooManySeries as exc:
+        raise PlanError(str(exc)) from None
+    storage_gib = volume_gib(plan)
     volume: dict[str, Any] = {
         "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": f"{mon.storage_gib}Gi"}},
+        "resources": {"requests": {"storage": f"{storage_gib}Gi"}},
     }
     if mon.storage_class:
         volume["storageClassName"] = mon.storage_class
@@ -76,7 +91,13 @@ def build_helm_values(plan: EnvironmentPlan, timing: AlertTiming = PRODUCTION) -
         "prometheus": {
             "prometheusSpec": {
                 "retention": f"{mon.retention_days}d",
-                "retentionSize": f"{max(1, math.floor(mon.storage_gib * RETENTION_SIZE_SHARE))}GB",
+                "retentionSize": f"{max(1, math.floor(storage_gib * RETENTION_SIZE_SHARE))}GB",
+                # memory per active series (monitoring/series.py); no CPU limit (throttling delays rule evaluation)
+                "resources": {
+                    "requests": {"cpu": series.cpu_request, "memory": series.memory_request},
+                    "limits": {"memory": series.memory_limit},
+                },
+                "remoteWrite": remote_write_values(plan),
                 "scrapeInterval": interval,
                 "evaluationInterval": format_duration(timing.evaluation_interval),
                 # Select every rule/monitor in every namespace, not only those labelled for this release.

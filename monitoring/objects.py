@@ -36,6 +36,7 @@ from mlinfra.monitoring.alertmanager import alertmanager_secret_keys
 from mlinfra.monitoring.dashboards import build_dashboard
 from mlinfra.monitoring.rules import build_rule_groups
 from mlinfra.monitoring.timing import PRODUCTION, AlertTiming, format_duration
+from mlinfra.conventions import PROMETHEUS_PORT
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 from mlinfra.files.dump import to_json
 from mlinfra.runtimes.catalog import RUNTIMES
@@ -223,9 +224,19 @@ def build_monitoring_network_policy(plan: EnvironmentPlan) -> dict[str, Any]:
             "ingress": [
                 {"from": [{"podSelector": {}}]},
                 {"ports": [{"protocol": "TCP", "port": OPERATOR_WEBHOOK_PORT}]},
+                *_keda_ingress(plan),
             ],
         },
     }
+
+
+def _keda_ingress(plan: EnvironmentPlan) -> list[dict[str, Any]]:
+    """KEDA (autoscaling.metric requests) asks Prometheus for the models' request rates: its namespace may reach
+    Prometheus' port (the only one listening there on it)."""
+    if plan.autoscaling.metric != "requests":
+        return []
+    keda = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": plan.autoscaling.keda_namespace}}}
+    return [{"from": [keda], "ports": [{"protocol": "TCP", "port": PROMETHEUS_PORT}]}]
 
 
 def build_grafana_admin_secret(plan: EnvironmentPlan, password: Any = None) -> dict[str, Any]:

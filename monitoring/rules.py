@@ -66,6 +66,8 @@ from mlinfra.monitoring.runtime_metrics import (
 from mlinfra.runtimes.catalog import RUNTIMES
 from mlinfra.monitoring.timing import PRODUCTION, AlertTiming, format_duration
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
+from mlinfra.planning.scaling import scales_to_zero
+from mlinfra.monitoring.runtime_metrics import requests_waiting
 
 # Production `for:` durations (seconds), scaled by the timing
 HOLD = {
@@ -166,6 +168,9 @@ def recording_rules(
             for edge, names in sorted(by_edge.items())
         ]
         rules.append((slow_ratio_record(w), parts[0] if len(parts) == 1 else " or ".join(f"({p})" for p in parts)))
+    waiting = requests_waiting(runtime, scope)  # LLM runtimes: their queue, what they autoscale on
+    if waiting is not None:
+        rules.append(waiting)
     # The `runtime` label keeps records of different runtimes distinct (and tells a dashboard reader the source).
     return [{"record": record, "expr": expr, "labels": {"runtime": runtime}} for record, expr in rules]
 
@@ -258,7 +263,7 @@ def model_alerts(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -
         rules.append(
             _alert(
                 ALERT_NO_TRAFFIC,
-                f"{series} == 0 or absent({series}) * 0",
+                _unless_asleep(plan, model, f"{series} == 0 or absent({series}) * 0"),
                 plan, model, timing,
                 summary=f"{where}: no requests",
                 description=(
@@ -362,7 +367,7 @@ def _down_alert(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming, se
     what = "no ready replica, no metrics endpoint answering" + (" or no request metrics" if model.expects_traffic else "")
     return _alert(
         ALERT_MODEL_DOWN,
-        f"max({' or '.join(branches)})",
+        _unless_asleep(plan, model, f"max({' or '.join(branches)})"),
         plan, model, timing,
         summary=f"{model.name} ({plan.environment}): model down",
         description=(
@@ -399,6 +404,16 @@ def _alert(
             "runbook_url": runbook_url(name, plan.monitoring.runbook_url),
         },
     }
+
+
+def _unless_asleep(plan: EnvironmentPlan, model: ModelSpec, expr: str) -> str:
+    """For a model that scales to zero (dev schedule): not while its Deployment deliberately runs no replica -
+    no target and no requests are then what was asked for. The Deployment's own count decides (KEDA sets it), so
+    a model that should run and does not still alerts. `expr` unchanged for every other model."""
+    if not scales_to_zero(plan, model):
+        return expr
+    deploy = f'namespace="{plan.namespace}", deployment="{model.k8s_name}"'
+    return f"({expr}) unless on() (kube_deployment_spec_replicas{{{deploy}}} == 0)"
 
 
 def _num(value: float) -> str:

@@ -35,7 +35,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from mlinfra.conventions import recorded
+from mlinfra.conventions import RECORD_REQUESTS_WAITING, recorded
+from mlinfra.runtimes.catalog import RUNTIMES
 from mlinfra.monitoring.timing import format_duration
 
 # Labels every normalised series carries (see the module docstring for where they come from).
@@ -201,6 +202,15 @@ RUNTIME_METRICS: dict[str, RuntimeMetrics] = {
         ),
     )
 }
+
+
+def requests_waiting(runtime: str, scope: tuple[str, ...]) -> tuple[str, str] | None:
+    """(record, expr) of the requests queued in an LLM runtime, summed per model (the gauge the runtime exports,
+    runtimes.catalog.Runtime.waiting_metric); None for runtimes without a queue gauge."""
+    metric = RUNTIMES[runtime].waiting_metric if runtime in RUNTIMES else None
+    if metric is None:
+        return None
+    return RECORD_REQUESTS_WAITING, f"sum by ({BY}) ({Series(metric=metric).select(scope)})"
 
 
 def metrics_for(runtime: str) -> RuntimeMetrics:

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from mlinfra.conventions import k8s_name, monitoring_namespace, namespace_name
+from mlinfra.planning.scaling import autoscaling_spec, remote_write_spec, scraped_models
 from mlinfra.planning.sizing import size_model
 from mlinfra.planning.specs import (
     AccessSpec,
@@ -65,6 +66,7 @@ def plan_environment(profile: Profile, env: str, target: str, clusters: dict[str
         monitoring=_monitoring(profile, settings, cluster, monitoring_share(profile, env, clusters)),
         kube_context=cluster.kube_context,
         access=access_spec(profile),
+        autoscaling=autoscaling_spec(profile, settings, monitoring_share(profile, env, clusters).owner == env),
     )
 
 
@@ -148,6 +150,10 @@ def _monitoring(
         retention_days=settings.retention_days,
         storage_gib=m.storage_gib,
         storage_class=cluster.storage_class,
+        # the stack's series: every environment on its cluster (a non-owner's estimate is the owner's)
+        scraped=scraped_models(profile, share.environments),
+        cluster_nodes=cluster.nodes,
+        remote_write=remote_write_spec(profile),
         receivers=_receivers(profile.monitoring.notify),
         smtp=None
         if m.smtp is None

@@ -19,6 +19,7 @@ class ClusterSettings:
     ingress_namespace: str | None = None
     storage_class: str | None = None  # None: the cluster's default StorageClass
     gpu_type: str | None = None  # GPU type of the GPU nodes, for models that name none
+    nodes: int | None = None  # worker nodes of the cluster, when the target knows them (sizes the monitoring stack)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +108,39 @@ class RoutedEnvironment:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AutoscalingSpec:
+    """How the models scale (the profile's autoscaling section)."""
+
+    metric: Literal["requests", "cpu"] = "requests"  # requests: KEDA ScaledObject; cpu: HPA on CPU only
+    install_keda: bool = False  # this environment installs the cluster's KEDA (with the monitoring stack)
+    keda_namespace: str = "keda"
+    # dev's schedule (timezone, start cron, end cron) for models that scale to zero outside it; None: none
+    schedule: tuple[str, str, str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoteWriteSpec:
+    """The long-term store the Prometheus writes to (monitoring.remote_write); credentials by secret key only."""
+
+    kind: Literal["thanos", "mimir"]
+    url: str
+    tenant: str | None = None
+    auth: Literal["none", "basic", "bearer"] = "none"
+    username: str | None = None
+    credentials_secret: str | None = None  # Pulumi secret config key of the password or token
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScrapedModel:
+    """One model's replicas a monitoring stack scrapes (any environment on the stack's cluster)."""
+
+    environment: str
+    model: str
+    runtime: str
+    max_replicas: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class MonitoringSpec:
     namespace: str
     retention_days: int
@@ -127,6 +161,11 @@ class MonitoringSpec:
     # every environment whose alerts this environment's Alertmanager routes, in profile order: the owner's are
     # all environments on its cluster; a non-owner's just itself (what `render` writes for it)
     routed_environments: tuple[RoutedEnvironment, ...]
+    # what the stack scrapes, for its series estimate (monitoring.series): every model of every environment on the
+    # cluster, at its maximum replicas; the cluster's nodes (None: estimated from the replicas)
+    scraped: tuple[ScrapedModel, ...] = ()
+    cluster_nodes: int | None = None
+    remote_write: RemoteWriteSpec | None = None
     # owners of the plan's models (profile order), whose receivers get their models' alerts; () without owners
     owners: tuple[OwnerSpec, ...] = ()
 
@@ -164,6 +203,7 @@ class EnvironmentPlan:
     monitoring: MonitoringSpec
     kube_context: str | None = None  # onprem-k8s: the explicit kubeconfig context
     access: AccessSpec = AccessSpec()  # who may call the exposed models (exposure internal/public)
+    autoscaling: AutoscalingSpec = AutoscalingSpec()
 
     def __post_init__(self) -> None:
         mon = self.monitoring

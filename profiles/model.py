@@ -21,6 +21,7 @@ from mlinfra.conventions import (
     monitoring_namespace,
     namespace_name,
 )
+from mlinfra.profiles.scaling import Autoscaling, RemoteWrite
 
 # ---------------------------------------------------------------------------------------------------------
 # Shared types
@@ -674,6 +675,12 @@ class Monitoring(Strict):
         description="Base URL of your runbooks page (no #fragment); every alert links <runbook_url>#<alert name "
         "in lower case>, e.g. #mlmodellatencyhigh - the headings of docs/runbooks.md.",
     )
+    remote_write: RemoteWrite | None = Field(
+        None,
+        description="Long-term store the monitoring stack's Prometheus writes every series to (Thanos Receive or "
+        "Grafana Mimir). Required when the stack's estimated active series exceed what one Prometheus should "
+        "hold (`mlinfra render` and `decide` show the estimate).",
+    )
     drift: bool = Field(False, description="Alert on model-quality drift (needs the drift monitor's score metric).")
     drift_threshold: float = Field(0.3, gt=0, lt=1, description="Drift score (0..1) above which the drift alert fires.")
 
@@ -922,6 +929,9 @@ class Profile(Strict):
     onprem: Onprem | None = Field(None, description="An existing on-premise Kubernetes cluster, if any.")
     cloud: Cloud | None = Field(None, description="An AWS account, if any.")
     monitoring: Monitoring = Field(default_factory=Monitoring, description="Metrics retention, alert receivers, drift.")
+    autoscaling: Autoscaling = Field(
+        default_factory=Autoscaling, description="How the Kubernetes targets scale model replicas (requests or CPU)."
+    )
     decision: DecisionSettings = Field(default_factory=DecisionSettings, description="Ranking weights and target filter.")
     costs: Costs = Field(default_factory=Costs, description="Exchange rate, price overrides and on-premise assumptions.")
 

@@ -32,6 +32,9 @@ class Runtime:
     liveness_path: str | None  # None: TCP connect on the HTTP port (nothing better is known)
     readiness_path: str | None
     startup_seconds: int  # how long loading a model may take before the startup probe gives up
+    # gauge of the requests queued in the server (LLM runtimes batch continuously: a queue means the batch is
+    # full): autoscaling scales these on waiting requests per replica, not requests/s; None: not a queueing runtime
+    waiting_metric: str | None = None
     command: tuple[str, ...] = ()  # empty: the image's entrypoint
     args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
@@ -147,6 +150,8 @@ VLLM = Runtime(
     liveness_path="/health",
     readiness_path="/health",
     startup_seconds=1200,  # weights load and CUDA graphs are captured before the server answers
+    # vllm/v1/metrics/loggers.py: Gauge "vllm:num_requests_waiting" (labels model_name, engine)
+    waiting_metric="vllm:num_requests_waiting",
     command=("python3", "-m", "vllm.entrypoints.openai.api_server"),
     args=("--model", "{model_dir}", "--served-model-name", "{model_name}", "--port", "8000"),
     env=(
@@ -174,6 +179,8 @@ TGI = Runtime(
     liveness_path="/health",
     readiness_path="/health",
     startup_seconds=1200,
+    # router/src/infer: gauge tgi_queue_size (TGI docs: reference/metrics)
+    waiting_metric="tgi_queue_size",
     args=("--model-id", "{model_dir}", "--port", "8080", "--hostname", "0.0.0.0"),
     env=(
         ("HOME", "/cache"),

@@ -9,6 +9,7 @@ import click
 
 from mlinfra.cli.errors import DomainError, user_errors
 from mlinfra.cli.output import console, emit_json, format_option
+from mlinfra.monitoring.series import profile_estimates
 from mlinfra.costs.model import money
 from mlinfra.costs.prices import PriceError
 from mlinfra.decision.adr import render_adr, write_adr
@@ -71,10 +72,13 @@ def decide(profile: str, fmt: str, env: str | None, adr_dir: str | None, force: 
             raise DomainError(f"{profile}: {exc}") from None
         except OSError as exc:
             raise DomainError(f"--plot: cannot write '{plot_file}': {exc.strerror or exc}") from None
+    series = profile_estimates(loaded)  # what a Kubernetes target's monitoring stack would hold
     if fmt == "json":
-        emit_json(decision.to_dict())
+        emit_json({**decision.to_dict(), "monitoring_series": series})
     else:
         print_decision(decision)
+        for line in series_lines(series):
+            console().print(line, markup=False)
     if not decision.feasible:
         raise DomainError(f"{profile}: {decision.reasons[0]}")
 
@@ -91,6 +95,22 @@ def _write_adr(decision, profile, adr_dir: str, force: bool) -> None:
 
 # ---------------------------------------------------------------------------------------------------------
 # Tables for people
+
+
+def series_lines(series: list[dict]) -> list[str]:
+    """One line per monitoring stack a Kubernetes target would install: its series estimate and Prometheus."""
+    lines = ["monitoring stack on a Kubernetes target (estimate at maximum replicas; `render` sizes Prometheus by it):"]
+    for stack in series:
+        prom = stack["prometheus"]
+        over = ""
+        if stack["needs_remote_write"]:
+            over = (f", above the {stack['max_series_per_prometheus']:,} one Prometheus should hold: "
+                    + ("remote write to " + stack["remote_write"]["kind"] if stack["remote_write"]
+                       else "set monitoring.remote_write"))
+        lines.append(f"  - {', '.join(stack['environments'])}: ~{stack['active_series']:,} active series, Prometheus "
+                     f"memory {prom['memory_request']} / {prom['memory_limit']}, "
+                     f"{prom['volume_gib_needed']} GiB for {prom['retention_days']} days{over}")
+    return lines
 
 
 def print_decision(decision) -> None:

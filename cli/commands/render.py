@@ -79,18 +79,35 @@ def render(
         except WriteError as exc:
             raise DomainError(str(exc)) from None
     warnings = list(getattr(files, "notes", {}).get("warnings", []))
+    series = getattr(files, "notes", {}).get("monitoring_series")
     summary = {**meta, "out": str(out), "files": [w.to_dict() for w in written]}
+    if series:
+        summary["monitoring_series"] = series
     if warnings:
         summary["warnings"] = warnings
     if fmt == "json":
         emit_json(summary)
         return
     print_summary(written, f"{loaded.name} / {env} on {target_obj.name} ({timing} timing) -> {out}")
+    if series:
+        click.echo(series_line(series))
     for warning in warnings:
         click.echo(f"warning: {warning}")
 
 
 STATUSES = ("created", "updated", "unchanged")
+
+
+def series_line(series: dict) -> str:
+    """The monitoring stack's series estimate and what its Prometheus is sized to, in one line."""
+    prom = series["prometheus"]
+    where = (f"remote write to {series['remote_write']['kind']} at {series['remote_write']['url']}"
+             if series.get("remote_write") else "no remote write")
+    over = (f", above the {series['max_series_per_prometheus']:,} one Prometheus should hold"
+            if series["needs_remote_write"] else "")
+    return (f"monitoring: ~{series['active_series']:,} active series (estimate{over}); Prometheus memory "
+            f"{prom['memory_request']} request / {prom['memory_limit']} limit, a {prom['volume_gib']} GiB volume "
+            f"({prom['volume_gib_needed']} GiB hold {prom['retention_days']} days); {where}")
 
 
 def print_summary(written, title: str) -> None:

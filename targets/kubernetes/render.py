@@ -47,6 +47,9 @@ from mlinfra.monitoring.objects import (
     dashboard_json,
 )
 from mlinfra.monitoring.rules import build_rule_groups
+from mlinfra.monitoring.remote_write import build_remote_write_secret, secret_sources
+from mlinfra.monitoring.series import plan_estimate
+from mlinfra.monitoring.helm_values import volume_gib
 from mlinfra.monitoring.timing import PRODUCTION, TIMINGS, AlertTiming
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.model import Profile
@@ -102,7 +105,7 @@ def render_plan(
     secrets = secrets_to_create(plan)
     if secrets:
         files.append(RenderedFile(SECRETS_FILE, secrets_text(plan, secrets)))
-    notes: dict[str, Any] = {"monitoring_stack": _ownership_note(plan)}
+    notes: dict[str, Any] = {"monitoring_stack": _ownership_note(plan), "monitoring_series": series_note(plan)}
     if secrets:
         notes["secrets_to_create"] = [
             {"namespace": s["metadata"]["namespace"], "name": s["metadata"]["name"], "keys": keys}
@@ -120,6 +123,9 @@ def secrets_to_create(plan: EnvironmentPlan) -> list[tuple[dict[str, Any], dict[
         for secret in build_monitoring_secrets(plan):
             keys = {k: _source(v) for k, v in secret["stringData"].items()}
             out.append((secret, keys))
+        remote_write = build_remote_write_secret(plan)
+        if remote_write is not None:
+            out.append((remote_write, secret_sources(plan)))
     if gated(plan) and plan.access.api_keys_secret:
         for model in plan.models:
             secret = build_api_keys_secret(plan, model, "")
@@ -155,6 +161,16 @@ def secrets_text(plan: EnvironmentPlan, secrets: list[tuple[dict[str, Any], dict
         )
         lines += ["", "```bash", f"kubectl -n {meta['namespace']} create secret generic {meta['name']} {args}", "```", ""]
     return "\n".join(lines)
+
+
+def series_note(plan: EnvironmentPlan) -> dict[str, Any]:
+    """render.json's estimate of the active series of the environment's monitoring stack, what it is sized to,
+    and where the series also go (monitoring.remote_write)."""
+    note = plan_estimate(plan).as_dict()
+    note["prometheus"]["volume_gib"] = volume_gib(plan)  # monitoring.storage_gib, or more when the series need it
+    rw = plan.monitoring.remote_write
+    note["remote_write"] = {"kind": rw.kind, "url": rw.url} if rw is not None else None
+    return note
 
 
 def _ownership_note(plan: EnvironmentPlan) -> dict[str, Any]:

@@ -63,4 +63,5 @@ class OnpremK8s(KubernetesTarget):
             ingress_namespace=o.ingress_namespace,
             storage_class=o.storage_class,
             gpu_type=o.gpu_type,
+            nodes=o.cpu_nodes + o.gpu_nodes,
         )

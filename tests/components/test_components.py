@@ -76,7 +76,7 @@ def test_recorded_inputs_equal_the_pure_builders(runs, env, plain, kube_objects)
     if not owner:  # no monitoring namespace, no Secrets, no release: the owner's stack has them
         assert set(recorded) == built and not of_type(run, RELEASE)
         return
-    release = one(run, RELEASE)["inputs"]
+    release = _monitoring_release(run)["inputs"]
     assert plain(release["values"]) == plain(build_helm_values(plan))
     assert (release["chart"], release["version"], release["repositoryOpts"]["repo"]) == (CHART, CHART_VERSION, CHART_REPO)
     assert CHART_VERSION == "88.5.3" and release["name"] == MONITORING_RELEASE_NAME
@@ -108,10 +108,10 @@ def test_two_models_do_not_collide(runs, kube_objects):
 
 def test_dev_and_prod_differ_in_replicas_disruption_budgets_and_protection(runs):
     dev, prod = runs["dev"], runs["prod"]
-    hpa = {e: {r["inputs"]["metadata"]["name"]: r["inputs"]["spec"] for r in
-               of_type(runs[e], "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")} for e in ("dev", "prod")}
-    assert hpa["dev"]["fraud"]["minReplicas"] == 1 and hpa["dev"]["ranker"]["minReplicas"] == 1
-    assert hpa["prod"]["fraud"]["minReplicas"] == 3 and hpa["prod"]["fraud"]["maxReplicas"] == 9
+    scaled = {e: {r["inputs"]["metadata"]["name"]: r["inputs"]["spec"] for r in
+                  of_type(runs[e], "kubernetes:keda.sh/v1alpha1:ScaledObject")} for e in ("dev", "prod")}
+    assert scaled["dev"]["fraud"]["minReplicaCount"] == 1 and scaled["dev"]["ranker"]["minReplicaCount"] == 1
+    assert scaled["prod"]["fraud"]["minReplicaCount"] == 3 and scaled["prod"]["fraud"]["maxReplicaCount"] == 9
     assert not of_type(dev, "kubernetes:policy/v1:PodDisruptionBudget"), "dev has no PodDisruptionBudget"
     assert len(of_type(prod, "kubernetes:policy/v1:PodDisruptionBudget")) == 2, "prod has one PDB per model"
     assert not any(r["options"]["protect"] for r in dev.resources), "nothing is protected in dev"
@@ -120,7 +120,14 @@ def test_dev_and_prod_differ_in_replicas_disruption_budgets_and_protection(runs)
         ("kubernetes:core/v1:Namespace", "fraud-lab-namespace"),
         ("kubernetes:core/v1:Namespace", "fraud-lab-monitoring-namespace"),
         (RELEASE, "fraud-lab-monitoring-release"),
+        (RELEASE, "fraud-lab-keda-release"),  # every release in prod (guardrails/stateful.py)
     }, f"prod protects exactly the stateful: {protected}"
+
+
+def _monitoring_release(run) -> dict:
+    """The kube-prometheus-stack release (the owner also installs KEDA's: components/autoscaling.py)."""
+    return one(run, TYPE_MONITORING_STACK) and next(
+        r for r in of_type(run, RELEASE) if r["name"].endswith("-monitoring-release"))
 
 
 def _monitoring_children(run) -> dict[str, dict]:
@@ -175,7 +182,7 @@ def test_every_namespaced_object_waits_for_its_namespace(runs, env):
 
 def test_the_release_waits_long_enough_and_leaves_nothing_half_done(runs):
     """A cold kube-prometheus-stack install outlasts the provider's 300 s; a failed one is purged (atomic)."""
-    release = one(runs["prod"], RELEASE)["inputs"]
+    release = _monitoring_release(runs["prod"])["inputs"]
     assert (release["timeout"], release["atomic"], release["cleanupOnFail"]) == (900, True, True)
 
 
@@ -221,7 +228,7 @@ def test_environments_on_their_own_clusters_each_install_a_monitoring_stack(writ
     for env, context, routed in (("dev", "lab-ctx-dev-4", ["dev"]), ("prod", KUBE_CONTEXT, ["staging", "prod"])):
         run = run_offline(path, env, target="onprem-k8s")
         assert one(run, "pulumi:providers:kubernetes")["inputs"]["context"] == context
-        assert one(run, RELEASE)["inputs"]["namespace"] == "monitoring"
+        assert _monitoring_release(run)["inputs"]["namespace"] == "monitoring"
         assert run.outputs["monitoring_stack"]["routes_alerts_of"] == routed, env
     staging = run_offline(path, "staging", target="onprem-k8s")
     assert not of_type(staging, RELEASE) and staging.outputs["monitoring_stack"]["owner"] == "prod"
@@ -449,7 +456,8 @@ def test_guardrails_hold_each_stack_to_what_it_owns(write_profile, profile_data)
         protected[env] = sorted(r["name"] for r in run.resources if r["options"]["protect"])
         assert run.outputs["monitoring_stack"]["owner"] == "prod"
     assert protected == {
-        "prod": ["fraud-lab-monitoring-namespace", "fraud-lab-monitoring-release", "fraud-lab-namespace"],
+        "prod": ["fraud-lab-keda-release", "fraud-lab-monitoring-namespace", "fraud-lab-monitoring-release",
+                 "fraud-lab-namespace"],
         "prod-eu": ["fraud-lab-namespace"],
     }
 

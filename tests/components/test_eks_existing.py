@@ -93,7 +93,8 @@ def test_nothing_the_platform_owns_is_created(existing, env):
     releases = {r["inputs"]["chart"] for r in of_type(run, "kubernetes:helm.sh/v3:Release")}
     assert "aws-load-balancer-controller" not in releases and "nvidia-device-plugin" not in releases
     assert not [r for r in run.resources if r["type"] == "kubernetes:storage.k8s.io/v1:StorageClass"]
-    assert releases == ({"kube-prometheus-stack"} if env == "prod" else set()), "prod installs the shared stack"
+    # prod installs the shared monitoring stack, and KEDA with it (autoscaling.keda install, the default)
+    assert releases == ({"keda", "kube-prometheus-stack"} if env == "prod" else set()), "prod installs the shared stack"
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

@@ -105,7 +105,8 @@ def test_nested_values_are_checked(runs):
     both reported (they passed while the graph only recursed into dict/list)."""
     run = runs["prod"]
     properties = prod_properties(run, slackHook=WEBHOOK)
-    release = next(r for r in run.resources if r["type"] == "kubernetes:helm.sh/v3:Release")
+    release = next(r for r in run.resources if r["type"] == "kubernetes:helm.sh/v3:Release"
+                   and r["inputs"]["chart"] == "kube-prometheus-stack")
     properties[release["urn"]]["values"]["grafana"]["service"] = {"type": "LoadBalancer"}
     hook = resource(type="kubernetes:core/v1:ConfigMap", name="lab-hook", urn="urn:pulumi:prod::mlinfra::hook",
                     parent=release["parent"], provider=release["provider"],

@@ -89,7 +89,7 @@ def test_prod_kinds_in_order():
         "ServiceAccount",
         "Deployment",
         "Service",
-        "HorizontalPodAutoscaler",
+        "ScaledObject",  # autoscaling.metric requests, the default (tests/unit/test_autoscaling.py)
         "PodDisruptionBudget",
         "NetworkPolicy",
         "ConfigMap",  # the gate's nginx.conf (exposure internal)
@@ -110,8 +110,8 @@ def test_service_account_has_no_token_and_an_irsa_hook():
     assert sa["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": role}
 
 
-def test_autoscaler_from_sizing_and_latency_slo():
-    objs = objects_of(plan_of())
+def test_cpu_autoscaler_from_sizing_and_latency_slo():
+    objs = objects_of(plan_of(**{"autoscaling.metric": "cpu"}))
     assert objs["HorizontalPodAutoscaler"] == {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -129,7 +129,7 @@ def test_autoscaler_from_sizing_and_latency_slo():
             ],
         },
     }
-    tight = objects_of(plan_of(**{"models.0.slo.latency_p95_ms": 45}))["HorizontalPodAutoscaler"]
+    tight = objects_of(plan_of(**{"models.0.slo.latency_p95_ms": 45, "autoscaling.metric": "cpu"}))["HorizontalPodAutoscaler"]
     assert tight["spec"]["metrics"][0]["containerResource"]["target"]["averageUtilization"] == 45
 
 
@@ -149,7 +149,7 @@ def test_disruption_budget_and_spread_only_with_two_or_more_replicas():
     dev = objects_of(plan_of("dev"))
     assert "PodDisruptionBudget" not in dev
     assert "topologySpreadConstraints" not in pod_spec(dev)
-    assert dev["HorizontalPodAutoscaler"]["spec"]["minReplicas"] == 1
+    assert dev["ScaledObject"]["spec"]["minReplicaCount"] == 1
     capped = objects_of(plan_of(**{"environments.prod": {"min_replicas": 1, "max_replicas": 1}}))
     assert "PodDisruptionBudget" not in capped, "a single replica gets no PDB (it would block every drain)"
 

@@ -25,8 +25,9 @@ NEEDS_FLAG = {
 ALWAYS_ON = {
     "mlserver": {"rest_server_requests_total", "rest_server_request_duration_seconds"},
     "triton": {"nv_inference_request_success", "nv_inference_request_failure"},
-    "vllm": {"http_requests_total", "vllm:e2e_request_latency_seconds"},
-    "tgi": {"tgi_request_count", "tgi_request_failure", "tgi_request_duration"},
+    # the queue gauges autoscaling reads (runtimes.catalog.Runtime.waiting_metric): exported unconditionally
+    "vllm": {"http_requests_total", "vllm:e2e_request_latency_seconds", "vllm:num_requests_waiting"},
+    "tgi": {"tgi_request_count", "tgi_request_failure", "tgi_request_duration", "tgi_queue_size"},
     "custom": {"http_requests_total", "http_request_duration_seconds"},
 }
 FRAMEWORK = {"mlserver": "sklearn", "triton": "onnx", "vllm": "llm", "tgi": "huggingface", "custom": "custom"}

@@ -141,7 +141,7 @@ def test_valid_variants(changes):
         ),
         pytest.param(
             with_(**{"paint": "blue"}),
-            "paint: unknown field (allowed: budget, cloud, costs, data, decision, environments, models, "
+            "paint: unknown field (allowed: autoscaling, budget, cloud, costs, data, decision, environments, models, "
             "monitoring, name, onprem, owners, security, team, version)",
             id="unknown-key-lists-allowed",
         ),
