@@ -1,4 +1,5 @@
-"""Run every benchmark in bench/ (each a script timing whole `mlinfra` processes); used by `make bench`."""
+"""Run every benchmark in bench/ (each a script timing whole `mlinfra` processes: decide, preview, render,
+calibrate); used by `make bench`."""
 
 from __future__ import annotations
 

@@ -48,6 +48,7 @@ class Calibration:
     curve: Curve
     measured_on: dt.date
     seconds: float  # the whole calibration, server start included
+    startup_seconds: float  # of which the runtime took to start and load the model
     load_average: tuple[float, float, float]
     payload: str  # where the request body came from
     default_rps_per_replica: float  # what sizing assumed without a measurement (framework default)
@@ -81,6 +82,7 @@ class Calibration:
             "payload": self.payload,
             "measured_on": self.measured_on.isoformat(),
             "seconds": round(self.seconds, 1),
+            "startup_seconds": round(self.startup_seconds, 1),
             "load_average": list(self.load_average),
             "capacity": {**cap, "measured_on": self.measured_on.isoformat()} if cap else None,
             "sized_rps_per_replica": round(cap["rps_per_replica"] * TARGET_UTILISATION, 4) if cap else None,
@@ -187,6 +189,7 @@ def calibrate(
     event("starting", None, None)
     with start_mlserver(executable, art, model.name, model.framework, server_cpus) as server:
         server.wait_ready(MLSERVER.startup_seconds)
+        ready = time.monotonic()
         if body is None:
             derived = payload_from_metadata(server.metadata())
             if derived is None:
@@ -226,6 +229,7 @@ def calibrate(
         curve=curve,
         measured_on=dt.datetime.now(dt.timezone.utc).date(),
         seconds=time.monotonic() - started,
+        startup_seconds=ready - started,
         load_average=tuple(round(x, 2) for x in os.getloadavg()) if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0),
         payload=payload_source,
         default_rps_per_replica=capacity_rps(model.model_copy(update={"capacity": None})),

@@ -179,7 +179,8 @@ def load_test(
     """
     timeout = timeout or max(5.0, 10 * slo_p95_ms / 1000)
     steps: list[Step] = []
-    stopped = f"reached --max-concurrency {max_concurrency} within the SLO"
+    stopped = (f"reached --max-concurrency {max_concurrency} within the SLO (a higher --max-concurrency may find more "
+               "throughput)")
     for n in concurrency_levels(max_concurrency):
         if on_step:
             on_step(n, None)

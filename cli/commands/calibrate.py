@@ -160,6 +160,7 @@ def print_result(result: Calibration, written_to: str | None) -> None:
             out.print(f"to record it: --write, or add to the model:\n  capacity: {capacity_yaml(result.capacity)}",
                       markup=False)
     load = ", ".join(f"{x:g}" for x in result.load_average)
-    out.print(f"took {result.seconds:.1f} s; request: {result.payload}; load average {load}", markup=False)
+    out.print(f"took {result.seconds:.1f} s ({result.startup_seconds:.1f} s starting the runtime); request: "
+              f"{result.payload}; load average {load}", markup=False)
     for note in result.notes:
         out.print(f"note: {note}", markup=False)
