@@ -139,12 +139,16 @@ def plan_pool(
     packed: the answer is the same, the break-even sweep much faster."""
     best: tuple[float, int, str, NodePlan] | None = None
     base_cpu, base_mem = sum(p.cpu for p in base), sum(p.memory_gib for p in base)
+    # every peak pod fits an instance exactly when the largest need in each dimension does (one check per instance)
+    need_cpu = max((p.cpu for p in peak), default=0.0)
+    need_mem = max((p.memory_gib for p in peak), default=0.0)
+    need_gpus = max((p.gpus for p in peak), default=0)
     for inst in candidates:
-        if not all(fits(p, inst) for p in peak):
+        cpu_cap, mem_cap = allocatable(inst)
+        if need_cpu > cpu_cap or need_mem > mem_cap or need_gpus > inst.gpus:
             continue
         price = table.regional("ec2", inst.name, region)
         if best is not None:
-            cpu_cap, mem_cap = allocatable(inst)
             lower = max(min_nodes, math.ceil(base_cpu / cpu_cap - 1e-9), math.ceil(base_mem / mem_cap - 1e-9))
             if lower * price.value > best[0]:
                 continue
