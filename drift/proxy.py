@@ -2,7 +2,9 @@
 (status, headers, body, errors included); sampled inference exchanges are handed on for drift work afterwards.
 
 Unchanged means: method, path and query, headers (hop-by-hop ones such as Connection aside, as for any proxy),
-body bytes (compressed bodies stay compressed). Nothing is added. An unreachable upstream is a 502 and an upstream
+body bytes (compressed bodies stay compressed). Nothing is added, but for one thing the HTTP library insists on: a
+non-empty answer without a Content-Type gets `application/octet-stream` (RFC 9110 8.3; V2 servers always send
+one). An unreachable upstream is a 502 and an upstream
 slower than `upstream_timeout_seconds` a 504, each with a short V2-style JSON error, never a hang.
 """
 
@@ -89,9 +91,9 @@ class Proxy:
             async with self.session.request(request.method, self.upstream + request.raw_path,
                                             headers=_forwarded(request.headers), data=body,
                                             allow_redirects=False) as upstream:
-                headers = [(k, v) for k, v in _forwarded(upstream.headers) if k.lower() != "content-length"]
+                headers = _forwarded(upstream.headers)
                 size = upstream.content_length
-                if size is not None and size <= self.max_sample_bytes:
+                if size is not None and size <= self.max_sample_bytes:  # Content-Length kept: it is the raw body's
                     payload = await upstream.read()
                     response = web.Response(status=upstream.status, reason=upstream.reason, body=payload)
                     response.headers.extend(headers)
@@ -100,8 +102,6 @@ class Proxy:
                     return response
                 response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
                 response.headers.extend(headers)
-                if size is not None:
-                    response.content_length = size
                 await response.prepare(request)
                 async for chunk in upstream.content.iter_chunked(CHUNK):
                     await response.write(chunk)

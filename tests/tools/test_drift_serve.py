@@ -249,6 +249,20 @@ def test_requests_and_answers_pass_through_unchanged(monitor):
     assert (status, answer) == (422, b'{"error":"bad input"}')
 
 
+@pytest.mark.parametrize(("method", "path"), [("GET", "/v2/health/ready"), ("GET", "/v2/models/x/ready"),
+                                             ("POST", "/fail"), ("HEAD", "/v2/health/ready"), ("GET", "/echo/h")])
+def test_answers_carry_the_upstreams_status_headers_and_body(monitor, method, path):
+    direct = request(monitor["upstream"].server_address[1], method, path, b"" if method == "POST" else None)
+    proxied = request(monitor["proxy"], method, path, b"" if method == "POST" else None)
+
+    def comparable(answer):
+        status, headers, body = answer
+        body = json.loads(body)["method"] if path == "/echo/h" else body  # the echo shows the other Host port
+        return status, {k: v for k, v in headers.items() if k not in ("Date", "Connection")}, body
+
+    assert comparable(proxied) == comparable(direct)
+
+
 def test_large_and_chunked_bodies_are_streamed_through(monitor):
     big = bytes(range(256)) * 1200  # 300 KiB, above max_sample_bytes: streamed both ways
     status, headers, answer = request(monitor["proxy"], "POST", "/echo/big", big)
