@@ -42,6 +42,7 @@ from mlinfra.monitoring.drill import DRILL_LABEL, AlertmanagerDrill, DrillAlert,
 
 RUN_LABEL = "drill_run"
 SLACK_S = 30.0  # beyond group_wait: the request itself, a retry or two
+MIN_RETRY_S = 10  # Alertmanager retries a notification for max(group_interval, this) (notify.MinTimeout)
 POLL_S = 0.5
 SAFETY_S = 3600  # endsAt of a drill alert: it resolves itself after this if the drill never resolves it
 PORT_FORWARD = (f"kubectl -n {monitoring_namespace()} port-forward "
@@ -253,7 +254,8 @@ def run_alertmanager_drill(
             ]
             continue
         origin.append(index)
-        hits = tuple(Hit(alert.route if i == 0 else t.name, t.receiver, receivers[t.receiver], t.group_wait)
+        hits = tuple(Hit(alert.route if i == 0 else t.name, t.receiver, receivers[t.receiver], t.group_wait,
+                         t.group_interval)
                      for i, t in enumerate(taken))
         sendable.append(DrillAlert(**{**alert.__dict__, "labels": labels, "hits": hits}))
 
@@ -264,8 +266,26 @@ def run_alertmanager_drill(
     key = (lambda hit, name: (name, hit.receiver)) if by_receiver else (lambda hit, name: (name,))
     plan = waves(sendable, key)
     posted: dict[int, dict[str, Any]] = {}
+    keys_of = [{key(h, name) for h in a.hits for name, _ in h.integrations} for a in sendable]
+    # counters still moving after their wave: key -> (counters before that wave, notifications, retry deadline)
+    outstanding: dict[Key, tuple[Counts, int, float]] = {}
     try:
         for number, wave in enumerate(plan, 1):
+            busy = set().union(*(keys_of[i] for i in wave)) & set(outstanding)
+            if busy:
+                _drain(client, by_receiver, outstanding, busy, timeout, progress, clock, sleep)
+            blocked = [i for i in wave if keys_of[i] & set(outstanding)]
+            for i in blocked:
+                names = ", ".join(sorted(k[0] for k in keys_of[i] & set(outstanding)))
+                rows[origin[i]] = [
+                    Row(sendable[i].route, hit.receiver, name, NOT_REACHED,
+                        f"not sent: Alertmanager still retries an earlier drill notification through {names}, whose "
+                        "counters this one would share; fix the failing receiver and drill again", sendable[i].labels)
+                    for hit in sendable[i].hits for name, _ in hit.integrations
+                ]
+            wave = [i for i in wave if i not in blocked]
+            if not wave:
+                continue
             before = counts_by_key(parse_metrics(client.get_text("/metrics")), by_receiver)
             now = clock()
             body = []
@@ -293,6 +313,11 @@ def run_alertmanager_drill(
                 if len(settled) == len(expected) or left <= 0:
                     break
                 sleep(POLL_S)
+            for k, n in expected.items():
+                if k not in settled:
+                    hits = [h for i in wave for h in sendable[i].hits]
+                    retry = max(h.group_wait + max(h.group_interval, MIN_RETRY_S) for h in hits)
+                    outstanding[k] = (before.get(k, Counts()), n, now + retry + 5)
             states = _states(client, run)
             for i in wave:
                 alert = sendable[i]
@@ -314,6 +339,30 @@ def run_alertmanager_drill(
     notes += [f"{a.route}: {r}" for a in drill.alerts for r in a.risks]
     return DrillReport(profile=drill.profile, environment=drill.environment, target=target, mechanism="alertmanager",
                        sent=True, rows=tuple(ordered), skipped=skipped, notes=tuple(notes))
+
+
+def _drain(client: AlertmanagerClient, by_receiver: bool, outstanding: dict[Key, tuple[Counts, int, float]],
+           busy: set[Key], timeout: float | None, progress: Callable[[str], None], clock: Callable[[], float],
+           sleep: Callable[[float], None]) -> None:
+    """Wait until Alertmanager settles (delivers or gives up) the notifications of earlier waves that a next
+    wave's counters would share - until their retry deadline, or --timeout from now; settled keys leave
+    `outstanding`."""
+    cap = clock() + timeout if timeout is not None else None
+    while True:
+        after = counts_by_key(parse_metrics(client.get_text("/metrics")), by_receiver)
+        for k in list(busy):
+            base, n, _ = outstanding[k]
+            delta = after.get(k, Counts()).minus(base)
+            if delta.succeeded + delta.gave_up >= n:
+                del outstanding[k]
+                busy.discard(k)
+        deadline = min(outstanding[k][2] if cap is None else min(outstanding[k][2], cap) for k in busy) if busy else 0
+        left = deadline - clock()
+        if not busy or left <= 0:
+            return
+        progress(f"waiting up to {left:.0f}s for Alertmanager to deliver or give up on a failing "
+                 f"{', '.join(sorted(k[0] for k in busy))} notification before reusing its counters")
+        sleep(POLL_S)
 
 
 def _resolve(client: AlertmanagerClient, alerts: list[dict[str, Any]]) -> None:

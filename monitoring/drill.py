@@ -160,6 +160,7 @@ class Hit:
     receiver: str
     integrations: tuple[tuple[str, int], ...]
     group_wait: int
+    group_interval: int = 300
 
 
 @dataclass(frozen=True)
@@ -315,7 +316,7 @@ def plan_alertmanager_drill(
                 skipped.append(Skipped(node.name, node.receiver, "unreachable: its labels "
                                        f"{_show(labels)} take {', '.join(t.name for t in taken)} first"))
             continue
-        hits = tuple(Hit(t.name, t.receiver, receivers.get(t.receiver, ()), t.group_wait) for t in taken
+        hits = tuple(Hit(t.name, t.receiver, receivers.get(t.receiver, ()), t.group_wait, t.group_interval) for t in taken
                      if receivers.get(t.receiver))
         alerts.append(DrillAlert(route=node.name, environment=env, labels=labels,
                                  annotations=_annotations(profile, env, node.name, hits), hits=hits))

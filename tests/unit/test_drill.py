@@ -4,6 +4,8 @@ sender refusing to send when the running Alertmanager routes differently from th
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from mlinfra.drill.alertmanager import (
@@ -242,3 +244,104 @@ def test_an_alertmanager_without_configuration_is_named():
     drill = plan_alertmanager_drill(CONFIG, profile="p", environment="prod", namespaces={}, default_environment="prod")
     with pytest.raises(DrillError, match="--alertmanager http://am.test: /api/v2/status holds no readable configuration"):
         run_alertmanager_drill(drill, Broken(CONFIG), target="t")
+
+
+class SimulatedAlertmanager:
+    """Routes what is posted with the pure router and moves the counters as 0.28 does: an integration in `broken`
+    fails every attempt (one per /metrics read) and gives up `retry_s` after the notification started."""
+
+    url = "http://sim.test"
+
+    def __init__(self, config, broken, clock, retry_s=12.0):
+        self.config, self.broken, self.clock, self.retry_s = config, broken, clock, retry_s
+        self.root = route_tree(config)
+        self.configs = {r["name"]: r for r in config["receivers"]}
+        self.counts = {}  # integration -> [started, gave_up, attempts, failed_attempts]
+        self.pending = []  # [integration, give-up time]
+        self.posted = []
+
+    def get_json(self, path):
+        if path == "/api/v2/status":
+            return {"config": {"original": to_yaml(self.config)}, "versionInfo": {"version": "sim"}}
+        return []
+
+    def get_text(self, path):
+        for item in list(self.pending):
+            name, give_up = item
+            c = self.counts[name]
+            c[2] += 1
+            if name not in self.broken:
+                self.pending.remove(item)
+            else:
+                c[3] += 1
+                if self.clock.now >= give_up:
+                    c[1] += 1
+                    self.pending.remove(item)
+        metrics = ("alertmanager_notifications_total", "alertmanager_notifications_failed_total",
+                   "alertmanager_notification_requests_total", "alertmanager_notification_requests_failed_total")
+        return "".join(f'{m}{{integration="{name}"}} {c[i]}\n' for name, c in self.counts.items()
+                       for i, m in enumerate(metrics))
+
+    def post_alerts(self, alerts):
+        self.posted += alerts
+        for alert in alerts:
+            if _seconds(alert["endsAt"]) <= self.clock.now:  # a resolve
+                continue
+            for route in route_alert(self.root, alert["labels"]):
+                for key, value in self.configs[route.receiver].items():
+                    if key.endswith("_configs"):
+                        name = key.removesuffix("_configs")
+                        self.counts.setdefault(name, [0, 0, 0, 0])[0] += len(value)
+                        self.pending += [[name, self.clock.now + self.retry_s] for _ in value]
+
+
+def _seconds(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1_700_000_000.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+TWO_ON_ONE_HOOK = {
+    "route": {"receiver": "null", "group_wait": "1s", "group_interval": "2s", "routes": [
+        {"matchers": ['team="a"'], "receiver": "hooks"}, {"matchers": ['team="b"'], "receiver": "hooks"},
+        {"matchers": ['team="c"'], "receiver": "chat"}]},
+    "receivers": [{"name": "null"}, {"name": "hooks", "webhook_configs": [{"url": "http://h"}]},
+                  {"name": "chat", "slack_configs": [{"api_url": "http://s"}]}],
+}
+
+
+def _simulated_drill(timeout):
+    clock = Clock()
+    am = SimulatedAlertmanager(TWO_ON_ONE_HOOK, {"webhook"}, clock)
+    drill = plan_alertmanager_drill(TWO_ON_ONE_HOOK, profile="p", environment="e", namespaces={},
+                                    default_environment="e")
+    report = run_alertmanager_drill(drill, am, target="t", timeout=timeout, clock=clock, sleep=clock.sleep)
+    return {r.route: (r.result, r.detail) for r in report.rows}, am
+
+
+def test_a_failing_integration_is_judged_once_alertmanager_gives_up():
+    rows, am = _simulated_drill(timeout=None)
+    assert rows['team="a"'][0] == rows['team="b"'][0] == FAILED
+    assert "gave up" in rows['team="a"'][1] and "gave up" in rows['team="b"'][1]
+    assert rows['team="c"'][0] == DELIVERED
+    firing = [a for a in am.posted if _seconds(a["endsAt"]) - _seconds(a["startsAt"]) >= 3600]
+    resolved = [a for a in am.posted if a not in firing]
+    assert len(firing) == 3 and all(a["labels"]["drill"] == "true" for a in am.posted)
+    assert sorted(a["labels"]["team"] for a in resolved) == ["a", "b", "c"], "every drill alert is resolved afterwards"
+    assert all(_seconds(a["endsAt"]) <= am.clock.now for a in resolved)
+
+
+def test_a_short_timeout_never_mixes_a_still_failing_integration_into_the_next_route():
+    rows, _ = _simulated_drill(timeout=2)
+    assert rows['team="a"'][0] == FAILED and "still retries" in rows['team="a"'][1]
+    assert rows['team="b"'][0] == NOT_REACHED and rows['team="b"'][1].startswith("not sent")
+    assert rows['team="c"'][0] == DELIVERED
