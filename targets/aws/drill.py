@@ -19,12 +19,12 @@ DRILL_SUBJECT = "FIRE DRILL - not an incident"
 class SnsTopicDrill:
     topic: str  # the plan's topic key (`page`, `ticket`, ...)
     name: str  # SNS topic name
-    severities: tuple[str, ...]  # the alarm severities routed to it (none: only a fallback)
+    routes: tuple[str, ...]  # the alarms routed to it, as alert_routes' matchers (none: only a fallback)
     subscriptions: tuple[SubscriptionSpec, ...]  # whom the profile subscribes
 
     @property
     def route(self) -> str:
-        return ", ".join(f'severity="{s}"' for s in self.severities) or "(no severity routed here)"
+        return "; ".join(self.routes) or "(no alarm routed here)"
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,19 @@ class SnsDrill:
 
 
 def sns_drill(profile: str, environment: str, region: str, plan: NotificationPlan) -> SnsDrill:
+    """One test message per topic of the plan - the platform's and every model owner's."""
+    routes: dict[str, list[str]] = {}
+    for owner, by_severity in sorted(plan.owner_routes.items()):
+        for severity, topics in sorted(by_severity.items()):
+            for topic in topics:
+                routes.setdefault(topic, []).append(f'owner="{owner}", severity="{severity}"')
+    for severity, topic in sorted(plan.routes.items()):
+        routes.setdefault(topic, []).append(f'severity="{severity}"')
     topics = tuple(
         SnsTopicDrill(
             topic=topic,
             name=name,
-            severities=tuple(sorted(s for s, t in plan.routes.items() if t == topic)),
+            routes=tuple(routes.get(topic, ())),
             subscriptions=tuple(s for s in plan.subscriptions if s.topic == topic),
         )
         for topic, name in sorted(plan.topics.items())

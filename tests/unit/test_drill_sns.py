@@ -143,3 +143,19 @@ def test_no_credentials_is_a_clear_error(drill):
                                               service_message="bad token", http_status_code=403)
         with pytest.raises(DrillError, match="AWS credentials: sts:GetCallerIdentity failed .InvalidClientTokenId."):
             send(drill, "aws-sagemaker", session=session)
+
+
+def test_owners_topics_are_drilled_with_the_routes_that_reach_them():
+    data = lab_data()
+    data["owners"] = {"risk-ds": {"contact": "risk-ds@example.org", "notify": [
+        {"type": "email", "to": "risk-ds@example.org"}]}}
+    for model in data["models"]:
+        model["owner"] = "risk-ds"
+    drill = get_target("aws-sagemaker").notification_drill(profile_from_data(data), "prod")
+    assert {t.name: t.route for t in drill.topics} == {
+        "sm-lab-prod-alerts-page": 'owner="risk-ds", severity="critical"; severity="critical"',
+        "sm-lab-prod-alerts-risk-ds-ticket": 'owner="risk-ds", severity="critical"; owner="risk-ds", severity="warning"',
+        "sm-lab-prod-alerts-ticket": 'severity="warning"',
+    }
+    owner = [r for r in plan_report(drill, "aws-sagemaker").rows if "risk-ds-ticket" in r.receiver]
+    assert [r.integration for r in owner] == ["email:risk-ds@example.org"]
