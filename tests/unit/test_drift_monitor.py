@@ -5,17 +5,20 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import subprocess
 import sys
 import threading
 
 import numpy as np
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
-from mlinfra.drift.config import ModelDrift
+from mlinfra.drift.config import ModelDrift, config_from_data
 from mlinfra.drift.monitor import ModelMonitor, compare_table
 from mlinfra.drift.proxy import Proxy
 from mlinfra.drift.reference import ReferenceError, build_reference, category, load_reference, read_table
 from mlinfra.drift.score import psi_to_score
+from mlinfra.drift.server import DriftCollector, DriftService
 from mlinfra.drift.v2 import Body, V2DecodeError, decode_inputs, decode_predictions, infer_model, parse
 from mlinfra.drift.window import Window
 
@@ -337,3 +340,32 @@ def test_sampling_picks_watched_inference_posts_at_their_rate():
     assert proxy.sampled("GET", "/v2/models/all/infer") is None
     assert proxy.sampled("POST", "/v2/models/other/infer") is None
     assert proxy.sampled("POST", "/v2/models/all/ready") is None
+
+
+def test_a_full_queue_drops_samples_and_counts_them(tmp_path):
+    reference = tmp_path / "ref.csv"
+    reference.write_text("x\n1\n2\n3\n")
+    config = config_from_data({"queue_size": 2, "models": [{"name": "m", "reference": str(reference),
+                                                            "window": 10, "min_samples": 2}]})
+    service = DriftService.from_config(config)  # threads not started: nothing takes from the queue
+    for _ in range(5):
+        service.offer("m", Body(b"{}"), Body(b"{}"))
+    assert (service.queue.qsize(), service.monitors["m"].dropped) == (2, 3)
+    exposition = generate_latest(registry_of(service)).decode()
+    assert 'mlinfra_model_drift_dropped_samples_total{model="m"} 3.0' in exposition
+    assert 'mlinfra_model_drift_window_samples{model="m"} 0.0' in exposition
+    assert "mlinfra_model_drift_score{" not in exposition  # nothing computed yet
+
+
+def registry_of(service: DriftService) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    registry.register(DriftCollector(service))
+    return registry
+
+
+def test_the_config_and_score_modules_stay_light():
+    """Rendering imports mlinfra.drift.config (the ConfigMap) and the rules psi_to_score: never numpy or aiohttp."""
+    code = ("import sys, mlinfra.drift.config, mlinfra.drift.score; "
+            "print(sorted(m for m in ('numpy', 'aiohttp', 'prometheus_client') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
