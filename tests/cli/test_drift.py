@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
@@ -117,3 +118,18 @@ def test_drift_help_teaches_the_two_commands():
     result = run("drift", "--help")
     assert result.exit_code == 0
     assert "mlinfra drift serve --config drift.yaml" in result.output and "check" in result.output
+
+
+def test_a_missing_drift_extra_is_named_with_the_fix(monkeypatch):
+    real = importlib.import_module
+
+    def without_aiohttp(name, *args):
+        if name == "mlinfra.cli.commands.drift_serve":
+            raise ModuleNotFoundError("No module named 'aiohttp'", name="aiohttp")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_aiohttp)
+    result = run("drift", "serve", "--config", "drift.yaml")
+    assert result.exit_code == 1
+    assert "mlinfra drift serve needs the drift extra (aiohttp is not installed): pip install 'mlinfra[drift]'" \
+        in result.output
