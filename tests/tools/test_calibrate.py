@@ -7,7 +7,9 @@ it MLServer starting, twice).
 Tolerances, and why they are what they are: the host of the suite has 2 CPUs shared by everything else that runs,
 so one step's p95 can jump by a scheduling hiccup. The latency curve is checked as queueing theory has it on one
 core - p50 grows with the requests in flight (Little's law: at 8 in flight at least twice the p50 at 1) - and each
-step's p95 may dip below the highest before it by at most DIP (noise), never more. Two calibrations in a row agree
+step's p95 may dip below the highest before it by at most 40 % or HICCUP_MS, whichever is more: a p95 of a few ms
+at low concurrency is set by a handful of requests that waited out another process's time slice (Linux gives
+competing processes slices of several ms), and that wait does not grow with our load. Two calibrations in a row agree
 within a factor SPREAD: on a quiet host they agree within ~10 %; here, other test runs come and go between them
 (spreads up to 1.6x were seen while the suite ran beside it).
 """
@@ -34,7 +36,8 @@ E2E = REPO / "tests" / "e2e"
 MODEL = "iris"
 MAX_CONCURRENCY = 8
 STEP_SECONDS = 1.5
-DIP = 0.6  # a step's p95 is at least this share of the highest p95 before it
+DIP = 0.6  # a step's p95 is at least this share of the highest p95 before it ...
+HICCUP_MS = 15.0  # ... or at most this much below it
 SPREAD = 1.75  # two calibrations' capacities agree within this factor
 PAYLOAD = {"inputs": [{"name": "features", "shape": [1, 4], "datatype": "FP64", "data": [5.9, 3.0, 5.1, 1.8]}]}
 
@@ -59,7 +62,8 @@ def artifact(mlserver: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def check_curve(steps: list[dict]) -> None:
     p95 = [s["p95_ms"] for s in steps]
     for i in range(1, len(p95)):
-        assert p95[i] >= DIP * max(p95[:i]), f"p95 fell from {max(p95[:i])} to {p95[i]} ms at step {i + 1}: {steps}"
+        highest = max(p95[:i])
+        assert p95[i] >= min(DIP * highest, highest - HICCUP_MS), f"p95 fell from {highest} to {p95[i]} ms: {steps}"
     by_concurrency = {s["concurrency"]: s for s in steps}
     if MAX_CONCURRENCY in by_concurrency:
         assert by_concurrency[MAX_CONCURRENCY]["p50_ms"] >= 2 * by_concurrency[1]["p50_ms"], (
@@ -102,13 +106,24 @@ def test_calibrate_measures_records_and_sizing_uses_it(mlserver: Path, artifact:
     assert "".join(line for line in lines if not line.startswith("    capacity: {")) == (E2E / "profile.yaml").read_text()
     assert len(lines) == len((E2E / "profile.yaml").read_text().splitlines()) + 1
 
-    # reproducible: a second calibration (a fresh server) agrees within SPREAD
-    again = calibrate(load_profile(E2E / "profile.yaml"), MODEL, artifact=str(artifact), payload=str(payload),
-                      max_concurrency=MAX_CONCURRENCY, step_seconds=STEP_SECONDS, cores=1, mlserver=str(mlserver))
-    assert again.capacity is not None
+    # reproducible: a second calibration (a fresh server) agrees within SPREAD. It serves the same model file
+    # through the artifact's own model-settings.json, and the request is derived from the inputs declared there
+    # (zeros instead of a flower's measurements: the same work for a logistic regression)
+    own = tmp_path / "own-settings"
+    own.mkdir()
+    (own / "model.joblib").write_bytes((artifact / "model.joblib").read_bytes())
+    (own / "model-settings.json").write_text(json.dumps({
+        "name": "iris-v2", "implementation": "mlserver_sklearn.SKLearnModel",
+        "inputs": [{"name": "features", "datatype": "FP64", "shape": [-1, 4]}], "parameters": {"uri": "./model.joblib"},
+    }))
+    again = calibrate(load_profile(E2E / "profile.yaml"), MODEL, artifact=str(own), max_concurrency=MAX_CONCURRENCY,
+                      step_seconds=STEP_SECONDS, cores=1, mlserver=str(mlserver))
+    assert again.payload == "derived from the model's declared inputs"
+    assert again.capacity is not None and all(s.errors == 0 for s in again.curve.steps)
     check_curve([s.to_dict() for s in again.curve.steps])
     first, second = capacity["rps_per_replica"], again.capacity["rps_per_replica"]
     assert max(first, second) / min(first, second) <= SPREAD, (
         f"two calibrations gave {first} and {second} req/s (load average {report['load_average']}, then "
         f"{list(again.load_average)})"
     )
+
