@@ -10,8 +10,8 @@ core - p50 grows with the requests in flight (Little's law: at 8 in flight at le
 step's p95 may dip below the highest before it by at most 40 % or HICCUP_MS, whichever is more: a p95 of a few ms
 at low concurrency is set by a handful of requests that waited out another process's time slice (Linux gives
 competing processes slices of several ms), and that wait does not grow with our load. Two calibrations in a row agree
-within a factor SPREAD: on a quiet host they agree within ~10 %; here, other test runs come and go between them
-(spreads up to 1.6x were seen while the suite ran beside it).
+within a factor SPREAD: other jobs come and go between them on this host (runs a minute apart gave 425 and 678
+req/s at load averages of 2.6 to 6, a 1.6x spread); a quiet host would allow a much tighter factor.
 """
 
 from __future__ import annotations
