@@ -10,6 +10,7 @@ from mlinfra.decision.criteria import burstiness
 from mlinfra.decision.sensitivity import PEAK_RATIOS, SCALES, peak_text
 from mlinfra.files.templates import environment
 from mlinfra.files.writer import write
+from mlinfra.monitoring.operations import DashboardOf, operations
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlinfra.decision.decide import Decision, Option
@@ -50,11 +51,16 @@ def sensitivity(decision: Decision, profile: Profile) -> list[str]:
     return [f"no break-even from {span} nor across {ratios}" + (f": {cheapest} stays the cheapest" if cheapest else "")]
 
 
-def render_adr(decision: Decision, profile: Profile, template: Path = TEMPLATE) -> str:
-    """The ADR text; deterministic (no dates or clocks: the price table's version dates the figures)."""
+def render_adr(
+    decision: Decision, profile: Profile, template: Path = TEMPLATE, dashboard_of: DashboardOf | None = None
+) -> str:
+    """The ADR text; deterministic (no dates or clocks: the price table's version dates the figures).
+
+    `dashboard_of`: where the chosen target puts a model's dashboard (Target.dashboard), for the Operations section."""
     env = environment(template.parent, filters={"num": fmt_number, "eur": _eur, "cost": _cost, "cell": _cell})
     return env.get_template(template.name).render(d=decision, profile=profile,
-                                                  sensitivity=sensitivity(decision, profile))
+                                                  sensitivity=sensitivity(decision, profile),
+                                                  operations=operations(profile, dashboard_of))
 
 
 def write_adr(directory: str | Path, text: str, force: bool = False) -> tuple[Path, str]:

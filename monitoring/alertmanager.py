@@ -71,6 +71,7 @@ GROUP_BY = ["alertname", "namespace", "model", "environment"]
 MUTED_ALERTS = ("Watchdog", "InfoInhibitor")  # kube-prometheus-stack's heartbeat and helper alerts
 MODEL_LABELS = ["namespace", "model", "environment"]
 ROUTE_PAGE, ROUTE_TICKET = "page", "ticket"  # an owner's receivers: owner_receiver(owner, route)
+RECEIVER_PREFIX = RECEIVER_PAGE.removesuffix("-" + ROUTE_PAGE)  # the platform's: mlinfra-page, mlinfra-ticket
 # kube-prometheus-stack 88.5.3 default rules (kubernetes-apps) that mlinfra's per-model tickets duplicate, with
 # the labels both carry: ours fires first (shorter `for:`) and mutes the chart's for the same object.
 CHART_DUPLICATES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
@@ -213,6 +214,32 @@ def _severity_routes(receivers: tuple[ReceiverSpec, ...], pages: bool) -> list[d
         {"matchers": [f'severity="{SEVERITY_PAGE}"'], "receiver": critical},
         {"matchers": [f'severity="{SEVERITY_TICKET}"'], "receiver": warning},
     ]
+
+
+def receivers_of_model_alert(
+    platform: tuple[ReceiverSpec, ...], owner: OwnerSpec | None, pages: bool, severity: str
+) -> list[str]:
+    """The receivers a model's own alert of `severity` reaches, in order, walking the routes this module builds
+    (the owner's, then the platform's): the Operations section says the same as the config does."""
+    routes = [*(_owner_routes(owner, pages) if owner else []), *_severity_routes(platform, pages)]
+    labels = {f'severity="{severity}"', *([f'owner="{owner.name}"'] if owner else [])}
+    out = []
+    for route in routes:
+        if set(route["matchers"]) <= labels:
+            out.append(route["receiver"])
+            if not route.get("continue"):
+                break
+    return out
+
+
+def receiver_integrations(name: str, platform: tuple[ReceiverSpec, ...], owners: tuple[OwnerSpec, ...]) -> list[str]:
+    """The integration types (pagerduty, email, ...) behind a receiver name this module builds."""
+    for prefix, receivers in ((RECEIVER_PREFIX, platform), *((o.name, o.receivers) for o in owners)):
+        if name == owner_receiver(prefix, ROUTE_PAGE):
+            return [r.type for r in _paging(receivers)]
+        if name == owner_receiver(prefix, ROUTE_TICKET):
+            return [r.type for r in _tickets(receivers)]
+    return []
 
 
 def _environment_routes(plan: EnvironmentPlan, pages: bool) -> list[dict[str, Any]]:

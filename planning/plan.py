@@ -175,11 +175,21 @@ def _monitoring(
             RoutedEnvironment(name=e.name, alerts_page=e.alerts_page, namespace=namespace_name(profile.name, e.name))
             for e in routed
         ),
-        owners=tuple(
-            OwnerSpec(name=name, contact=owner.contact, receivers=_receivers(owner.notify))
-            for name, owner in profile.owners.items()
-        ),
+        owners=owner_specs(profile),
     )
+
+
+def owner_specs(profile: Profile) -> tuple[OwnerSpec, ...]:
+    """The profile's model owners with their receivers, in profile order."""
+    return tuple(
+        OwnerSpec(name=name, contact=owner.contact, receivers=receivers_for(owner.notify))
+        for name, owner in profile.owners.items()
+    )
+
+
+def receivers_for(notify: list[Notify]) -> tuple[ReceiverSpec, ...]:
+    """The receivers of a notify list (monitoring.notify or an owner's), named as every plan names them."""
+    return _receivers(notify)
 
 
 def _receivers(notify: list[Notify]) -> tuple[ReceiverSpec, ...]:

@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, requires
 
 from mlinfra import __version__
 from mlinfra.manifests.artifacts import CREDENTIAL_FILE_TITLES, CREDENTIAL_FILES
+from mlinfra.monitoring.operations import DashboardOf, ModelOperations, operations
 from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.environments import all_environments
 from mlinfra.profiles.model import Profile
@@ -66,6 +67,7 @@ class ScaffoldContext:
     kube_context: str | None  # the target deploys to an existing cluster: CI writes its kubeconfig
     kube_contexts: tuple[str, ...] = ()  # every context the stacks use (environments.<env>.kube_context)
     python_version: str = "3.11"
+    operations: tuple[ModelOperations, ...] = ()  # per model: owner, alert routes, runbook, escalation, dashboards
 
     def as_template_vars(self) -> dict[str, object]:
         return {
@@ -84,6 +86,7 @@ class ScaffoldContext:
             "config_namespace": CONFIG_NAMESPACE,
             "deploy_order": deploy_order(self.environments),
             "policy_pack": POLICY_PACK_DIR,
+            "operations": self.operations,
         }
 
 
@@ -232,7 +235,15 @@ def build_context(profile: Profile, target: Target | None) -> ScaffoldContext:
         aws_region=profile.cloud.region if profile.cloud else None,
         kube_context=profile.onprem.kube_context if contexts and profile.onprem else (contexts[0] if contexts else None),
         kube_contexts=contexts,
+        operations=tuple(operations(profile, dashboard_of(profile, target))),
     )
+
+
+def dashboard_of(profile: Profile, target: Target | None) -> DashboardOf | None:
+    """Where `target` puts each model's dashboard (Target.dashboard), for the Operations sections."""
+    if target is None:
+        return None
+    return lambda env, model: target.dashboard(profile, env, model)
 
 
 def _monitoring_owner(plan: EnvironmentPlan | None) -> str | None:

@@ -12,7 +12,7 @@ from mlinfra.files.templates import environment as template_environment
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.registry import get_target
 from mlinfra.targets.resolve import decision_for
-from mlinfra.scaffold.context import POLICY_PACK_DIR, ScaffoldContext, build_context
+from mlinfra.scaffold.context import POLICY_PACK_DIR, ScaffoldContext, build_context, dashboard_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
@@ -42,7 +42,8 @@ def render_template(name: str, context: ScaffoldContext, **extra: object) -> str
 def generate(profile_path: Path, profile: Profile) -> list[GeneratedFile]:
     """Every file `mlinfra init` writes, in a fixed order; the profile is copied byte for byte."""
     decision = decision_for(profile)  # the same decision `mlinfra decide` and every stack's program make
-    ctx = build_context(profile, get_target(decision.target) if decision.target else None)
+    target = get_target(decision.target) if decision.target else None
+    ctx = build_context(profile, target)
     files = [
         GeneratedFile(ctx.profile_file, Path(profile_path).read_bytes(), "requirements profile (copied)"),
         _text("Pulumi.yaml", render_template("Pulumi.yaml.j2", ctx), "Pulumi project"),
@@ -64,7 +65,7 @@ def generate(profile_path: Path, profile: Profile) -> list[GeneratedFile]:
               "policy pack program (mlinfra's)"),
         _text(".github/workflows/preview.yml", render_template("preview.yml.j2", ctx), "PR previews and decision"),
         _text(".github/workflows/deploy.yml", render_template("deploy.yml.j2", ctx), "deployments per environment"),
-        _text(ADR_PATH, render_adr(decision, profile), "decision record"),
+        _text(ADR_PATH, render_adr(decision, profile, dashboard_of=dashboard_of(profile, target)), "decision record"),
         _text("README.md", render_template("README.md.j2", ctx), "how to deploy"),
         _text(".gitignore", render_template("gitignore.j2", ctx), "ignored files"),
     ]

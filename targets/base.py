@@ -96,6 +96,11 @@ class Target:
         """Files `mlinfra render` writes for this target (no Pulumi)."""
         raise NotImplementedError(f"target {self.name} has no render")
 
+    def dashboard(self, profile: Profile, env: str, model: str) -> str | None:
+        """Where a model's dashboard of an environment is, in words (the Operations section of the decision record
+        and README); None: the target does not say."""
+        return None
+
     # -- fire drill (pure) ---------------------------------------------------------------------------------
     def notification_drill(self, profile: Profile, env: str) -> Any:
         """What `mlinfra drill` sends through this target's alerting for an environment, as data: an

@@ -17,6 +17,8 @@ from mlinfra.decision.decide import DecisionError
 from mlinfra.decision.plot import PlotError, plot_costs
 from mlinfra.files.writer import WriteError
 from mlinfra.profiles import load_profile
+from mlinfra.scaffold.context import dashboard_of
+from mlinfra.targets.registry import get_target
 from mlinfra.targets.resolve import decision_for
 
 
@@ -85,7 +87,9 @@ def decide(profile: str, fmt: str, env: str | None, adr_dir: str | None, force: 
 
 def _write_adr(decision, profile, adr_dir: str, force: bool) -> None:
     try:
-        path, what = write_adr(adr_dir, render_adr(decision, profile), force=force)
+        target = get_target(decision.target) if decision.target else None
+        text = render_adr(decision, profile, dashboard_of=dashboard_of(profile, target))
+        path, what = write_adr(adr_dir, text, force=force)
     except WriteError as exc:
         raise DomainError(str(exc)) from None
     except OSError as exc:

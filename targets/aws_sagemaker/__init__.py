@@ -24,7 +24,7 @@ from mlinfra.targets.aws_sagemaker import cost, feasibility
 from mlinfra.targets.aws_sagemaker.choice import vpc_isolation
 from mlinfra.targets.aws_sagemaker.criteria import criteria
 from mlinfra.targets.aws_sagemaker.edge import edge_spec, has_edge
-from mlinfra.targets.aws_sagemaker.endpoints import TARGET, sagemaker_plan
+from mlinfra.targets.aws_sagemaker.endpoints import TARGET, endpoint_name, sagemaker_plan
 from mlinfra.targets.aws_sagemaker.render import render_sagemaker
 from mlinfra.targets.base import Target
 
@@ -42,6 +42,10 @@ class AwsSageMaker(Target):
 
     def feasibility(self, profile: Profile) -> list[str]:
         return feasibility.violations(profile)
+
+    def dashboard(self, profile: Profile, env: str, model: str) -> str:
+        """The model's CloudWatch dashboard (dashboards.py: named after its endpoint)."""
+        return f"CloudWatch dashboard '{endpoint_name(profile.name, env, model)}' in {profile.region}"
 
     def deployment_gaps(self, profile: Profile) -> list[str]:
         return feasibility.deployment_gaps(profile)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR
+from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR, dashboard_uid
 from mlinfra.files.rendered import RenderedFile
 from mlinfra.monitoring.alertmanager import build_alertmanager_config
 from mlinfra.monitoring.checks import latency_edges, monitoring_errors, monitoring_warnings
@@ -49,6 +49,10 @@ class KubernetesTarget(Target):
         if warnings:
             files.notes["warnings"] = [f"{path}: {message}" for path, message in warnings]
         return files
+
+    def dashboard(self, profile: Profile, env: str, model: str) -> str:
+        """The model's Grafana dashboard (monitoring.dashboards: its title and uid)."""
+        return f"Grafana dashboard '{profile.name} / {env} / {model}' (uid {dashboard_uid(profile.name, env, model)})"
 
     def notification_drill(self, profile: Profile, env: str) -> AlertmanagerDrill:
         """Test alerts for the routes of `env` in the Alertmanager that routes its alerts: the one of the environment

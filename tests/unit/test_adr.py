@@ -27,7 +27,7 @@ def test_adr_has_context_options_decision_consequences(bundled):
     text = render_adr(decision, profile)
     assert text.startswith("# 0001. Deployment target for churn-scoring: aws-sagemaker\n")
     assert _sections(text) == ["## Context", "## Options", "## Over time and with traffic", "## Decision",
-                               "## Consequences"]
+                               "## Consequences", "## Operations"]
     assert "| churn | sklearn | 1 CPU, 2 GiB | 5 / 40 | 250 ms, 0.995 |" in text
     assert "- Data: sovereignty `eu`, classification `personal`." in text
     assert ("We deploy `churn-scoring` to **aws-sagemaker** with the component set SageMakerEndpoint, "
@@ -39,7 +39,7 @@ def test_adr_has_context_options_decision_consequences(bundled):
     assert f"| aws-sagemaker | yes | ≈ {sagemaker.monthly_cost_eur:,.2f} |" in text  # derived eu-central-1 prices
     assert "| onprem-k8s | yes | 430.07 |" in text  # on-prem uses profile assumptions only: exact
     assert "- Callers reach the endpoints through an API Gateway HTTP API and a Lambda proxy" in text  # consequences
-    assert text.endswith("review the diff.\n")
+    assert "review the diff.\n\n## Operations\n" in text
 
 
 def test_adr_holds_the_totals_over_the_horizon_and_the_break_even(bundled):

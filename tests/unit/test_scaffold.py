@@ -22,7 +22,7 @@ from mlinfra.guardrails.secrets import secret_config_keys
 from mlinfra.profiles import load_profile, profile_from_data
 from mlinfra.files.writer import WriteError
 from mlinfra.scaffold import MANIFEST, generate, write_scaffold
-from mlinfra.scaffold.context import build_context, pulumi_cli_range, release_requirements, secret_refs
+from mlinfra.scaffold.context import build_context, dashboard_of, pulumi_cli_range, release_requirements, secret_refs
 from mlinfra.scaffold.render import ADR_PATH, GeneratedFile
 
 REPO = Path(__file__).resolve().parents[2]
@@ -194,7 +194,10 @@ def test_profile_is_copied_byte_for_byte_and_output_is_deterministic(example, ge
 @pytest.mark.parametrize("example", list(EXAMPLES))
 def test_adr_is_the_decision_record_of_the_same_decision(example, generated):
     profile = load_profile(str(EXAMPLES[example]))
-    assert generated[example][ADR_PATH].decode() == render_adr(decide(profile), profile)
+    decision = decide(profile)
+    target = get_target(decision.target) if decision.target else None
+    assert generated[example][ADR_PATH].decode() == render_adr(decision, profile,
+                                                               dashboard_of=dashboard_of(profile, target))
 
 
 @pytest.mark.parametrize("example", list(EXAMPLES))
