@@ -24,6 +24,8 @@ log = logging.getLogger("mlinfra.drift.proxy")
 # RFC 9110 7.6.1: meaningful for one connection only, never forwarded
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
                         "te", "trailer", "transfer-encoding", "upgrade"})
+# answered by the proxy itself (it reads the body), not asked of the upstream again
+PER_HOP_REQUEST = frozenset({"expect"})
 # what aiohttp's client would add on its own; a proxied request carries only what the client sent
 NO_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 CHUNK = 64 * 1024
@@ -32,10 +34,10 @@ CHUNK = 64 * 1024
 Offer = Callable[[str, Body, Body], None]
 
 
-def _forwarded(headers) -> list[tuple[str, str]]:
-    """Headers minus the hop-by-hop ones and those the Connection header names."""
+def _forwarded(headers, also: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """Headers minus the hop-by-hop ones, those the Connection header names and `also`."""
     named = {h.strip().lower() for v in headers.getall("Connection", []) for h in v.split(",")}
-    return [(k, v) for k, v in headers.items() if k.lower() not in HOP_BY_HOP and k.lower() not in named]
+    return [(k, v) for k, v in headers.items() if k.lower() not in HOP_BY_HOP | named | also]
 
 
 def _body(data: bytes, headers) -> Body:
@@ -89,7 +91,7 @@ class Proxy:
             body = request.content if request.body_exists else None
         try:
             async with self.session.request(request.method, self.upstream + request.raw_path,
-                                            headers=_forwarded(request.headers), data=body,
+                                            headers=_forwarded(request.headers, PER_HOP_REQUEST), data=body,
                                             allow_redirects=False) as upstream:
                 headers = _forwarded(upstream.headers)
                 size = upstream.content_length
