@@ -160,7 +160,7 @@ def credential_files(config: object) -> list[str]:
 
 
 class Alertmanager:
-    def __init__(self, binary: str, workdir: Path, config_path: Path):
+    def __init__(self, binary: str, workdir: Path, config_path: Path, *, features: tuple[str, ...] = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = ManagedProcess(
@@ -171,6 +171,7 @@ class Alertmanager:
                 f"--storage.path={workdir / 'alertmanager-data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--cluster.listen-address=",  # no HA gossip: a single instance on 127.0.0.1 only
+                *([f"--enable-feature={','.join(features)}"] if features else []),
             ],
             workdir / "alertmanager.log",
         )
