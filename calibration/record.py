@@ -30,8 +30,8 @@ def capacity_yaml(capacity: dict[str, Any]) -> str:
     parts = []
     for key in FIELDS:
         value = capacity[key]
-        if isinstance(value, dt.date):
-            text = value.isoformat()
+        if isinstance(value, dt.date):  # quoted: a string to YAML 1.2 and JSON Schema (format: date) alike
+            text = json.dumps(value.isoformat())
         elif isinstance(value, str):
             text = json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
         else:

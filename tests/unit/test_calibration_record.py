@@ -7,15 +7,18 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 
 from mlinfra.calibration.record import capacity_yaml, edit_text, write_capacity
 from mlinfra.calibration.server import CalibrationError
 from mlinfra.profiles import load_profile
+from mlinfra.profiles.schema import profile_json_schema
 
 CAPACITY = {"rps_per_replica": 412.5, "concurrency": 4, "p95_ms": 12.7, "measured_on": dt.date(2026, 11, 19),
             "cpu": "AMD EPYC 7R13 Processor", "cores": 2, "runtime": "mlserver 1.7.1"}
-LINE = ('capacity: {rps_per_replica: 412.5, concurrency: 4, p95_ms: 12.7, measured_on: 2026-11-19, '
+LINE = ('capacity: {rps_per_replica: 412.5, concurrency: 4, p95_ms: 12.7, measured_on: "2026-11-19", '
         'cpu: "AMD EPYC 7R13 Processor", cores: 2, runtime: "mlserver 1.7.1"}')
 PROFILE = """\
 # the team's profile: comments stay
@@ -70,6 +73,7 @@ def test_write_validates_replaces_atomically_and_keeps_the_mode(tmp_path: Path):
     assert profile.models[1].capacity.measured_on == dt.date(2026, 11, 19)
     assert "# notes after the last key stay where they are" in path.read_text()
     assert path.stat().st_mode & 0o777 == 0o640
+    jsonschema.validate(yaml.safe_load(path.read_text()), profile_json_schema())  # what editors check it against
     assert sorted(p.name for p in tmp_path.iterdir()) == ["profile.yaml"]  # no temporary file left
 
 
