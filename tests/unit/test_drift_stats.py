@@ -108,8 +108,8 @@ def test_the_default_min_samples_keeps_chance_below_the_warning_for_twenty_featu
     baseline = NumericBaseline.of(rng.normal(0, 1, 20_000), DEFAULT_BINS)
 
     def largest_of_20(rows: int) -> np.ndarray:
-        return np.array([max(baseline.compare(rng.normal(0, 1, rows))[0] for _ in range(20)) for _ in range(100)])
+        return np.array([max(baseline.compare(rng.normal(0, 1, rows))[0] for _ in range(20)) for _ in range(50)])
 
     at_default = largest_of_20(DEFAULT_MIN_SAMPLES)
-    assert np.percentile(at_default, 99) < 0.1 and at_default.mean() == pytest.approx(0.04, abs=0.01)
+    assert at_default.max() < 0.1 and at_default.mean() == pytest.approx(0.04, abs=0.01)
     assert (largest_of_20(200) > 0.1).mean() > 0.2
