@@ -232,11 +232,15 @@ def start_mlserver(executable: str, artifact: Path, model_name: str, framework: 
         if cpus and hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, cpus)
 
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - the runtime executable check_runtime resolved
-            [executable, "start", str(repo)], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=pin,  # noqa: PLW1509 - no threads run yet
-        )
+    try:
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(  # noqa: S603 - the runtime executable check_runtime resolved
+                [executable, "start", str(repo)], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=pin,  # noqa: PLW1509 - no threads run yet
+            )
+    except (OSError, subprocess.SubprocessError) as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise CalibrationError(f"--mlserver: cannot start {executable} ({exc})") from None
     return ModelServer(process=process, workdir=workdir, model_name=own_name or model_name, http_port=http_port,
                        log_path=log_path)
 
