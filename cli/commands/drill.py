@@ -77,8 +77,13 @@ def drill(profile: str, env: str, target: str | None, url: str | None, send_it: 
     if kind == "sns" and url:
         raise click.BadParameter(f"target {chosen.name} alerts through SNS topics, not an Alertmanager; leave it out",
                                  param_hint="'--alertmanager'")
+    planned = plan_report(plan, chosen.name)
+    if send_it and not planned.rows:
+        why = "; ".join(f"{s['route']} -> {s['receiver']}: {s['reason']}" for s in planned.skipped) or "no route"
+        raise DomainError(f"nothing to drill: no alert route of '{env}' notifies anybody ({why}); add receivers to "
+                          "monitoring.notify or the owners' notify")
     if not send_it:
-        report = plan_report(plan, chosen.name)
+        report = planned
     else:
         if kind == "alertmanager" and not url:
             raise click.BadParameter(f"--send on target {chosen.name} needs the URL of the Alertmanager that routes "

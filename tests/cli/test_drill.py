@@ -162,3 +162,15 @@ def test_credentials_come_from_the_environment_and_never_show():
     report = json.loads(allowed.stdout)
     assert {r["result"] for r in report["routes"]} == {"not reached"}
     assert "deploy the profile's configuration first" in report["routes"][0]["detail"]
+
+
+def test_an_environment_whose_alerts_reach_nobody_has_nothing_to_drill(tmp_path):
+    """PagerDuty only: dev never pages, so its routes end at `null`; --send says so instead of reporting success."""
+    data = yaml.safe_load(Path(PROFILE).read_text())
+    data["monitoring"]["notify"] = [{"type": "pagerduty", "routing_key_secret": "pdKey"}]
+    path = tmp_path / "pd.yaml"
+    path.write_text(yaml.safe_dump(data))
+    plan = run(str(path), *K8S, "--env", "dev", "--format", "json")
+    assert plan.exit_code == 0 and json.loads(plan.stdout)["routes"] == []
+    sent = run(str(path), *K8S, "--env", "dev", "--send", "--alertmanager", "http://127.0.0.1:9")
+    assert sent.exit_code == 1 and "nothing to drill: no alert route of 'dev' notifies anybody" in sent.output
