@@ -4,6 +4,7 @@ no score below min_samples, a high score for shifted traffic and a low one for u
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import os
@@ -238,6 +239,11 @@ def test_requests_and_answers_pass_through_unchanged(monitor):
     assert received["Authorization"] == "Bearer abc" and received["Content-Length"] == str(len(body))
     # nothing added by the proxy (http.client itself sends Host and Accept-Encoding: identity)
     assert set(received) == {"Host", "Accept-Encoding", "Content-Type", "X-Trace", "Authorization", "Content-Length"}
+
+    packed = gzip.compress(b'{"inputs": []}')  # compressed bodies stay compressed
+    status, _, answer = request(monitor["proxy"], "POST", "/echo/gz", packed, {"Content-Encoding": "gzip"})
+    assert json.loads(answer)["body"].encode("latin-1") == packed
+    assert ("Content-Encoding", "gzip") in [tuple(h) for h in json.loads(answer)["headers"]]
 
     status, headers, answer = request(monitor["proxy"], "POST", "/fail", b"{}")
     assert (status, answer, headers["X-Upstream"]) == (500, b'{"error":"boom"}', "failed")
