@@ -2,10 +2,10 @@
 (status, headers, body, errors included); sampled inference exchanges are handed on for drift work afterwards.
 
 Unchanged means: method, path and query, headers (hop-by-hop ones such as Connection aside, as for any proxy),
-body bytes (compressed bodies stay compressed). Nothing is added, but for one thing the HTTP library insists on: a
+body bytes (compressed bodies stay compressed). Nothing is added but for one thing the HTTP library insists on: a
 non-empty answer without a Content-Type gets `application/octet-stream` (RFC 9110 8.3; V2 servers always send
-one). An unreachable upstream is a 502 and an upstream
-slower than `upstream_timeout_seconds` a 504, each with a short V2-style JSON error, never a hang.
+one). An unreachable upstream is a 502 and an upstream slower than `upstream_timeout_seconds` a 504, each with a
+short V2-style JSON error, never a hang.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ Offer = Callable[[str, Body, Body], None]
 
 def _forwarded(headers, also: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """Headers minus the hop-by-hop ones, those the Connection header names and `also`."""
-    named = {h.strip().lower() for v in headers.getall("Connection", []) for h in v.split(",")}
-    return [(k, v) for k, v in headers.items() if k.lower() not in HOP_BY_HOP | named | also]
+    drop = HOP_BY_HOP | also | {h.strip().lower() for v in headers.getall("Connection", []) for h in v.split(",")}
+    return [(k, v) for k, v in headers.items() if k.lower() not in drop]
 
 
 def _body(data: bytes, headers) -> Body:

@@ -18,7 +18,7 @@ MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null", "none"})  # CSV cell
 MAX_REFERENCE_ROWS = 1_000_000  # more is slow to load and adds nothing to a quantile estimate
 
 
-class ReferenceError(Exception):
+class ReferenceSampleError(Exception):
     """A reference sample cannot be used; the message names the file (and the config field) and the fix."""
 
 
@@ -100,32 +100,32 @@ def _read_csv(path: str) -> dict[str, list[Any]]:
             reader = csv.reader(fh)
             header = next(reader, None)
             if not header:
-                raise ReferenceError(f"{path}: empty; a reference CSV starts with a header row of column names")
+                raise ReferenceSampleError(f"{path}: empty; a reference CSV starts with a header row of column names")
             header = [h.strip() for h in header]
             repeated = sorted({h for h in header if header.count(h) > 1})
             if repeated or "" in header:
                 what = f"repeats {', '.join(repeated)}" if repeated else "has an empty column name"
-                raise ReferenceError(f"{path}: the header row {what}; name each column once")
+                raise ReferenceSampleError(f"{path}: the header row {what}; name each column once")
             columns: list[list[str]] = [[] for _ in header]
             for row in reader:
                 if not row:
                     continue
                 if len(row) != len(header):
-                    raise ReferenceError(f"{path}: line {reader.line_num} has {len(row)} fields, the header "
+                    raise ReferenceSampleError(f"{path}: line {reader.line_num} has {len(row)} fields, the header "
                                          f"{len(header)}")
                 if len(columns[0]) >= MAX_REFERENCE_ROWS:
-                    raise ReferenceError(f"{path}: more than {MAX_REFERENCE_ROWS:,} rows; a random sample of "
+                    raise ReferenceSampleError(f"{path}: more than {MAX_REFERENCE_ROWS:,} rows; a random sample of "
                                          "10,000-100,000 rows is a better reference")
                 for column, cell in zip(columns, row):
                     column.append(cell)
     except FileNotFoundError:
-        raise ReferenceError(f"{path}: file not found") from None
+        raise ReferenceSampleError(f"{path}: file not found") from None
     except UnicodeDecodeError as exc:
-        raise ReferenceError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise ReferenceSampleError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except csv.Error as exc:
-        raise ReferenceError(f"{path}: not a CSV file ({exc})") from None
+        raise ReferenceSampleError(f"{path}: not a CSV file ({exc})") from None
     except OSError as exc:
-        raise ReferenceError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+        raise ReferenceSampleError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     return dict(zip(header, columns))
 
 
@@ -133,16 +133,16 @@ def _read_parquet(path: str) -> dict[str, list[Any]]:
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise ReferenceError(f"{path}: reading Parquet needs pyarrow, which is not installed; install "
+        raise ReferenceSampleError(f"{path}: reading Parquet needs pyarrow, which is not installed; install "
                              "`mlinfra[parquet]` (pip install pyarrow) or give the reference as CSV") from None
     try:
         table = pq.read_table(path)
     except FileNotFoundError:
-        raise ReferenceError(f"{path}: file not found") from None
+        raise ReferenceSampleError(f"{path}: file not found") from None
     except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError
-        raise ReferenceError(f"{path}: not a readable Parquet file ({exc})") from None
+        raise ReferenceSampleError(f"{path}: not a readable Parquet file ({exc})") from None
     if table.num_rows > MAX_REFERENCE_ROWS:
-        raise ReferenceError(f"{path}: more than {MAX_REFERENCE_ROWS:,} rows; a random sample of "
+        raise ReferenceSampleError(f"{path}: more than {MAX_REFERENCE_ROWS:,} rows; a random sample of "
                              "10,000-100,000 rows is a better reference")
     return table.to_pydict()
 
@@ -179,25 +179,25 @@ def _feature(name: str, column: str, values: list[Any], categorical: bool, bins:
 
 
 def build_reference(model: ModelDrift, table: dict[str, list[Any]], source: str) -> Reference:
-    """The baselines of `model` from its reference table; ReferenceError naming the config field when the table
+    """The baselines of `model` from its reference table; ReferenceSampleError naming the config field when the table
     lacks a column the config names."""
     rows = len(next(iter(table.values()), []))
     if rows == 0:
-        raise ReferenceError(f"{source}: no rows; the reference needs a sample of the model's inputs")
+        raise ReferenceSampleError(f"{source}: no rows; the reference needs a sample of the model's inputs")
     missing = [c for c in (*(model.features or ()), *([model.prediction_column] if model.prediction_column else ()))
                if c not in table]
     if missing:
-        raise ReferenceError(f"{source}: no column {', '.join(missing)} (named by features / prediction_column); "
+        raise ReferenceSampleError(f"{source}: no column {', '.join(missing)} (named by features / prediction_column); "
                              f"the file has {', '.join(table)}")
     names = model.features or tuple(c for c in table if c != model.prediction_column)
     if not model.features and PREDICTION_FEATURE in names and model.prediction_column:
-        raise ReferenceError(f"{source}: a column named '{PREDICTION_FEATURE}' would share its series with prediction "
+        raise ReferenceSampleError(f"{source}: a column named '{PREDICTION_FEATURE}' would share its series with prediction "
                              f"drift (prediction_column is set); list features without it")
     if not names:
-        raise ReferenceError(f"{source}: no input column besides the prediction column '{model.prediction_column}'")
+        raise ReferenceSampleError(f"{source}: no input column besides the prediction column '{model.prediction_column}'")
     unknown = [c for c in model.categorical if c not in names and c != model.prediction_column]
     if unknown:
-        raise ReferenceError(f"categorical names {', '.join(unknown)}, not a compared column of {source}; the "
+        raise ReferenceSampleError(f"categorical names {', '.join(unknown)}, not a compared column of {source}; the "
                              f"compared columns are {', '.join(names)}")
     features = tuple(
         _feature(c, c, table[c], c in model.categorical or not _is_numeric(table[c]), model.bins) for c in names
@@ -211,6 +211,6 @@ def build_reference(model: ModelDrift, table: dict[str, list[Any]], source: str)
 
 
 def load_reference(model: ModelDrift) -> Reference:
-    """Read `model.reference` and build its baselines (ReferenceError with the file name on any problem)."""
+    """Read `model.reference` and build its baselines (ReferenceSampleError with the file name on any problem)."""
     path = str(Path(model.reference))
     return build_reference(model, read_table(path), path)

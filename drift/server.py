@@ -27,7 +27,7 @@ from mlinfra.conventions import DRIFT_SCORE_METRIC
 from mlinfra.drift.config import DriftConfig, split_host_port
 from mlinfra.drift.monitor import ModelMonitor
 from mlinfra.drift.proxy import Proxy, proxy_app
-from mlinfra.drift.reference import ReferenceError, load_reference
+from mlinfra.drift.reference import ReferenceSampleError, load_reference
 from mlinfra.drift.v2 import Body, V2DecodeError
 
 log = logging.getLogger("mlinfra.drift")
@@ -53,13 +53,13 @@ class DriftService:
 
     @classmethod
     def from_config(cls, config: DriftConfig) -> DriftService:
-        """Load every model's reference (ReferenceError naming the config field and the file on a problem)."""
+        """Load every model's reference (ReferenceSampleError naming the config field and the file on a problem)."""
         monitors = {}
         for i, model in enumerate(config.models):
             try:
                 monitors[model.name] = ModelMonitor(model, load_reference(model))
-            except ReferenceError as exc:
-                raise ReferenceError(f"models[{i}].reference ({model.name}): {exc}") from None
+            except ReferenceSampleError as exc:
+                raise ReferenceSampleError(f"models[{i}].reference ({model.name}): {exc}") from None
         return cls(config, monitors)
 
     def offer(self, model: str, request: Body, response: Body) -> None:

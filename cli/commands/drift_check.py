@@ -11,7 +11,7 @@ from mlinfra.cli.errors import DomainError
 from mlinfra.cli.output import console, emit_json, format_option
 from mlinfra.drift.config import DriftConfigError, ModelDrift, load_config
 from mlinfra.drift.monitor import compare_table
-from mlinfra.drift.reference import ReferenceError, load_reference, read_table
+from mlinfra.drift.reference import ReferenceSampleError, load_reference, read_table
 from mlinfra.drift.score import psi_to_score
 from mlinfra.profiles.load import problems_from
 
@@ -87,7 +87,7 @@ def check(sample: str, config_path: str | None, name: str | None, reference: str
     try:
         ref = load_reference(model)
         table = read_table(sample)
-    except ReferenceError as exc:
+    except ReferenceSampleError as exc:
         raise DomainError(str(exc)) from None
     if not table or not len(next(iter(table.values()))):
         raise DomainError(f"{sample}: no rows; pass a sample of recent inputs")

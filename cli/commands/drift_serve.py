@@ -10,7 +10,7 @@ import click
 
 from mlinfra.cli.errors import DomainError
 from mlinfra.drift.config import DriftConfigError, load_config
-from mlinfra.drift.reference import ReferenceError
+from mlinfra.drift.reference import ReferenceSampleError
 from mlinfra.drift.server import DriftService, ListenError, serve as run_service
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -45,5 +45,5 @@ def serve(config_path: str, log_level: str) -> None:
         asyncio.run(run_service(service))
     except DriftConfigError as exc:
         raise DomainError(exc.report()) from None
-    except (ReferenceError, ListenError) as exc:
+    except (ReferenceSampleError, ListenError) as exc:
         raise DomainError(f"{config_path}: {exc}") from None

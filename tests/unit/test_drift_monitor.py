@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from mlinfra.drift.config import ModelDrift, config_from_data
 from mlinfra.drift.monitor import ModelMonitor, compare_table
 from mlinfra.drift.proxy import Proxy
-from mlinfra.drift.reference import ReferenceError, build_reference, category, load_reference, read_table
+from mlinfra.drift.reference import ReferenceSampleError, build_reference, category, load_reference, read_table
 from mlinfra.drift.score import psi_to_score
 from mlinfra.drift.server import DriftCollector, DriftService
 from mlinfra.drift.v2 import Body, V2DecodeError, decode_inputs, decode_predictions, infer_model, parse
@@ -228,21 +228,21 @@ def test_reference_from_csv_infers_kinds_and_keeps_feature_order(tmp_path):
 )
 def test_bad_references_name_the_file_and_the_problem(tmp_path, text, settings, message):
     ref = write(tmp_path / "ref.csv", text)
-    with pytest.raises(ReferenceError) as info:
+    with pytest.raises(ReferenceSampleError) as info:
         load_reference(ModelDrift(name="m", reference=ref, **settings))
     assert str(info.value).startswith(ref) or str(info.value).startswith("categorical")
     assert message in str(info.value)
 
 
 def test_a_missing_reference_file_is_named(tmp_path):
-    with pytest.raises(ReferenceError, match="missing.csv: file not found"):
+    with pytest.raises(ReferenceSampleError, match="missing.csv: file not found"):
         load_reference(ModelDrift(name="m", reference=str(tmp_path / "missing.csv")))
 
 
 def test_parquet_without_pyarrow_names_the_file_and_the_fix(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # import fails as if it were not installed
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
-    with pytest.raises(ReferenceError, match=r"ref.parquet: reading Parquet needs pyarrow, which is not installed; "
+    with pytest.raises(ReferenceSampleError, match=r"ref.parquet: reading Parquet needs pyarrow, which is not installed; "
                                              r"install `mlinfra\[parquet\]`"):
         read_table(str(tmp_path / "ref.parquet"))
 
