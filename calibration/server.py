@@ -38,6 +38,9 @@ ELSEWHERE = {
 }
 
 
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)(: |$)")
+
+
 class CalibrationError(Exception):
     """Calibration cannot run as asked; the message names the option or field, what was found and the fix."""
 
@@ -143,15 +146,24 @@ class ModelServer:
         except OSError:
             return "(no log)"
 
+    def last_error(self) -> str:
+        """The last exception line of the log (`SomeError: ...`), '' when there is none."""
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return next((line.strip() for line in reversed(lines) if _EXCEPTION.match(line)), "")[:300]
+
     def wait_ready(self, timeout: float) -> None:
         """Poll the model's V2 ready endpoint; CalibrationError with the log's tail if the server dies or is late."""
         url = f"http://{self.host}:{self.http_port}{self.model_path}/ready"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                error = self.last_error()
                 raise CalibrationError(
-                    f"MLServer exited (code {self.process.returncode}) before model '{self.model_name}' was ready; "
-                    f"its log ends:\n{self.log_tail()}"
+                    f"MLServer exited (code {self.process.returncode}) before model '{self.model_name}' was ready"
+                    + (f": {error}" if error else "") + f" (check --artifact); its log ends:\n{self.log_tail(12)}"
                 )
             if http_get(url)[0] == 200:
                 return

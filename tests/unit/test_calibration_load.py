@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from mlinfra.calibration.load import MIN_REQUESTS, Curve, Step, concurrency_levels, load_test, percentile
-from mlinfra.calibration.server import payload_from_metadata
+from mlinfra.calibration.server import ModelServer, payload_from_metadata
 
 BODY = b'{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP64", "data": [0, 0]}]}'
 
@@ -145,3 +145,13 @@ def test_a_payload_is_derived_from_the_declared_inputs():
     ]}
     assert payload_from_metadata({"name": "m", "inputs": []}) is None
     assert payload_from_metadata({"name": "m", "inputs": [{"name": "x"}]}) is None
+
+
+def test_the_runtimes_last_exception_is_what_a_failed_start_names(tmp_path):
+    log = tmp_path / "mlserver.log"
+    log.write_text("INFO: starting\nTraceback (most recent call last):\n  File \"x.py\", line 1\n"
+                   "IsADirectoryError: [Errno 21] Is a directory: '/models/empty'\nINFO: Shutting down\n")
+    server = ModelServer(process=None, workdir=tmp_path, model_name="m", http_port=0, log_path=log)
+    assert server.last_error() == "IsADirectoryError: [Errno 21] Is a directory: '/models/empty'"
+    log.write_text("INFO: nothing went wrong\n")
+    assert server.last_error() == ""
