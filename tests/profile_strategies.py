@@ -53,6 +53,20 @@ def models(draw):
     return out
 
 
+OWNER_NAMES = ("fraud-ds", "ranking", "search")
+
+
+def owner_notify(name: str) -> list[dict[str, str]]:
+    key = name.replace("-", "")
+    return [
+        {"type": "email", "to": f"{name}@example.com"},
+        {"type": "slack", "webhook_secret": f"{key}Slack"},
+        {"type": "msteams", "webhook_secret": f"{key}Teams"},
+        {"type": "webhook", "url_secret": f"{key}Hook"},
+        {"type": "pagerduty", "routing_key_secret": f"{key}Pd"},
+    ]
+
+
 @st.composite
 def profiles(draw):
     sovereignty = draw(st.sampled_from(["none", "eu", "on_premise"]))
@@ -107,6 +121,15 @@ def profiles(draw):
             "smtp": {"smarthost": "smtp.example.com:587", "from_address": "am@example.com"},  # email on a cluster
         },
     }
+    if draw(st.booleans()):  # model owners: up to three, each model names one
+        names = draw(st.lists(st.sampled_from(OWNER_NAMES), min_size=1, max_size=3, unique=True))
+        data["owners"] = {
+            name: {"contact": f"{name}@example.com",
+                   "notify": draw(st.lists(st.sampled_from(owner_notify(name)), min_size=1, max_size=2))}
+            for name in names
+        }
+        for model in data["models"]:
+            model["owner"] = draw(st.sampled_from(names))
     if draw(st.booleans()):
         data["budget"] = {"monthly_eur": draw(st.sampled_from([50, 900, 20000]))}
     if draw(st.booleans()):
