@@ -144,8 +144,16 @@ ALERT_DRIFT_HIGH = "MLModelDriftHigh"
 SEVERITY_PAGE = "critical"
 SEVERITY_TICKET = "warning"
 
-# Drift score gauge, exported by the drift monitor (one series per model, 0..1).
+# The drift monitor's series (mlinfra drift serve, beside the model server): per model and feature the 0..1 score
+# (feature "prediction" for the predictions), the rows in its window, when it last computed, samples it dropped.
 DRIFT_SCORE_METRIC = "mlinfra_model_drift_score"
+DRIFT_PSI_METRIC = "mlinfra_model_drift_psi"
+DRIFT_KS_METRIC = "mlinfra_model_drift_ks"  # numeric features and a numeric prediction
+DRIFT_WINDOW_SAMPLES_METRIC = "mlinfra_model_drift_window_samples"
+DRIFT_LAST_COMPUTED_METRIC = "mlinfra_model_drift_last_computed_timestamp_seconds"
+DRIFT_SAMPLED_ROWS_METRIC = "mlinfra_model_drift_sampled_rows_total"
+DRIFT_DROPPED_METRIC = "mlinfra_model_drift_dropped_samples_total"
+DRIFT_DECODE_ERRORS_METRIC = "mlinfra_model_drift_decode_errors_total"
 
 # Config keys (Pulumi stack config, namespace `mlinfra`)
 CONFIG_PROFILE_KEY = "profile"

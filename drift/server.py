@@ -23,7 +23,16 @@ from prometheus_client import CollectorRegistry, ProcessCollector, generate_late
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from mlinfra.conventions import DRIFT_SCORE_METRIC
+from mlinfra.conventions import (
+    DRIFT_DECODE_ERRORS_METRIC,
+    DRIFT_DROPPED_METRIC,
+    DRIFT_KS_METRIC,
+    DRIFT_LAST_COMPUTED_METRIC,
+    DRIFT_PSI_METRIC,
+    DRIFT_SAMPLED_ROWS_METRIC,
+    DRIFT_SCORE_METRIC,
+    DRIFT_WINDOW_SAMPLES_METRIC,
+)
 from mlinfra.drift.config import DriftConfig, split_host_port
 from mlinfra.drift.monitor import ModelMonitor
 from mlinfra.drift.proxy import Proxy, proxy_app
@@ -32,7 +41,6 @@ from mlinfra.drift.v2 import Body, V2DecodeError
 
 log = logging.getLogger("mlinfra.drift")
 
-METRIC_PREFIX = DRIFT_SCORE_METRIC.removesuffix("_score")  # mlinfra_model_drift
 SHUTDOWN_SECONDS = 20.0  # in-flight requests finish within this after SIGTERM (the pod's grace period is 30 s)
 
 
@@ -118,23 +126,25 @@ class DriftCollector:
         return []  # collected per scrape only
 
     def collect(self) -> Iterator[Metric]:
-        p = METRIC_PREFIX
-        score = GaugeMetricFamily(f"{p}_score", "Drift score 0..1 per feature: 1 - exp(-PSI) against the reference "
-                                  "sample (feature=prediction: the model's outputs); absent below min_samples.",
-                                  labels=["model", "feature"])
-        psi = GaugeMetricFamily(f"{p}_psi", "Population stability index per feature against the reference sample.",
-                                labels=["model", "feature"])
-        ks = GaugeMetricFamily(f"{p}_ks", "Two-sample Kolmogorov-Smirnov statistic (0..1) per numeric feature.",
+        score = GaugeMetricFamily(DRIFT_SCORE_METRIC, "Drift score 0..1 per feature: 1 - exp(-PSI) against the "
+                                  "reference sample (feature=prediction: the model's outputs); absent below "
+                                  "min_samples.", labels=["model", "feature"])
+        psi = GaugeMetricFamily(DRIFT_PSI_METRIC, "Population stability index per feature against the reference "
+                                "sample.", labels=["model", "feature"])
+        ks = GaugeMetricFamily(DRIFT_KS_METRIC, "Two-sample Kolmogorov-Smirnov statistic (0..1) per numeric feature.",
                                labels=["model", "feature"])
-        samples = GaugeMetricFamily(f"{p}_window_samples", "Sampled rows in the sliding window.", labels=["model"])
-        computed = GaugeMetricFamily(f"{p}_last_computed_timestamp_seconds",
-                                     "Unix time the scores were last computed.", labels=["model"])
-        dropped = CounterMetricFamily(f"{p}_dropped_samples", "Sampled requests dropped because the queue was full.",
-                                      labels=["model"])
-        rows = CounterMetricFamily(f"{p}_sampled_rows", "Rows of sampled requests added to the window (its rate is "
-                                   "the rows/s the window fills at).", labels=["model"])
-        errors = CounterMetricFamily(f"{p}_decode_errors", "Sampled requests or responses that could not be read as "
-                                     "the model's features (see the monitor's log).", labels=["model"])
+        samples = GaugeMetricFamily(DRIFT_WINDOW_SAMPLES_METRIC, "Sampled rows in the sliding window.",
+                                    labels=["model"])
+        computed = GaugeMetricFamily(DRIFT_LAST_COMPUTED_METRIC, "Unix time the scores were last computed.",
+                                     labels=["model"])
+        # counter families are named without _total; the exposition adds it
+        rows = CounterMetricFamily(DRIFT_SAMPLED_ROWS_METRIC.removesuffix("_total"), "Rows of sampled requests added "
+                                   "to the window (its rate is the rows/s the window fills at).", labels=["model"])
+        dropped = CounterMetricFamily(DRIFT_DROPPED_METRIC.removesuffix("_total"), "Sampled requests dropped because "
+                                      "the queue was full.", labels=["model"])
+        errors = CounterMetricFamily(DRIFT_DECODE_ERRORS_METRIC.removesuffix("_total"), "Sampled requests or "
+                                     "responses that could not be read as the model's features (see the monitor's "
+                                     "log).", labels=["model"])
         for name, monitor in sorted(self.service.monitors.items()):
             samples.add_metric([name], len(monitor.window))
             dropped.add_metric([name], monitor.dropped)
