@@ -1,6 +1,5 @@
-"""Run every benchmark in bench/ (each a script measuring whole `mlinfra` processes, or - series.py - the monitoring
-estimate against real servers); used by `make bench`."""
-calibrate); used by `make bench`."""
+"""Run every benchmark in bench/ (each a script timing whole `mlinfra` processes: decide, preview, render,
+calibrate; series.py checks the monitoring series estimate against real servers); used by `make bench`."""
 
 from __future__ import annotations
 
