@@ -49,6 +49,13 @@ def models(draw):
         }
         if framework == "custom" or draw(st.booleans()):
             model["image"] = f"ghcr.io/acme/{name}:2.1.0"
+        if draw(st.booleans()):  # a measured capacity (mlinfra calibrate --write): p95 within the SLO
+            model["capacity"] = {
+                "rps_per_replica": draw(st.sampled_from([0.05, 7.5, 480.0, 90_000.0])), "concurrency": 4,
+                "p95_ms": model["slo"]["latency_p95_ms"] * draw(st.sampled_from([0.1, 1.0])),
+                "measured_on": "2026-11-19", "cpu": "AMD EPYC 7R13 Processor",
+                "cores": draw(st.sampled_from([1, 2, 8])), "runtime": "mlserver 1.7.1",
+            }
         out.append(model)
     return out
 
