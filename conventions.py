@@ -140,6 +140,7 @@ ALERT_SATURATED = "MLModelReplicasAtMax"
 ALERT_CRASH_LOOPING = "MLModelPodCrashLooping"
 ALERT_NOT_READY = "MLModelPodsNotReady"
 ALERT_DRIFT_HIGH = "MLModelDriftHigh"
+ALERT_DRIFT_SEVERE = "MLModelDriftSevere"  # the drift score above models[].drift.page_psi (critical)
 
 SEVERITY_PAGE = "critical"
 SEVERITY_TICKET = "warning"
@@ -178,6 +179,12 @@ CONTAINER_SERVER = "server"  # the serving container; dashboards filter containe
 RESOURCE_GPU = "nvidia.com/gpu"  # extended resource and taint key of NVIDIA GPU nodes
 LABEL_GPU_PRODUCT = "nvidia.com/gpu.product"  # node label set by NVIDIA GPU feature discovery
 DEFAULT_DENY_POLICY = "default-deny"  # NetworkPolicy name denying everything not explicitly allowed
+CONTAINER_DRIFT = "drift"  # the drift monitor beside the model server (manifests/drift.py)
+PORT_DRIFT_PROXY = "drift-proxy"  # its V2 proxy: the Service's (or the gate's) way to the model when drift is on
+PORT_DRIFT_METRICS = "drift-metrics"  # its /metrics, /healthz, /readyz; a second ServiceMonitor endpoint
+# The drift monitor's image: mlinfra itself with `mlinfra[drift]`, entry point `mlinfra drift serve` (Dockerfile).
+# mlinfra publishes no image: build and push it, and name it in monitoring.drift_image.
+DRIFT_IMAGE = "ghcr.io/mlinfra/mlinfra:0.1.0"
 
 
 def artifact_secret_name(model_k8s_name: str) -> str:

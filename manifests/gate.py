@@ -21,7 +21,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlinfra.conventions import PORT_HTTP, k8s_name
+from mlinfra.conventions import PORT_DRIFT_PROXY, PORT_HTTP, k8s_name
+from mlinfra.manifests import drift
 from mlinfra.manifests.common import IMAGE_PULL_POLICY, container_security_context, model_metadata
 from mlinfra.planning.plan import PlanError
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
@@ -87,9 +88,12 @@ def api_keys_map(text: str, *, key: str = "security.api_keys_secret") -> str:
     return "".join(f'"{value}" 1;\n' for value in sorted(set(keys)))
 
 
-def nginx_config(plan: EnvironmentPlan, runtime: Runtime) -> str:
-    """The gate's nginx.conf (deterministic; no value in it comes from free text: CIDRs are canonical)."""
+def nginx_config(plan: EnvironmentPlan, runtime: Runtime, upstream_port: int | None = None) -> str:
+    """The gate's nginx.conf (deterministic; no value in it comes from free text: CIDRs are canonical).
+    `upstream_port`: where admitted requests go - the drift monitor's proxy when the model has one, else the
+    model server's HTTP port."""
     access = plan.access
+    upstream = upstream_port or runtime.http_port
     lines = [
         "# mlinfra gate: who may call this model (see manifests/gate.py)",
         "worker_processes 1;",
@@ -144,7 +148,7 @@ def nginx_config(plan: EnvironmentPlan, runtime: Runtime) -> str:
         "      proxy_http_version 1.1;",
         "      proxy_request_buffering off;",
         f"      proxy_read_timeout {PROXY_TIMEOUT_S}s;",
-        f"      proxy_pass http://127.0.0.1:{runtime.http_port};",
+        f"      proxy_pass http://127.0.0.1:{upstream};",
         "    }",
         "  }",
         "}",
@@ -155,8 +159,9 @@ def nginx_config(plan: EnvironmentPlan, runtime: Runtime) -> str:
 def gate_configmap(plan: EnvironmentPlan, model: ModelSpec, runtime: Runtime) -> dict[str, Any]:
     meta = model_metadata(plan, model)
     meta["name"] = config_name(model)
+    upstream = drift.PROXY_PORT if drift.has_drift(model) else runtime.http_port  # the monitor samples what passes
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta,
-            "data": {GATE_CONFIG_FILE: nginx_config(plan, runtime)}}
+            "data": {GATE_CONFIG_FILE: nginx_config(plan, runtime, upstream)}}
 
 
 def build_api_keys_secret(plan: EnvironmentPlan, model: ModelSpec, keys_map: Any) -> dict[str, Any]:
@@ -246,6 +251,9 @@ def gate_volumes(plan: EnvironmentPlan, model: ModelSpec) -> list[dict[str, Any]
     return volumes
 
 
-def service_target_port(plan: EnvironmentPlan) -> str:
-    """Where the Service's http port leads: the gate when there is one, else the model."""
-    return PORT_GATE if gated(plan) else PORT_HTTP
+def service_target_port(plan: EnvironmentPlan, model: ModelSpec | None = None) -> str:
+    """Where the Service's http port leads: the gate when there is one, else the drift monitor's proxy when the
+    model has one, else the model."""
+    if gated(plan):
+        return PORT_GATE
+    return PORT_DRIFT_PROXY if model is not None and drift.has_drift(model) else PORT_HTTP

@@ -6,18 +6,26 @@ Who may connect to a model pod:
   in-cluster controller (ingress-nginx & co.). With the AWS Load Balancer Controller (no controller
   namespace: the ALB reaches pod IPs from the VPC) the http port is open to any source and the ALB's
   security group is the gate;
-- the metrics port from the monitoring namespace (Prometheus).
+- the metrics port (and the drift monitor's) from the monitoring namespace (Prometheus).
+With a drift monitor (manifests/drift.py) its proxy port takes the HTTP port's place in these rules.
 Egress: DNS to the cluster's DNS pods only, and TCP 443 (never to link-local addresses: instance metadata) when
-an init container fetches the artifact (S3, registry, web server) or the gate checks OIDC tokens against the
-issuer.
+an init container fetches the artifact or the drift reference (S3, registry, web server) or the gate checks OIDC
+tokens against the issuer.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlinfra.conventions import DEFAULT_DENY_POLICY, PORT_GRPC, PORT_HTTP, PORT_METRICS, selector_labels
-from mlinfra.manifests import gate
+from mlinfra.conventions import (
+    DEFAULT_DENY_POLICY,
+    PORT_DRIFT_METRICS,
+    PORT_GRPC,
+    PORT_HTTP,
+    PORT_METRICS,
+    selector_labels,
+)
+from mlinfra.manifests import drift, gate
 from mlinfra.manifests.artifacts import artifact_delivery
 from mlinfra.manifests.common import model_metadata
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
@@ -45,7 +53,7 @@ def host(plan: EnvironmentPlan, model: ModelSpec) -> str:
 
 def service(plan: EnvironmentPlan, model: ModelSpec, runtime: Runtime) -> dict[str, Any]:
     """ClusterIP Service; its port named conventions.PORT_METRICS is what the ServiceMonitor scrapes."""
-    ports = [{"name": PORT_HTTP, "port": runtime.http_port, "targetPort": gate.service_target_port(plan),
+    ports = [{"name": PORT_HTTP, "port": runtime.http_port, "targetPort": gate.service_target_port(plan, model),
               "protocol": "TCP"}]
     if runtime.grpc_port is not None:
         ports.append({"name": PORT_GRPC, "port": runtime.grpc_port, "targetPort": PORT_GRPC, "protocol": "TCP"})
@@ -54,6 +62,9 @@ def service(plan: EnvironmentPlan, model: ModelSpec, runtime: Runtime) -> dict[s
     else:
         metrics = {"name": PORT_METRICS, "port": runtime.metrics_port, "targetPort": PORT_METRICS}
     ports.append({**metrics, "protocol": "TCP"})
+    if drift.has_drift(model):  # the drift monitor's /metrics: the ServiceMonitor's second endpoint
+        ports.append({"name": PORT_DRIFT_METRICS, "port": drift.METRICS_PORT, "targetPort": PORT_DRIFT_METRICS,
+                      "protocol": "TCP"})
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -71,22 +82,26 @@ def _from_namespace(name: str) -> dict[str, Any]:
 
 
 def network_policy(plan: EnvironmentPlan, model: ModelSpec, runtime: Runtime) -> dict[str, Any]:
-    serving_ports = [runtime.http_port] + ([runtime.grpc_port] if runtime.grpc_port is not None else [])
+    # with a drift monitor, HTTP callers reach its proxy (which passes everything to the server on loopback),
+    # never the server's HTTP port past it; gRPC goes to the server directly
+    http_port = drift.PROXY_PORT if drift.has_drift(model) else runtime.http_port
+    serving_ports = [http_port] + ([runtime.grpc_port] if runtime.grpc_port is not None else [])
     clients = [{"namespaceSelector": {}}] if plan.exposure == "private" else [{"podSelector": {}}]
     ingress: list[dict[str, Any]] = [{"from": clients, "ports": _tcp(*serving_ports)}]
     if plan.exposure != "private":
         # the edge reaches the gate when there is one (it checks callers), never the model's port past it
-        edge_port = gate.GATE_PORT if gate.gated(plan) else runtime.http_port
+        edge_port = gate.GATE_PORT if gate.gated(plan) else http_port
         if gate.gated(plan):
             ingress[0]["ports"].append({"protocol": "TCP", "port": gate.GATE_PORT})
         if plan.ingress_namespace:
             ingress.append({"from": [_from_namespace(plan.ingress_namespace)], "ports": _tcp(edge_port)})
         else:
             ingress.append({"ports": _tcp(edge_port)})
-    ingress.append({"from": [_from_namespace(plan.monitoring.namespace)], "ports": _tcp(runtime.metrics_port)})
+    metrics_ports = [runtime.metrics_port] + ([drift.METRICS_PORT] if drift.has_drift(model) else [])
+    ingress.append({"from": [_from_namespace(plan.monitoring.namespace)], "ports": _tcp(*metrics_ports)})
     egress: list[dict[str, Any]] = [{"to": [CLUSTER_DNS], "ports": [{"protocol": "UDP", "port": 53},
                                                                   {"protocol": "TCP", "port": 53}]}]
-    if artifact_delivery(model, runtime.run_as_user, "tmp").needs_https_egress or (
+    if artifact_delivery(model, runtime.run_as_user, "tmp").needs_https_egress or drift.fetches_over_https(model) or (
         gate.gated(plan) and plan.access.authentication == "oidc"  # the issuer's discovery and keys
     ):  # HTTPS to the artifact store or issuer; never to link-local addresses (the cloud's instance metadata)
         egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [LINK_LOCAL]}}], "ports": _tcp(443)})

@@ -14,7 +14,7 @@ from mlinfra.conventions import (
     RESOURCE_GPU,
     selector_labels,
 )
-from mlinfra.manifests import gate
+from mlinfra.manifests import drift, gate
 from mlinfra.manifests.artifacts import ArtifactDelivery, artifact_delivery
 from mlinfra.manifests.common import (
     IMAGE_PULL_POLICY,
@@ -73,8 +73,13 @@ def pod_template(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
     if gate.gated(plan):  # callers reach the model through the gate (manifests/gate.py)
         spec["containers"] += gate.gate_containers(plan, model)
         spec["volumes"] += gate.gate_volumes(plan, model)
-    if delivery.init_containers:
-        spec["initContainers"] = delivery.init_containers
+    init_containers = list(delivery.init_containers)
+    if drift.has_drift(model):  # the drift monitor's proxy in front of the server (manifests/drift.py)
+        spec["containers"].append(drift.drift_container(model))
+        spec["volumes"] += drift.drift_volumes(model, spec["volumes"])
+        init_containers += drift.reference_fetch(model, uid, tmp_volume="tmp")
+    if init_containers:
+        spec["initContainers"] = init_containers
     if model.gpus > 0:
         spec["tolerations"] = [{"key": RESOURCE_GPU, "operator": "Exists", "effect": "NoSchedule"}]
         if model.gpu_type:

@@ -2,7 +2,8 @@
 
 Per environment: the Namespace (Pod Security Standard `restricted` enforced) and a default-deny NetworkPolicy.
 Per model: ServiceAccount, Deployment, Service, ScaledObject or HorizontalPodAutoscaler, PodDisruptionBudget (>= 2 replicas),
-NetworkPolicy, and an Ingress when the profile exposes models (internal/public).
+NetworkPolicy, the drift monitor's ConfigMap (monitoring.drift, manifests/drift.py), and an Ingress when the profile
+exposes models (internal/public).
 
 The Deployment leaves `spec.replicas` unset: the HPA owns the replica count (min/max from sizing) - its own
 (autoscaling.metric cpu) or the one KEDA creates for the ScaledObject (metric requests, manifests/autoscaling.py) -
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlinfra.conventions import COMPONENT_SERVING, CONTAINER_SERVER, PORT_HTTP, selector_labels, standard_labels
-from mlinfra.manifests import gate, network
+from mlinfra.manifests import drift, gate, network
 from mlinfra.manifests.autoscaling import autoscaler
 from mlinfra.manifests.common import model_metadata
 from mlinfra.manifests.pod import pod_template, runtime_of
@@ -58,6 +59,8 @@ def build_model_objects(
     objects.append(network.network_policy(plan, model, runtime))
     if gate.gated(plan):
         objects.append(gate.gate_configmap(plan, model, runtime))
+    if drift.has_drift(model):
+        objects.append(drift.drift_configmap(plan, model, runtime))
     if plan.exposure in ("internal", "public"):
         objects.append(network.ingress(plan, model, runtime))
     return list(objects)

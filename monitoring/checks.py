@@ -2,6 +2,9 @@
 errors (`validate` and `render` refuse the profile) and warnings (they go through, with the consequence named).
 
 Each finding is (profile path, message): what was found, what it means and what is allowed.
+- error: monitoring.drift without a reference sample for a model served over V2 HTTP (MLServer, Triton): its
+  drift alert could never fire; a models[].drift on a model whose API the drift monitor cannot read;
+- warning: monitoring.drift with models served by vLLM, TGI or a custom image: they get no drift monitor;
 - error: an email notify without monitoring.smtp - Alertmanager's smarthost would be localhost:25 inside its
   pod, where nothing listens, so no mail is ever delivered;
 - warning: a latency SLO between two bucket edges of its runtime's histogram is measured at the upper edge
@@ -15,14 +18,54 @@ from __future__ import annotations
 from mlinfra.monitoring.runtime_metrics import SLO_WINDOW, latency_edge
 from mlinfra.profiles.environments import all_environments
 from mlinfra.profiles.model import Profile
-from mlinfra.runtimes.catalog import runtime_for
+from mlinfra.runtimes.catalog import RUNTIMES, runtime_for
 
 Finding = tuple[str, str]
 SLO_DAYS = SLO_WINDOW // 86400
 
 
+def drift_errors(profile: Profile) -> list[Finding]:
+    """monitoring.drift on a cluster: every model served over V2 HTTP needs its reference sample, and a drift block
+    on a model whose API the monitor cannot read would be silently ignored."""
+    out: list[Finding] = []
+    for i, model in enumerate(profile.models):
+        runtime = RUNTIMES[runtime_for(model.framework)]
+        if model.drift is not None and not runtime.v2_http:
+            out.append((
+                f"models[{i}].drift",
+                f"model '{model.name}' (framework {model.framework}) is served by {runtime.title}, whose API is not "
+                f"the Open Inference (V2) protocol the drift monitor reads; remove models[{i}].drift (drift of "
+                "prompts and generated text is not measured by feature PSI)",
+            ))
+        elif profile.monitoring.drift and model.drift is None and runtime.v2_http:
+            out.append((
+                f"models[{i}].drift.reference",
+                f"monitoring.drift is on, but model '{model.name}' has no reference sample (got none): the drift "
+                f"monitor compares its traffic with one. Set models[{i}].drift.reference to a .csv or .parquet file "
+                "with the model's input columns (s3://, https:// or pvc://), or set monitoring.drift to false",
+            ))
+    return out
+
+
+def drift_warnings(profile: Profile) -> list[Finding]:
+    """monitoring.drift with models the monitor cannot watch (their APIs are not V2): said, not refused."""
+    if not profile.monitoring.drift:
+        return []
+    out: list[Finding] = []
+    for i, model in enumerate(profile.models):
+        runtime = RUNTIMES[runtime_for(model.framework)]
+        if not runtime.v2_http and model.drift is None:
+            out.append((
+                f"models[{i}]",
+                f"monitoring.drift does not cover model '{model.name}': {runtime.title} does not serve the Open "
+                "Inference (V2) protocol the drift monitor reads, so it gets no drift monitor or drift alert",
+            ))
+    return out
+
+
 def monitoring_errors(profile: Profile) -> list[Finding]:
     """Problems that stop alerts from reaching anyone."""
+    errors = drift_errors(profile)
     mon = profile.monitoring
     emails = [f"monitoring.notify[{i}]" for i, n in enumerate(mon.notify) if n.type == "email"]
     emails += [
@@ -30,7 +73,7 @@ def monitoring_errors(profile: Profile) -> list[Finding]:
         for i, n in enumerate(owner.notify) if n.type == "email"
     ]
     if emails and mon.smtp is None:
-        return [
+        errors += [
             (
                 "monitoring.smtp",
                 f"{emails[0]} sends email, but no SMTP relay is set (got none): Alertmanager "
@@ -39,12 +82,12 @@ def monitoring_errors(profile: Profile) -> list[Finding]:
                 "auth_password_secret (a secret config key); require_tls defaults to true",
             )
         ]
-    return []
+    return errors
 
 
 def monitoring_warnings(profile: Profile) -> list[Finding]:
     """Consequences worth knowing: latency SLOs measured at another edge, retention under the SLO window."""
-    out: list[Finding] = []
+    out: list[Finding] = drift_warnings(profile)
     for i, model in enumerate(profile.models):
         edge = latency_edge(runtime_for(model.framework), model.slo.latency_p95_ms)
         if edge.note:

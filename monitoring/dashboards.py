@@ -5,7 +5,8 @@ red threshold line; interpolated inside a bucket, so for reading only), the shar
 SLO's bucket edge against the 5 % latency budget, the share of each 30-day budget left, replicas against the
 autoscaler bounds, CPU and memory against requests/limits, and GPU
 utilisation for GPU models (NVIDIA DCGM exporter, scraped with honorLabels as the GPU Operator does, so its
-`namespace`/`pod` labels are the workload's). Plain dicts: a dashboard is nine panels; a builder library would
+`namespace`/`pod` labels are the workload's); with a drift monitor, its scores against the ticket and page
+thresholds, per feature, its window and dropped samples. Plain dicts: a dashboard is nine panels; a builder library would
 add a dependency to every `mlinfra render` for little gain.
 """
 
@@ -13,7 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlinfra.conventions import CONTAINER_SERVER, dashboard_uid, recorded
+from mlinfra.conventions import (
+    CONTAINER_SERVER,
+    DRIFT_DROPPED_METRIC,
+    DRIFT_LAST_COMPUTED_METRIC,
+    DRIFT_SCORE_METRIC,
+    DRIFT_WINDOW_SAMPLES_METRIC,
+    dashboard_uid,
+    recorded,
+)
+from mlinfra.drift.score import psi_to_score
 from mlinfra.monitoring.runtime_metrics import (
     LATENCY_OBJECTIVE,
     error_ratio_record,
@@ -124,6 +134,8 @@ def build_dashboard(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
                 description=f"{model.gpus} x {model.gpu_type or 'GPU'} per replica (NVIDIA DCGM exporter).",
             )
         )
+    if model.drift is not None:
+        panels += drift_panels(plan, model)
     for index, panel in enumerate(panels):
         panel["id"] = index + 1
         panel["gridPos"] = {"h": HEIGHT, "w": WIDTH, "x": (index % 2) * WIDTH, "y": (index // 2) * HEIGHT}
@@ -155,16 +167,67 @@ def build_dashboard(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
     }
 
 
+def drift_panels(plan: EnvironmentPlan, model: ModelSpec) -> list[dict[str, Any]]:
+    """The drift monitor's panels: the highest score against the ticket and page thresholds, each feature's score,
+    the rows in the window against min_samples, and samples dropped (the monitor fell behind; requests never wait)."""
+    d = model.drift
+    assert d is not None
+    sel = f'namespace="{plan.namespace}", model="{model.name}", environment="{plan.environment}"'
+    warn, page = round(psi_to_score(d.warn_psi), 6), round(psi_to_score(d.page_psi), 6)
+    return [
+        _panel(
+            "Drift score (highest feature)",
+            "short",
+            [(f"max({DRIFT_SCORE_METRIC}{{{sel}}})", "score")],
+            threshold=page,
+            warn=warn,
+            description=f"1 - exp(-PSI) of the most drifted feature or prediction, highest over the replicas; orange: "
+            f"the ticket at PSI {d.warn_psi:g} ({warn:g}), red: the page at PSI {d.page_psi:g} ({page:g}). No value "
+            f"below {d.min_samples} sampled requests in the window.",
+        ),
+        _panel(
+            "Drift score per feature",
+            "short",
+            [(f"max by (feature) ({DRIFT_SCORE_METRIC}{{{sel}}})", "{{feature}}")],
+            threshold=page,
+            warn=warn,
+            description="Each input feature's score (and 'prediction' for the predictions): which one moved.",
+        ),
+        _panel(
+            "Drift window",
+            "short",
+            [
+                (f"sum({DRIFT_WINDOW_SAMPLES_METRIC}{{{sel}}})", "rows in the windows"),
+                (f"time() - max({DRIFT_LAST_COMPUTED_METRIC}{{{sel}}})", "seconds since last computed"),
+            ],
+            description=f"Sampled requests in the replicas' windows (each holds up to {d.window}; scores need "
+            f"{d.min_samples}), at {d.sample_rate:g} of the requests; and how long ago the scores were computed "
+            f"(every {d.interval_seconds:g} s).",
+        ),
+        _panel(
+            "Drift samples dropped",
+            "short",
+            [(f"sum(rate({DRIFT_DROPPED_METRIC}{{{sel}}}[5m]))", "dropped/s")],
+            description="Samples the monitor dropped because its queue was full: it fell behind the traffic (the "
+            "requests themselves never wait for it). Sustained drops: give the monitor more CPU or lower "
+            "sample_rate.",
+        ),
+    ]
+
+
 def _panel(
     title: str,
     unit: str,
     targets: list[tuple[str, str]],
     *,
     threshold: float | None = None,
+    warn: float | None = None,
     description: str = "",
 ) -> dict[str, Any]:
     steps: list[dict[str, Any]] = [{"color": "green", "value": None}]
     custom: dict[str, Any] = {"lineWidth": 1, "fillOpacity": 10}
+    if warn is not None:
+        steps.append({"color": "orange", "value": warn})
     if threshold is not None:
         steps.append({"color": "red", "value": threshold})
         custom["thresholdsStyle"] = {"mode": "line"}

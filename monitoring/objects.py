@@ -27,6 +27,7 @@ from mlinfra.conventions import (
     GRAFANA_DASHBOARD_LABEL_VALUE,
     LABEL_ENVIRONMENT,
     LABEL_MODEL,
+    PORT_DRIFT_METRICS,
     PORT_METRICS,
     k8s_name,
     selector_labels,
@@ -62,6 +63,12 @@ def scrape_labels(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, str]:
     """The target labels every scraped series of a model carries (ServiceMonitor relabelings + Prometheus'
     own `namespace`); a static scrape config (the e2e test) must set exactly these."""
     return {"namespace": plan.namespace, "model": model.name, "environment": plan.environment}
+
+
+def drift_scrape_labels(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, str]:
+    """The target labels of the drift monitor's endpoint: the model's, and the `endpoint` label the operator sets
+    from the port name (MLModelDown tells the model server's target from the monitor's by it)."""
+    return {**scrape_labels(plan, model), "endpoint": PORT_DRIFT_METRICS}
 
 
 def _meta_label(label: str) -> str:
@@ -156,6 +163,16 @@ def build_service_monitor(plan: EnvironmentPlan, model: ModelSpec, timing: Alert
         {"action": "replace", "sourceLabels": [_meta_label(LABEL_MODEL)], "targetLabel": "model"},
         {"action": "replace", "sourceLabels": [_meta_label(LABEL_ENVIRONMENT)], "targetLabel": "environment"},
     ]
+    interval = format_duration(timing.scrape_interval)
+    endpoints = [
+        {"port": PORT_METRICS, "path": runtime.metrics_path, "scheme": "http", "interval": interval,
+         "relabelings": relabel},
+    ]
+    if model.drift is not None:
+        # the drift monitor's series name their model themselves (the same name): honorLabels keeps that `model`
+        # rather than renaming it exported_model; namespace and environment come from the target as above
+        endpoints.append({"port": PORT_DRIFT_METRICS, "path": "/metrics", "scheme": "http", "interval": interval,
+                          "honorLabels": True, "relabelings": relabel})
     return {
         "apiVersion": MONITORING_API,
         "kind": "ServiceMonitor",
@@ -165,15 +182,7 @@ def build_service_monitor(plan: EnvironmentPlan, model: ModelSpec, timing: Alert
                 "matchLabels": selector_labels(profile=plan.profile_name, environment=plan.environment, model=model.name)
             },
             "namespaceSelector": {"matchNames": [plan.namespace]},
-            "endpoints": [
-                {
-                    "port": PORT_METRICS,
-                    "path": runtime.metrics_path,
-                    "scheme": "http",
-                    "interval": format_duration(timing.scrape_interval),
-                    "relabelings": relabel,
-                }
-            ],
+            "endpoints": endpoints,
         },
     }
 

@@ -30,6 +30,7 @@ from typing import Any
 from mlinfra.conventions import (
     ALERT_CRASH_LOOPING,
     ALERT_DRIFT_HIGH,
+    ALERT_DRIFT_SEVERE,
     ALERT_ERROR_BUDGET_FAST_BURN,
     ALERT_ERROR_BUDGET_SLOW_BURN,
     ALERT_LATENCY_FAST_BURN,
@@ -39,7 +40,9 @@ from mlinfra.conventions import (
     ALERT_NO_TRAFFIC,
     ALERT_NOT_READY,
     ALERT_SATURATED,
+    DRIFT_PSI_METRIC,
     DRIFT_SCORE_METRIC,
+    PORT_DRIFT_METRICS,
     SEVERITY_PAGE,
     SEVERITY_TICKET,
     recorded,
@@ -63,6 +66,7 @@ from mlinfra.monitoring.runtime_metrics import (
     requests_record,
     slow_ratio_record,
 )
+from mlinfra.drift.score import psi_to_score
 from mlinfra.runtimes.catalog import RUNTIMES
 from mlinfra.monitoring.timing import PRODUCTION, AlertTiming, format_duration
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
@@ -82,7 +86,8 @@ HOLD = {
     ALERT_SATURATED: 600,
     ALERT_CRASH_LOOPING: 600,
     ALERT_NOT_READY: 600,
-    ALERT_DRIFT_HIGH: 1800,
+    ALERT_DRIFT_HIGH: 1800,  # drift moves slowly and the window already averages many requests
+    ALERT_DRIFT_SEVERE: 900,
 }
 SEVERITY = {
     ALERT_LATENCY_HIGH: SEVERITY_PAGE,
@@ -96,6 +101,7 @@ SEVERITY = {
     ALERT_CRASH_LOOPING: SEVERITY_TICKET,
     ALERT_NOT_READY: SEVERITY_TICKET,
     ALERT_DRIFT_HIGH: SEVERITY_TICKET,
+    ALERT_DRIFT_SEVERE: SEVERITY_PAGE,
 }
 # The model's own alerts: they carry the label `owner` (models[].owner) and go to that owner's receivers
 # (monitoring/alertmanager.py). MLModelDown is the owner's and, being critical, also the platform's where the
@@ -318,21 +324,44 @@ def model_alerts(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -
             ),
         )
     )
-    if plan.monitoring.drift:
-        rules.append(
+    if model.drift is not None:
+        rules += drift_alerts(plan, model, timing)
+    return rules
+
+
+def drift_alerts(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -> list[dict[str, Any]]:
+    """The drift monitor's alerts: its highest score (any feature or the prediction) over the model's PSI thresholds,
+    as scores (drift.score.psi_to_score). The monitor exports no score below min_samples, so too few requests never
+    alert; every replica scores its own sample, and the highest counts."""
+    d = model.drift
+    assert d is not None
+    where = f"{model.name} ({plan.environment})"
+    score = f'max by (namespace, model) ({DRIFT_SCORE_METRIC}{{namespace="{plan.namespace}", model="{model.name}"}})'
+    psi = (
+        f'max by (namespace, model) ({DRIFT_PSI_METRIC}{{namespace="{plan.namespace}", model="{model.name}"}})'
+    )
+    out = []
+    for name, threshold, what in (
+        (ALERT_DRIFT_HIGH, d.warn_psi, "models[].drift.warn_psi"),
+        (ALERT_DRIFT_SEVERE, d.page_psi, "models[].drift.page_psi"),
+    ):
+        out.append(
             _alert(
-                ALERT_DRIFT_HIGH,
-                f'max by (namespace, model) ({DRIFT_SCORE_METRIC}{{namespace="{plan.namespace}", model="{model.name}"}}) '
-                f"> {_num(plan.monitoring.drift_threshold)}",
+                name,
+                f"{score} > {_num(round(psi_to_score(threshold), 6))}",
                 plan, model, timing,
-                summary=f"{where}: input drift above threshold",
+                summary=f"{where}: input drift above PSI {_num(threshold)}",
                 description=(
-                    f'Drift score of model {model.name} in {plan.environment} is {{{{ $value | printf "%.3f" }}}}, '
-                    f"above the threshold {_num(plan.monitoring.drift_threshold)}; check recent inputs and retrain."
+                    f'The drift score of model {model.name} in {plan.environment} is {{{{ $value | printf "%.3f" }}}} '
+                    f"(its most drifted feature or prediction; PSI {{{{ with query `{psi}` }}}}"
+                    f'{{{{ . | first | value | printf "%.3f" }}}}{{{{ end }}}}), above '
+                    f"{_num(round(psi_to_score(threshold), 6))} = PSI {_num(threshold)} ({what}): recent inputs or "
+                    "predictions no longer look like the reference sample. Find the feature on the model's dashboard, "
+                    "check the data upstream, then retrain or replace the reference."
                 ),
             )
         )
-    return rules
+    return out
 
 
 def burn_thresholds(budget: float, windows: tuple[tuple[int, int, float], ...]) -> list[tuple[int, int, str, str]]:
@@ -357,8 +386,10 @@ def _burn_expr(
 def _down_alert(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming, sel: str) -> dict[str, Any]:
     """No ready replica, no scrape target up, or (traffic expected) no SLI: one series, so one page."""
     deploy = f'namespace="{plan.namespace}", deployment="{model.k8s_name}"'
+    # the model server's scrape target: with a drift monitor the pod has a second one (its own endpoint)
+    up_sel = sel + (f', endpoint!="{PORT_DRIFT_METRICS}"' if model.drift is not None else "")
     branches = [
-        f"absent(up{{{sel}}} == 1)",
+        f"absent(up{{{up_sel}}} == 1)",
         f"(kube_deployment_spec_replicas{{{deploy}}} > 0 and on(namespace, deployment) "
         f"kube_deployment_status_replicas_available{{{deploy}}} == 0)",
     ]

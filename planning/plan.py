@@ -22,6 +22,7 @@ from mlinfra.planning.sizing import size_model
 from mlinfra.planning.specs import (
     AccessSpec,
     ClusterSettings,
+    DriftSpec,
     EnvironmentPlan,
     ModelSpec,
     MonitoringSpec,
@@ -62,7 +63,7 @@ def plan_environment(profile: Profile, env: str, target: str, clusters: dict[str
         tls_secret=profile.security.tls_secret_name or k8s_name(namespace, "tls"),
         ingress_class=cluster.ingress_class,
         ingress_namespace=cluster.ingress_namespace,
-        models=tuple(_model_spec(m, settings, cluster) for m in profile.models),
+        models=tuple(_model_spec(m, settings, cluster, profile.monitoring) for m in profile.models),
         monitoring=_monitoring(profile, settings, cluster, monitoring_share(profile, env, clusters)),
         kube_context=cluster.kube_context,
         access=access_spec(profile),
@@ -109,7 +110,33 @@ def monitoring_share(profile: Profile, env: str, clusters: dict[str, ClusterSett
     return MonitoringShare(cluster=context, environments=members, owner=owner.name)
 
 
-def _model_spec(model: Model, settings: EnvironmentSettings, cluster: ClusterSettings) -> ModelSpec:
+def drift_spec(model: Model, monitoring: Monitoring) -> DriftSpec | None:
+    """The drift monitor of a model: with monitoring.drift, a models[].drift block and a runtime serving V2 over
+    HTTP (the monitor reads that protocol); None otherwise (monitoring.checks reports what is missing)."""
+    d = model.drift
+    if not monitoring.drift or d is None or not RUNTIMES[runtime_for(model.framework)].v2_http:
+        return None
+    return DriftSpec(
+        image=monitoring.drift_image,
+        reference=d.reference,
+        reference_kind=d.reference_kind,
+        reference_suffix=d.reference_suffix,
+        features=tuple(d.features) if d.features is not None else None,
+        prediction_column=d.prediction_column,
+        categorical=tuple(d.categorical),
+        sample_rate=d.sample_rate,
+        window=d.window,
+        min_samples=d.min_samples,
+        bins=d.bins,
+        interval_seconds=d.interval_seconds,
+        warn_psi=d.warn_psi,
+        page_psi=d.page_psi,
+    )
+
+
+def _model_spec(
+    model: Model, settings: EnvironmentSettings, cluster: ClusterSettings, monitoring: Monitoring
+) -> ModelSpec:
     sizing = size_model(model, settings)
     runtime = runtime_for(model.framework)
     r = model.resources
@@ -136,6 +163,7 @@ def _model_spec(model: Model, settings: EnvironmentSettings, cluster: ClusterSet
         traffic_share=settings.traffic_share,
         traffic_expected=settings.traffic_expected,
         owner=model.owner,
+        drift=drift_spec(model, monitoring),
     )
 
 
@@ -166,7 +194,6 @@ def _monitoring(
         ),
         alerts_page=settings.alerts_page,
         drift=m.drift,
-        drift_threshold=m.drift_threshold,
         grafana_admin_password_secret=m.grafana_admin_password_secret,
         runbook_url=m.runbook_url,
         owns_stack=owns,

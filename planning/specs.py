@@ -23,6 +23,26 @@ class ClusterSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DriftSpec:
+    """The drift monitor beside one model server (models[].drift with monitoring.drift, a V2 runtime)."""
+
+    image: str  # monitoring.drift_image
+    reference: str  # s3://, https:// or pvc:// URL of the reference sample (one .csv or .parquet file)
+    reference_kind: Literal["s3", "https", "pvc"]
+    reference_suffix: Literal[".csv", ".parquet"]
+    features: tuple[str, ...] | None  # None: the reference's columns but the prediction
+    prediction_column: str | None
+    categorical: tuple[str, ...]
+    sample_rate: float
+    window: int
+    min_samples: int
+    bins: int
+    interval_seconds: float
+    warn_psi: float  # PSI of the ticket (warning)
+    page_psi: float  # PSI of the page (critical)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelSpec:
     """One model as deployed in one environment."""
 
@@ -50,6 +70,7 @@ class ModelSpec:
     # traffic is continuous, so silence is a fault (profiles.environments.EnvironmentSettings.traffic_expected)
     traffic_share: float = 1.0
     traffic_expected: bool = True
+    drift: DriftSpec | None = None  # the drift monitor beside the server; None: none
     owner: str | None = None  # the profile's models[].owner: its model alerts carry `owner` and go to its receivers
 
     @property
@@ -149,8 +170,7 @@ class MonitoringSpec:
     receivers: tuple[ReceiverSpec, ...]
     smtp: SmtpSpec | None  # None: no relay set (the profile has no email notify, or a target that needs none)
     alerts_page: bool  # critical alerts go to paging receivers (false in dev)
-    drift: bool
-    drift_threshold: float
+    drift: bool  # monitoring.drift: models with a DriftSpec get the monitor and its alerts
     grafana_admin_password_secret: str  # Pulumi secret config key of the Grafana admin password
     runbook_url: str  # base URL of the runbooks page; alerts link <runbook_url>#<alert>
     # One monitoring stack per cluster: environments on the same cluster share the one installed by the highest

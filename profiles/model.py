@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from mlinfra.conventions import (
     DEFAULT_GRAFANA_ADMIN_PASSWORD_SECRET,
+    DRIFT_IMAGE,
     RFC1123_LABEL_PATTERN,
     RUNBOOK_URL,
     monitoring_namespace,
@@ -164,6 +165,126 @@ class Slo(Strict):
     )
 
 
+# The drift monitor's per-model settings (models[].drift). The defaults equal the monitor's own
+# (mlinfra.drift.config; tests/unit/test_profile_drift.py holds them equal).
+_REFERENCE = re.compile(r"^(s3|https|pvc)://[A-Za-z0-9][^\s\x00-\x1f\x7f]*$")
+REFERENCE_SUFFIXES = (".csv", ".parquet")
+ColumnName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class ModelDrift(Strict):
+    reference: str = Field(
+        ...,
+        description="The reference sample the recent traffic is compared with: one .csv (header row) or .parquet file "
+        "with the model's input columns (and optionally its predictions), e.g. the training or validation set. "
+        "s3://bucket/key.parquet (AWS S3, or an S3-compatible store such as MinIO, Ceph or Google Cloud Storage's "
+        "XML API through the endpoint_url of the credentials file), https://host/path.csv or pvc://<claim>/<path>. "
+        "Fetched into the pod like the artifact: with models[].artifact_credentials_secret's file when the "
+        "artifact is fetched the same way (s3:// or https://), with the workload identity on aws-eks.",
+    )
+    features: list[ColumnName] | None = Field(
+        None, min_length=1,
+        description="The model's input columns, in the order of the columns of a single 2-D input tensor (named 1-D "
+        "inputs are matched by name). Default: every column of the reference except prediction_column.",
+    )
+    prediction_column: ColumnName | None = Field(
+        None,
+        description="The reference column holding the model's predictions; set, the model's first output is "
+        "compared with it too (feature 'prediction').",
+    )
+    categorical: list[ColumnName] = Field(
+        default_factory=list,
+        description="Columns compared as categories (PSI over the categories; a category the reference never saw "
+        "counts as drift). Non-numeric reference columns are categorical anyway.",
+    )
+    sample_rate: float = Field(
+        0.1, gt=0, le=1,
+        description="Share of the inference requests whose inputs are sampled (each replica samples its own). "
+        "Sampling never delays or fails a request.",
+    )
+    window: int = Field(
+        2000, ge=10, le=1_000_000,
+        description="Sampled rows in the sliding window compared with the reference; at sample_rate x the requests/s "
+        "a replica serves, the window spans window / (that rate) seconds, which is how long a shift takes to "
+        "show fully.",
+    )
+    min_samples: int = Field(
+        200, ge=1,
+        description="Below this many rows in the window no score is exported, so no drift alert fires. 200: PSI of "
+        "an unchanged distribution is about (bins - 1) / rows by chance alone (0.045 with 10 bins), half the 0.1 "
+        "warning; with 100 rows chance alone would reach it.",
+    )
+    bins: int = Field(10, ge=2, le=100, description="Quantile bins of the reference for a numeric feature's PSI.")
+    interval_seconds: float = Field(
+        15.0, ge=0.1, le=3600, description="How often the monitor recomputes the scores, in seconds."
+    )
+    warn_psi: float = Field(
+        0.1, gt=0, le=10,
+        description="PSI (population stability index) of the most drifted feature or the prediction above which a "
+        "ticket is opened (MLModelDriftHigh, warning). 0.1 is the usual 'watch' level.",
+    )
+    page_psi: float = Field(
+        0.25, gt=0, le=10,
+        description="PSI above which the drift alert is critical (MLModelDriftSevere): it pages where the "
+        "environment pages (prod by default), a ticket elsewhere. 0.25 is the usual 'act' level.",
+    )
+
+    @field_validator("reference")
+    @classmethod
+    def _reference_file(cls, value: str) -> str:
+        if not _REFERENCE.match(value):
+            raise ValueError(
+                "must start with s3://, https:// or pvc:// followed by a letter or digit and contain no spaces or "
+                "control characters, e.g. s3://ml-data/churn/reference.parquet"
+            )
+        if not value.split("?", 1)[0].lower().endswith(REFERENCE_SUFFIXES):
+            raise ValueError("must name one .csv or .parquet file, e.g. s3://ml-data/churn/reference.parquet")
+        if value.startswith("pvc://") and not _PVC.match(value):
+            raise ValueError("a pvc:// reference is pvc://<claim>/<path> with an RFC 1123 claim name")
+        return value
+
+    @field_validator("features", "categorical")
+    @classmethod
+    def _unique_columns(cls, value: list[str] | None) -> list[str] | None:
+        if value:
+            dupes = sorted({v for v in value if value.count(v) > 1})
+            if dupes:
+                raise ValueError(f"names each column once; repeated: {', '.join(dupes)}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelDrift:
+        if self.min_samples > self.window:
+            raise ValueError(
+                f"min_samples ({self.min_samples}) is larger than window ({self.window}): the window never holds enough "
+                "rows for a score; lower min_samples or raise window"
+            )
+        if self.page_psi < self.warn_psi:
+            raise ValueError(
+                f"page_psi ({_num(self.page_psi)}) is below warn_psi ({_num(self.warn_psi)}); the page threshold is "
+                "the higher one"
+            )
+        if self.prediction_column and self.features and self.prediction_column in self.features:
+            raise ValueError(
+                f"prediction_column '{self.prediction_column}' is also in features; a column is an input or the "
+                "prediction"
+            )
+        if self.prediction_column and self.features and "prediction" in self.features:
+            raise ValueError(
+                "a feature named 'prediction' would share its series with the prediction drift; rename the column or "
+                "drop prediction_column"
+            )
+        return self
+
+    @property
+    def reference_kind(self) -> str:
+        return self.reference.split("://", 1)[0]
+
+    @property
+    def reference_suffix(self) -> str:
+        return ".parquet" if self.reference.split("?", 1)[0].lower().endswith(".parquet") else ".csv"
+
+
 class Capacity(Strict):
     """What one replica sustains, measured by `mlinfra calibrate` (or stated from a load test of your own)."""
 
@@ -235,6 +356,13 @@ class Model(Strict):
         "statistics.json as a SageMaker Model Monitor baselining job writes them (DefaultModelMonitor."
         "suggest_baseline on a reference sample); captured requests are compared with it. Default: "
         "model-monitor/<model>/baseline/ in the stack's model store.",
+    )
+    drift: ModelDrift | None = Field(
+        None,
+        description="With monitoring.drift on the Kubernetes targets: the drift monitor beside the model server - its "
+        "reference sample, sampling, window and PSI thresholds. Required there for every model served over the "
+        "Open Inference (V2) protocol (MLServer, Triton); not for vLLM, TGI or custom images, whose APIs it does "
+        "not read. aws-sagemaker reads drift_baseline instead.",
     )
     owner: str | None = Field(
         None, pattern=OWNER_NAME_PATTERN, max_length=32,
@@ -681,8 +809,31 @@ class Monitoring(Strict):
         "Grafana Mimir). Required when the stack's estimated active series exceed what one Prometheus should "
         "hold (`mlinfra render` and `decide` show the estimate).",
     )
-    drift: bool = Field(False, description="Alert on model-quality drift (needs the drift monitor's score metric).")
-    drift_threshold: float = Field(0.3, gt=0, lt=1, description="Drift score (0..1) above which the drift alert fires.")
+    drift: bool = Field(
+        False,
+        description="Watch the models' inputs and predictions for drift: on the Kubernetes targets a drift monitor "
+        "beside each model server compares sampled traffic with models[].drift.reference (PSI per feature) and "
+        "alerts above models[].drift.warn_psi / page_psi; on aws-sagemaker a Model Monitor schedule compares "
+        "captured requests with models[].drift_baseline.",
+    )
+    drift_image: str = Field(
+        DRIFT_IMAGE, pattern=IMAGE_PATTERN, max_length=255,
+        description="Image of the drift monitor (Kubernetes targets): mlinfra with its drift extra, entry point "
+        "`mlinfra drift serve` - build it from mlinfra's Dockerfile and push it to your registry (mlinfra publishes "
+        f"none). Default {DRIFT_IMAGE}.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drift_threshold_moved(cls, data):
+        if isinstance(data, dict) and "drift_threshold" in data:
+            raise ValueError(
+                f"monitoring.drift_threshold is no longer read (got {data['drift_threshold']!r}): drift thresholds are "
+                "per model and in PSI - models[].drift.warn_psi (ticket, default 0.1) and page_psi (page in prod, "
+                "default 0.25). A former score threshold s is the PSI -ln(1 - s) (0.3 -> 0.357); remove "
+                "monitoring.drift_threshold"
+            )
+        return data
 
     @field_validator("runbook_url")
     @classmethod

@@ -42,6 +42,8 @@ class Runtime:
     writable_dirs: tuple[tuple[str, str], ...] = (("tmp", "/tmp"),)  # (volume name, mount path)
     shared_memory: bool = False  # needs a memory-backed /dev/shm (NCCL, Python backends, tokenizer workers)
     run_as_user: int = 65532  # the image's own non-root user where it has one
+    # serves the Open Inference (V2) protocol over HTTP (/v2/models/{name}/infer): the drift monitor can sit in front
+    v2_http: bool = False
     source: str = ""  # where the facts above come from
 
     @property
@@ -103,6 +105,7 @@ MLSERVER = Runtime(
         ("lightgbm", "mlserver_lightgbm.LightGBMModel"),
     ),
     run_as_user=1000,  # the image's `mlserver` user
+    v2_http=True,
     source="run: mlserver 1.7.1 (tests/tools/test_mlserver_runtime.py); settings: mlserver/settings.py",
 )
 
@@ -135,6 +138,7 @@ TRITON = Runtime(
     env=(("HOME", "/tmp"),),
     shared_memory=True,
     run_as_user=1000,  # the image's `triton-server` user
+    v2_http=True,
     source="Triton docs: user_guide/metrics.md (port 8002, --metrics-config), protocol/extension_health (v2 health)",
 )
 

@@ -56,8 +56,27 @@ def models(draw):
                 "measured_on": "2026-11-19", "cpu": "AMD EPYC 7R13 Processor",
                 "cores": draw(st.sampled_from([1, 2, 8])), "runtime": "mlserver 1.7.1",
             }
+        if framework in V2_FRAMEWORKS:  # the drift monitor's settings (used with monitoring.drift)
+            model["drift"] = draw(drift_settings(name))
         out.append(model)
     return out
+
+
+V2_FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "onnx", "pytorch", "tensorflow")  # MLServer, Triton
+
+
+@st.composite
+def drift_settings(draw, name: str):
+    reference = draw(st.sampled_from([
+        f"s3://data-{name}/reference.parquet", f"https://data.example.com/{name}/reference.csv",
+        f"pvc://store-{name}/reference/{name}.csv",
+    ]))
+    drift = {"reference": reference}
+    if draw(st.booleans()):
+        drift.update(features=["f1", "f2", "f3"], prediction_column="label", categorical=["f2"],
+                     sample_rate=draw(st.sampled_from([0.05, 1.0])), window=500, min_samples=100,
+                     warn_psi=0.2, page_psi=draw(st.sampled_from([0.2, 0.5])))
+    return drift
 
 
 OWNER_NAMES = ("fraud-ds", "ranking", "search")
@@ -83,6 +102,10 @@ def profiles(draw):
     if exposure == "public" and classification in ("personal", "confidential") and auth == "none":
         auth = "oidc"
     env_names = draw(st.lists(st.sampled_from(ENV_NAMES), min_size=1, max_size=3, unique=True))
+    model_list = draw(models())
+    drift = draw(st.booleans())
+    if not drift and draw(st.booleans()):  # models[].drift is only read with monitoring.drift
+        model_list = [{k: v for k, v in m.items() if k != "drift"} for m in model_list]
     if draw(st.booleans()):
         environments = env_names
     else:
@@ -100,7 +123,7 @@ def profiles(draw):
         "version": 1,
         "name": draw(label),
         "environments": environments,
-        "models": draw(models()),
+        "models": model_list,
         "data": {"sovereignty": sovereignty, "classification": classification},
         "security": {"exposure": exposure, "authentication": auth}
         | ({"oidc": {"issuer": "https://login.example.com/realms/a", "audience": ["a"]}}
@@ -110,7 +133,7 @@ def profiles(draw):
             "ops_fte": draw(st.sampled_from([0, 0.3, 2])),
         },
         "monitoring": {
-            "drift": draw(st.booleans()),
+            "drift": drift,
             "notify": draw(
                 st.lists(
                     st.sampled_from(

@@ -13,12 +13,14 @@ test_any_profile_rules.py; `promtool test rules` runs the result against prometh
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
 from mlinfra.conventions import (
     ALERT_CRASH_LOOPING,
     ALERT_DRIFT_HIGH,
+    ALERT_DRIFT_SEVERE,
     ALERT_ERROR_BUDGET_FAST_BURN,
     ALERT_ERROR_BUDGET_SLOW_BURN,
     ALERT_LATENCY_FAST_BURN,
@@ -28,8 +30,12 @@ from mlinfra.conventions import (
     ALERT_NOT_READY,
     ALERT_SATURATED,
     CONTAINER_SERVER,
+    DRIFT_PSI_METRIC,
     DRIFT_SCORE_METRIC,
+    DRIFT_WINDOW_SAMPLES_METRIC,
+    PORT_DRIFT_METRICS,
 )
+from mlinfra.drift.score import psi_to_score
 from mlinfra.monitoring.rules import HOLD, LATENCY_BUDGET, build_rule_groups
 from mlinfra.monitoring.runtime_metrics import FAST_BURN, SLOW_BURN, latency_edge, metrics_for
 from mlinfra.monitoring.timing import PRODUCTION, AlertTiming
@@ -97,6 +103,16 @@ def expand(template: str, value: float, labels: dict[str, str]) -> str:
     if "{{" in template:
         raise ValueError(f"annotation template form not supported by the test generator: {template}")
     return template
+
+
+_QUERY_FORM = re.compile(r'\{\{ with query `[^`]*` \}\}\{\{ \. \| first \| value \| printf "%\.3f" \}\}\{\{ end \}\}')
+
+
+def _queried(template: str, value: float | None) -> str:
+    """The one `{{ with query `...` }}` form the rules use (the drift alerts' PSI), expanded to `value`."""
+    if value is None:
+        return template
+    return _QUERY_FORM.sub(lambda _m: f"{value:.3f}", template)
 
 
 # --- synthetic raw metrics per runtime ---------------------------------------------------------------------
@@ -236,6 +252,7 @@ def _cases(plan: EnvironmentPlan, model: ModelSpec, rule: dict[str, Any], timing
         shape.update(overrides)
         return traffic(model.runtime, t, step=step, steps=steps, **shape)
 
+    queried: float | None = None  # the value of an annotation's `with query` (drift's PSI)
     recorded = {**base, "runtime": model.runtime}
     if name in (ALERT_LATENCY_FAST_BURN, ALERT_LATENCY_SLOW_BURN):
         # every request just over the edge used (slow) vs just under it (fast, and above an SLO between edges)
@@ -290,14 +307,28 @@ def _cases(plan: EnvironmentPlan, model: ModelSpec, rule: dict[str, Any], timing
                 _series("kube_deployment_status_replicas_available", dep, _gauge(desired, steps)),
                 _series("kube_deployment_status_replicas_updated", dep, _gauge(desired, steps))]
         value, labels = 2.0, {"namespace": plan.namespace, "deployment": model.k8s_name}
-    elif name == ALERT_DRIFT_HIGH:
-        threshold = plan.monitoring.drift_threshold
-        drift = {"namespace": plan.namespace, "model": model.name, "job": "drift-monitor"}
-        high = round(min(0.999, threshold + (1 - threshold) / 2), 3)
-        fire = [_series(DRIFT_SCORE_METRIC, drift, _gauge(high, steps))]
-        calm = [_series(DRIFT_SCORE_METRIC, drift, _gauge(round(threshold / 2, 3), steps)),
-                _series(DRIFT_SCORE_METRIC, {**drift, "namespace": DECOY_NAMESPACE}, _gauge(high, steps))]
-        value, labels = high, {"namespace": plan.namespace, "model": model.name}
+    elif name in (ALERT_DRIFT_HIGH, ALERT_DRIFT_SEVERE):
+        assert model.drift is not None, f"{name} for model {model.name} without a drift monitor"
+        psi_threshold = model.drift.warn_psi if name == ALERT_DRIFT_HIGH else model.drift.page_psi
+        # the monitor's series: every feature and the prediction, labelled as its scrape target labels them
+        drift = {**target, "job": model.k8s_name, "endpoint": PORT_DRIFT_METRICS}
+
+        def scores(top_psi: float, namespace: dict[str, str] | None = None) -> Series:
+            out = []
+            for feature, psi in (("f-moved", top_psi), ("f-steady", top_psi / 4), ("prediction", top_psi / 2)):
+                labels = {**drift, **(namespace or {}), "feature": feature}
+                out += [_series(DRIFT_SCORE_METRIC, labels, _gauge(round(psi_to_score(psi), 6), steps)),
+                        _series(DRIFT_PSI_METRIC, labels, _gauge(psi, steps))]
+            return out
+
+        high_psi = round(psi_threshold * 1.5, 6)
+        window = [_series(DRIFT_WINDOW_SAMPLES_METRIC, {**drift}, _gauge(model.drift.window, steps))]
+        fire = scores(high_psi) + window
+        # just under the threshold (PSI 0.98 x), a breaching decoy namespace, and a monitor below min_samples:
+        # only its window gauge, no score at all
+        calm = scores(round(psi_threshold * 0.98, 6)) + scores(high_psi * 2, {"namespace": DECOY_NAMESPACE}) + window
+        value, labels = round(psi_to_score(high_psi), 6), {"namespace": plan.namespace, "model": model.name}
+        queried = high_psi  # the PSI the description queries
     else:
         raise ValueError(f"no test cases for alert {name}: add them to tests/rule_tests.py")
 
@@ -324,7 +355,7 @@ def _cases(plan: EnvironmentPlan, model: ModelSpec, rule: dict[str, Any], timing
     ]
     fire, calm = fire + background, calm + background
     exp_labels = {**labels, **rule_labels}
-    annotations = {k: expand(v, value, exp_labels) for k, v in rule["annotations"].items()}
+    annotations = {k: expand(_queried(v, queried), value, exp_labels) for k, v in rule["annotations"].items()}
     at = f"{eval_s}s"
     cases = [
         {

@@ -11,8 +11,9 @@ from typing import Any
 from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR, dashboard_uid
 from mlinfra.files.rendered import RenderedFile
 from mlinfra.monitoring.alertmanager import build_alertmanager_config
-from mlinfra.monitoring.checks import latency_edges, monitoring_errors, monitoring_warnings
+from mlinfra.monitoring.checks import drift_errors, latency_edges, monitoring_errors, monitoring_warnings
 from mlinfra.monitoring.drill import AlertmanagerDrill, plan_alertmanager_drill
+from mlinfra.planning.plan import PlanError
 from mlinfra.profiles.model import Profile
 from mlinfra.targets.base import Target
 from mlinfra.targets.kubernetes.access import access_gaps
@@ -67,6 +68,10 @@ class KubernetesTarget(Target):
 
     def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
         from mlinfra.components.assembly import assemble_kubernetes  # Pulumi: only when deploying
+
+        drift = drift_errors(profile)  # `pulumi up` refuses what render refuses: a drift alert that could never fire
+        if drift:
+            raise PlanError("; ".join(f"{path}: {message}" for path, message in drift))
 
         return assemble_kubernetes(self.plan(profile, env), profile, secrets,
                                    artifact_kinds=self.artifact_credential_kinds)

@@ -9,6 +9,8 @@ Layout (relative to the output directory):
     prometheus/rules.yaml                     the PrometheusRule's groups as a plain Prometheus rule file
     alertmanager/alertmanager.yaml            Alertmanager configuration
     grafana/<model>.json                      one dashboard per model (same text as in the ConfigMap)
+    drift/<model>.yaml                        the drift monitor's config per model with one (monitoring.drift; the
+                                              same text as in its ConfigMap; `mlinfra drift serve --config` reads it)
     helm/kube-prometheus-stack.values.yaml    *
     SECRETS.md                                the Secrets to create before applying (never written: no placeholder
                                               that `kubectl apply` would turn into a real password)
@@ -32,6 +34,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR
+from mlinfra.manifests.drift import config_text as drift_config_text
 from mlinfra.manifests.gate import API_KEYS_FILE, build_api_keys_secret, gated
 from mlinfra.manifests.serving import build_model_objects, build_namespace_objects
 from mlinfra.monitoring.alertmanager import build_alertmanager_config
@@ -55,6 +58,7 @@ from mlinfra.planning.specs import EnvironmentPlan
 from mlinfra.profiles.model import Profile
 from mlinfra.files.dump import to_yaml, to_yaml_documents
 from mlinfra.files.rendered import RenderedFile, RenderedFiles
+from mlinfra.runtimes.catalog import RUNTIMES
 
 OPTION_TIMING = "timing"  # "production" (default) or "fast" (see monitoring/timing.py)
 OPTION_SECRETS_DIR = "alertmanager_secrets_dir"  # where alertmanager.yaml expects credential files
@@ -100,6 +104,8 @@ def render_plan(
         )
     )
     files += [RenderedFile(f"grafana/{m.k8s_name}.json", dashboards[m.name]) for m in plan.models]
+    files += [RenderedFile(f"drift/{m.k8s_name}.yaml", drift_config_text(m, RUNTIMES[m.runtime]))
+              for m in plan.models if m.drift is not None]
     if owner:
         files.append(RenderedFile(HELM_VALUES_FILE, to_yaml(build_helm_values(plan, timing))))
     secrets = secrets_to_create(plan)

@@ -91,7 +91,8 @@ def test_only_the_owner_renders_the_monitoring_stack(tmp_path, env, owner_files)
     owner_only = {"kubernetes/01-monitoring-namespace.yaml", "helm/kube-prometheus-stack.values.yaml",
                   "SECRETS.md"}  # stacks/profile.yaml: its Secrets are the monitoring stack's
     shared = {"kubernetes/00-namespace.yaml", "kubernetes/10-model-churn.yaml", "kubernetes/20-monitoring.yaml",
-              "prometheus/rules.yaml", "alertmanager/alertmanager.yaml", "grafana/churn.json", "render.json"}
+              "prometheus/rules.yaml", "alertmanager/alertmanager.yaml", "grafana/churn.json", "drift/churn.yaml",
+              "render.json"}
     assert set(_tree(out)) == shared | (owner_only if owner_files else set())
     note = json.loads((out / "render.json").read_text())["monitoring_stack"]
     assert (note["owner"], note["owned_here"]) == ("prod", owner_files)
@@ -119,7 +120,7 @@ def test_rerun_is_byte_identical(tmp_path):
     assert _tree(out) == first
     table = run("render", PROFILE, "--env", "prod", "--target", "onprem-k8s", "--out", str(out))
     # one row per directory: kubernetes/ holds 4 files, none created or updated, all unchanged (and SECRETS.md)
-    assert "│ kubernetes   │     4 │" in table.output and table.output.count("│       0 │       0 │") == 6
+    assert "│ kubernetes   │     4 │" in table.output and table.output.count("│       0 │       0 │") == 7
 
 
 def test_refuses_a_foreign_non_empty_directory(tmp_path):
@@ -240,9 +241,9 @@ def test_render_scales_to_many_models(make_plan_many):
     from mlinfra.targets.kubernetes.render import render_plan
 
     counts = [len(render_plan(plan)) for plan in make_plan_many]
-    # per environment: 100 model manifests + 100 dashboards + 4 shared files, + 3 for prod, which owns the
-    # cluster's monitoring stack (its namespace, Secrets and Helm values)
-    assert counts == [2 * 100 + 4, 2 * 100 + 4, 2 * 100 + 7]
+    # per environment: 100 model manifests + 100 dashboards + 100 drift monitor configs (the example turns drift
+    # on) + 4 shared files, + 3 for prod, which owns the cluster's monitoring stack (namespace, Secrets, Helm values)
+    assert counts == [3 * 100 + 4, 3 * 100 + 4, 3 * 100 + 7]
 
 
 @pytest.fixture

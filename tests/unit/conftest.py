@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from drift_data import drift_spec
+
 from mlinfra.planning.specs import (
+    DriftSpec,
     EnvironmentPlan,
     ModelSpec,
     MonitoringSpec,
@@ -16,6 +19,11 @@ from mlinfra.planning.specs import (
     RoutedEnvironment,
     SmtpSpec,
 )
+
+
+@pytest.fixture
+def make_drift() -> Callable[..., DriftSpec]:
+    return drift_spec
 
 
 def _model(**overrides: Any) -> ModelSpec:
@@ -40,7 +48,7 @@ def _plan(models: tuple[ModelSpec, ...] | None = None, **overrides: Any) -> Envi
         ),
         smtp=SmtpSpec(smarthost="smtp.example.com:587", from_address="am@example.com", auth_username="am",
                       auth_password_secret="smtpPassword", require_tls=True),
-        alerts_page=True, drift=True, drift_threshold=0.35, grafana_admin_password_secret="grafanaAdminPw",
+        alerts_page=True, drift=True, grafana_admin_password_secret="grafanaAdminPw",
         runbook_url="https://github.com/mlinfra/mlinfra/blob/main/docs/runbooks.md",
         owns_stack=True, stack_owner=env, routed_environments=(RoutedEnvironment(name=env, alerts_page=True),),
     )

@@ -22,7 +22,6 @@ BASE = changed(
             "retention_days": 23,
             "storage_gib": 77,
             "drift": True,
-            "drift_threshold": 0.35,
             "notify": [
                 {"type": "email", "to": "risk-oncall@example.com"},
                 {"type": "slack", "webhook_secret": "riskSlack", "channel": "#risk"},
@@ -113,7 +112,7 @@ def test_dev_is_minimal_prod_is_highly_available():
 
 def test_monitoring_spec_and_receivers_with_unique_names():
     m = plan_for(profile(), "prod", "onprem-k8s").monitoring
-    assert (m.namespace, m.storage_gib, m.drift, m.drift_threshold) == ("monitoring", 77, True, 0.35)
+    assert (m.namespace, m.storage_gib, m.drift) == ("monitoring", 77, True)
     assert m.receivers == (
         ReceiverSpec(type="email", name="email-1", to="risk-oncall@example.com"),
         ReceiverSpec(type="slack", name="slack", secret_key="riskSlack", channel="#risk"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from drift_data import drift_spec
 
 from mlinfra.conventions import (
     ALERT_CRASH_LOOPING,
@@ -141,7 +142,9 @@ def test_burn_threshold_above_100_percent_is_capped():
 @pytest.mark.parametrize(
     ("overrides", "drift", "present", "absent"),
     [
-        pytest.param({}, True, {ALERT_NO_TRAFFIC, ALERT_SATURATED, ALERT_DRIFT_HIGH}, set(), id="all"),
+        pytest.param({"drift": drift_spec()}, True, {ALERT_NO_TRAFFIC, ALERT_SATURATED, ALERT_DRIFT_HIGH}, set(),
+                     id="all"),
+        pytest.param({}, True, {ALERT_NO_TRAFFIC}, {ALERT_DRIFT_HIGH}, id="no-drift-monitor"),
         pytest.param({"average_rps": 0.0}, True, {ALERT_SATURATED}, {ALERT_NO_TRAFFIC}, id="no-traffic-expected"),
         pytest.param({"min_replicas": 3, "max_replicas": 3}, True, {ALERT_NO_TRAFFIC}, {ALERT_SATURATED}, id="fixed-replicas"),
         pytest.param({}, False, {ALERT_NO_TRAFFIC}, {ALERT_DRIFT_HIGH}, id="drift-off"),

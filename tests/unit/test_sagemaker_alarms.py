@@ -159,7 +159,7 @@ def test_no_traffic_alarm_only_when_traffic_is_expected():
 def test_drift_adds_no_alarm_on_a_metric_nothing_publishes():
     """MLModelDriftHigh is the Model Monitor schedule's violations rule (test_sagemaker_model_monitor.py), not an
     alarm on a drift score: nothing on SageMaker publishes one."""
-    drift = _alarms(monitoring={**lab_data()["monitoring"], "drift": True, "drift_threshold": 0.35})
+    drift = _alarms(monitoring={**lab_data()["monitoring"], "drift": True})
     assert {a.alert for a in drift.values()} == {
         "MLModelLatencyHigh", "MLModelErrorBudgetFastBurn", "MLModelErrorBudgetSlowBurn", "MLModelNoTraffic",
         "MLModelPodsNotReady",  # drift makes the endpoint real-time (capture), so its instances are counted
