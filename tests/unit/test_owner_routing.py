@@ -71,3 +71,35 @@ def test_sns_owner_topics_routes_and_subscriptions():
     assert dev.topics_for("MLModelLatencyHigh", "critical", "fraud-ds") == ("fraud-ds-ticket",)
     assert dev.topics_for("MLModelLatencyHigh", "critical", "search") == ("ticket",)  # nothing of its own in dev
     assert "pagerduty" not in {s.type for s in dev.subscriptions}
+
+
+def _owned(**monitoring):
+    from mlinfra.profiles import profile_from_data
+
+    return profile_from_data({
+        "version": 1, "name": "fraud-lab", "environments": ["dev", "prod"],
+        "models": [{"name": "fraud", "framework": "xgboost", "artifact": "s3://models/fraud/v11", "owner": "fraud-ds",
+                    "traffic": {"average_rps": 13, "peak_rps": 170},
+                    "slo": {"latency_p95_ms": 190, "availability": 0.997}}],
+        "owners": {"fraud-ds": {"contact": "fraud-ds@example.org", "notify": [
+            {"type": "pagerduty", "routing_key_secret": "fraudPd"}, {"type": "email", "to": "fraud-ds@example.org"}]}},
+        "monitoring": {"notify": [{"type": "slack", "webhook_secret": "slackHook"}], **monitoring},
+    })
+
+
+def test_an_owner_email_without_the_smtp_relay_is_an_error_naming_the_owner_field():
+    from mlinfra.monitoring.checks import monitoring_errors
+
+    [(path, message)] = monitoring_errors(_owned())
+    assert path == "monitoring.smtp" and message.startswith("owners.fraud-ds.notify[1] sends email, but no SMTP relay")
+    assert monitoring_errors(_owned(smtp={"smarthost": "smtp.example.org:587", "from_address": "am@example.org"})) == []
+
+
+def test_owner_secret_keys_are_listed_with_their_fields():
+    from mlinfra.guardrails.secrets import secret_config_keys
+    from mlinfra.scaffold.context import secret_refs
+
+    profile = _owned()
+    refs = {r.key: r.paths for r in secret_refs(profile)}
+    assert refs["fraudPd"] == ("owners.fraud-ds.notify[0].routing_key_secret",)
+    assert {"fraudPd", "slackHook"} <= set(secret_config_keys(profile))
