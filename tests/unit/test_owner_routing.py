@@ -103,3 +103,23 @@ def test_owner_secret_keys_are_listed_with_their_fields():
     refs = {r.key: r.paths for r in secret_refs(profile)}
     assert refs["fraudPd"] == ("owners.fraud-ds.notify[0].routing_key_secret",)
     assert {"fraudPd", "slackHook"} <= set(secret_config_keys(profile))
+
+
+def test_sagemaker_render_names_each_alarm_topic_and_the_platform_page_it_also_notifies():
+    import yaml as yaml_
+    from sagemaker_profile import lab_data
+
+    from mlinfra.profiles import profile_from_data
+    from mlinfra.targets.aws_sagemaker import AwsSageMaker
+
+    data = lab_data(owners={"risk-ds": {"contact": "risk-ds@example.org", "notify": [
+        {"type": "pagerduty", "routing_key_secret": "riskPd"}, {"type": "email", "to": "risk-ds@example.org"}]}})
+    for model in data["models"]:
+        model["owner"] = "risk-ds"
+    [doc] = [f for f in AwsSageMaker().render(profile_from_data(data), "prod") if f.path == "aws/sagemaker.yaml"]
+    rendered = yaml_.safe_load(doc.text)
+    assert sorted(rendered["alerts"]["topics"]) == ["page", "risk-ds-page", "risk-ds-ticket", "ticket"]
+    alarms = {a["key"]: a for a in rendered["endpoints"][0]["alarms"] if a.get("severity")}
+    assert (alarms["MLModelLatencyHigh"]["topic"], alarms["MLModelLatencyHigh"]["also_topics"]) == ("risk-ds-page", ["page"])
+    assert "also_topics" not in alarms["MLModelErrorBudgetSlowBurn"]
+    assert alarms["MLModelErrorBudgetSlowBurn"]["topic"] == "risk-ds-ticket"
