@@ -33,6 +33,7 @@ from mlinfra.profiles.model import Model, Profile
 from mlinfra.runtimes.catalog import MLSERVER
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+RUNTIME_STARVED = 0.8  # a runtime using less of its cores at the capacity step is noted
 
 
 @dataclass(frozen=True)
@@ -211,10 +212,15 @@ def calibrate(
             curve = load_test(
                 server.host, server.http_port, f"{server.model_path}/infer", body,
                 slo_p95_ms=model.slo.latency_p95_ms, max_concurrency=max_concurrency, step_seconds=step_seconds,
-                on_step=lambda n, step: event("step", n, step),
+                on_step=lambda n, step: event("step", n, step), server_cpu=server.cpu_seconds,
             )
         finally:
             _pin_self(own)
+    best = curve.best
+    if best is not None and best.server_cpu is not None and best.server_cpu < RUNTIME_STARVED * n_cores:
+        notes.append(f"the runtime used {best.server_cpu:g} of its {n_cores} core{'s' if n_cores != 1 else ''} at the "
+                     "capacity step: other processes on this host took the rest, or the runtime cannot use them all; "
+                     f"per CPU-second it served {best.requests_per_cpu_second:g} requests")
     saturated = [s.concurrency for s in curve.steps if s.client_cpu >= CLIENT_SATURATED]
     if saturated:
         notes.append(f"the load generator used most of a core at concurrency {', '.join(map(str, saturated))}: "

@@ -41,13 +41,20 @@ class Step:
     p99_ms: float
     client_cpu: float  # share of one core the load generator used
     first_error: str = ""  # what the first failed request got (status or exception)
+    server_cpu: float | None = None  # cores the runtime used during the step (None: not measurable here)
+
+    @property
+    def requests_per_cpu_second(self) -> float | None:
+        """Successful requests per CPU-second of the runtime: what a core gives when the runtime has it to itself,
+        steadier than rps on a busy host (other processes take CPU from the runtime, not work per request)."""
+        return round(self.rps / self.server_cpu, 2) if self.server_cpu else None
 
     def within(self, slo_ms: float) -> bool:
         """p95 within the SLO, no error, and enough requests to say so."""
         return self.errors == 0 and self.requests >= MIN_REQUESTS and self.p95_ms <= slo_ms
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "requests_per_cpu_second": self.requests_per_cpu_second}
 
 
 @dataclass(frozen=True)
@@ -128,9 +135,11 @@ class _Worker(threading.Thread):
 
 
 def run_step(
-    host: str, port: int, path: str, body: bytes, concurrency: int, step_seconds: float, timeout: float
+    host: str, port: int, path: str, body: bytes, concurrency: int, step_seconds: float, timeout: float,
+    server_cpu: Callable[[], float | None] | None = None,
 ) -> Step:
-    """One step: `concurrency` closed-loop workers for `step_seconds`; the first WARMUP_SHARE is not counted."""
+    """One step: `concurrency` closed-loop workers for `step_seconds`; the first WARMUP_SHARE is not counted.
+    `server_cpu()` gives the runtime's CPU seconds so far; its use is measured over the counted window."""
     begin = time.perf_counter()
     stop_at = begin + step_seconds
     counted_from = begin + min(MAX_WARMUP_SECONDS, step_seconds * WARMUP_SHARE)
@@ -138,10 +147,19 @@ def run_step(
     workers = [_Worker(host, port, path, body, timeout, stop_at) for _ in range(concurrency)]
     for w in workers:
         w.start()
+    server_from = server_to = None
+    if server_cpu is not None:
+        time.sleep(max(0.0, counted_from - time.perf_counter()))
+        server_from, server_begun = server_cpu(), time.perf_counter()
+        time.sleep(max(0.0, stop_at - time.perf_counter()))
+        server_to, server_ended = server_cpu(), time.perf_counter()
     for w in workers:
         w.join(stop_at - time.perf_counter() + timeout + 1)
     wall = time.perf_counter() - begin
     client_cpu = (time.process_time() - cpu_begin) / wall if wall > 0 else 0.0
+    used = None
+    if server_from is not None and server_to is not None and server_ended > server_begun:
+        used = round((server_to - server_from) / (server_ended - server_begun), 3)
     samples = [s for w in workers for s in w.samples if counted_from <= s[0] <= stop_at]
     window = stop_at - counted_from
     latencies = sorted(s[1] * 1000 for s in samples)
@@ -158,6 +176,7 @@ def run_step(
         p99_ms=round(percentile(latencies, 99), 2),
         client_cpu=round(client_cpu, 3),
         first_error=first_error,
+        server_cpu=used,
     )
 
 
@@ -172,6 +191,7 @@ def load_test(
     step_seconds: float,
     timeout: float | None = None,
     on_step: Callable[[int, Step | None], None] | None = None,
+    server_cpu: Callable[[], float | None] | None = None,
 ) -> Curve:
     """Steps of rising concurrency until p95 passes the SLO, an error appears or max_concurrency is done.
 
@@ -184,7 +204,7 @@ def load_test(
     for n in concurrency_levels(max_concurrency):
         if on_step:
             on_step(n, None)
-        step = run_step(host, port, path, body, n, step_seconds, timeout)
+        step = run_step(host, port, path, body, n, step_seconds, timeout, server_cpu)
         steps.append(step)
         if on_step:
             on_step(n, step)

@@ -172,6 +172,11 @@ class ModelServer:
             f"model '{self.model_name}' was not ready after {timeout:.0f} s; MLServer's log ends:\n{self.log_tail()}"
         )
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the runtime's processes have used so far, from /proc (None where there is none):
+        every process of its session, which it leads."""
+        return session_cpu_seconds(self.process.pid)
+
     def metadata(self) -> dict[str, Any]:
         """The model's V2 metadata (name, inputs, outputs); {} when it gives none."""
         status, body = http_get(f"http://{self.host}:{self.http_port}{self.model_path}")
@@ -200,6 +205,25 @@ class ModelServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def session_cpu_seconds(session: int) -> float | None:
+    """CPU seconds of every process in `session` (its own and its reaped children's); None without /proc."""
+    proc = Path("/proc")
+    if not (proc / str(session) / "stat").exists():
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        # after "pid (comm)": state ppid pgrp session ... utime stime cutime cstime (14th to 17th field of the line;
+        # cutime and cstime hold the children it reaped, whose own lines are gone)
+        if len(fields) > 14 and fields[3] == str(session):
+            total += sum(int(f) for f in fields[11:15])
+    return total / ticks
 
 
 def artifact_model_name(artifact: Path) -> str | None:

@@ -142,12 +142,15 @@ def print_result(result: Calibration, written_to: str | None) -> None:
     best = curve.best
     table = Table(title=f"{result.model}: {result.runtime} on {result.cores} core{'s' if result.cores != 1 else ''} "
                   f"of {result.cpu} (SLO p95 {curve.slo_p95_ms:g} ms)", title_justify="left")
-    for name in ("in flight", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "within SLO"):
+    for name in ("in flight", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "runtime cores", "req/CPU-s",
+                 "within SLO"):
         table.add_column(name, justify="right")
     for s in curve.steps:
         mark = "capacity" if best is not None and s is best else ("yes" if s.within(curve.slo_p95_ms) else "no")
+        per_cpu = s.requests_per_cpu_second
         table.add_row(str(s.concurrency), f"{s.rps:.1f}", f"{s.p50_ms:.1f}", f"{s.p95_ms:.1f}", f"{s.p99_ms:.1f}",
-                      str(s.errors), mark)
+                      str(s.errors), "-" if s.server_cpu is None else f"{s.server_cpu:.2f}",
+                      "-" if per_cpu is None else f"{per_cpu:.0f}", mark)
     out.print(table)
     out.print(f"stopped: {curve.stopped}", markup=False)
     if best is not None:

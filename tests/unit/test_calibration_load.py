@@ -3,6 +3,8 @@ and the pieces of calibrate that need no runtime: percentiles, the best step, pa
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from mlinfra.calibration.load import MIN_REQUESTS, Curve, Step, concurrency_levels, load_test, percentile
-from mlinfra.calibration.server import ModelServer, payload_from_metadata
+from mlinfra.calibration.server import ModelServer, payload_from_metadata, session_cpu_seconds
 
 BODY = b'{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP64", "data": [0, 0]}]}'
 
@@ -155,3 +157,24 @@ def test_the_runtimes_last_exception_is_what_a_failed_start_names(tmp_path):
     assert server.last_error() == "IsADirectoryError: [Errno 21] Is a directory: '/models/empty'"
     log.write_text("INFO: nothing went wrong\n")
     assert server.last_error() == ""
+
+
+BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4:\n    pass\n"
+# burns 0.4 s of CPU, so does a child it starts and reaps; then idles (a runtime between requests)
+BUSY_PARENT = f"import subprocess, sys, time\nchild = subprocess.Popen([sys.executable, '-c', {BURN!r}])\n{BURN}" \
+              "child.wait()\ntime.sleep(5)\n"
+
+
+def test_the_runtimes_cpu_time_is_read_for_its_whole_session():
+    proc = subprocess.Popen([sys.executable, "-c", BUSY_PARENT], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        used = 0.0
+        while time.monotonic() < deadline and used < 0.75:
+            used = session_cpu_seconds(proc.pid) or 0.0
+            time.sleep(0.1)
+        assert used >= 0.75, f"a process and its child each burnt 0.4 s of CPU; the session shows {used}"
+        assert session_cpu_seconds(2**22 + 1) is None  # no such session
+    finally:
+        proc.kill()
+        proc.wait()
