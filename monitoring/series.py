@@ -201,7 +201,7 @@ def estimate(scraped: tuple[ScrapedModel, ...], *, nodes: int | None, retention_
 def plan_estimate(plan: EnvironmentPlan) -> SeriesEstimate:
     """The series of the monitoring stack `plan`'s environment uses (the owner's retention: it keeps them)."""
     mon = plan.monitoring
-    return estimate(mon.scraped, nodes=mon.cluster_nodes, retention_days=mon.retention_days)
+    return estimate(mon.scraped, nodes=mon.cluster_nodes, retention_days=mon.stack_retention_days or mon.retention_days)
 
 
 class TooManySeries(ValueError):

@@ -181,6 +181,7 @@ def _monitoring(
         # the stack's series: every environment on its cluster (a non-owner's estimate is the owner's)
         scraped=scraped_models(profile, share.environments),
         cluster_nodes=cluster.nodes,
+        stack_retention_days=next(e.retention_days for e in share.environments if e.name == share.owner),
         remote_write=remote_write_spec(profile),
         receivers=_receivers(profile.monitoring.notify),
         smtp=None

@@ -185,6 +185,7 @@ class MonitoringSpec:
     # cluster, at its maximum replicas; the cluster's nodes (None: estimated from the replicas)
     scraped: tuple[ScrapedModel, ...] = ()
     cluster_nodes: int | None = None
+    stack_retention_days: int | None = None  # the owner's retention, which the stack keeps (None: this one's)
     remote_write: RemoteWriteSpec | None = None
     # owners of the plan's models (profile order), whose receivers get their models' alerts; () without owners
     owners: tuple[OwnerSpec, ...] = ()

@@ -69,8 +69,9 @@ def test_the_plan_estimates_every_environment_on_the_stack_and_the_clusters_node
     assert {(m.environment, m.model) for m in prod.monitoring.scraped} == {
         ("dev", "scorer"), ("dev", "doc-reader"), ("prod", "scorer"), ("prod", "doc-reader")}
     assert prod.monitoring.cluster_nodes == 3 + 3  # onprem.cpu_nodes (default 3) + gpu_nodes
-    dev = plan_of("dev")
+    dev = plan_of("dev", **{"environments.dev": {"retention_days": 3}})
     assert plan_estimate(dev).total == plan_estimate(prod).total, "one stack, one estimate"
+    assert plan_estimate(dev).retention_days == prod.monitoring.retention_days == 30, "kept as long as the owner keeps"
 
 
 def test_prometheus_is_sized_from_the_estimate():
