@@ -98,9 +98,11 @@ def whole_calibration(runs: int, step_seconds: float, max_concurrency: int) -> i
           f"{max_concurrency}), {runs} run(s):")
     for wall, r in zip(walls, results):
         steps = r["curve"]["steps"]
+        best = next(s for s in steps if s["concurrency"] == r["capacity"]["concurrency"])
         print(f"  {wall:.1f} s wall ({r['startup_seconds']:.1f} s MLServer start, {len(steps)} steps up to "
               f"{steps[-1]['concurrency']} in flight); capacity {r['capacity']['rps_per_replica']:g} req/s at "
-              f"{r['capacity']['concurrency']} in flight, p95 {r['capacity']['p95_ms']:g} ms; stopped: "
+              f"{r['capacity']['concurrency']} in flight, p95 {r['capacity']['p95_ms']:g} ms, the runtime using "
+              f"{best['server_cpu']} cores ({best['requests_per_cpu_second']} requests per CPU-second); stopped: "
               f"{r['curve']['stopped']}; load average {', '.join(map(str, r['load_average']))}")
     if runs > 1:
         print(f"  median {statistics.median(walls):.1f} s")
