@@ -121,8 +121,8 @@ _NOTIFY_SECRET_FIELDS = {
 def secret_refs(
     profile: Profile, ignored: tuple[str, ...] = (), artifact_kinds: tuple[str, ...] = tuple(CREDENTIAL_FILES)
 ) -> tuple[SecretRef, ...]:
-    """Every secret key models[].artifact_credentials_secret, monitoring.notify, owners.*.notify, monitoring.smtp and
-    monitoring.grafana_admin_password_secret reference, in profile order, merged by key (the same keys as
+    """Every secret key models[].artifact_credentials_secret, monitoring.notify, owners.*.notify, monitoring.smtp,
+    monitoring.remote_write and monitoring.grafana_admin_password_secret reference, in profile order, merged by key (the same keys as
     guardrails.secrets.secret_config_keys; a test holds them equal for the examples), except those only `ignored`
     fields (a target's ignores_secret_fields) name and artifact credentials of kinds the target does not read
     (Target.artifact_credential_kinds: a workload identity reaches them)."""
@@ -153,6 +153,12 @@ def secret_refs(
     smtp_key = profile.monitoring.smtp.auth_password_secret if profile.monitoring.smtp else None
     if smtp_key:
         found.setdefault(smtp_key, ("SMTP password", []))[1].append("monitoring.smtp.auth_password_secret")
+    remote_write = profile.monitoring.remote_write
+    if remote_write is not None and remote_write.credentials_secret:
+        what = "password" if remote_write.auth == "basic" else "token"
+        found.setdefault(remote_write.credentials_secret, (
+            f"remote-write {what} of the {remote_write.kind} store (Kubernetes targets)", []))[1].append(
+            "monitoring.remote_write.credentials_secret")
     api_keys = profile.security.api_keys_key
     if api_keys:
         found.setdefault(api_keys, ("the models' API keys, one per line (Kubernetes targets)", []))[1].append(

@@ -162,3 +162,14 @@ def test_render_and_decide_show_the_estimate(tmp_path, monkeypatch):
     assert rendered.exit_code == 0, rendered.output
     assert f"monitoring: ~{plan_estimate(plan).total:,} active series" in rendered.output
     assert json.loads((out / "render.json").read_text())["monitoring_series"]["active_series"] == plan_estimate(plan).total
+
+
+def test_validate_and_the_program_read_the_remote_write_credentials_key():
+    from mlinfra.guardrails.secrets import secret_config_keys
+    from mlinfra.scaffold.context import secret_refs
+
+    profile = profile_from_data(changed(LOAN_DESK, **{"monitoring.remote_write": MIMIR}))
+    refs = {r.key: r for r in secret_refs(profile)}
+    assert refs["mimirPassword"].paths == ("monitoring.remote_write.credentials_secret",)
+    assert "password of the mimir store" in refs["mimirPassword"].what
+    assert set(refs) == set(secret_config_keys(profile))
