@@ -116,6 +116,7 @@ OWNER_ALERTS = frozenset({
     ALERT_ERROR_BUDGET_SLOW_BURN,
     ALERT_NO_TRAFFIC,
     ALERT_DRIFT_HIGH,
+    ALERT_DRIFT_SEVERE,
 })
 CRASH_WINDOW = 300  # a container counts as crash-looping when it was in CrashLoopBackOff within this window
 LOW_TRAFFIC_RPS = 0.1  # below this average, silence is judged over an hour instead of five minutes
