@@ -12,7 +12,7 @@ import pytest
 import yaml
 from sagemaker_profile import lab_data
 
-from resource_graph import of_type, one
+from resource_graph import of_type
 from mlinfra.targets.aws.notifications import topic_policy
 
 ACCOUNT = "123456789012"  # the offline mocks' account
