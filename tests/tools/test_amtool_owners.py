@@ -75,8 +75,9 @@ def owner_plan():
     return plan_for(owners_profile(), "prod", "onprem-k8s")  # prod owns the stack all three environments share
 
 
-def _config_file(amtool: str, config: dict, tmp_path) -> str:
-    path = tmp_path / "alertmanager.yaml"
+def _config_file(amtool: str, config: dict, directory) -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "alertmanager.yaml"
     path.write_text(to_yaml(config))
     proc = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0 and "SUCCESS" in proc.stdout, f"amtool check-config:\n{proc.stdout}{proc.stderr}"
@@ -90,28 +91,32 @@ def _receivers(amtool: str, path: str, labels: dict[str, str]) -> list[str]:
     return proc.stdout.strip().split(",")
 
 
-def test_every_owner_severity_and_environment_routes_as_documented(owner_plan, amtool, tmp_path):
-    routed = owner_plan.monitoring.routed_environments
-    assert [(r.name, r.alerts_page) for r in routed] == [("dev", False), ("staging", False), ("prod", True)]
-    path = _config_file(amtool, build_alertmanager_config(owner_plan), tmp_path)
+@pytest.mark.parametrize("target", ["onprem-k8s", "aws-eks"])
+def test_every_owner_severity_and_environment_routes_as_documented(target, amtool, tmp_path):
+    """On premise the three environments share prod's Alertmanager; on EKS each environment has its own."""
     profile = owners_profile()
+    plans = {env: plan_for(profile, env, target) for env in profile.environment_names}
+    owners_of_stacks = [p for p in plans.values() if p.monitoring.owns_stack]
+    assert len(owners_of_stacks) == (1 if target == "onprem-k8s" else 3)
     seen = set()
-    for env in routed:
-        plan = plan_for(profile, env.name, "onprem-k8s")
-        rules = [r for g in build_rule_groups(plan) for r in g["rules"] if "alert" in r]
-        # one alert of each (model, owned?, severity): the labels exactly as the rendered rule carries them
-        picked = {(r["labels"]["model"], r["alert"] in OWNER_ALERTS, r["labels"]["severity"]): r for r in rules}
-        for (model, owned, severity), rule in sorted(picked.items()):
-            labels = {**rule["labels"], "alertname": rule["alert"]}
-            owner = MODELS[model] if owned else None
-            assert labels.get("owner") == owner, f"{rule['alert']} of {model}: owner label {labels.get('owner')}"
-            expected = EXPECTED[(owner, env.alerts_page, severity)]
-            assert _receivers(amtool, path, labels) == expected, f"{env.name} {rule['alert']} ({severity}) of {model}"
-            seen.add((owner, env.alerts_page, severity))
-        for severity in ("critical", "warning"):  # the chart's alerts about the environment's namespace
-            labels = {"alertname": "KubeDeploymentReplicasMismatch", "severity": severity, "namespace": env.namespace}
-            assert _receivers(amtool, path, labels) == EXPECTED[(None, env.alerts_page, severity)], (env.name, severity)
-            seen.add((None, env.alerts_page, severity))
+    for stack in owners_of_stacks:
+        path = _config_file(amtool, build_alertmanager_config(stack), tmp_path / stack.environment)
+        for env in stack.monitoring.routed_environments:
+            rules = [r for g in build_rule_groups(plans[env.name]) for r in g["rules"] if "alert" in r]
+            # one alert of each (model, owned?, severity): the labels exactly as the rendered rule carries them
+            picked = {(r["labels"]["model"], r["alert"] in OWNER_ALERTS, r["labels"]["severity"]): r for r in rules}
+            for (model, owned, severity), rule in sorted(picked.items()):
+                labels = {**rule["labels"], "alertname": rule["alert"]}
+                owner = MODELS[model] if owned else None
+                assert labels.get("owner") == owner, f"{rule['alert']} of {model}: owner label {labels.get('owner')}"
+                expected = EXPECTED[(owner, env.alerts_page, severity)]
+                got = _receivers(amtool, path, labels)
+                assert got == expected, f"{env.name} {rule['alert']} ({severity}) of {model}"
+                seen.add((owner, env.alerts_page, severity))
+            for severity in ("critical", "warning"):  # the chart's alerts about the environment's namespace
+                labels = {"alertname": "KubeDeploymentReplicasMismatch", "severity": severity, "namespace": env.namespace}
+                assert _receivers(amtool, path, labels) == EXPECTED[(None, env.alerts_page, severity)], (env.name, severity)
+                seen.add((None, env.alerts_page, severity))
     assert seen == set(EXPECTED), f"not exercised: {sorted(set(EXPECTED) - seen, key=str)}"
 
 
