@@ -158,6 +158,9 @@ def key_inputs(res: Resource, by_urn: dict[str, Resource] | None = None) -> dict
             break
     elif kind == "HorizontalPodAutoscaler":
         out["replicas"] = f"{spec.get('minReplicas')}..{spec.get('maxReplicas')}"
+    elif kind == "ScaledObject":
+        out["replicas"] = f"{spec.get('minReplicaCount')}..{spec.get('maxReplicaCount')}"
+        out["triggers"] = ",".join(str(t.get("type")) for t in spec.get("triggers") or [])
     elif kind == "PodDisruptionBudget":
         out.update({k: spec[k] for k in ("minAvailable", "maxUnavailable") if k in spec})
     elif kind == "Service":

@@ -41,12 +41,14 @@ def test_prod_adds_the_shared_monitoring_stack_and_a_disruption_budget(dev_prod)
         {"type": "kubernetes:core/v1:Namespace", "name": "churn-scoring-monitoring-namespace"},
         {"type": "kubernetes:core/v1:Secret", "name": "churn-scoring-monitoring-grafana-admin-secret"},
         {"type": "kubernetes:core/v1:Secret", "name": "churn-scoring-monitoring-notify-secret"},
+        {"type": "kubernetes:helm.sh/v3:Release", "name": "churn-scoring-keda-release"},
         {"type": "kubernetes:helm.sh/v3:Release", "name": "churn-scoring-monitoring-release"},
         {"type": "kubernetes:networking.k8s.io/v1:NetworkPolicy", "name": "churn-scoring-monitoring-network-policy"},
         {"type": "kubernetes:policy/v1:PodDisruptionBudget", "name": "churn-scoring-churn-pod-disruption-budget"},
+        {"type": "mlinfra:autoscaling:KedaOperator", "name": "churn-scoring-keda"},  # with the monitoring stack
     ]
     assert dev_prod["removed"] == []
-    assert dev_prod["b"]["resources"] == dev_prod["a"]["resources"] + 6
+    assert dev_prod["b"]["resources"] == dev_prod["a"]["resources"] + 8
     outputs = {c["path"]: (c["a"], c["b"]) for c in dev_prod["outputs"]}
     assert outputs["monitoring_stack.owned_here"] == (False, True)
     assert outputs["monitoring_stack.routes_alerts_of"] == ([], ["dev", "staging", "prod"])
@@ -54,9 +56,10 @@ def test_prod_adds_the_shared_monitoring_stack_and_a_disruption_budget(dev_prod)
 
 
 def test_replicas_protection_and_alert_routing_change(dev_prod):
-    hpa = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
-    assert _change(dev_prod, hpa, "inputs.spec.minReplicas") == {"path": "inputs.spec.minReplicas", "a": 1, "b": 2}
-    assert _change(dev_prod, hpa, "inputs.spec.maxReplicas")["b"] == 6
+    scaled = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+    assert _change(dev_prod, scaled, "inputs.spec.minReplicaCount") == {
+        "path": "inputs.spec.minReplicaCount", "a": 1, "b": 2}
+    assert _change(dev_prod, scaled, "inputs.spec.maxReplicaCount")["b"] == 6
     assert _change(dev_prod, "kubernetes:core/v1:Namespace", "options.protect") == {
         "path": "options.protect", "a": False, "b": True,
     }
@@ -78,7 +81,7 @@ def test_table_lists_the_changes(example):
     result = run("diff", example, "--env", "dev", "--env", "prod", "--target", "onprem-k8s")
     assert result.exit_code == 0, result.output
     assert "dev (onprem-k8s) -> prod (onprem-k8s)" in result.stdout
-    assert "kubernetes:policy/v1:PodDisruptionBudget" in result.stdout and "inputs.spec.minReplicas" in result.stdout
+    assert "kubernetes:policy/v1:PodDisruptionBudget" in result.stdout and "inputs.spec.minReplicaCount" in result.stdout
     assert re.search(r"6 added, 0 removed, \d+ changed \(\+ only in prod, - only in dev; environment names shown as <env>\)",
                      result.stdout)
 
