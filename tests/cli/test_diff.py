@@ -82,7 +82,7 @@ def test_table_lists_the_changes(example):
     assert result.exit_code == 0, result.output
     assert "dev (onprem-k8s) -> prod (onprem-k8s)" in result.stdout
     assert "kubernetes:policy/v1:PodDisruptionBudget" in result.stdout and "inputs.spec.minReplicaCount" in result.stdout
-    assert re.search(r"6 added, 0 removed, \d+ changed \(\+ only in prod, - only in dev; environment names shown as <env>\)",
+    assert re.search(r"8 added, 0 removed, \d+ changed \(\+ only in prod, - only in dev; environment names shown as <env>\)",
                      result.stdout)
 
 
