@@ -200,7 +200,11 @@ def calibrate(
                     "request body"
                 )
             body, payload_source = json.dumps(derived).encode(), "derived from the model's declared inputs"
-        status, answer = _post(server.host, server.http_port, f"{server.model_path}/infer", body, 60)
+        try:
+            status, answer = _post(server.host, server.http_port, f"{server.model_path}/infer", body, 60)
+        except (OSError, http.client.HTTPException) as exc:
+            raise CalibrationError(f"the first request to model '{server.model_name}' failed ({exc}); MLServer's "
+                                   f"log ends:\n{server.log_tail(12)}") from None
         if status != 200:
             raise CalibrationError(
                 f"the model answered the request from {payload_source} with HTTP {status}: "

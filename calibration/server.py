@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -39,6 +40,12 @@ ELSEWHERE = {
 
 
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)(: |$)")
+
+
+# argv: CPUS (comma-separated) COMMAND ARGS...: pin this process to CPUS, then become COMMAND (no preexec_fn, which
+# is unsafe while threads run - rich's status line is one)
+PINNED_EXEC = "import os, sys; os.sched_setaffinity(0, {int(c) for c in sys.argv[1].split(',')}); " \
+              "os.execv(sys.argv[2], sys.argv[2:])"
 
 
 class CalibrationError(Exception):
@@ -263,16 +270,13 @@ def start_mlserver(executable: str, artifact: Path, model_name: str, framework: 
         "MLSERVER_ENVIRONMENTS_DIR": str(workdir / "envs"),
     })
     log_path = workdir / "mlserver.log"
-
-    def pin() -> None:  # in the child, before exec: every thread and process it starts inherits the CPUs
-        if cpus and hasattr(os, "sched_setaffinity"):
-            os.sched_setaffinity(0, cpus)
-
+    argv = [executable, "start", str(repo)]
+    if cpus and hasattr(os, "sched_setaffinity"):  # pinned before exec: every thread and process it starts inherits
+        argv = [sys.executable, "-c", PINNED_EXEC, ",".join(map(str, cpus)), *argv]
     try:
         with open(log_path, "wb") as log:
             process = subprocess.Popen(  # noqa: S603 - the runtime executable check_runtime resolved
-                [executable, "start", str(repo)], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=pin,  # noqa: PLW1509 - no threads run yet
+                argv, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
     except (OSError, subprocess.SubprocessError) as exc:
         shutil.rmtree(workdir, ignore_errors=True)

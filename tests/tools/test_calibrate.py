@@ -15,7 +15,7 @@ Reproducible: two calibrations in a row serve about the same number of requests 
 their capacity steps (within SPREAD). Their requests/s need not be: other jobs on this host take CPU from the pinned
 runtime, not work per request - on one afternoon the same calibration gave 425 to 1,508 req/s at load averages of
 1.8 to 6.6, and with a CPU-bound process pinned beside it 850 req/s against 1,508 alone, while requests per
-CPU-second moved from 1,547 to 1,451 (6 %). The requests/s of the two runs are only held within RPS_SPREAD, a
+CPU-second moved from 1,547 to 1,451 (6 %; heavier contention lowers it too, hence SPREAD). The requests/s of the two runs are only held within RPS_SPREAD, a
 bound that catches a broken count, not noise.
 """
 
