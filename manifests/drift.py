@@ -17,6 +17,7 @@ off the request path, and a /metrics port with the drift scores. So:
 
 from __future__ import annotations
 
+import math
 import posixpath
 from typing import Any
 
@@ -41,7 +42,7 @@ from mlinfra.manifests.artifacts import (
     FETCH_RESOURCES,
     pvc_location,
 )
-from mlinfra.manifests.common import IMAGE_PULL_POLICY, container_security_context, model_metadata
+from mlinfra.manifests.common import IMAGE_PULL_POLICY, container_security_context, cpu_quantity, model_metadata
 from mlinfra.conventions import artifact_secret_name
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 from mlinfra.runtimes.catalog import Runtime
@@ -57,8 +58,13 @@ REFERENCE_VOLUME = "drift-reference"
 TMP_VOLUME = "drift-tmp"
 FETCH_CONTAINER = "fetch-reference"
 REFERENCE_GIB = 1  # room for the fetched reference sample (a sample, not the training set)
-# One core samples far more than a replica serves at 10 % (bench/); the proxy itself is in every request's path.
-RESOURCES = {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": f"{REFERENCE_GIB * 1024 + 512}Mi"}
+# CPU: passing a request through costs ~0.35 ms of CPU (bench/drift.py, docs/drift.md), the drift work ~1 % of a
+# core at 1,000 requests/s sampled at 10 %. So a base for the scoring and the runtime, plus 0.5 ms a request (the
+# measured cost with headroom) at the replica's sized capacity.
+BASE_CPU = 0.25
+CPU_PER_RPS = 0.0005
+MEMORY = "512Mi"  # Python, numpy, aiohttp, the reference's baselines and a window of a few thousand rows
+EPHEMERAL = f"{REFERENCE_GIB * 1024 + 512}Mi"  # the fetched reference, /tmp, logs
 
 
 def has_drift(model: ModelSpec) -> bool:
@@ -111,9 +117,15 @@ def drift_configmap(plan: EnvironmentPlan, model: ModelSpec, runtime: Runtime, t
             "data": {CONFIG_FILE: text if text is not None else config_text(model, runtime)}}
 
 
+def cpu(model: ModelSpec) -> str:
+    """The monitor's CPU (request = limit): the base plus the proxy's cost at the replica's sized capacity, in 50m."""
+    cores = BASE_CPU + CPU_PER_RPS * model.capacity_rps_per_replica
+    return cpu_quantity(math.ceil(cores * 20) / 20)
+
+
 def drift_container(model: ModelSpec) -> dict[str, Any]:
     assert model.drift is not None
-    amounts = dict(RESOURCES)
+    amounts = {"cpu": cpu(model), "memory": MEMORY, "ephemeral-storage": EPHEMERAL}
     probe = {"periodSeconds": 10, "timeoutSeconds": 3}
     return {
         "name": CONTAINER_DRIFT,
