@@ -4,10 +4,16 @@ A target is a plain object (no Pulumi import at module level). Built-in targets 
 registered through the `mlinfra.targets` entry-point group, so a platform team adds one without forking, and
 a plugin can do everything a built-in does: rule itself out, price, score, shape the plan (`cluster`), render
 and deploy. `assemble` is the only method that touches Pulumi; it imports its components when called.
+
+`decide` imports every installed target, so a target's modules import what the decision runs (feasibility, cost
+model, criteria, planning hooks) and name what only `render`, `drill` or `assemble` runs with `deferred`: those
+modules load when that code first runs.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from mlinfra.costs.model import CostEstimate
@@ -18,6 +24,28 @@ from mlinfra.planning.plan import plan_environment
 from mlinfra.planning.specs import ClusterSettings, EnvironmentPlan
 from mlinfra.profiles.environments import EnvironmentSettings, all_environments
 from mlinfra.profiles.model import Profile
+
+
+def deferred(ref: str) -> Callable[..., Any]:
+    """The function `ref` ("package.module:function") names, its module imported on the first call.
+
+    For render-, drill- and deployment-only code a target names at module level, so that `decide` (which imports
+    every target) does not import it, like the CLI's subcommands (cli/main.py). The layer rules still hold for
+    the named module's own imports; tests/unit/test_decide_imports.py resolves every reference."""
+    module, _, name = ref.partition(":")
+    if not module or not name:
+        raise ValueError(f"deferred({ref!r}): expected 'package.module:function'")
+    found: list[Callable[..., Any]] = []
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if not found:
+            found.append(getattr(importlib.import_module(module), name))
+        return found[0](*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"{ref}, imported when first called"
+    call.ref = ref  # type: ignore[attr-defined]
+    return call
 
 
 class Target:

@@ -1,6 +1,7 @@
 """`mlinfra decide PROFILE`: SageMaker, EKS or on-prem Kubernetes, with reasons, scores and monthly costs.
 
-Kept fast (a whole run well under 0.4 s): rich is imported only to print tables, jinja2 only for --adr.
+Kept fast (a whole run well under 0.4 s): rich is imported only to print tables; the decision record (jinja2, the
+writer, the scaffold) only for --adr (decide_adr.py).
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ from mlinfra.cli.output import console, emit_json, format_option
 from mlinfra.monitoring.series import profile_estimates
 from mlinfra.costs.model import money
 from mlinfra.costs.prices import PriceError
-from mlinfra.decision.adr import render_adr, write_adr
 from mlinfra.decision.decide import DecisionError
 from mlinfra.decision.plot import PlotError, plot_costs
-from mlinfra.files.writer import WriteError
 from mlinfra.profiles import load_profile
-from mlinfra.scaffold.context import dashboard_of
-from mlinfra.targets.registry import get_target
+from mlinfra.targets.base import deferred
 from mlinfra.targets.resolve import decision_for
+
+_write_record = deferred("mlinfra.cli.commands.decide_adr:write_record")  # --adr only
 
 
 @click.command()
@@ -66,7 +66,7 @@ def decide(profile: str, fmt: str, env: str | None, adr_dir: str | None, force: 
             raise DomainError(f"{profile}: {exc}") from None
 
     if adr_dir:
-        _write_adr(decision, loaded, adr_dir, force)
+        _write_record(decision, loaded, adr_dir, force)
     if plot_file:
         try:
             plot_costs(decision, plot_file)
@@ -83,18 +83,6 @@ def decide(profile: str, fmt: str, env: str | None, adr_dir: str | None, force: 
             console().print(line, markup=False)
     if not decision.feasible:
         raise DomainError(f"{profile}: {decision.reasons[0]}")
-
-
-def _write_adr(decision, profile, adr_dir: str, force: bool) -> None:
-    try:
-        target = get_target(decision.target) if decision.target else None
-        text = render_adr(decision, profile, dashboard_of=dashboard_of(profile, target))
-        path, what = write_adr(adr_dir, text, force=force)
-    except WriteError as exc:
-        raise DomainError(str(exc)) from None
-    except OSError as exc:
-        raise DomainError(f"--adr {adr_dir}: cannot write the record: {exc.strerror}") from None
-    click.echo(f"ADR {what}: {path}", err=True)
 
 
 # ---------------------------------------------------------------------------------------------------------

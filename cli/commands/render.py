@@ -14,7 +14,7 @@ from mlinfra.monitoring.timing import TIMINGS
 from mlinfra.profiles import load_profile
 from mlinfra.rendering.output import write_render
 from mlinfra.rendering.resources import guardrail_violations, resource_graph_file
-from mlinfra.targets.kubernetes import OPTION_SECRETS_DIR, OPTION_TIMING
+from mlinfra.targets.kubernetes.render import OPTION_SECRETS_DIR, OPTION_TIMING
 from mlinfra.targets.resolve import NoFeasibleTarget, UnknownTarget, resolve_target
 
 

@@ -16,7 +16,6 @@ from typing import Any
 from mlinfra.costs.model import CostEstimate
 from mlinfra.costs.prices import PriceTable
 from mlinfra.decision.criteria import Criteria
-from mlinfra.files.dump import to_yaml
 from mlinfra.files.rendered import RenderedFile
 from mlinfra.planning.specs import ClusterSettings, EnvironmentPlan
 from mlinfra.profiles.environments import EnvironmentSettings
@@ -26,12 +25,15 @@ from mlinfra.targets.aws_eks import cost, feasibility
 from mlinfra.targets.aws_eks.criteria import criteria
 from mlinfra.targets.aws_eks.existing import assumed_present, existing_cluster_name, shared_cluster_name, shared_owner
 from mlinfra.targets.aws_eks.ingress import needs_controller
-from mlinfra.targets.aws_eks.platform import eks_plan
+from mlinfra.targets.base import deferred
 from mlinfra.targets.kubernetes import KubernetesTarget
 
 NAME = "aws-eks"
 INGRESS_CLASS = "alb"  # AWS Load Balancer Controller
 EKS_FILE = "aws/eks.yaml"
+# render and deployment only (the network, cluster, node groups and IRSA roles as data): not loaded by decide
+_eks_plan = deferred("mlinfra.targets.aws_eks.platform:eks_plan")
+_to_yaml = deferred("mlinfra.files.dump:to_yaml")
 
 
 class AwsEks(KubernetesTarget):
@@ -120,13 +122,13 @@ class AwsEks(KubernetesTarget):
     def render(self, profile: Profile, env: str, options: dict[str, Any] | None = None) -> list[RenderedFile]:
         """The Kubernetes render, plus aws/eks.yaml: the network, cluster, node groups and IRSA roles deployed."""
         files = super().render(profile, env, options)
-        return [*files, RenderedFile(EKS_FILE, to_yaml(eks_plan(profile, self.plan(profile, env)).as_dict()))]
+        return [*files, RenderedFile(EKS_FILE, _to_yaml(_eks_plan(profile, self.plan(profile, env)).as_dict()))]
 
     def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
         from mlinfra.components.aws_eks.assembly import assemble_eks  # Pulumi: only when deploying
 
         plan = self.plan(profile, env)
-        return assemble_eks(plan, eks_plan(profile, plan), profile, secrets)
+        return assemble_eks(plan, _eks_plan(profile, plan), profile, secrets)
 
     def cluster(self, profile: Profile, env: EnvironmentSettings) -> ClusterSettings:
         """A cluster per environment (no shared context), or the existing or shared one every environment shares

@@ -19,7 +19,7 @@ from mlinfra.profiles.model import Profile
 from mlinfra.targets.aws.egress import internet_egress_line
 from mlinfra.targets.aws_eks.existing import existing_cluster_name
 from mlinfra.targets.aws_eks.network import AZ_COUNT, nat_gateway_count
-from mlinfra.targets.aws_eks.nodegroups import NODE_ROOT_VOLUME_GIB, node_pools
+from mlinfra.targets.aws_eks.pools import NODE_ROOT_VOLUME_GIB, node_pools
 
 LCU_NEW_CONNECTIONS_PER_S = 25
 LCU_GB_PER_HOUR = 1.0

@@ -3,7 +3,8 @@
 One CPU pool for the CPU models and the monitoring stack; one GPU pool per GPU model, with the NVIDIA AMI, the
 `nvidia.com/gpu` taint (only pods that tolerate it land there: the GPU models do), the GPU product label the
 model's node affinity selects and the `nvidia.com/gpu.present` label the NVIDIA device plugin's chart selects. Instance types and node counts come from costs.nodes.plan_pool through
-`node_pools`, which cost.py prices: what is deployed is what is priced.
+`node_pools` (pools.py), which cost.py prices: what is deployed is what is priced. Only render and the
+deployment import this module (through platform.py); the cost model needs pools.py alone.
 """
 
 from __future__ import annotations
@@ -12,49 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mlinfra.conventions import LABEL_GPU_PRODUCT, RESOURCE_GPU, k8s_name
-from mlinfra.costs.nodes import MONITORING_PODS, NodePlan, candidate_instances, gpu_matches, model_pod, plan_pool
 from mlinfra.costs.prices import PriceTable
 from mlinfra.manifests.pod import gpu_products
-from mlinfra.planning.sizing import size_model
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Model, Profile
+from mlinfra.targets.aws_eks.pools import NODE_ROOT_VOLUME_GIB, node_pools
 
-NODE_ROOT_VOLUME_GIB = 20  # gp3, encrypted; cost.py prices this size
 AMI_CPU = "AL2023_x86_64_STANDARD"
 AMI_GPU = "AL2023_x86_64_NVIDIA"  # NVIDIA driver and container toolkit in the AMI
 CAPACITY_TYPE = "ON_DEMAND"  # the price table holds on-demand prices
 LABEL_NODE_POOL = "mlinfra.io/node-pool"
 LABEL_GPU_PRESENT = "nvidia.com/gpu.present"
 CPU_POOL = "cpu"
-
-
-@dataclass(frozen=True)
-class NodePool:
-    """One priced pool: the cost line's label, the bin-packing result, and the GPU model it is for (if any)."""
-
-    label: str
-    plan: NodePlan
-    gpu_model: str | None = None
-
-
-def node_pools(profile: Profile, env: EnvironmentSettings, table: PriceTable) -> list[NodePool]:
-    """The CPU pool (models + monitoring, two nodes at least when highly available) and a pool per GPU model."""
-    region = profile.region
-    sized = [(m, size_model(m, env)) for m in profile.models]
-    cpu_models = [(m, s) for m, s in sized if m.resources.gpus == 0]
-    base = [p for m, s in cpu_models for p in [model_pod(m)] * s.min_replicas] + list(MONITORING_PODS)
-    peak = [p for m, s in cpu_models for p in [model_pod(m)] * s.peak_replicas] + list(MONITORING_PODS)
-    min_nodes = 2 if env.high_availability and cpu_models else 1
-    share = profile.costs.peak_share_of_month
-    cpu = plan_pool(base, peak, candidate_instances(table.ec2, env, False), table, region, min_nodes, share)
-    pools = [NodePool("CPU pool (models + monitoring)", cpu)]
-    for m, s in sized:
-        if m.resources.gpus > 0:
-            candidates = [i for i in candidate_instances(table.ec2, env, True) if gpu_matches(m, i)]
-            pod = model_pod(m)
-            plan = plan_pool([pod] * s.min_replicas, [pod] * s.peak_replicas, candidates, table, region, 1, share)
-            pools.append(NodePool(f"GPU pool for {m.name}", plan, gpu_model=m.name))
-    return pools
 
 
 @dataclass(frozen=True, kw_only=True)

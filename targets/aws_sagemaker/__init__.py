@@ -11,7 +11,7 @@ See README.md for what a deployment needs besides `pulumi up` (the serving image
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlinfra.costs.model import CostEstimate
 from mlinfra.costs.prices import PriceTable, price_table
@@ -19,16 +19,20 @@ from mlinfra.decision.criteria import Criteria
 from mlinfra.files.rendered import RenderedFile
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
-from mlinfra.targets.aws.drill import SnsDrill, sns_drill
 from mlinfra.targets.aws_sagemaker import cost, feasibility
 from mlinfra.targets.aws_sagemaker.choice import vpc_isolation
 from mlinfra.targets.aws_sagemaker.criteria import criteria
 from mlinfra.targets.aws_sagemaker.edge import edge_spec, has_edge
 from mlinfra.targets.aws_sagemaker.endpoints import TARGET, endpoint_name, sagemaker_plan
-from mlinfra.targets.aws_sagemaker.render import render_sagemaker
-from mlinfra.targets.base import Target
+from mlinfra.targets.base import Target, deferred
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlinfra.targets.aws.drill import SnsDrill
 
 NAME = TARGET
+# render and drill only (the alarms' and dashboards' documents, the SNS test messages): not loaded by decide
+_render_sagemaker = deferred("mlinfra.targets.aws_sagemaker.render:render_sagemaker")
+_sns_drill = deferred("mlinfra.targets.aws.drill:sns_drill")
 
 
 class AwsSageMaker(Target):
@@ -121,12 +125,12 @@ class AwsSageMaker(Target):
     def render(self, profile: Profile, env: str, options: dict[str, Any] | None = None) -> list[RenderedFile]:
         """aws/sagemaker.yaml: the endpoints as priced, their alarms and dashboards, store, key, topics and edge."""
         sm = sagemaker_plan(profile, self.plan(profile, env))
-        return render_sagemaker(sm, edge_spec(profile, sm))
+        return _render_sagemaker(sm, edge_spec(profile, sm))
 
     def notification_drill(self, profile: Profile, env: str) -> SnsDrill:
         """A test message per alert topic of `env` (the topics its CloudWatch alarms publish to)."""
         sm = sagemaker_plan(profile, self.plan(profile, env))
-        return sns_drill(profile.name, env, sm.region, sm.notifications)
+        return _sns_drill(profile.name, env, sm.region, sm.notifications)
 
     def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
         from mlinfra.components.sagemaker_assembly import assemble_sagemaker  # Pulumi: only when deploying

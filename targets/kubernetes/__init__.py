@@ -6,21 +6,24 @@ feasibility rules, cost model, scores and ClusterSettings (where its environment
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlinfra.conventions import ALERTMANAGER_SECRETS_DIR, dashboard_uid
+from mlinfra.conventions import dashboard_uid
 from mlinfra.files.rendered import RenderedFile
-from mlinfra.monitoring.alertmanager import build_alertmanager_config
-from mlinfra.monitoring.checks import drift_errors, latency_edges, monitoring_errors, monitoring_warnings
-from mlinfra.monitoring.drill import AlertmanagerDrill, plan_alertmanager_drill
+from mlinfra.monitoring.checks import drift_errors, monitoring_errors, monitoring_warnings
 from mlinfra.planning.plan import PlanError
 from mlinfra.profiles.model import Profile
-from mlinfra.targets.base import Target
+from mlinfra.targets.base import Target, deferred
 from mlinfra.targets.kubernetes.access import access_gaps
-from mlinfra.targets.kubernetes.guard import guard_render
-from mlinfra.targets.kubernetes.render import OPTION_SECRETS_DIR, OPTION_TIMING, render_plan, timing_option
 
-__all__ = ["OPTION_SECRETS_DIR", "OPTION_TIMING", "KubernetesTarget"]
+if TYPE_CHECKING:  # pragma: no cover
+    from mlinfra.monitoring.drill import AlertmanagerDrill
+
+__all__ = ["KubernetesTarget"]
+
+# render and drill only (outputs.py imports the manifest, monitoring and guardrail builders): not loaded by decide
+_render_files = deferred("mlinfra.targets.kubernetes.outputs:render_files")
+_alertmanager_drill = deferred("mlinfra.targets.kubernetes.outputs:alertmanager_drill")
 
 
 class KubernetesTarget(Target):
@@ -36,35 +39,18 @@ class KubernetesTarget(Target):
         return monitoring_errors(profile), monitoring_warnings(profile)
 
     def render(self, profile: Profile, env: str, options: dict[str, Any] | None = None) -> list[RenderedFile]:
-        options = options or {}
-        errors, warnings = self.profile_checks(profile)
-        if errors:
-            raise ValueError("; ".join(f"{path}: {message}" for path, message in errors))
-        plan = self.plan(profile, env)
-        files = render_plan(
-            plan, timing_option(options.get(OPTION_TIMING)),
-            secrets_dir=options.get(OPTION_SECRETS_DIR) or ALERTMANAGER_SECRETS_DIR,
-        )
-        guard_render(profile, plan, files)  # the guardrails preview runs, on what would be written
-        files.notes["latency_edges"] = latency_edges(profile)
-        if warnings:
-            files.notes["warnings"] = [f"{path}: {message}" for path, message in warnings]
-        return files
+        """The environment's manifests, monitoring stack, rules and dashboards (outputs.render_files); refuses on the
+        profile_checks errors and runs the guardrails on what would be written."""
+        return _render_files(self, profile, env, options)
 
     def dashboard(self, profile: Profile, env: str, model: str) -> str:
         """The model's Grafana dashboard (monitoring.dashboards: its title and uid)."""
         return f"Grafana dashboard '{profile.name} / {env} / {model}' (uid {dashboard_uid(profile.name, env, model)})"
 
     def notification_drill(self, profile: Profile, env: str) -> AlertmanagerDrill:
-        """Test alerts for the routes of `env` in the Alertmanager that routes its alerts: the one of the environment
-        owning the cluster's monitoring stack (planning.plan.monitoring_share), with production timing."""
-        plan = self.plan(profile, env)
-        owner = plan if plan.monitoring.owns_stack else self.plan(profile, plan.monitoring.stack_owner)
-        routed = owner.monitoring.routed_environments
-        return plan_alertmanager_drill(
-            build_alertmanager_config(owner), profile=profile.name, environment=env,
-            namespaces={r.namespace: r.name for r in routed if r.namespace}, default_environment=owner.environment,
-        )
+        """Test alerts for the routes of `env` in the Alertmanager that routes its alerts (outputs.alertmanager_drill:
+        the one of the environment owning the cluster's monitoring stack, with production timing)."""
+        return _alertmanager_drill(self, profile, env)
 
     def assemble(self, profile: Profile, env: str, secrets: dict[str, Any]) -> dict[str, Any]:
         from mlinfra.components.assembly import assemble_kubernetes  # Pulumi: only when deploying
