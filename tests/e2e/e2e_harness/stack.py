@@ -83,7 +83,8 @@ class ModelServer:
 
 class Prometheus:
     def __init__(self, binary: str, workdir: Path, *, scrape_interval_s: float, metrics_path: str,
-                 targets: list[dict], rule_files: list[Path], alertmanager_port: int):
+                 targets: list[dict], rule_files: list[Path], alertmanager_port: int,
+                 scrape_configs: list[dict] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.rule_files = [str(path) for path in rule_files]
@@ -95,7 +96,9 @@ class Prometheus:
             },
             "rule_files": [],  # load_rules() adds them once the targets have samples (see there)
             "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]},
-            "scrape_configs": [{"job_name": "mlserver", "metrics_path": metrics_path, "static_configs": targets}],
+            # more jobs (the drift monitor's) after the model server's
+            "scrape_configs": [{"job_name": "mlserver", "metrics_path": metrics_path, "static_configs": targets},
+                               *(scrape_configs or [])],
         }
         self.config_path = workdir / "prometheus.yml"
         self.config_path.write_text(yaml.safe_dump(self._config, sort_keys=True))
