@@ -96,10 +96,11 @@ def test_a_non_owner_deploys_no_namespace_or_secrets(make_plan, make_model, with
     ]
 
 
-def test_runbook_links_follow_the_profile(make_plan, with_monitoring):
-    plan = with_monitoring(make_plan(), runbook_url="https://wiki.example.com/ml/runbooks")
+def test_runbook_links_follow_the_profile(make_plan, make_model, make_drift, with_monitoring):
+    plan = with_monitoring(make_plan(models=(make_model(drift=make_drift()),)),
+                           runbook_url="https://wiki.example.com/ml/runbooks")
     links = {r["alert"]: r["annotations"]["runbook_url"] for g in build_rule_groups(plan) for r in g["rules"]
              if "alert" in r}
-    assert len(links) == 10, sorted(links)
+    assert len(links) == 11, sorted(links)  # nine of every model, two of its drift monitor
     assert links["MLModelErrorBudgetFastBurn"] == "https://wiki.example.com/ml/runbooks#mlmodelerrorbudgetfastburn"
     assert all(url == f"https://wiki.example.com/ml/runbooks#{alert.lower()}" for alert, url in links.items())
