@@ -89,3 +89,28 @@ def test_deferred_calls_the_named_function_and_rejects_a_malformed_name():
     assert dumps.__name__ == "dumps"
     with pytest.raises(ValueError, match="package.module:function"):
         deferred("json.dumps")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["validate", "stacks/profile.yaml"], id="command"),
+        pytest.param(["--version"], id="no-command"),
+        pytest.param(["nonsense"], id="usage-error"),
+    ],
+)
+def test_main_collects_garbage_again_once_the_command_is_imported(args):
+    """main() keeps the collector off only while the command's modules load (their objects are then frozen)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import gc, sys
+            from mlinfra.cli.main import main
+            try:
+                main({args!r})
+            except SystemExit:
+                pass
+            print("GC", gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr)
+        """)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"},
+    )
+    assert "GC True True" in proc.stderr, proc.stderr[-2000:]
