@@ -157,7 +157,8 @@ def _fitting_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def build_service_monitor(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming = PRODUCTION) -> dict[str, Any]:
-    """Scrape the model's Service on its `metrics` port; label every series with model and environment."""
+    """Scrape the model's Service on its `metrics` port (and its drift monitor's `drift-metrics` port); label every
+    series with model and environment."""
     runtime = RUNTIMES[model.runtime]
     relabel = [
         {"action": "replace", "sourceLabels": [_meta_label(LABEL_MODEL)], "targetLabel": "model"},
