@@ -8,6 +8,8 @@ import importlib.util
 import base64
 import io
 import json
+import os
+import subprocess
 import sys
 
 import pytest
@@ -156,12 +158,30 @@ def test_the_entry_point_reads_the_endpoint_map_from_the_environment(monkeypatch
 
 
 def test_boto3_is_loaded_only_in_lambda():
-    """Importing the module (tests, the component reading it) needs no boto3; the client is built on first use."""
+    """Importing the module (tests, the component reading it) needs no boto3; the client is built on first use.
+    Run in a fresh interpreter, once with boto3 hidden (the import still works, the first request names boto3)
+    and once as installed (the import leaves it unloaded, the first request loads it)."""
+    probe = (
+        "import sys\n"
+        "if sys.argv[1] == 'hidden':\n"
+        "    sys.modules['boto3'] = None\n"
+        "from mlinfra.targets.aws_sagemaker import edge_handler\n"
+        "assert 'boto3' not in sys.modules or sys.modules['boto3'] is None, 'boto3 loaded at import'\n"
+        "try:\n"
+        "    edge_handler.runtime_client()\n"
+        "except ImportError as exc:\n"
+        "    print('missing', exc.name)\n"
+        "else:\n"
+        "    print('loaded', 'boto3' in sys.modules)\n"
+    )
+    env = {**os.environ, "AWS_DEFAULT_REGION": "eu-central-1"}
+    hidden = subprocess.run([sys.executable, "-c", probe, "hidden"], capture_output=True, text=True, env=env)
+    assert hidden.returncode == 0, hidden.stderr
+    assert hidden.stdout.split() == ["missing", "boto3"]
     if importlib.util.find_spec("boto3") is not None:
-        pytest.skip("boto3 is installed here: nothing shows that the import waits for the first request")
-    assert "boto3" not in sys.modules
-    with pytest.raises(ModuleNotFoundError, match="boto3"):
-        edge_handler.runtime_client()
+        real = subprocess.run([sys.executable, "-c", probe, "real"], capture_output=True, text=True, env=env)
+        assert real.returncode == 0, real.stderr
+        assert real.stdout.split() == ["loaded", "True"]
 
 
 def test_the_shipped_file_imports_only_the_standard_library_at_module_level():
