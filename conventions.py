@@ -120,6 +120,11 @@ def selector_labels(*, profile: str, environment: str, model: str) -> dict[str, 
 RECORD_PREFIX = "mlinfra:model"
 
 
+def keda_hpa_name(scaled_object: str) -> str:
+    """The HorizontalPodAutoscaler KEDA creates for a ScaledObject (its default: keda-hpa-<ScaledObject name>)."""
+    return f"keda-hpa-{scaled_object}"
+
+
 # requests waiting in the LLM runtimes' queues (runtimes.catalog.Runtime.waiting_metric), summed per model
 RECORD_REQUESTS_WAITING = f"{RECORD_PREFIX}_requests_waiting:sum"
 

@@ -13,8 +13,10 @@ take at most QUEUE_SHARE_OF_SLO of the p95 SLO, so W = C x p95 x QUEUE_SHARE_OF_
 A CPU trigger (the serving container, the HPA's target utilisation) stays as a floor: the HPA takes the largest
 replica count any metric asks for.
 
-KEDA creates and owns the HPA (a second HPA on the Deployment would fight it); it is named like the model
-(advanced.horizontalPodAutoscalerConfig.name), so the replicas-at-maximum alert reads the same series either way.
+KEDA creates and owns the HPA (a second HPA on the Deployment would fight it), under its default name
+keda-hpa-<model> (conventions.keda_hpa_name, which the replicas-at-maximum alert reads): not the model's own name,
+so a deployed HPA of autoscaling.metric cpu, which `pulumi up` deletes when the ScaledObject replaces it, never
+collides with KEDA's.
 Dev models that scale to zero (planning.scaling.scales_to_zero) add a cron trigger active in the schedule's hours
 and idleReplicaCount 0: outside them, with no requests, KEDA scales the Deployment to zero; the model-down and
 no-traffic alerts know (monitoring.rules). A request to a model at zero replicas is refused until the schedule
@@ -142,7 +144,6 @@ def scaled_object(plan: EnvironmentPlan, model: ModelSpec) -> dict[str, Any]:
         "minReplicaCount": model.min_replicas,
         "maxReplicaCount": model.max_replicas,
         "pollingInterval": POLLING_SECONDS,
-        "advanced": {"horizontalPodAutoscalerConfig": {"name": model.k8s_name}},
         "triggers": triggers,
     }
     if scales_to_zero(plan, model):

@@ -71,6 +71,7 @@ from mlinfra.runtimes.catalog import RUNTIMES
 from mlinfra.monitoring.timing import PRODUCTION, AlertTiming, format_duration
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
 from mlinfra.planning.scaling import scales_to_zero
+from mlinfra.conventions import keda_hpa_name
 from mlinfra.monitoring.runtime_metrics import requests_waiting
 
 # Production `for:` durations (seconds), scaled by the timing
@@ -281,7 +282,9 @@ def model_alerts(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -
         )
     k8s = f'namespace="{plan.namespace}", '
     if model.max_replicas > model.min_replicas:
-        hpa = f'{k8s}horizontalpodautoscaler="{model.k8s_name}"'
+        # the model's own HPA (autoscaling.metric cpu) or the one KEDA creates for its ScaledObject
+        owner = keda_hpa_name(model.k8s_name) if plan.autoscaling.metric == "requests" else model.k8s_name
+        hpa = f'{k8s}horizontalpodautoscaler="{owner}"'
         rules.append(
             _alert(
                 ALERT_SATURATED,

@@ -35,6 +35,7 @@ from mlinfra.conventions import (
     DRIFT_WINDOW_SAMPLES_METRIC,
     PORT_DRIFT_METRICS,
 )
+from mlinfra.conventions import keda_hpa_name
 from mlinfra.drift.score import psi_to_score
 from mlinfra.monitoring.rules import HOLD, LATENCY_BUDGET, build_rule_groups
 from mlinfra.monitoring.runtime_metrics import FAST_BURN, SLOW_BURN, latency_edge, metrics_for
@@ -283,12 +284,14 @@ def _cases(plan: EnvironmentPlan, model: ModelSpec, rule: dict[str, Any], timing
         calm = normal(target)
         value, labels = 0.0, recorded
     elif name == ALERT_SATURATED:
-        hpa = {"namespace": plan.namespace, "horizontalpodautoscaler": model.k8s_name, "job": "kube-state-metrics"}
+        # KEDA's HPA (autoscaling on requests) or the model's own (on CPU), as kube-state-metrics names it
+        hpa_name = keda_hpa_name(model.k8s_name) if plan.autoscaling.metric == "requests" else model.k8s_name
+        hpa = {"namespace": plan.namespace, "horizontalpodautoscaler": hpa_name, "job": "kube-state-metrics"}
         fire = [_series("kube_horizontalpodautoscaler_status_current_replicas", hpa, _gauge(model.max_replicas, steps)),
                 _series("kube_horizontalpodautoscaler_spec_max_replicas", hpa, _gauge(model.max_replicas, steps))]
         calm = [_series("kube_horizontalpodautoscaler_status_current_replicas", hpa, _gauge(model.min_replicas, steps)),
                 _series("kube_horizontalpodautoscaler_spec_max_replicas", hpa, _gauge(model.max_replicas, steps))]
-        value, labels = float(model.max_replicas), {"namespace": plan.namespace, "horizontalpodautoscaler": model.k8s_name}
+        value, labels = float(model.max_replicas), {"namespace": plan.namespace, "horizontalpodautoscaler": hpa_name}
     elif name == ALERT_CRASH_LOOPING:
         pod = {"namespace": plan.namespace, "pod": f"{model.k8s_name}-5d8f7c9b6-x2x4z", "container": CONTAINER_SERVER}
         other = {**pod, "pod": f"{model.k8s_name}-v2-5d8f7c9b6-x2x4z"}  # another Deployment's pod: never matched

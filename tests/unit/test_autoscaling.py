@@ -61,7 +61,6 @@ def test_scaled_object_scales_on_requests_per_replica_with_a_cpu_floor():
             "minReplicaCount": 3,
             "maxReplicaCount": 9,
             "pollingInterval": 30,
-            "advanced": {"horizontalPodAutoscalerConfig": {"name": "scorer"}},
             "triggers": [
                 {
                     "type": "prometheus",
@@ -79,6 +78,15 @@ def test_scaled_object_scales_on_requests_per_replica_with_a_cpu_floor():
             ],
         },
     }
+
+
+def test_the_replicas_at_maximum_alert_reads_the_hpa_that_scales_the_model():
+    def saturated(plan):
+        return next(r["expr"] for g in build_rule_groups(plan) for r in g["rules"]
+                    if r.get("alert") == "MLModelReplicasAtMax" and r["labels"]["model"] == "scorer")
+
+    assert 'horizontalpodautoscaler="keda-hpa-scorer"' in saturated(plan_of())  # KEDA's, named after the ScaledObject
+    assert 'horizontalpodautoscaler="scorer"' in saturated(plan_of(**{"autoscaling.metric": "cpu"}))
 
 
 def test_the_trigger_reads_the_normalised_request_rate_the_rules_record():
