@@ -788,7 +788,11 @@ class Monitoring(Strict):
         30, ge=1, le=3650,
         description="Prometheus retention in days; 30 or more holds the whole 30-day SLO window (dev keeps at most 7).",
     )
-    storage_gib: int = Field(50, ge=1, le=100_000, description="Prometheus volume size in GiB.")
+    storage_gib: int = Field(
+        50, ge=1, le=100_000,
+        description="Prometheus volume size in GiB, at least: a larger volume when the stack's series estimate needs "
+        "one for the retention (`mlinfra render` shows both).",
+    )
     notify: list[Notify] = Field(default_factory=list, description="Who is told when an alert fires.")
     smtp: Smtp | None = Field(
         None,
