@@ -79,3 +79,14 @@ def test_remote_write_credentials_become_a_secret_the_prometheus_reads_by_key(wr
     assert build_helm_values(plan)["prometheus"]["prometheusSpec"]["remoteWrite"][0]["basicAuth"]["password"] == {
         "name": "mlinfra-remote-write", "key": "password"}
     assert "mlinfra-fake-secret-thanosPassword" not in repr([r["inputs"] for r in run.resources])
+
+
+def test_pulumi_up_refuses_one_prometheus_past_the_threshold(write_profile, profile_data):
+    from mlinfra.components.offline import OfflineError
+    from mlinfra.program import run_offline
+
+    profile_data["environments"]["prod"] = {"min_replicas": 3, "max_replicas": 900}
+    profile_data["models"] = [{**profile_data["models"][0], "name": f"fraud-{i}"} for i in range(30)]
+    with pytest.raises(OfflineError, match=r"monitoring\.remote_write: the monitoring stack of environment 'prod' is "
+                                           r"estimated at [\d,]+ active series"):
+        run_offline(write_profile(profile_data), "prod", target="onprem-k8s")

@@ -173,3 +173,15 @@ def test_validate_and_the_program_read_the_remote_write_credentials_key():
     assert refs["mimirPassword"].paths == ("monitoring.remote_write.credentials_secret",)
     assert "password of the mimir store" in refs["mimirPassword"].what
     assert set(refs) == set(secret_config_keys(profile))
+
+
+def test_render_refuses_one_prometheus_past_the_threshold_naming_the_field(tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    profile = tmp_path / "fleet.yaml"
+    profile.write_text(json.dumps(big()))
+    result = CliRunner().invoke(cli, ["render", str(profile), "--env", "prod", "--target", "onprem-k8s",
+                                      "--out", str(tmp_path / "out")], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    assert "monitoring.remote_write:" in result.output and "Traceback" not in result.output
+    assert f"{MAX_SERIES_PER_PROMETHEUS:,}" in result.output
+    assert not (tmp_path / "out").exists(), "nothing is written"
