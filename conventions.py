@@ -146,6 +146,7 @@ ALERT_CRASH_LOOPING = "MLModelPodCrashLooping"
 ALERT_NOT_READY = "MLModelPodsNotReady"
 ALERT_DRIFT_HIGH = "MLModelDriftHigh"
 ALERT_DRIFT_SEVERE = "MLModelDriftSevere"  # the drift score above models[].drift.page_psi (critical)
+ALERT_DRIFT_STALE = "MLModelDriftMonitorStale"  # the drift monitor stopped computing: its alerts cannot fire
 
 SEVERITY_PAGE = "critical"
 SEVERITY_TICKET = "warning"

@@ -25,12 +25,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from mlinfra.conventions import (
     ALERT_CRASH_LOOPING,
     ALERT_DRIFT_HIGH,
     ALERT_DRIFT_SEVERE,
+    ALERT_DRIFT_STALE,
     ALERT_ERROR_BUDGET_FAST_BURN,
     ALERT_ERROR_BUDGET_SLOW_BURN,
     ALERT_LATENCY_FAST_BURN,
@@ -40,6 +42,7 @@ from mlinfra.conventions import (
     ALERT_NO_TRAFFIC,
     ALERT_NOT_READY,
     ALERT_SATURATED,
+    DRIFT_LAST_COMPUTED_METRIC,
     DRIFT_PSI_METRIC,
     DRIFT_SCORE_METRIC,
     PORT_DRIFT_METRICS,
@@ -89,6 +92,7 @@ HOLD = {
     ALERT_NOT_READY: 600,
     ALERT_DRIFT_HIGH: 1800,  # drift moves slowly and the window already averages many requests
     ALERT_DRIFT_SEVERE: 900,
+    ALERT_DRIFT_STALE: 600,
 }
 SEVERITY = {
     ALERT_LATENCY_HIGH: SEVERITY_PAGE,
@@ -103,6 +107,7 @@ SEVERITY = {
     ALERT_NOT_READY: SEVERITY_TICKET,
     ALERT_DRIFT_HIGH: SEVERITY_TICKET,
     ALERT_DRIFT_SEVERE: SEVERITY_PAGE,
+    ALERT_DRIFT_STALE: SEVERITY_TICKET,
 }
 # The model's own alerts: they carry the label `owner` (models[].owner) and go to that owner's receivers
 # (monitoring/alertmanager.py). MLModelDown is the owner's and, being critical, also the platform's where the
@@ -336,7 +341,8 @@ def model_alerts(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -
 def drift_alerts(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -> list[dict[str, Any]]:
     """The drift monitor's alerts: its highest score (any feature or the prediction) over the model's PSI thresholds,
     as scores (drift.score.psi_to_score). The monitor exports no score below min_samples, so too few requests never
-    alert; every replica scores its own sample, and the highest counts."""
+    alert; every replica scores its own sample, and the highest counts. And a ticket when a replica's monitor stops
+    computing (its timestamp goes stale), which would silence the other two."""
     d = model.drift
     assert d is not None
     where = f"{model.name} ({plan.environment})"
@@ -365,7 +371,28 @@ def drift_alerts(plan: EnvironmentPlan, model: ModelSpec, timing: AlertTiming) -
                 ),
             )
         )
+    stale = stale_after(d.interval_seconds)
+    out.append(
+        _alert(
+            ALERT_DRIFT_STALE,
+            f'time() - min by (namespace, model) ({DRIFT_LAST_COMPUTED_METRIC}{{namespace="{plan.namespace}", '
+            f'model="{model.name}"}}) > {stale}',
+            plan, model, timing,
+            summary=f"{where}: drift monitor not computing",
+            description=(
+                f"A drift monitor of model {model.name} in {plan.environment} last computed its scores "
+                f"{{{{ $value | humanizeDuration }}}} ago; it recomputes every {_num(d.interval_seconds)} s. Until "
+                "it does, the drift alerts cannot fire. Its log (container drift) says why."
+            ),
+        )
+    )
     return out
+
+
+def stale_after(interval_seconds: float) -> int:
+    """Seconds without a computation after which a drift monitor is stale: ten of its intervals, at least a minute
+    (its timestamp is scraped, and a busy host may delay a computation or two)."""
+    return max(60, math.ceil(10 * interval_seconds))
 
 
 def burn_thresholds(budget: float, windows: tuple[tuple[int, int, float], ...]) -> list[tuple[int, int, str, str]]:

@@ -21,6 +21,7 @@ from mlinfra.conventions import (
     ALERT_CRASH_LOOPING,
     ALERT_DRIFT_HIGH,
     ALERT_DRIFT_SEVERE,
+    ALERT_DRIFT_STALE,
     ALERT_ERROR_BUDGET_FAST_BURN,
     ALERT_ERROR_BUDGET_SLOW_BURN,
     ALERT_LATENCY_FAST_BURN,
@@ -30,6 +31,7 @@ from mlinfra.conventions import (
     ALERT_NOT_READY,
     ALERT_SATURATED,
     CONTAINER_SERVER,
+    DRIFT_LAST_COMPUTED_METRIC,
     DRIFT_PSI_METRIC,
     DRIFT_SCORE_METRIC,
     DRIFT_WINDOW_SAMPLES_METRIC,
@@ -37,7 +39,7 @@ from mlinfra.conventions import (
 )
 from mlinfra.conventions import keda_hpa_name
 from mlinfra.drift.score import psi_to_score
-from mlinfra.monitoring.rules import HOLD, LATENCY_BUDGET, build_rule_groups
+from mlinfra.monitoring.rules import HOLD, LATENCY_BUDGET, build_rule_groups, stale_after
 from mlinfra.monitoring.runtime_metrics import FAST_BURN, SLOW_BURN, latency_edge, metrics_for
 from mlinfra.monitoring.timing import PRODUCTION, AlertTiming
 from mlinfra.planning.specs import EnvironmentPlan, ModelSpec
@@ -332,6 +334,16 @@ def _cases(plan: EnvironmentPlan, model: ModelSpec, rule: dict[str, Any], timing
         calm = scores(round(psi_threshold * 0.98, 6)) + scores(high_psi * 2, {"namespace": DECOY_NAMESPACE}) + window
         value, labels = round(psi_to_score(high_psi), 6), {"namespace": plan.namespace, "model": model.name}
         queried = high_psi  # the PSI the description queries
+    elif name == ALERT_DRIFT_STALE:
+        assert model.drift is not None, f"{name} for model {model.name} without a drift monitor"
+        monitor = {**target, "job": model.k8s_name, "endpoint": PORT_DRIFT_METRICS}
+        stuck = -(stale_after(model.drift.interval_seconds) + 1000)  # last computed long before the test began
+        current = f"0+{_fmt(step)}x{steps}"  # computed at every scrape: the timestamp is the test's clock
+        fire = [_series(DRIFT_LAST_COMPUTED_METRIC, {**monitor, "pod": "p-stuck"}, _gauge(stuck, steps)),
+                _series(DRIFT_LAST_COMPUTED_METRIC, {**monitor, "pod": "p-fine"}, current)]
+        calm = [_series(DRIFT_LAST_COMPUTED_METRIC, {**monitor, "pod": "p-fine"}, current),
+                _series(DRIFT_LAST_COMPUTED_METRIC, {**monitor, "namespace": DECOY_NAMESPACE}, _gauge(stuck, steps))]
+        value, labels = float(eval_s - stuck), {"namespace": plan.namespace, "model": model.name}
     else:
         raise ValueError(f"no test cases for alert {name}: add them to tests/rule_tests.py")
 

@@ -12,6 +12,7 @@ from profile_data import LOAN_DESK, changed
 from mlinfra.conventions import (
     ALERT_DRIFT_HIGH,
     ALERT_DRIFT_SEVERE,
+    ALERT_DRIFT_STALE,
     ALERT_MODEL_DOWN,
     CONTAINER_DRIFT,
     PORT_DRIFT_METRICS,
@@ -216,9 +217,13 @@ def test_alerts_compare_the_highest_score_with_the_psi_thresholds():
     assert (high["for"], severe["for"]) == ("30m", "15m")
     assert "PSI 0.37 (models[].drift.page_psi)" in severe["annotations"]["description"]
     assert 'endpoint!="drift-metrics"' in alerts[("scorer", ALERT_MODEL_DOWN)]["expr"]
+    stale = alerts[("scorer", ALERT_DRIFT_STALE)]
+    assert stale["expr"] == ('time() - min by (namespace, model) (mlinfra_model_drift_last_computed_timestamp_seconds'
+                             '{namespace="loan-desk-prod", model="scorer"}) > 250')  # 10 x interval_seconds 25
+    assert (stale["labels"]["severity"], stale["for"]) == ("warning", "10m")
     without = dataclasses.replace(plan, models=tuple(dataclasses.replace(m, drift=None) for m in plan.models))
     names = {r.get("alert") for g in build_rule_groups(without) for r in g["rules"]}
-    assert not names & {ALERT_DRIFT_HIGH, ALERT_DRIFT_SEVERE}
+    assert not names & {ALERT_DRIFT_HIGH, ALERT_DRIFT_SEVERE, ALERT_DRIFT_STALE}
 
 
 def test_dashboard_has_drift_panels_with_both_thresholds(make_plan, make_model):

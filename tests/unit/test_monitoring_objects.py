@@ -101,6 +101,6 @@ def test_runbook_links_follow_the_profile(make_plan, make_model, make_drift, wit
                            runbook_url="https://wiki.example.com/ml/runbooks")
     links = {r["alert"]: r["annotations"]["runbook_url"] for g in build_rule_groups(plan) for r in g["rules"]
              if "alert" in r}
-    assert len(links) == 11, sorted(links)  # nine of every model, two of its drift monitor
+    assert len(links) == 12, sorted(links)  # nine of every model, three of its drift monitor
     assert links["MLModelErrorBudgetFastBurn"] == "https://wiki.example.com/ml/runbooks#mlmodelerrorbudgetfastburn"
     assert all(url == f"https://wiki.example.com/ml/runbooks#{alert.lower()}" for alert, url in links.items())
