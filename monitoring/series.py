@@ -5,7 +5,8 @@ Pure arithmetic over the plan (no I/O), so `decide` and `render` show it without
 
     series = baseline + nodes x NODE_SERIES
              + sum over every model of every environment on the cluster of
-               max_replicas x (RUNTIME_SERIES[runtime] + POD_SERIES) + RECORDED_SERIES_PER_MODEL
+               max_replicas x (RUNTIME_SERIES[runtime] + POD_SERIES + drift_series(its drift monitor))
+               + RECORDED_SERIES_PER_MODEL
 
 at maximum replicas: the stack must hold the peak. Each figure carries its source: MLServer's is measured from a
 real scrape (tests/tools/test_series_measured.py re-measures it and fails when MLServer drifts from it by more than
@@ -91,6 +92,12 @@ BASELINE_SERIES = SeriesFigure(
     50_000, "estimate: the API server's request histograms, etcd, CoreDNS, the operator, Prometheus, "
     "Alertmanager, Grafana and kube-state-metrics' cluster objects in kube-prometheus-stack's default scrape",
 )
+# The drift monitor beside a replica (drift/server.py): score, PSI and KS per feature and for the prediction, five
+# per-model gauges and counters, the process collector's six and the scrape's own 5; features unknown (the
+# reference's columns): an estimate
+DRIFT_SERIES_PER_FEATURE = 3
+DRIFT_SERIES_FIXED = 5 + 6 + SCRAPE_SERIES_PER_TARGET
+DRIFT_FEATURES_UNKNOWN = 30
 PODS_PER_NODE = 4  # nodes unknown to the target (a cluster mlinfra creates): one node per this many replicas
 MIN_NODES = 2
 # normalised records per model (monitoring.rules): request rates, error and slow ratios per window, latency
@@ -172,9 +179,16 @@ class SeriesEstimate:
         }
 
 
-def per_replica(runtime: str) -> int:
-    """Series one serving replica adds: its runtime's scrape and its pod's Kubernetes series."""
-    return RUNTIME_SERIES[runtime].series + POD_SERIES.series
+def per_replica(runtime: str, drift_features: int | None = None) -> int:
+    """Series one serving replica adds: its runtime's scrape, its pod's Kubernetes series and its drift monitor's."""
+    return RUNTIME_SERIES[runtime].series + POD_SERIES.series + drift_series(drift_features)
+
+
+def drift_series(features: int | None) -> int:
+    """What a drift monitor exports (None: no monitor; 0: features unknown, DRIFT_FEATURES_UNKNOWN assumed)."""
+    if features is None:
+        return 0
+    return DRIFT_SERIES_PER_FEATURE * ((features or DRIFT_FEATURES_UNKNOWN) + 1) + DRIFT_SERIES_FIXED
 
 
 def recorded_per_model(runtime: str) -> int:
@@ -188,7 +202,7 @@ def estimate(scraped: tuple[ScrapedModel, ...], *, nodes: int | None, retention_
     replicas = sum(m.max_replicas for m in scraped)
     node_count = nodes if nodes is not None else max(MIN_NODES, math.ceil(replicas / PODS_PER_NODE))
     return SeriesEstimate(
-        models=sum(m.max_replicas * per_replica(m.runtime) for m in scraped),
+        models=sum(m.max_replicas * per_replica(m.runtime, m.drift_features) for m in scraped),
         recorded=sum(recorded_per_model(m.runtime) for m in scraped),
         nodes=node_count,
         node_series=node_count * NODE_SERIES.series,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from mlinfra.planning.sizing import size_model
 from mlinfra.planning.specs import AutoscalingSpec, EnvironmentPlan, ModelSpec, RemoteWriteSpec, ScrapedModel
 from mlinfra.profiles.environments import EnvironmentSettings
-from mlinfra.profiles.model import Profile
+from mlinfra.profiles.model import Model, Profile
 from mlinfra.runtimes.catalog import RUNTIMES, runtime_for
 
 SCALE_TO_ZERO_MAX_STARTUP_S = 300  # = monitoring.rules.HOLD[MLModelDown] (a unit test holds them together)
@@ -39,13 +39,24 @@ def scales_to_zero(plan: EnvironmentPlan, model: ModelSpec) -> bool:
 
 
 def scraped_models(profile: Profile, environments: tuple[EnvironmentSettings, ...]) -> tuple[ScrapedModel, ...]:
-    """Every model of every environment a monitoring stack watches, at its maximum replicas."""
+    """Every model of every environment a monitoring stack watches, at its maximum replicas, with its drift
+    monitor's features where it has one."""
     return tuple(
         ScrapedModel(environment=env.name, model=m.name, runtime=runtime_for(m.framework),
-                     max_replicas=size_model(m, env).max_replicas)
+                     max_replicas=size_model(m, env).max_replicas, drift_features=drift_features(profile, m))
         for env in environments
         for m in profile.models
     )
+
+
+def drift_features(profile: Profile, model: Model) -> int | None:
+    """The features a model's drift monitor scores (0: the reference's columns, unknown here), None without one -
+    the condition of planning.plan.drift_spec (monitoring.drift, models[].drift, a V2 runtime; a test holds them
+    equal)."""
+    d = model.drift
+    if not profile.monitoring.drift or d is None or not RUNTIMES[runtime_for(model.framework)].v2_http:
+        return None
+    return len(d.features) if d.features is not None else 0
 
 
 def remote_write_spec(profile: Profile) -> RemoteWriteSpec | None:

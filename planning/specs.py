@@ -159,6 +159,9 @@ class ScrapedModel:
     model: str
     runtime: str
     max_replicas: int
+    # the drift monitor beside each replica (its own scrape target): the features it scores, 0 when they are the
+    # reference sample's columns (unknown until it runs); None: no monitor
+    drift_features: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

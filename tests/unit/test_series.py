@@ -185,3 +185,30 @@ def test_render_refuses_one_prometheus_past_the_threshold_naming_the_field(tmp_p
     assert "monitoring.remote_write:" in result.output and "Traceback" not in result.output
     assert f"{MAX_SERIES_PER_PROMETHEUS:,}" in result.output
     assert not (tmp_path / "out").exists(), "nothing is written"
+
+
+def test_a_drift_monitor_beside_each_replica_adds_its_series():
+    from mlinfra.monitoring.series import DRIFT_FEATURES_UNKNOWN, DRIFT_SERIES_FIXED, DRIFT_SERIES_PER_FEATURE
+
+    plain = ScrapedModel(environment="prod", model="a", runtime="mlserver", max_replicas=6)
+    known = ScrapedModel(environment="prod", model="a", runtime="mlserver", max_replicas=6, drift_features=4)
+    unknown = ScrapedModel(environment="prod", model="a", runtime="mlserver", max_replicas=6, drift_features=0)
+    base = estimate((plain,), nodes=5, retention_days=9).models
+    assert estimate((known,), nodes=5, retention_days=9).models - base == 6 * (
+        DRIFT_SERIES_PER_FEATURE * (4 + 1) + DRIFT_SERIES_FIXED)
+    assert estimate((unknown,), nodes=5, retention_days=9).models - base == 6 * (
+        DRIFT_SERIES_PER_FEATURE * (DRIFT_FEATURES_UNKNOWN + 1) + DRIFT_SERIES_FIXED)
+
+
+def test_the_estimate_sees_the_drift_monitors_the_plan_deploys():
+    drift = {"reference": "s3://risk-models/scorer/reference.csv", "features": ["income", "age", "tenure"]}
+    data = changed(LOAN_DESK, **{"monitoring.drift": True, "models.0.drift": drift,
+                                 "models.1.drift": {"reference": "pvc://model-store/doc-reader/ref.parquet"}})
+    plan = plan_for(profile_from_data(data), "prod", "onprem-k8s")
+    features = {(s.environment, s.model): s.drift_features for s in plan.monitoring.scraped}
+    for model in plan.models:  # the same models planning gives a drift monitor (planning.plan.drift_spec)
+        assert (features[("prod", model.name)] is not None) == (model.drift is not None), model.name
+    assert features[("prod", "scorer")] == 3
+    off = plan_for(profile_from_data(changed(data, **{"monitoring.drift": False})), "prod", "onprem-k8s")
+    assert all(s.drift_features is None for s in off.monitoring.scraped)
+    assert plan_estimate(plan).total > plan_estimate(off).total
