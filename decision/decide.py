@@ -11,7 +11,7 @@ An option over budget never beats one within it; when every option is over budge
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -20,7 +20,15 @@ from mlinfra.costs.prices import PriceTable, price_table
 from mlinfra.decision.criteria import CRITERIA, NEUTRAL_SCORE, Criteria, burstiness, cost_score, normalised_weights
 from mlinfra.decision.explain import reasons_for, why_lost
 from mlinfra.decision.horizon import Horizon, horizon
-from mlinfra.decision.sensitivity import BreakEven, CostCurve, break_evens, curves, peak_curves, peak_text
+from mlinfra.decision.sensitivity import (
+    BreakEven,
+    CostCurve,
+    break_evens,
+    cost_functions,
+    curves,
+    peak_curves,
+    peak_text,
+)
 from mlinfra.planning.sizing import capacity_assumption
 from mlinfra.profiles.environments import EnvironmentSettings, all_environments, resolve_environment
 from mlinfra.profiles.model import Profile
@@ -35,6 +43,9 @@ class Candidate(Protocol):
     def violations(self, profile: Profile) -> list[str]: ...
     def environment_feasibility(self, profile: Profile, env: EnvironmentSettings) -> list[str]: ...
     def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate: ...
+    def cost_function(
+        self, profile: Profile, envs: Sequence[EnvironmentSettings], table: PriceTable
+    ) -> Callable[[Profile], float]: ...
     def criteria(self, profile: Profile) -> Criteria: ...
     def components(self, profile: Profile) -> list[str]: ...
     def consequences(self, profile: Profile) -> list[str]: ...
@@ -217,9 +228,11 @@ def decide(profile: Profile, targets: Sequence[Candidate], env: str | None = Non
     infeasible = [replace(o, why="infeasible: " + "; ".join(o.violations)) for o in infeasible]
 
     priced = {o.target for o in ranked if o.monthly_cost_eur is not None}
-    swept = curves(profile, [t for t in candidates if t.name in priced], envs, table) if len(priced) > 1 else []
+    sweeping = [t for t in candidates if t.name in priced]
+    functions = cost_functions(profile, sweeping, envs, table) if len(priced) > 1 else {}
+    swept = curves(profile, sweeping, envs, table, functions) if len(priced) > 1 else []
     crossings = break_evens(swept)
-    peaks = break_evens(peak_curves(profile, [t for t in candidates if t.name in priced], envs, table)) if swept else []
+    peaks = break_evens(peak_curves(profile, sweeping, envs, table, functions)) if swept else []
     if ranked:
         chosen = ranked[0]
         ranked = [chosen] + [replace(o, why=why_lost(o, chosen, weights, budget)) for o in ranked[1:]]

@@ -1,14 +1,15 @@
 """Break-even: how each option's monthly cost moves with the profile's traffic, and where the cheapest one changes.
 
 The sweep scales every model's average and peak requests/s by the same factors and evaluates only the
-candidates' cost models (their `estimate` per environment: sizing, bin packing and price arithmetic), never the
-feasibility rules, scores or ranking - a few milliseconds per point. Capacity limits (an on-premise cluster's
-nodes) are not re-checked along the curve: it answers "what would it cost", not "would it fit".
+candidates' cost models (their `cost_function`, set up once per profile for both sweeps: what their estimates over
+the environments add up to - sizing, bin packing and price arithmetic), never the feasibility rules, scores or
+ranking. Capacity limits (an on-premise cluster's nodes) are not re-checked along the curve: it answers "what would
+it cost", not "would it fit".
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -79,34 +80,58 @@ def with_peak_ratio(profile: Profile, ratio: float) -> Profile:
     return profile.model_copy(update={"models": models})
 
 
-def curves(
+def cost_functions(
     profile: Profile, candidates: Sequence[Candidate], envs: Sequence[EnvironmentSettings], table: PriceTable
+) -> dict[str, Callable[[Profile], float]]:
+    """Each candidate's cost function of `profile`'s traffic (Target.cost_function), set up once for both sweeps; a
+    candidate whose cost model cannot price the profile at all is left out."""
+    found: dict[str, Callable[[Profile], float]] = {}
+    for c in candidates:
+        try:
+            found[c.name] = c.cost_function(profile, envs, table)
+        except (EstimateError, NotImplementedError):
+            continue
+    return found
+
+
+def curves(
+    profile: Profile, candidates: Sequence[Candidate], envs: Sequence[EnvironmentSettings], table: PriceTable,
+    functions: Mapping[str, Callable[[Profile], float]] | None = None,
 ) -> list[CostCurve]:
-    """Each candidate's monthly cost (all environments) at every scale of the profile's traffic."""
+    """Each candidate's monthly cost (all environments) at every scale of the profile's traffic (`functions`: their
+    cost_functions when already set up)."""
     today = sum(m.traffic.average_rps for m in profile.models)
-    return sweep([(round(today * f, 6), scaled(profile, f)) for f in SCALES], candidates, envs, table)
+    if functions is None:
+        functions = cost_functions(profile, candidates, envs, table)
+    return sweep([(round(today * f, 6), scaled(profile, f)) for f in SCALES], candidates, functions)
 
 
 def peak_curves(
-    profile: Profile, candidates: Sequence[Candidate], envs: Sequence[EnvironmentSettings], table: PriceTable
+    profile: Profile, candidates: Sequence[Candidate], envs: Sequence[EnvironmentSettings], table: PriceTable,
+    functions: Mapping[str, Callable[[Profile], float]] | None = None,
 ) -> list[CostCurve]:
     """Each candidate's monthly cost at every peak-to-average ratio of PEAK_RATIOS, the average kept."""
     if not any(m.traffic.average_rps for m in profile.models):
         return []
-    return sweep([(r, with_peak_ratio(profile, r)) for r in PEAK_RATIOS], candidates, envs, table)
+    if functions is None:
+        functions = cost_functions(profile, candidates, envs, table)
+    return sweep([(r, with_peak_ratio(profile, r)) for r in PEAK_RATIOS], candidates, functions)
 
 
 def sweep(
-    variants: Sequence[tuple[float, Profile]], candidates: Sequence[Candidate], envs: Sequence[EnvironmentSettings],
-    table: PriceTable,
+    variants: Sequence[tuple[float, Profile]], candidates: Sequence[Candidate],
+    functions: Mapping[str, Callable[[Profile], float]],
 ) -> list[CostCurve]:
-    """Each candidate's monthly cost (all environments) at every (x, profile) variant; a variant its cost model
-    cannot price (no instance holds the load) is left out of its curve."""
+    """Each candidate's monthly cost (all environments) at every (x, variant of the profile's traffic), from its
+    cost function; a variant it cannot price (no instance holds the load) is left out of its curve."""
     found: dict[str, list[tuple[float, float]]] = {c.name: [] for c in candidates}
-    for x, variant in variants:
-        for c in candidates:
+    for c in candidates:
+        monthly = functions.get(c.name)
+        if monthly is None:
+            continue
+        for x, variant in variants:
             try:
-                total = sum(c.estimate(variant, env, table).monthly_eur for env in envs)
+                total = monthly(variant)
             except (EstimateError, NotImplementedError):
                 continue
             found[c.name].append((x, round(total, 2)))

@@ -76,17 +76,28 @@ class ModelSpec:
     @property
     def expected_rps(self) -> float:
         """Average requests/s this environment is expected to serve."""
-        return round(self.average_rps * self.traffic_share, 6)
+        return expected_rps(self.average_rps, self.traffic_share)
 
     @property
     def expects_traffic(self) -> bool:
         """Whether silence is a fault (no-traffic alert, and a missing latency/error SLI pages)."""
-        return self.traffic_expected and self.expected_rps > 0
+        return expects_traffic(self.traffic_expected, self.average_rps, self.traffic_share)
 
     @property
     def error_budget(self) -> float:
         """Allowed error ratio, 1 - availability."""
         return round(1 - self.availability, 10)
+
+
+def expected_rps(average_rps: float, traffic_share: float) -> float:
+    """Average requests/s an environment serving `traffic_share` of the profile's traffic is expected to serve."""
+    return round(average_rps * traffic_share, 6)
+
+
+def expects_traffic(traffic_expected: bool, average_rps: float, traffic_share: float) -> bool:
+    """Whether an environment's silence is a fault: its traffic is continuous and some is expected (ModelSpec's
+    figures, for callers that have the profile's and the environment's rather than a plan)."""
+    return traffic_expected and expected_rps(average_rps, traffic_share) > 0
 
 
 @dataclass(frozen=True, kw_only=True)

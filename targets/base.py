@@ -13,7 +13,7 @@ modules load when that code first runs.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from mlinfra.costs.model import CostEstimate
@@ -95,6 +95,19 @@ class Target:
     def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
         """Monthly cost estimate for one environment."""
         raise NotImplementedError(f"target {self.name} has no cost model")
+
+    def cost_function(
+        self, profile: Profile, envs: Sequence[EnvironmentSettings], table: PriceTable
+    ) -> Callable[[Profile], float]:
+        """Monthly cost over `envs` of a variant of `profile` that differs only in its models' traffic (the points of
+        the break-even sweep, decision/sensitivity.py): the sum of each environment's `estimate` (raises as it does).
+        A target whose estimate builds more than its figures need returns a cheaper function equal to it, with what
+        traffic does not change worked out once, here."""
+
+        def monthly(variant: Profile) -> float:
+            return sum(self.estimate(variant, env, table).monthly_eur for env in envs)
+
+        return monthly
 
     def criteria(self, profile: Profile) -> Criteria:
         """Scores 0..1 with a sentence each for scalability, sovereignty, security, operations (cost is scored by

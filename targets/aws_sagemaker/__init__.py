@@ -2,15 +2,17 @@
 cheaper, real-time instances otherwise), CloudWatch alarms and dashboards, SNS alert topics.
 
 Everything specific to it lives here: feasibility and deployment gaps (feasibility.py), scores (criteria.py),
-the endpoint choice the cost model prices and the deployment deploys (choice.py, cost.py), the environment's spec
-(endpoints.py, iam.py), the API Gateway edge for OIDC and unauthenticated public callers (edge.py and its Lambda
-proxy edge_handler.py), alarms and dashboards (alarms.py, dashboards.py) and render (render.py). The Pulumi
-components (components/sagemaker*.py, components/cloudwatch.py, components/aws/) only map the spec onto resources.
+the endpoint choice the cost model prices and the deployment deploys (choice.py, cost.py; sweep.py: the same cost
+as a function of traffic, for the break-even sweep), the environment's spec (endpoints.py, iam.py), the API Gateway
+edge for OIDC and unauthenticated public callers (edge.py and its Lambda proxy edge_handler.py), alarms and
+dashboards (alarms.py, dashboards.py) and render (render.py). The Pulumi components (components/sagemaker*.py,
+components/cloudwatch.py, components/aws/) only map the spec onto resources.
 See README.md for what a deployment needs besides `pulumi up` (the serving image, https artifacts, subscriptions).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlinfra.costs.model import CostEstimate
@@ -19,7 +21,7 @@ from mlinfra.decision.criteria import Criteria
 from mlinfra.files.rendered import RenderedFile
 from mlinfra.profiles.environments import EnvironmentSettings
 from mlinfra.profiles.model import Profile
-from mlinfra.targets.aws_sagemaker import cost, feasibility
+from mlinfra.targets.aws_sagemaker import cost, feasibility, sweep
 from mlinfra.targets.aws_sagemaker.choice import vpc_isolation
 from mlinfra.targets.aws_sagemaker.criteria import criteria
 from mlinfra.targets.aws_sagemaker.edge import edge_spec, has_edge
@@ -56,6 +58,12 @@ class AwsSageMaker(Target):
 
     def estimate(self, profile: Profile, env: EnvironmentSettings, table: PriceTable) -> CostEstimate:
         return cost.estimate_sagemaker(profile, self.plan(profile, env.name), env, table)
+
+    def cost_function(
+        self, profile: Profile, envs: Sequence[EnvironmentSettings], table: PriceTable
+    ) -> Callable[[Profile], float]:
+        """The estimate in closed form (sweep.py): the plans, endpoints and alarms built once, not per point."""
+        return sweep.cost_function(profile, [(env, self.plan(profile, env.name)) for env in envs], table)
 
     def criteria(self, profile: Profile) -> Criteria:
         return criteria(profile)

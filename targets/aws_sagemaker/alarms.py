@@ -108,14 +108,26 @@ def evaluation_periods(window: int, hold: int) -> int:
 def build_alarms(sm: SageMakerPlan, spec: EndpointSpec) -> list[AlarmSpec]:
     """Every alarm of one endpoint, in a fixed order (conditions before the composite alarm that reads them)."""
     model = sm.models[spec.model]
-    alarms = [_latency(sm, spec, model)]
-    for alert, windows in BURN_GROUPS:
-        alarms += _burn(sm, spec, model, alert, windows)
-    if model.expects_traffic:
-        alarms.append(_no_traffic(sm, spec, model))
-    if spec.choice.instances:
-        alarms.append(_no_instances(sm, spec))
-    return alarms
+    return [a for alert in endpoint_alerts(model.expects_traffic, spec.choice.instances)
+            for a in alert_alarms(sm, spec, model, alert)]
+
+
+def endpoint_alerts(expects_traffic: bool, instances: bool) -> tuple[str, ...]:
+    """The alerts an endpoint has alarms for, in build order: latency and the error-budget burns always, no traffic
+    where traffic is expected, no instances for a variant on instances (what the break-even sweep counts per point)."""
+    return (ALERT_LATENCY_HIGH, *(alert for alert, _ in BURN_GROUPS), *((ALERT_NO_TRAFFIC,) if expects_traffic else ()),
+            *((ALERT_NOT_READY,) if instances else ()))
+
+
+def alert_alarms(sm: SageMakerPlan, spec: EndpointSpec, model: ModelSpec, alert: str) -> list[AlarmSpec]:
+    """The alarms of one endpoint that stand for `alert` (a burn: its conditions, then the composite alarm)."""
+    if alert == ALERT_LATENCY_HIGH:
+        return [_latency(sm, spec, model)]
+    if alert == ALERT_NO_TRAFFIC:
+        return [_no_traffic(sm, spec, model)]
+    if alert == ALERT_NOT_READY:
+        return [_no_instances(sm, spec)]
+    return _burn(sm, spec, model, alert, dict(BURN_GROUPS)[alert])
 
 
 def _description(sm: SageMakerPlan, alert: str, text: str) -> str:

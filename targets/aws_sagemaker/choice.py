@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from mlinfra.costs.lines import priced_line
 from mlinfra.costs.model import CostLine, EstimateError, fmt_number
 from mlinfra.costs.nodes import gpu_matches
-from mlinfra.costs.prices import InstanceType, PriceTable
+from mlinfra.costs.prices import InstanceType, Price, PriceTable
 from mlinfra.planning.sizing import (
     DEV_MAX_REPLICAS,
     PEAK_HEADROOM,
@@ -76,7 +76,12 @@ class EndpointChoice:
     @property
     def instances(self) -> bool:
         """Runs on instances this stack sizes and autoscales (real-time and asynchronous)."""
-        return self.mode != "serverless"
+        return on_instances(self.mode)
+
+
+def on_instances(mode: Mode) -> bool:
+    """Whether an endpoint of `mode` runs on instances this stack sizes and autoscales (real-time and asynchronous)."""
+    return mode != "serverless"
 
 
 def serverless_blocker(
@@ -160,6 +165,12 @@ def serverless_concurrency(model: Model, env: EnvironmentSettings) -> int:
     return min(peak_concurrency(model, env), cap)
 
 
+def realtime_eur(profile: Profile, sizing: Sizing, price: Price, table: PriceTable) -> float:
+    """A real-time or asynchronous endpoint's month in EUR: the instance-months `sizing` bills (the floor all month,
+    the peak for costs.peak_share_of_month of it) at the instance's price."""
+    return sizing.billed(profile.costs.peak_share_of_month) * price.value * table.hours_per_month * table.usd_to_eur
+
+
 def _realtime_line(
     profile: Profile,
     model: Model, sizing: Sizing, inst: InstanceType, table: PriceTable, region: str, kind: str = "real-time"
@@ -169,7 +180,7 @@ def _realtime_line(
     span = f"{sizing.min_replicas}" + (f"-{sizing.peak_replicas}" if sizing.peak_replicas != sizing.min_replicas else "")
     return priced_line(
         f"{model.name}: {kind} endpoint, {span} x {inst.name}",
-        billed * price.value * table.hours_per_month * table.usd_to_eur,
+        realtime_eur(profile, sizing, price, table),
         (price,),
         note=f"{fmt_number(round(billed, 3))} instance-months billed",
     )
@@ -184,40 +195,95 @@ def provisioned_concurrency(model: Model, env: EnvironmentSettings) -> int | Non
     return max(1, min(average, serverless_concurrency(model, env)))
 
 
+def serverless_usage(
+    profile: Profile, model: Model, env: EnvironmentSettings, hours_per_month: float
+) -> tuple[int, float, float, float]:
+    """A Serverless endpoint's month: its memory in GB, requests, GB-seconds of compute and GB of data processed."""
+    memory_gb = serverless_memory_gb(model)
+    requests = model.traffic.average_rps * traffic_share(env) * hours_per_month * 3600
+    return (memory_gb, requests, memory_gb * service_seconds(model) * requests,
+            requests * profile.costs.payload_kb_per_request / 1e6)
+
+
+def serverless_eur(
+    profile: Profile, model: Model, env: EnvironmentSettings, table: PriceTable, provisioned: int | None
+) -> float:
+    """A Serverless endpoint's month in EUR: compute and data processed on demand, and `provisioned` invocations
+    kept warm all month (requests priced at the on-demand rate: an upper bound)."""
+    region = profile.region
+    memory_gb, _, gb_seconds, data_gb = serverless_usage(profile, model, env, table.hours_per_month)
+    usd = (gb_seconds * table.regional("sagemaker-serverless", "gb-second", region).value
+           + data_gb * table.regional("sagemaker-serverless", "data-gb", region).value)
+    if provisioned:
+        warm_gb_seconds = provisioned * memory_gb * table.hours_per_month * 3600
+        usd += warm_gb_seconds * table.regional("sagemaker-serverless", "provisioned-gb-second", region).value
+    return usd * table.usd_to_eur
+
+
 def _serverless_line(
     profile: Profile,
     model: Model, env: EnvironmentSettings, table: PriceTable, region: str, provisioned: int | None
 ) -> CostLine:
-    memory_gb = serverless_memory_gb(model)
-    requests = model.traffic.average_rps * traffic_share(env) * table.hours_per_month * 3600
-    gb_seconds = memory_gb * service_seconds(model) * requests
-    data_gb = requests * profile.costs.payload_kb_per_request / 1e6
+    memory_gb, requests, gb_seconds, data_gb = serverless_usage(profile, model, env, table.hours_per_month)
     compute = table.regional("sagemaker-serverless", "gb-second", region)
     data = table.regional("sagemaker-serverless", "data-gb", region)
-    usd = gb_seconds * compute.value + data_gb * data.value
-    prices = (compute, data)
+    prices: tuple[Price, ...] = (compute, data)
     note = (f"{fmt_number(round(gb_seconds))} GB-s at {fmt_number(service_seconds(model))} s/request, "
             f"{fmt_number(round(data_gb, 2))} GB processed")
     item = f"{model.name}: Serverless {memory_gb} GB, {fmt_number(round(requests / 1e6, 3))} M requests"
     if provisioned:
-        warm = table.regional("sagemaker-serverless", "provisioned-gb-second", region)
-        warm_gb_seconds = provisioned * memory_gb * table.hours_per_month * 3600
-        usd += warm_gb_seconds * warm.value
-        prices = (*prices, warm)
+        prices = (*prices, table.regional("sagemaker-serverless", "provisioned-gb-second", region))
         item += f", {provisioned} provisioned"
         note += (f"; {provisioned} provisioned concurrency x {memory_gb} GB all month (requests priced at the "
                  "on-demand rate: an upper bound)")
-    return priced_line(item, usd * table.usd_to_eur, prices, note=note)
+    return priced_line(item, serverless_eur(profile, model, env, table, provisioned), prices, note=note)
+
+
+class EndpointPrice(NamedTuple):
+    """The choice in figures, without its texts: what `choose_endpoint` describes and the break-even sweep
+    (sweep.py) adds up at every point of its traffic."""
+
+    mode: Mode
+    monthly_eur: float  # the chosen endpoint's month, to the cent (its cost line)
+    sizing: Sizing  # the real-time replica bounds (also an asynchronous endpoint's)
+    blocker: str  # why Serverless cannot serve the model ('' when it can; not asked for asynchronous endpoints)
+    provisioned: int | None  # Serverless invocations kept warm, as priced
+    realtime_eur: float  # instances, to the cent
+    serverless_eur: float | None  # to the cent; None when Serverless is ruled out (or the endpoint is asynchronous)
+
+
+def price_endpoint(
+    profile: Profile, model: Model, env: EnvironmentSettings, table: PriceTable, inst: InstanceType
+) -> EndpointPrice:
+    """The rule, on figures: asynchronous for SLOs beyond a synchronous invocation, else Serverless when nothing rules
+    it out and it is not dearer to the cent than real-time instances of `inst`, real-time otherwise."""
+    sizing = realtime_sizing(model, env)
+    realtime = round(realtime_eur(profile, sizing, table.regional("sagemaker", inst.name, profile.region), table), 2)
+    if model.slo.latency_p95_ms > SYNC_INVOCATION_LIMIT_MS:
+        return EndpointPrice("async", realtime, sizing, "", None, realtime, None)
+    blocker = serverless_blocker(
+        model, profile.monitoring.drift, vpc_isolation(profile),
+        peak_concurrency(model, env) if env.tier != "dev" else 0,  # dev is capped at its replicas and does not page
+        env_traffic(model, env)[1],
+    )
+    if blocker:
+        return EndpointPrice("realtime", realtime, sizing, blocker, None, realtime, None)
+    warm = provisioned_concurrency(model, env)
+    serverless = round(serverless_eur(profile, model, env, table, warm), 2)
+    if serverless <= realtime:
+        return EndpointPrice("serverless", serverless, sizing, "", warm, realtime, serverless)
+    return EndpointPrice("realtime", realtime, sizing, "", warm, realtime, serverless)
 
 
 def choose_endpoint(profile: Profile, model: Model, env: EnvironmentSettings, table: PriceTable) -> EndpointChoice:
     """Asynchronous for SLOs beyond a synchronous invocation, else Serverless when eligible and not dearer,
-    real-time otherwise (raises EstimateError: no instance fits)."""
+    real-time otherwise (`price_endpoint` decides; raises EstimateError: no instance fits)."""
     region = profile.region
-    sizing = realtime_sizing(model, env)
     inst = sagemaker_instance(model, env, table, region)
+    priced = price_endpoint(profile, model, env, table, inst)
+    sizing, blocker, warm = priced.sizing, priced.blocker, priced.provisioned
     slo_ms = model.slo.latency_p95_ms
-    if slo_ms > SYNC_INVOCATION_LIMIT_MS:
+    if priced.mode == "async":
         return EndpointChoice(
             model=model.name, mode="async", line=_realtime_line(profile, model, sizing, inst, table, region, "asynchronous"),
             why=(f"asynchronous: the {fmt_number(slo_ms / 1000)} s p95 SLO is longer than the "
@@ -225,18 +291,12 @@ def choose_endpoint(profile: Profile, model: Model, env: EnvironmentSettings, ta
             instance_type=inst.name, min_instances=sizing.min_replicas, max_instances=sizing.max_replicas,
         )
     realtime = _realtime_line(profile, model, sizing, inst, table, region)
-    blocker = serverless_blocker(
-        model, profile.monitoring.drift, vpc_isolation(profile),
-        peak_concurrency(model, env) if env.tier != "dev" else 0,  # dev is capped at its replicas and does not page
-        env_traffic(model, env)[1],
-    )
-    warm = None if blocker else provisioned_concurrency(model, env)
     serverless = None if blocker else _serverless_line(profile, model, env, table, region, warm)
-    if serverless is not None and serverless.monthly_eur <= realtime.monthly_eur:
+    if priced.mode == "serverless":
         cold = (f"; {warm} invocation{'s' if warm != 1 else ''} kept warm (provisioned concurrency): the p95 SLO "
                 f"{fmt_number(slo_ms)} ms is shorter than a cold start ({COLD_START_MS // 1000} s assumed)") if warm else ""
         return EndpointChoice(
-            model=model.name, mode="serverless", line=serverless,
+            model=model.name, mode="serverless", line=serverless,  # type: ignore[arg-type]
             why=f"Serverless is not dearer than {realtime.item.split(': ', 1)[1]} ({realtime.monthly_eur:.2f} EUR){cold}",
             memory_mb=serverless_memory_gb(model) * 1024, max_concurrency=serverless_concurrency(model, env),
             provisioned_concurrency=warm,
