@@ -12,21 +12,24 @@ Each check applies where it matters:
 - retention (tiers other than dev): metrics kept for fewer days than the 30-day SLO window, so the 30-day budgets
   cover only what is kept;
 - replicas (prod tier): a model with an availability SLO of 99.9 % or more and fewer than two replicas - one
-  restart or node drain is an outage that spends its budget.
+  restart or node drain is an outage that spends its budget;
+- drift-image (every tier deploying a drift monitor): monitoring.drift_image is the default name,
+  conventions.DRIFT_IMAGE, an image mlinfra does not publish - until the team builds mlinfra's Dockerfile and names
+  its own image there, the monitor's container cannot be pulled and the pod does not start.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from mlinfra.conventions import RUNBOOK_URL
+from mlinfra.conventions import DRIFT_IMAGE, RUNBOOK_URL
 from mlinfra.monitoring.alertmanager import PAGING_TYPES
 from mlinfra.monitoring.runtime_metrics import SLO_WINDOW
 from mlinfra.planning.specs import EnvironmentPlan
 
 SLO_DAYS = SLO_WINDOW // 86400
 HIGH_AVAILABILITY = 0.999  # from this availability SLO on, one replica is a gap
-CHECKS = ("owner", "paging", "runbooks", "retention", "replicas")
+CHECKS = ("owner", "paging", "runbooks", "retention", "replicas", "drift-image")
 
 
 @dataclass(frozen=True)
@@ -92,4 +95,12 @@ def readiness(plan: EnvironmentPlan) -> list[ReadinessFinding]:
                     f"availability) but runs {model.min_replicas} replica in {env}: one restart or node drain is an "
                     f"outage; set environments.{env}.min_replicas to 2 or more",
                 ))
+    drifting = [m.name for m in plan.models if m.drift is not None and m.drift.image == DRIFT_IMAGE]
+    if drifting:
+        out.append(ReadinessFinding(
+            "drift-image", "monitoring.drift_image",
+            f"the drift monitor beside {', '.join(drifting)} in {env} uses the default image {DRIFT_IMAGE}, which "
+            "mlinfra does not publish: the pods cannot pull it and do not start; build mlinfra's Dockerfile, push "
+            "the image to your registry and set monitoring.drift_image to it",
+        ))
     return out

@@ -13,6 +13,7 @@ See README.md for what a deployment needs besides `pulumi up` (the serving image
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from mlinfra.costs.model import CostEstimate
@@ -29,6 +30,7 @@ from mlinfra.targets.aws_sagemaker.endpoints import TARGET, endpoint_name, sagem
 from mlinfra.targets.base import Target, deferred
 
 if TYPE_CHECKING:  # pragma: no cover
+    from mlinfra.planning.specs import EnvironmentPlan
     from mlinfra.targets.aws.drill import SnsDrill
 
 NAME = TARGET
@@ -48,6 +50,12 @@ class AwsSageMaker(Target):
 
     def feasibility(self, profile: Profile) -> list[str]:
         return feasibility.violations(profile)
+
+    def plan(self, profile: Profile, env: str) -> EnvironmentPlan:
+        """The common plan without the drift monitor beside each server: that sidecar is a cluster's; here
+        monitoring.drift is Model Monitor's data-quality schedule over captured requests (model_monitor.py)."""
+        plan = super().plan(profile, env)
+        return replace(plan, models=tuple(replace(m, drift=None) for m in plan.models))
 
     def dashboard(self, profile: Profile, env: str, model: str) -> str:
         """The model's CloudWatch dashboard (dashboards.py: named after its endpoint)."""

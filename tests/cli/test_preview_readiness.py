@@ -27,12 +27,14 @@ def example(repo_root: Path) -> str:
 
 @pytest.fixture(scope="module")
 def ready(repo_root: Path, tmp_path_factory) -> str:
-    """The bundled example with an owner who pages, a runbook page of its own and PagerDuty for the platform."""
+    """The bundled example with an owner who pages, a runbook page of its own, PagerDuty for the platform and a
+    drift monitor image of the team's registry."""
     data = yaml.safe_load((repo_root / "stacks" / "profile.yaml").read_text())
     data["owners"] = {"churn-ds": {"contact": "churn-ds@example.com", "notify": [
         {"type": "pagerduty", "routing_key_secret": "churnPagerDuty"}, {"type": "email", "to": "churn-ds@example.com"}]}}
     data["models"][0]["owner"] = "churn-ds"
     data["monitoring"]["runbook_url"] = "https://wiki.example.com/churn/runbooks"
+    data["monitoring"]["drift_image"] = "registry.example.com/churn/mlinfra-drift:0.1.0"
     path = tmp_path_factory.mktemp("ready") / "profile.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return str(path)
@@ -42,12 +44,13 @@ def test_gaps_are_warnings_in_the_table_and_json_and_the_exit_code_stays_0(examp
     result = run("preview", example, "--env", "prod", "--target", "onprem-k8s")
     assert result.exit_code == 0, result.output
     out = " ".join(result.stdout.split())
-    assert "Go-live readiness of prod: 2 warning(s)" in out
+    assert "Go-live readiness of prod: 3 warning(s)" in out
     assert "owner │ models[0].owner │ model 'churn' has no owner in prod (tier prod)" in out
     assert "runbooks │ monitoring.runbook_url │ every alert of prod links" in out
+    assert "drift-image │ monitoring.drift_image │ the drift monitor beside churn in prod" in out
     data = json.loads(run("preview", example, "--env", "prod", "--target", "onprem-k8s", "--format", "json").stdout)
     assert [(f["check"], f["path"]) for f in data["readiness"]] == [
-        ("owner", "models[0].owner"), ("runbooks", "monitoring.runbook_url")]
+        ("owner", "models[0].owner"), ("runbooks", "monitoring.runbook_url"), ("drift-image", "monitoring.drift_image")]
     assert data["passed"] is True
 
 

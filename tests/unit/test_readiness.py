@@ -71,12 +71,25 @@ def test_gaps_apply_where_they_matter():
     """dev never pages and is not going live; staging keeps the SLO window; one replica at 99.5 % is no gap."""
     everything = changed(READY, **{"owners": None, "models.0.owner": None, "monitoring.runbook_url": None,
                                    "monitoring.notify": [], "monitoring.retention_days": 14,
-                                   "environments.prod.min_replicas": 1})
-    assert [c for c, _ in gaps(everything, "dev")] == []
-    assert [c for c, _ in gaps(everything, "staging")] == ["retention"]
+                                   "environments.prod.min_replicas": 1, **DRIFT_ON})
+    assert [c for c, _ in gaps(everything, "dev")] == ["drift-image"]
+    assert [c for c, _ in gaps(everything, "staging")] == ["retention", "drift-image"]
     assert [c for c, _ in gaps(everything, "prod")] == list(CHECKS)
     relaxed = changed(READY, **{"environments.prod.min_replicas": 1, "models.0.slo.availability": 0.995})
     assert gaps(relaxed) == []
+
+
+DRIFT_ON = {"monitoring.drift": True, "models.0.drift": {"reference": "s3://models/fraud/reference-v11.csv"}}
+
+
+def test_the_default_drift_image_is_a_gap_in_every_environment_until_the_team_names_its_own():
+    """mlinfra publishes no image: the default name cannot be pulled, whatever the tier."""
+    for env in ("dev", "staging", "prod"):
+        assert gaps(changed(READY, **DRIFT_ON), env) == [("drift-image", "monitoring.drift_image")], env
+        own = changed(READY, **DRIFT_ON, **{"monitoring.drift_image": "registry.example.org/ml/mlinfra-drift:0.1.0"})
+        assert gaps(own, env) == [], env
+    [finding] = readiness(plan_for(profile_from_data(changed(READY, **DRIFT_ON)), "dev", "onprem-k8s"))
+    assert "fraud" in finding.message and "Dockerfile" in finding.message
 
 
 def test_messages_name_the_model_the_value_and_the_fix():
