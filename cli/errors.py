@@ -10,7 +10,10 @@ import click
 from mlinfra.planning.plan import PlanError
 from mlinfra.profiles.environments import UnknownEnvironment
 from mlinfra.profiles.load import ProfileError
+from mlinfra.profiles.model import Profile
+from mlinfra.targets.base import Target
 from mlinfra.targets.registry import TargetLoadError
+from mlinfra.targets.resolve import NoFeasibleTarget, UnknownTarget, resolve_target
 
 
 class DomainError(click.ClickException):
@@ -32,3 +35,16 @@ def user_errors() -> Iterator[None]:
         raise DomainError(str(exc)) from None
     except TargetLoadError as exc:  # a broken plugin is named, with its distribution and the fix
         raise DomainError(str(exc)) from None
+
+
+def command_target(profile: Profile, env: str, name: str | None, verb: str) -> Target:
+    """The target `env` works with for a command that `verb`s it: --target, or the one every command resolves for
+    the profile; an unknown --target is a usage error, no feasible target a domain error that says how to go on."""
+    try:
+        return resolve_target(profile, env, name).target
+    except UnknownTarget as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="'--target'") from None
+    except NoFeasibleTarget as exc:
+        raise DomainError(
+            f"no target is feasible for profile '{profile.name}' (see `mlinfra decide`); pass --target to {verb} anyway"
+        ) from exc

@@ -7,12 +7,11 @@ import urllib.parse
 
 import click
 
-from mlinfra.cli.errors import DomainError, user_errors
+from mlinfra.cli.errors import DomainError, command_target, user_errors
 from mlinfra.cli.output import console, emit_json, format_option
 from mlinfra.drill import AlertmanagerClient, DrillError, DrillReport, mechanism, plan_report, send
 from mlinfra.drill.report import DELIVERED, FAILED, NOT_REACHED
 from mlinfra.profiles import load_profile
-from mlinfra.targets.resolve import NoFeasibleTarget, UnknownTarget, resolve_target
 
 ENV_TOKEN = "MLINFRA_ALERTMANAGER_TOKEN"
 ENV_USER = "MLINFRA_ALERTMANAGER_USER"
@@ -64,7 +63,7 @@ def drill(profile: str, env: str, target: str | None, url: str | None, send_it: 
                 f"environment '{env}' is not in the profile; declared: {', '.join(loaded.environment_names)}",
                 param_hint="'--env'",
             )
-        chosen = _target(loaded, env, target)
+        chosen = command_target(loaded, env, target, "drill")
         try:
             plan = chosen.notification_drill(loaded, env)
             kind = mechanism(plan)
@@ -135,15 +134,3 @@ def print_report(report: DrillReport) -> None:
     if report.sent:
         counts = {r: sum(row.result == r for row in report.rows) for r in (DELIVERED, FAILED, NOT_REACHED)}
         out.print(", ".join(f"{n} {r}" for r, n in counts.items()))
-
-
-def _target(profile, env: str, name: str | None):
-    """The target `env` deploys with: --target, or the one every command resolves for the profile."""
-    try:
-        return resolve_target(profile, env, name).target
-    except UnknownTarget as exc:
-        raise click.BadParameter(str(exc.args[0]), param_hint="'--target'") from None
-    except NoFeasibleTarget as exc:
-        raise DomainError(
-            f"no target is feasible for profile '{profile.name}' (see `mlinfra decide`); pass --target to drill anyway"
-        ) from exc

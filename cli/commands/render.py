@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlinfra.cli.errors import DomainError, user_errors
+from mlinfra.cli.errors import DomainError, command_target, user_errors
 from mlinfra.cli.output import console, emit_json, format_option
 from mlinfra.files.rendered import RenderedFiles
 from mlinfra.files.writer import WriteError
@@ -15,7 +15,6 @@ from mlinfra.profiles import load_profile
 from mlinfra.rendering.output import write_render
 from mlinfra.rendering.resources import guardrail_violations, resource_graph_file
 from mlinfra.targets.kubernetes.render import OPTION_SECRETS_DIR, OPTION_TIMING
-from mlinfra.targets.resolve import NoFeasibleTarget, UnknownTarget, resolve_target
 
 
 @click.command()
@@ -63,7 +62,7 @@ def render(
                 f"environment '{env}' is not in the profile; declared: {', '.join(loaded.environment_names)}",
                 param_hint="'--env'",
             )
-        target_obj = _target(loaded, env, target)
+        target_obj = command_target(loaded, env, target, "render")
         options = {OPTION_TIMING: timing, OPTION_SECRETS_DIR: secrets_dir}
         try:
             files = target_obj.render(loaded, env, options)
@@ -145,15 +144,3 @@ def _graph_file(profile_path: str, env: str, target):
         listed = "; ".join(found[:10]) + (f" (and {len(found) - 10} more)" if len(found) > 10 else "")
         raise DomainError(f"{target.graph_file}: the deployment breaks mlinfra's guardrails, nothing was written: {listed}")
     return resource_graph_file(target.graph_file, env, target.name, run.resources)
-
-
-def _target(profile, env: str, name: str | None):
-    """The target `env` deploys with: --target, or the one every command resolves for the profile."""
-    try:
-        return resolve_target(profile, env, name).target
-    except UnknownTarget as exc:
-        raise click.BadParameter(str(exc.args[0]), param_hint="'--target'") from None
-    except NoFeasibleTarget as exc:
-        raise DomainError(
-            f"no target is feasible for profile '{profile.name}' (see `mlinfra decide`); pass --target to render anyway"
-        ) from exc
