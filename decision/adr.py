@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from mlinfra.costs.model import fmt_number, money
 from mlinfra.decision.criteria import burstiness
-from mlinfra.decision.sensitivity import PEAK_RATIOS, SCALES, peak_text
+from mlinfra.decision.sensitivity import no_break_even_text, peak_text
 from mlinfra.files.templates import environment
 from mlinfra.files.writer import write
 from mlinfra.monitoring.operations import DashboardOf, operations
@@ -44,11 +44,7 @@ def sensitivity(decision: Decision, profile: Profile) -> list[str]:
     found += [peak_text(b, burstiness(profile)) for b in decision.peak_break_even]
     if found:
         return found
-    at_today = {c.target: dict(c.points).get(round(decision.average_rps, 6)) for c in decision.cost_curves}
-    cheapest = min((t for t, v in at_today.items() if v is not None), key=lambda t: (at_today[t], t), default=None)
-    span = f"{fmt_number(SCALES[0])} to {fmt_number(SCALES[-1])} times today's traffic"
-    ratios = f"peak ratios {fmt_number(PEAK_RATIOS[0])} to {fmt_number(PEAK_RATIOS[-1])}"
-    return [f"no break-even from {span} nor across {ratios}" + (f": {cheapest} stays the cheapest" if cheapest else "")]
+    return [no_break_even_text(decision.cost_curves, decision.average_rps)]
 
 
 def render_adr(

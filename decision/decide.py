@@ -26,6 +26,7 @@ from mlinfra.decision.sensitivity import (
     break_evens,
     cost_functions,
     curves,
+    no_break_even_text,
     peak_curves,
     peak_text,
 )
@@ -254,6 +255,7 @@ def decide(profile: Profile, targets: Sequence[Candidate], env: str | None = Non
         *reasons,
         *(b.text(today) for b in crossings),
         *(peak_text(b, burstiness(profile)) for b in peaks),
+        *([no_break_even_text(swept, today)] if swept and not crossings and not peaks else []),
         f"one target serves every environment ({every}), so what dev and staging test is what prod runs; "
         "config mlinfra:target pins another for one stack",
         f"monthly costs are for {scope}, in EUR at {table.usd_to_eur:g} EUR/USD ({table.usd_to_eur_date}); "

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlinfra.costs.model import EstimateError
+from mlinfra.costs.model import EstimateError, fmt_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlinfra.costs.prices import PriceTable
@@ -169,3 +169,13 @@ def break_evens(found: Sequence[CostCurve]) -> list[BreakEven]:
 
 def _rps(value: float) -> str:
     return f"{value:.3g}" if value < 100 else f"{value:,.0f}"
+
+
+def no_break_even_text(found: Sequence[CostCurve], today_rps: float) -> str:
+    """What the sweep found when the cheapest option never changes: the span it covered and the option that stays
+    the cheapest at today's traffic."""
+    at_today = {c.target: dict(c.points).get(round(today_rps, 6)) for c in found}
+    cheapest = min((t for t, v in at_today.items() if v is not None), key=lambda t: (at_today[t], t), default=None)
+    span = f"{fmt_number(SCALES[0])} to {fmt_number(SCALES[-1])} times today's traffic"
+    ratios = f"peak ratios {fmt_number(PEAK_RATIOS[0])} to {fmt_number(PEAK_RATIOS[-1])}"
+    return f"no break-even from {span} nor across {ratios}" + (f": {cheapest} stays the cheapest" if cheapest else "")

@@ -542,6 +542,23 @@ def test_break_even_names_the_traffic_above_which_on_premise_wins():
     assert b.average_rps == pytest.approx(lo + (hi - lo) * d_lo / (d_lo - d_hi), abs=0.001)
     assert any(r.startswith("break-even: onprem-k8s costs less than aws-sagemaker above ~30") for r in d.reasons)
     assert d.to_dict()["break_even"][0]["cheaper_above"] == "onprem-k8s"
+    assert not any(r.startswith("no break-even") for r in d.reasons)
+
+
+def test_without_a_break_even_the_reasons_say_what_the_sweep_covered_and_what_stays_cheapest(repo_root):
+    """The table and the JSON say it too, not only the decision record: nothing changes from 1/16 to 16 times the
+    traffic nor across peak ratios 1 to 16 when one option is the cheapest at every point."""
+    d = decide(_profile(security={"exposure": "internal", "authentication": "api_key"}))
+    cheapest_today = min(d.cost_curves, key=lambda c: dict(c.points)[round(d.average_rps, 6)]).target
+    from mlinfra.decision.sensitivity import no_break_even_text
+
+    assert no_break_even_text(d.cost_curves, d.average_rps) == (
+        "no break-even from 0.0625 to 16 times today's traffic nor across peak ratios 1 to 16: "
+        f"{cheapest_today} stays the cheapest")
+    example = decide(load_profile(repo_root / "stacks" / "profile.yaml"))
+    assert example.break_even == () and example.peak_break_even == ()
+    [line] = [r for r in example.reasons if r.startswith("no break-even")]
+    assert line.endswith(": onprem-k8s stays the cheapest")
 
 
 # ---------------------------------------------------------------------------------------------------------
