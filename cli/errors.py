@@ -39,7 +39,13 @@ def user_errors() -> Iterator[None]:
 
 def command_target(profile: Profile, env: str, name: str | None, verb: str) -> Target:
     """The target `env` works with for a command that `verb`s it: --target, or the one every command resolves for
-    the profile; an unknown --target is a usage error, no feasible target a domain error that says how to go on."""
+    the profile; an --env or --target the profile or installation lacks is a usage error, no feasible target a
+    domain error that says how to go on."""
+    if env not in profile.environment_names:
+        raise click.BadParameter(
+            f"environment '{env}' is not in the profile; declared: {', '.join(profile.environment_names)}",
+            param_hint="'--env'",
+        )
     try:
         return resolve_target(profile, env, name).target
     except UnknownTarget as exc:

@@ -58,11 +58,6 @@ def drill(profile: str, env: str, target: str | None, url: str | None, send_it: 
     url = _url(url)
     with user_errors():
         loaded = load_profile(profile)
-        if env not in loaded.environment_names:
-            raise click.BadParameter(
-                f"environment '{env}' is not in the profile; declared: {', '.join(loaded.environment_names)}",
-                param_hint="'--env'",
-            )
         chosen = command_target(loaded, env, target, "drill")
         try:
             plan = chosen.notification_drill(loaded, env)

@@ -57,11 +57,6 @@ def render(
     """
     with user_errors():
         loaded = load_profile(profile)
-        if env not in loaded.environment_names:
-            raise click.BadParameter(
-                f"environment '{env}' is not in the profile; declared: {', '.join(loaded.environment_names)}",
-                param_hint="'--env'",
-            )
         target_obj = command_target(loaded, env, target, "render")
         options = {OPTION_TIMING: timing, OPTION_SECRETS_DIR: secrets_dir}
         try:
