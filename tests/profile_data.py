@@ -43,6 +43,18 @@ LOAN_DESK: dict[str, Any] = {
 }
 
 
+# an LLM served by vLLM on one GPU (autoscaling on waiting requests), and office hours for dev's scale-to-zero
+ADVISOR_LLM: dict[str, Any] = {
+    "name": "advisor",
+    "framework": "llm",
+    "artifact": "pvc://model-store/advisor/v3",
+    "resources": {"cpu": 7, "memory_gib": 41, "gpus": 1, "gpu_memory_gib": 20},
+    "traffic": {"average_rps": 0.7, "peak_rps": 3.1},
+    "slo": {"latency_p95_ms": 9500, "availability": 0.99},
+}
+DEV_SCHEDULE: dict[str, str] = {"timezone": "Europe/Vienna", "start": "30 7 * * 1-5", "end": "15 18 * * 1-5"}
+
+
 def changed(base: dict[str, Any], /, **changes: Any) -> dict[str, Any]:
     """A deep copy of `base` with dotted-path changes (`"models.0.framework": "onnx"`); a value of None deletes."""
     result = copy.deepcopy(base)

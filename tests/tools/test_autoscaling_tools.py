@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from profile_data import ADVISOR_LLM as LLM
+from profile_data import DEV_SCHEDULE as SCHEDULE
 from profile_data import LOAN_DESK, changed
 
 from mlinfra.files.dump import to_yaml
@@ -23,16 +25,6 @@ from mlinfra.profiles import profile_from_data
 from mlinfra.targets.registry import plan_for
 
 pytestmark = pytest.mark.tools
-
-LLM = {
-    "name": "advisor",
-    "framework": "llm",
-    "artifact": "pvc://model-store/advisor/v3",
-    "resources": {"cpu": 7, "memory_gib": 41, "gpus": 1, "gpu_memory_gib": 20},
-    "traffic": {"average_rps": 0.7, "peak_rps": 3.1},
-    "slo": {"latency_p95_ms": 9500, "availability": 0.99},
-}
-SCHEDULE = {"timezone": "Europe/Vienna", "start": "30 7 * * 1-5", "end": "15 18 * * 1-5"}
 
 
 def plans():

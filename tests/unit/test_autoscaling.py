@@ -8,6 +8,8 @@ import math
 
 import pytest
 
+from profile_data import ADVISOR_LLM as LLM
+from profile_data import DEV_SCHEDULE as SCHEDULE
 from profile_data import LOAN_DESK, changed
 
 from mlinfra.conventions import ALERT_MODEL_DOWN, ALERT_NO_TRAFFIC, RECORD_REQUESTS_WAITING
@@ -26,16 +28,6 @@ from mlinfra.planning.scaling import SCALE_TO_ZERO_MAX_STARTUP_S, scales_to_zero
 from mlinfra.profiles import ProfileError, profile_from_data
 from mlinfra.runtimes.catalog import RUNTIMES
 from mlinfra.targets.registry import plan_for
-
-SCHEDULE = {"timezone": "Europe/Vienna", "start": "30 7 * * 1-5", "end": "15 18 * * 1-5"}
-LLM = {
-    "name": "advisor",
-    "framework": "llm",
-    "artifact": "pvc://model-store/advisor/v3",
-    "resources": {"cpu": 7, "memory_gib": 41, "gpus": 1, "gpu_memory_gib": 20},
-    "traffic": {"average_rps": 0.7, "peak_rps": 3.1},
-    "slo": {"latency_p95_ms": 9500, "availability": 0.99},
-}
 
 
 def plan_of(env="prod", **changes):
