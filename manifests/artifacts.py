@@ -154,16 +154,21 @@ def _pvc(model: ModelSpec) -> ArtifactDelivery:
     )
 
 
+def aws_cli_env() -> list[dict[str, str]]:
+    """The AWS CLI's environment in a fetch container: a writable HOME and the mounted credential files.
+    Missing files (no Secret: IRSA or instance credentials) are ignored by the AWS CLI."""
+    return [
+        {"name": "HOME", "value": "/tmp"},
+        {"name": "AWS_SHARED_CREDENTIALS_FILE", "value": f"{CREDENTIALS_DIR}/credentials"},
+        {"name": "AWS_CONFIG_FILE", "value": f"{CREDENTIALS_DIR}/config"},
+    ]
+
+
 def _s3_fetch(model: ModelSpec) -> dict[str, Any]:
     return {
         "command": ["aws"],
         "args": ["s3", "sync", "--no-progress", "--only-show-errors", model.artifact, MODEL_DIR],
-        "env": [
-            {"name": "HOME", "value": "/tmp"},
-            # Missing files (no Secret: IRSA or instance credentials) are ignored by the AWS CLI.
-            {"name": "AWS_SHARED_CREDENTIALS_FILE", "value": f"{CREDENTIALS_DIR}/credentials"},
-            {"name": "AWS_CONFIG_FILE", "value": f"{CREDENTIALS_DIR}/config"},
-        ],
+        "env": aws_cli_env(),
     }
 
 

@@ -40,6 +40,7 @@ from mlinfra.manifests.artifacts import (
     CREDENTIALS_VOLUME,
     FETCH_IMAGES,
     FETCH_RESOURCES,
+    aws_cli_env,
     pvc_location,
 )
 from mlinfra.manifests.common import IMAGE_PULL_POLICY, container_security_context, cpu_quantity, model_metadata
@@ -190,11 +191,7 @@ def reference_fetch(model: ModelSpec, uid: int, tmp_volume: str) -> list[dict[st
         fetch = {
             "command": ["aws"],
             "args": ["s3", "cp", "--no-progress", "--only-show-errors", d.reference, target],
-            "env": [
-                {"name": "HOME", "value": "/tmp"},
-                {"name": "AWS_SHARED_CREDENTIALS_FILE", "value": f"{CREDENTIALS_DIR}/credentials"},
-                {"name": "AWS_CONFIG_FILE", "value": f"{CREDENTIALS_DIR}/config"},
-            ],
+            "env": aws_cli_env(),
         }
     else:  # https: the URL in the environment, never spliced into the script
         auth = f"if [ -f {CREDENTIALS_DIR}/netrc ]; then set -- --netrc-file {CREDENTIALS_DIR}/netrc; fi"
